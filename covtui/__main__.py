@@ -1,0 +1,5 @@
+"""`python -m covtui` runs the command line."""
+
+from covtui.cli import main
+
+main()

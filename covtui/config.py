@@ -1,0 +1,226 @@
+"""Configuration: `[tool.covtui]` in pyproject.toml or a covtui.toml, typed and validated."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+
+from covtui.errors import CovtuiError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Points at a config file to use instead of the project's own (tests, CI).
+CONFIG_ENV = "COVTUI_CONFIG"
+
+
+class ConfigError(CovtuiError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class SourceConfig:
+    """One thing to measure: a command and, optionally, the report it leaves behind."""
+
+    name: str
+    #: Command to run. With no `report`, it runs under coverage.py (default: pytest).
+    command: str = "pytest"
+    #: A report the command writes (lcov, Cobertura, coverage.json, .coverage); read after it ran.
+    report: str | None = None
+    #: The report's format; recognised from its content when not given.
+    format: str | None = None
+    #: JUnit XML with the test outcomes (pytest gets `--junitxml` added automatically).
+    junit: str | None = None
+    #: Seconds before the whole process group is killed.
+    timeout: float = 1800.0
+    #: Run through the shell instead of splitting the command like a shell would.
+    shell: bool = False
+    #: Extra environment variables for the command.
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runs_under_coverage(self) -> bool:
+        return self.report is None
+
+
+@dataclass
+class AlertConfig:
+    """Thresholds of the alert rules (defaults from the seed report)."""
+
+    #: Points of overall coverage lost against the previous comparable snapshot (critical).
+    coverage_drop: float = 0.5
+    #: More failing tests than the previous comparable snapshot (critical).
+    test_failures: int = 5
+    #: Test time up this many percent over the median of recent successful runs (warning).
+    test_time_pct: float = 20.0
+    #: How many recent successful runs make that median.
+    test_time_window: int = 10
+    #: A file that lost at least this many covered lines raises a warning (0 turns it off).
+    file_regression_lines: int = 1
+    #: Coverage of lines changed since the git base; None turns the rule off.
+    diff_coverage_min: float | None = None
+
+
+@dataclass
+class Phase:
+    """A milestone band of overall coverage, e.g. "Foundation" from 0 to 25%."""
+
+    name: str
+    start: float
+    end: float
+
+
+DEFAULT_PHASES = [
+    Phase("Foundation", 0.0, 25.0),
+    Phase("Core", 25.0, 50.0),
+    Phase("Advanced", 50.0, 75.0),
+    Phase("Complete", 75.0, 100.0),
+]
+
+
+@dataclass
+class Config:
+    """Everything covtui reads from `[tool.covtui]`; every key is optional."""
+
+    #: The monitored project's directory (where the config was found).
+    root: Path = field(default_factory=Path.cwd)
+    #: The monitoring database, relative to the project root.
+    database: str = ".covtui/covtui.db"
+    sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig("python")])
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    phases: list[Phase] = field(default_factory=lambda: list(DEFAULT_PHASES))
+    #: How many critical files to show ("top 5").
+    critical_files: int = 5
+    #: Days of snapshots to keep; the latest snapshot and unacknowledged alerts are always kept.
+    retention_days: float = 90.0
+    #: Digits after the decimal point in percentages.
+    precision: int = 2
+    #: Seconds between the dashboard's change checks.
+    poll_interval: float = 1.0
+    #: Ring the terminal bell when a new alert arrives.
+    bell: bool = True
+    #: A command that receives each new alert as JSON on stdin.
+    on_alert: str | None = None
+    #: Seconds between scans in `covtui watch`.
+    watch_interval: float = 300.0
+
+    @property
+    def database_path(self) -> Path:
+        return (self.root / self.database).resolve()
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources)
+        raise ConfigError(f"no source named {name!r} (configured: {known})")
+
+
+def load_config(project: Path | None = None) -> Config:
+    """Read the config for the project at `project` (default: the current directory)."""
+    root = (project or Path.cwd()).resolve()
+    override = os.environ.get(CONFIG_ENV)
+    candidates = [Path(override)] if override else [root / "covtui.toml", root / "pyproject.toml"]
+    for path in candidates:
+        if not path.is_file():
+            if override:
+                raise ConfigError(f"{path}: config file not found (from ${CONFIG_ENV})")
+            continue
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if path.name == "pyproject.toml" and not override:
+            table = document.get("tool", {}).get("covtui")
+            if table is None:
+                continue
+            prefix = "tool.covtui"
+        else:
+            table = document.get("tool", {}).get("covtui", document)
+            prefix = "tool.covtui" if table is not document else ""
+        return config_from_table(table, root=root, where=f"{path}", prefix=prefix)
+    return Config(root=root)
+
+
+def config_from_table(table: dict, *, root: Path, where: str = "config", prefix: str = "") -> Config:
+    """Build a Config from a parsed TOML table, naming the key of any mistake."""
+    config = _build(Config, table, where, prefix, extra={"root": root})
+    names = [s.name for s in config.sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: {_key(prefix, 'sources')}: source names must be unique")
+    if not config.sources:
+        raise ConfigError(f"{where}: {_key(prefix, 'sources')}: at least one source is needed")
+    for source in config.sources:
+        if source.report is None and source.format is not None:
+            raise ConfigError(
+                f"{where}: source {source.name!r}: 'format' needs 'report' (the file to read)"
+            )
+    for phase in config.phases:
+        if not 0 <= phase.start < phase.end <= 100:
+            raise ConfigError(f"{where}: phase {phase.name!r}: need 0 <= start < end <= 100")
+    return config
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _build(cls: type, table: object, where: str, prefix: str, extra: dict | None = None):
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {prefix or 'config'}: expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if f.name not in (extra or {})}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {_key(prefix, unknown[0])!r} (known: {', '.join(known)})"
+        )
+    values = dict(extra or {})
+    for name, f in known.items():
+        if name in table:
+            values[name] = _convert(hints[name], table[name], where, _key(prefix, name))
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise ConfigError(f"{where}: {_key(prefix, name)!r} is required")
+    return cls(**values)
+
+
+def _convert(hint, value, where: str, key: str):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, where, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {key!r} should be a list, not {_describe(value)}")
+        return [_convert(args[0], item, where, f"{key}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{where}: {key!r} should be a table of strings")
+        return dict(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key!r} should be a number, not {_describe(value)}")
+        return float(value)
+    if hint in (int, bool, str):
+        if type(value) is not hint:
+            raise ConfigError(
+                f"{where}: {key!r} should be {'an' if hint is int else 'a'} "
+                f"{hint.__name__}, not {_describe(value)}"
+            )
+        return value
+    if hint is Path:
+        return Path(value)
+    return _build(hint, value, where, key)
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"

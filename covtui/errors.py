@@ -1,0 +1,26 @@
+"""Errors that mean the user has something to fix: shown as one line, never a traceback."""
+
+
+class CovtuiError(Exception):
+    """A problem with the user's input, config or files; `str()` is the one-line message."""
+
+    exit_code = 2
+
+
+class InputError(CovtuiError):
+    """A report, data file or config that cannot be read: names the file and the problem."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class StoreError(CovtuiError):
+    """The monitoring database cannot be used (unreadable, newer schema, locked too long)."""
+
+
+class ScanBusy(CovtuiError):
+    """Another scan holds the database's scan lock."""
+
+    exit_code = 3

@@ -1,0 +1,168 @@
+"""The data that flows from readers and scans into the store, and from the store to the screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from covtui.numbers import Numbers
+
+Arc = tuple[int, int]
+
+
+class RunStatus(str, Enum):
+    """How a scan or ingest ended. Only `OK` snapshots are compared for regressions."""
+
+    OK = "ok"
+    FAILED = "failed"  # the command exited non-zero or its report could not be read
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class FunctionCoverage:
+    """A function, method or class and how much of it ran (for gap analysis)."""
+
+    name: str
+    kind: str  # "function", "method", "class", "async function", …
+    start_line: int
+    end_line: int
+    n_statements: int
+    n_missing: int
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    """One file's result: counts plus exactly which lines and branch arcs were missed.
+
+    `path` is relative to the project root with "/" separators where the file is inside it.
+    Arcs use coverage.py's convention: a negative destination is an exit from the code object.
+    """
+
+    path: str
+    numbers: Numbers
+    missing_lines: tuple[int, ...] = ()
+    missing_arcs: tuple[Arc, ...] = ()
+    functions: tuple[FunctionCoverage, ...] = ()
+
+
+@dataclass
+class CoverageReport:
+    """What a coverage reader returns for one source."""
+
+    format: str  # "coverage.py", "coverage.json", "lcov", "cobertura"
+    files: list[FileCoverage]
+    has_branches: bool
+    read_s: float = 0.0  # time spent reading/analysing the report
+
+    @property
+    def numbers(self) -> Numbers:
+        return sum((f.numbers for f in self.files), Numbers())
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    name: str
+    message: str
+
+
+@dataclass
+class TestOutcomes:
+    """Test results from JUnit XML (pytest `--junitxml`, nextest, jest-junit, …)."""
+
+    n_tests: int = 0
+    n_failed: int = 0
+    n_errors: int = 0
+    n_skipped: int = 0
+    duration_s: float | None = None
+    failures: list[TestFailure] = field(default_factory=list)
+
+    @property
+    def n_passed(self) -> int:
+        return self.n_tests - self.n_failed - self.n_errors - self.n_skipped
+
+    def __add__(self, other: TestOutcomes) -> TestOutcomes:
+        durations = [d for d in (self.duration_s, other.duration_s) if d is not None]
+        return TestOutcomes(
+            self.n_tests + other.n_tests,
+            self.n_failed + other.n_failed,
+            self.n_errors + other.n_errors,
+            self.n_skipped + other.n_skipped,
+            sum(durations) if durations else None,
+            self.failures + other.failures,
+        )
+
+
+@dataclass
+class RunMetrics:
+    """What running a source's command cost."""
+
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss_kb: int | None = None
+    exit_code: int | None = None
+    output_tail: str = ""
+
+
+@dataclass
+class SourceResult:
+    """One source's part of a snapshot."""
+
+    name: str
+    status: RunStatus
+    report: CoverageReport | None = None
+    tests: TestOutcomes | None = None
+    run: RunMetrics = field(default_factory=RunMetrics)
+    message: str = ""  # why it failed, in one line
+
+    @property
+    def numbers(self) -> Numbers | None:
+        return self.report.numbers if self.report is not None else None
+
+
+@dataclass
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+@dataclass
+class SnapshotDraft:
+    """A snapshot before it is stored: one or more sources measured at one moment."""
+
+    trigger: str  # "scan", "ingest", "watch", "dashboard", "demo"
+    sources: list[SourceResult]
+    created_at: float | None = None  # epoch seconds; now when None
+    label: str = ""
+    git: GitInfo = field(default_factory=GitInfo)
+
+    @property
+    def status(self) -> RunStatus:
+        """The worst status of its sources."""
+        order = [RunStatus.CANCELLED, RunStatus.TIMEOUT, RunStatus.FAILED, RunStatus.OK]
+        statuses = {s.status for s in self.sources}
+        return next((s for s in order if s in statuses), RunStatus.OK)
+
+
+@dataclass
+class Alert:
+    """A rule that fired when a snapshot was written."""
+
+    rule: str  # "coverage_drop", "test_failures", "test_time", "file_regression", "milestone", "scan_failed"
+    severity: Severity
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+    source: str | None = None
+    path: str | None = None
+    id: int | None = None
+    snapshot_id: int | None = None
+    created_at: float | None = None
+    acknowledged_at: float | None = None

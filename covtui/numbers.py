@@ -1,0 +1,104 @@
+"""Summable coverage counts, named and computed as coverage.py's `Numbers` does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from coverage.results import display_covered
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Counts for one file, one source or a whole project; `sum()` of files gives the total.
+
+    Statements are lines for lcov and Cobertura input. `pc_covered` follows coverage.py:
+    100 × (executed statements + executed branches) / (statements + branches).
+    """
+
+    n_files: int = 0
+    #: Files with at least one executed statement ("21 of 212 files have coverage").
+    n_files_covered: int = 0
+    n_statements: int = 0
+    n_excluded: int = 0
+    n_missing: int = 0
+    n_branches: int = 0
+    n_partial_branches: int = 0
+    n_missing_branches: int = 0
+    #: Functions, where the format reports them (lcov `FN`/`FNDA`); 0 otherwise.
+    n_functions: int = 0
+    n_missing_functions: int = 0
+
+    def __add__(self, other: Numbers) -> Numbers:
+        return Numbers(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def __radd__(self, other: int | Numbers) -> Numbers:
+        # `sum()` starts from 0.
+        if other == 0:
+            return self
+        return NotImplemented if not isinstance(other, Numbers) else other + self
+
+    @property
+    def n_executed(self) -> int:
+        return self.n_statements - self.n_missing
+
+    @property
+    def n_executed_branches(self) -> int:
+        return self.n_branches - self.n_missing_branches
+
+    @property
+    def n_missed_total(self) -> int:
+        """Missed statements plus missed branches: what covering this file would add."""
+        return self.n_missing + self.n_missing_branches
+
+    @property
+    def has_data(self) -> bool:
+        """False when nothing was measured: shown as "no data", never as 0%."""
+        return self.n_files > 0
+
+    @property
+    def pc_covered(self) -> float:
+        """Percent covered, as coverage.py computes it (100.0 when there is nothing to cover)."""
+        denominator = self.n_statements + self.n_branches
+        if denominator == 0:
+            return 100.0
+        return 100.0 * (self.n_executed + self.n_executed_branches) / denominator
+
+    def pc_covered_str(self, precision: int = 2) -> str:
+        """The percentage for display: "100" and "0" only ever mean exactly that."""
+        return display_covered(self.pc_covered, precision)
+
+    @property
+    def pc_statements(self) -> float:
+        if self.n_statements == 0:
+            return 100.0
+        return 100.0 * self.n_executed / self.n_statements
+
+    @property
+    def pc_branches(self) -> float:
+        if self.n_branches == 0:
+            return 100.0
+        return 100.0 * self.n_executed_branches / self.n_branches
+
+    def as_coverage_json(self, precision: int = 2) -> dict[str, object]:
+        """A summary with coverage.py's JSON key names (`coverage json` → `totals`)."""
+        return {
+            "covered_lines": self.n_executed,
+            "num_statements": self.n_statements,
+            "percent_covered": self.pc_covered,
+            "percent_covered_display": self.pc_covered_str(precision),
+            "missing_lines": self.n_missing,
+            "excluded_lines": self.n_excluded,
+            "num_branches": self.n_branches,
+            "num_partial_branches": self.n_partial_branches,
+            "covered_branches": self.n_executed_branches,
+            "missing_branches": self.n_missing_branches,
+            "num_files": self.n_files,
+            "num_files_covered": self.n_files_covered,
+            "num_functions": self.n_functions,
+            "missing_functions": self.n_missing_functions,
+        }
+
+
+def pc_str(pc: float | None, precision: int = 2) -> str:
+    """Display a stored percentage; None is "no data"."""
+    return "no data" if pc is None else display_covered(pc, precision)

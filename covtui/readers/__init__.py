@@ -1,0 +1,102 @@
+"""Readers: one module per input format, each turning a file into a `CoverageReport`.
+
+`read_coverage()` recognises the format from the content unless told, and raises
+`InputError` (one line naming the file and the problem) for anything it cannot read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from covtui.errors import InputError
+from covtui.model import CoverageReport, TestOutcomes
+
+FORMATS = ("coverage.py", "coverage.json", "lcov", "cobertura", "junit")
+
+
+def detect_format(path: Path) -> str:
+    """Name the format of `path` from its first bytes (not its name)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+    if head.startswith(b"SQLite format 3\x00"):
+        return "coverage.py"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "coverage.json"
+    if text.startswith(b"<"):
+        if b"<coverage" in head:
+            return "cobertura"
+        if b"<testsuite" in head or b"<testsuites" in head:
+            return "junit"
+        raise InputError(path, "XML that is neither Cobertura coverage nor JUnit test results")
+    first = text.split(b"\n", 1)[0].strip()
+    if first.startswith((b"TN:", b"SF:")):
+        return "lcov"
+    if not head:
+        raise InputError(path, "empty file")
+    raise InputError(path, "not a coverage report covtui knows (coverage.py, coverage.json, lcov, Cobertura, JUnit)")
+
+
+def read_coverage(
+    paths: Sequence[Path],
+    fmt: str | None = None,
+    *,
+    root: Path,
+    cache_dir: Path | None = None,
+) -> CoverageReport:
+    """Read one coverage report, or several coverage.py data files combined.
+
+    `root` is the project directory: paths inside it are stored relative to it.
+    `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
+    """
+    if not paths:
+        raise InputError("(no files)", "nothing to read")
+    formats = {p: fmt or detect_format(p) for p in paths}
+    kinds = set(formats.values())
+    if len(kinds) > 1:
+        raise InputError(paths[0], f"mixed formats in one source: {', '.join(sorted(kinds))}")
+    (kind,) = kinds
+    if kind == "junit":
+        raise InputError(paths[0], "JUnit XML holds test results, not coverage")
+    if kind == "coverage.py":
+        from covtui.readers.coverage_data import read_coverage_data
+
+        return read_coverage_data(list(paths), root=root, cache_dir=cache_dir)
+    if len(paths) > 1:
+        raise InputError(paths[1], f"only coverage.py data files can be combined; {kind} is one file")
+    path = paths[0]
+    if kind == "coverage.json":
+        from covtui.readers.coverage_json import read_coverage_json
+
+        return read_coverage_json(path, root=root)
+    if kind == "lcov":
+        from covtui.readers.lcov import read_lcov
+
+        return read_lcov(path, root=root)
+    if kind == "cobertura":
+        from covtui.readers.cobertura import read_cobertura
+
+        return read_cobertura(path, root=root)
+    raise InputError(path, f"unknown format {kind!r} (known: {', '.join(FORMATS)})")
+
+
+def read_tests(path: Path) -> TestOutcomes:
+    """Read JUnit XML test outcomes."""
+    from covtui.readers.junit import read_junit
+
+    return read_junit(path)
+
+
+def relative_path(path: str, root: Path) -> str:
+    """`path` relative to `root` with "/" separators when it is inside it; unchanged otherwise."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    try:
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
