@@ -1,0 +1,122 @@
+"""The monitoring database's schema and its forward migrations.
+
+The database is the contract between the writers (scan, ingest, watch) and the dashboard.
+Per-file results are stored only when they change (`file_changes`), so 90 days of 5-minute
+snapshots of a 212-file project stay small; a file's state at snapshot S is its latest change
+at or before S.
+"""
+
+from __future__ import annotations
+
+#: Bumped by every migration; a database with a higher number was written by a newer covtui.
+SCHEMA_VERSION = 1
+
+NUMBER_COLUMNS = (
+    "n_files",
+    "n_files_covered",
+    "n_statements",
+    "n_excluded",
+    "n_missing",
+    "n_branches",
+    "n_partial_branches",
+    "n_missing_branches",
+    "n_functions",
+    "n_missing_functions",
+)
+_numbers_ddl = ",\n    ".join(f"{c} INTEGER" for c in NUMBER_COLUMNS)
+
+TEST_COLUMNS = ("n_tests", "n_failed", "n_errors", "n_skipped", "test_s")
+RUN_COLUMNS = ("wall_s", "cpu_s", "peak_rss_kb", "read_s")
+
+_V1 = f"""
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    created_at REAL NOT NULL,
+    trigger TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty INTEGER,
+    -- sources measured by this snapshot, and sources whose latest good result makes the total
+    measured TEXT NOT NULL,
+    sources_key TEXT NOT NULL,
+    -- overall numbers across sources (NULL: no data)
+    {_numbers_ddl},
+    pc_covered REAL,
+    n_tests INTEGER, n_failed INTEGER, n_errors INTEGER, n_skipped INTEGER, test_s REAL,
+    wall_s REAL, cpu_s REAL, peak_rss_kb INTEGER, read_s REAL
+);
+CREATE INDEX snapshots_created ON snapshots(created_at);
+
+CREATE TABLE source_results (
+    source TEXT NOT NULL,
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    format TEXT,
+    has_branches INTEGER,
+    {_numbers_ddl},
+    pc_covered REAL,
+    n_tests INTEGER, n_failed INTEGER, n_errors INTEGER, n_skipped INTEGER, test_s REAL,
+    wall_s REAL, cpu_s REAL, peak_rss_kb INTEGER, read_s REAL,
+    exit_code INTEGER,
+    message TEXT NOT NULL DEFAULT '',
+    output_tail TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (source, snapshot_id)
+) WITHOUT ROWID;
+CREATE INDEX source_results_snapshot ON source_results(snapshot_id);
+
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    UNIQUE (source, path)
+);
+
+CREATE TABLE file_states (
+    id INTEGER PRIMARY KEY,
+    {_numbers_ddl},
+    missing_lines TEXT NOT NULL DEFAULT '',
+    missing_arcs TEXT NOT NULL DEFAULT '',
+    functions TEXT NOT NULL DEFAULT ''
+);
+
+-- A file's result changed at this snapshot (state_id NULL: the file left the report).
+CREATE TABLE file_changes (
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    snapshot_id INTEGER NOT NULL,
+    state_id INTEGER REFERENCES file_states(id),
+    PRIMARY KEY (file_id, snapshot_id)
+) WITHOUT ROWID;
+CREATE INDEX file_changes_snapshot ON file_changes(snapshot_id);
+
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    snapshot_id INTEGER,
+    created_at REAL NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    source TEXT,
+    path TEXT,
+    message TEXT NOT NULL,
+    value REAL,
+    threshold REAL,
+    acknowledged_at REAL
+);
+CREATE INDEX alerts_created ON alerts(created_at);
+CREATE INDEX alerts_unacknowledged ON alerts(id) WHERE acknowledged_at IS NULL;
+
+-- Who is watching: `covtui watch` beats here so the dashboard can tell it is alive.
+CREATE TABLE heartbeats (
+    name TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    beat_at REAL NOT NULL,
+    next_scan_at REAL,
+    state TEXT NOT NULL DEFAULT ''
+);
+"""
+
+#: MIGRATIONS[n] takes a database from version n to n + 1.
+MIGRATIONS: list[str] = [_V1]
+assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -1,0 +1,129 @@
+"""What the store hands to readers (dashboard, status, report): plain, ready-to-show rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from covtui.model import Alert, Arc, FunctionCoverage
+from covtui.numbers import Numbers
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    n_tests: int
+    n_failed: int
+    n_errors: int
+    n_skipped: int
+    test_s: float | None
+
+    @property
+    def n_passed(self) -> int:
+        return self.n_tests - self.n_failed - self.n_errors - self.n_skipped
+
+
+@dataclass(frozen=True)
+class RunCost:
+    wall_s: float | None
+    cpu_s: float | None
+    peak_rss_kb: int | None
+    read_s: float | None
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    id: int
+    created_at: float
+    trigger: str
+    label: str
+    status: str
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    measured: tuple[str, ...]
+    numbers: Numbers | None  # None: no data
+    tests: TestCounts | None
+    run: RunCost
+
+    @property
+    def pc_covered(self) -> float | None:
+        return self.numbers.pc_covered if self.numbers is not None else None
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """A source's latest result, and the one before it that it is compared with."""
+
+    source: str
+    snapshot_id: int
+    created_at: float
+    status: str
+    format: str | None
+    numbers: Numbers | None
+    tests: TestCounts | None
+    run: RunCost
+    message: str
+    previous_pc: float | None = None
+    previous_snapshot_id: int | None = None
+    last_ok_snapshot_id: int | None = None
+
+    @property
+    def pc_covered(self) -> float | None:
+        return self.numbers.pc_covered if self.numbers is not None else None
+
+
+@dataclass(frozen=True)
+class FileRow:
+    source: str
+    path: str
+    numbers: Numbers
+    previous: Numbers | None = None  # at the previous snapshot; None when the file is new
+
+    @property
+    def pc_change(self) -> float | None:
+        if self.previous is None:
+            return None
+        return self.numbers.pc_covered - self.previous.pc_covered
+
+
+@dataclass(frozen=True)
+class FileDetail:
+    source: str
+    path: str
+    numbers: Numbers
+    missing_lines: tuple[int, ...]
+    missing_arcs: tuple[Arc, ...]
+    functions: tuple[FunctionCoverage, ...]
+    snapshot_id: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    created_at: float
+    pc_covered: float
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    name: str
+    pid: int
+    started_at: float
+    beat_at: float
+    next_scan_at: float | None
+    state: str
+
+
+@dataclass
+class DashboardState:
+    """Everything the main screen shows, loaded in a few indexed queries."""
+
+    latest: SnapshotRow | None
+    previous: SnapshotRow | None  # the comparable snapshot the change is measured against
+    sources: list[SourceRow]
+    critical_files: list[FileRow]
+    alerts: list[Alert]
+    n_unacknowledged: int
+    trend: dict[str, list[TrendPoint]]  # "overall" and one per source
+    recent_runs: list[SnapshotRow] = field(default_factory=list)  # newest first, for medians
+    heartbeats: list[Heartbeat] = field(default_factory=list)
+    n_snapshots: int = 0
