@@ -83,7 +83,7 @@ def _parse(lines, path: Path) -> dict[str, _FileData]:
     fna: dict[str, dict[str, int]] = {}
     n = 0
     try:
-        for n, raw in enumerate(lines, 1):
+        for n, raw in enumerate(lines, 1):  # noqa: B007 - `n` is reported on errors
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -168,20 +168,26 @@ def _parse(lines, path: Path) -> dict[str, _FileData]:
                     raise ValueError("FNA needs index,count,name")
                 _int(parts[0], "function index")
                 aliases = fna.setdefault(parts[0], {})
-                aliases[parts[2]] = aliases.get(parts[2], 0) + max(0, _int(parts[1], "function count"))
+                aliases[parts[2]] = aliases.get(parts[2], 0) + max(
+                    0, _int(parts[1], "function count")
+                )
             elif tag in _SUMMARY_TAGS:
                 _int(value, tag)  # checked, but totals come from the detail records
             # Other tags (MCDC, LN, future ones) are ignored.
     except ValueError as exc:
         raise InputError(path, f"line {n}: {exc}") from None
     if current is not None:
-        raise InputError(path, f"line {n}: truncated: the record for {current_sf[:80]!r} has no end_of_record")
+        raise InputError(
+            path, f"line {n}: truncated: the record for {current_sf[:80]!r} has no end_of_record"
+        )
     if n == 0:
         raise InputError(path, "empty file")
     return files
 
 
-def _merge_fnl(data: _FileData, fnl: dict[str, tuple[int, int | None]], fna: dict[str, dict[str, int]]) -> None:
+def _merge_fnl(
+    data: _FileData, fnl: dict[str, tuple[int, int | None]], fna: dict[str, dict[str, int]]
+) -> None:
     """Fold one record's FNL/FNA functions in: aliases of one index count as one function."""
     for index in fnl.keys() | fna.keys():
         start, end = fnl.get(index, (0, None))
