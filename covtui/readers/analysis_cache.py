@@ -1,0 +1,313 @@
+"""A persistent cache of coverage.py's static analysis of Python files.
+
+Parsing every source file is what makes `coverage json` slow. The results of the parse
+(statements, exclusions, the multi-line map, `with` jump fixers, possible arcs, no-branch
+lines, code regions) depend only on the file's bytes, the exclusion and partial-branch
+regexes, and the coverage.py and Python versions, so they are stored in SQLite keyed on
+exactly that. `restore_parser()` turns a stored entry back into a `PythonParser` whose own
+methods (`translate_lines`, `translate_arcs`, `arcs`, `exit_counts`) then do the reporting
+work, so figures are computed by coverage.py's code, not a copy of it.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import coverage
+from coverage.exceptions import NotPython
+from coverage.parser import PythonParser
+from coverage.phystokens import source_encoding
+from coverage.regions import RegionFinder
+
+CACHE_FILENAME = "analysis-v1.sqlite"
+#: Bumped whenever the stored JSON layout changes.
+LAYOUT_VERSION = 1
+#: Keep at most this many entries; the least recently written go first.
+MAX_ENTRIES = 50_000
+
+# `PythonParser` attributes a restored parser fills in; if a future coverage.py renames
+# them, caching is switched off rather than giving wrong figures.
+_PARSER_ATTRS = ("statements", "excluded", "multiline_map", "_with_jump_fixers", "_all_arcs",
+                 "_first_line_cache")
+
+
+def caching_supported() -> bool:
+    """Whether this coverage.py's `PythonParser` has the attributes a restore needs."""
+    parser = PythonParser(text="\n", filename="<check>")
+    return all(hasattr(parser, name) for name in _PARSER_ATTRS)
+
+
+def settings_key(exclude_regex: str, partial_regex: str) -> str:
+    """A hash of everything besides the file's bytes that the analysis depends on."""
+    parts = [LAYOUT_VERSION, coverage.__version__, sys.version, exclude_regex, partial_regex]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def content_key(raw: bytes, settings: str) -> str:
+    return f"{hashlib.sha256(raw).hexdigest()}:{settings}"
+
+
+def decode_source(raw: bytes) -> str:
+    """The text coverage.py's `get_python_source()` would produce from these bytes."""
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\f", b" ")
+    text = raw.decode(source_encoding(raw), "replace")
+    if text and text[-1] != "\n":
+        text += "\n"
+    return text
+
+
+@dataclass(frozen=True)
+class Region:
+    """A function or class, as coverage.py's `code_regions()` finds it, plus what it misses."""
+
+    kind: str  # "function", "class"
+    name: str
+    start: int
+    is_async: bool
+    end_line: int
+    lines: frozenset[int]
+
+
+class _RegionFinder(RegionFinder):
+    """coverage.py's region finder, also noting `async def` and each node's last line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Appended before the base class appends the node's region, so it stays in step.
+        self.extra: list[tuple[bool, int]] = []
+
+    def handle_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.extra.append((isinstance(node, ast.AsyncFunctionDef), node.end_lineno or node.lineno))
+        super().handle_FunctionDef(node)
+
+    def handle_ClassDef(self, node: ast.ClassDef) -> None:
+        self.extra.append((False, node.end_lineno or node.lineno))
+        super().handle_ClassDef(node)
+
+
+def _ranges(lines: Iterable[int]) -> list[list[int]]:
+    """Compress sorted line numbers into [first, last] runs."""
+    runs: list[list[int]] = []
+    for n in sorted(lines):
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return runs
+
+
+def _flat(pairs: Iterable[tuple[int, int]]) -> list[int]:
+    return [n for pair in sorted(pairs) for n in pair]
+
+
+def analyse_source(
+    raw: bytes, filename: str, exclude_regex: str, partial_regex: str, with_arcs: bool
+) -> str:
+    """Parse one file the way `PythonFileReporter` does; the result JSON-encoded for storage.
+
+    Arcs (the costly part) are only worked out `with_arcs`, as coverage.py only does for
+    branch data. Raises `NotPython` for a file that doesn't parse.
+    """
+    parser = PythonParser(text=decode_source(raw), filename=filename, exclude=exclude_regex)
+    parser.parse_source()
+    finder = _RegionFinder()
+    tree = getattr(parser, "_ast_root", None)
+    if tree is not None:
+        finder.handle_node(tree)  # the same tree `code_regions()` would parse again
+    else:
+        finder.parse_source(parser.text)
+    arcs = parser.arcs() if with_arcs else None
+    fixers = [[a, b, *(new or (None, None))] for (a, b), new in parser._with_jump_fixers.items()]
+    regions = [
+        [r.kind, r.name, r.start, is_async, end, _ranges(r.lines)]
+        for r, (is_async, end) in zip(finder.regions, finder.extra, strict=True)
+    ]
+    entry = {
+        "statements": sorted(parser.statements),
+        "excluded": sorted(parser.excluded),
+        "multiline": _flat(parser.multiline_map.items()),
+        "fixers": fixers,
+        "arcs": _flat(arcs) if arcs is not None else None,
+        "no_branch": sorted(parser.lines_matching(partial_regex)),
+        "regions": regions,
+    }
+    return json.dumps(entry, separators=(",", ":"))
+
+
+@dataclass
+class StaticAnalysis:
+    """A decoded cache entry."""
+
+    statements: set[int]
+    excluded: set[int]
+    multiline_map: dict[int, int]
+    with_jump_fixers: dict[tuple[int, int], tuple[int, int] | None]
+    arcs: set[tuple[int, int]] | None
+    no_branch: set[int]
+    regions: list[Region]
+
+    @classmethod
+    def from_json(cls, text: str) -> StaticAnalysis:
+        d = json.loads(text)
+        ml, arcs = d["multiline"], d["arcs"]
+        regions = [
+            Region(kind, name, start, is_async, end,
+                   frozenset(n for lo, hi in runs for n in range(lo, hi + 1)))
+            for kind, name, start, is_async, end, runs in d["regions"]
+        ]
+        return cls(
+            statements=set(d["statements"]),
+            excluded=set(d["excluded"]),
+            multiline_map=dict(zip(ml[::2], ml[1::2], strict=True)),
+            with_jump_fixers={
+                (a, b): (c, e) if c is not None else None for a, b, c, e in d["fixers"]
+            },
+            arcs=set(zip(arcs[::2], arcs[1::2], strict=True)) if arcs is not None else None,
+            no_branch=set(d["no_branch"]),
+            regions=regions,
+        )
+
+
+def restore_parser(sa: StaticAnalysis, filename: str) -> PythonParser:
+    """A `PythonParser` in the state `parse_source()` + `arcs()` would leave it, without parsing."""
+    parser = PythonParser(text="\n", filename=filename)
+    parser.statements = set(sa.statements)
+    parser.excluded = set(sa.excluded)
+    parser.multiline_map = dict(sa.multiline_map)
+    parser._with_jump_fixers = dict(sa.with_jump_fixers)
+    parser._all_arcs = set(sa.arcs) if sa.arcs is not None else None
+    parser._first_line_cache = {}
+    return parser
+
+
+# --- parsing many files, in worker processes when it pays -----------------------------------
+
+#: (key, absolute filename, bytes) in; (key, JSON entry or None, error or None) out.
+Job = tuple[str, str, bytes]
+Outcome = tuple[str, str | None, str | None]
+
+
+def analyse_jobs(
+    jobs: Sequence[Job], exclude_regex: str, partial_regex: str, with_arcs: bool
+) -> list[Outcome]:
+    """Analyse a batch of files; a file that fails carries its error message instead."""
+    out: list[Outcome] = []
+    for key, filename, raw in jobs:
+        try:
+            entry = analyse_source(raw, filename, exclude_regex, partial_regex, with_arcs)
+            out.append((key, entry, None))
+        except NotPython as exc:
+            out.append((key, None, f"NotPython:{exc}"))
+        except Exception as exc:  # reported per file, as coverage.py would
+            out.append((key, None, f"Error:{exc}"))
+    return out
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+class AnalysisCache:
+    """Cache entries in `cache_dir/analysis-v1.sqlite`; any trouble with it means a miss, not an error.
+
+    A file that isn't a usable database is deleted and recreated. When the cache can't be
+    opened at all, every lookup misses and writes are dropped.
+    """
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.path = cache_dir / CACHE_FILENAME if cache_dir is not None else None
+        self.rebuilt = False
+        self._con: sqlite3.Connection | None = None
+        if self.path is not None:
+            self._con = self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS analysis"
+            " (key TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL)"
+        )
+        con.execute("SELECT key, value FROM analysis LIMIT 1").fetchall()
+        return con
+
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except (sqlite3.DatabaseError, OSError):
+            pass
+        # Corrupt or not a database: start again.
+        self.rebuilt = True
+        with contextlib.suppress(OSError):
+            assert self.path is not None
+            self.path.unlink()
+        try:
+            return self._connect()
+        except (sqlite3.DatabaseError, OSError):
+            return None
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        if self._con is None or not keys:
+            return {}
+        found: dict[str, str] = {}
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._con.execute(
+                    f"SELECT key, value FROM analysis WHERE key IN ({marks})", chunk
+                )
+                found.update(rows)
+        except sqlite3.DatabaseError:
+            self._discard()
+            return {}
+        return found
+
+    def put_many(self, entries: dict[str, str]) -> None:
+        """Store entries in one transaction (dropped silently if the cache is busy or broken)."""
+        if self._con is None or not entries:
+            return
+        now = time.time()
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+            self._con.executemany(
+                "INSERT OR REPLACE INTO analysis (key, value, written_at) VALUES (?, ?, ?)",
+                [(k, v, now) for k, v in entries.items()],
+            )
+            (count,) = self._con.execute("SELECT count(*) FROM analysis").fetchone()
+            if count > MAX_ENTRIES:
+                self._con.execute(
+                    "DELETE FROM analysis WHERE key IN"
+                    " (SELECT key FROM analysis ORDER BY written_at LIMIT ?)",
+                    (count - MAX_ENTRIES,),
+                )
+            self._con.execute("COMMIT")
+        except sqlite3.OperationalError:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+        except sqlite3.DatabaseError:
+            self._discard()
+
+    def _discard(self) -> None:
+        """The file went bad while in use: drop it so the next read rebuilds it."""
+        self.close()
+        self.rebuilt = True
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.close()
+            self._con = None

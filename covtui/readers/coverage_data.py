@@ -1,0 +1,418 @@
+"""Read coverage.py data files (`.coverage`, parallel shards) into a `CoverageReport`.
+
+Figures are coverage.py's own: its config reading, path aliases, omit/include filtering
+and `analysis_from_file_reporter()`, as `coverage json` run from the project root does.
+Only the static analysis of each source file is served from `analysis_cache`, which is
+what makes a warm read fast.
+
+coverage.py resolves config files, relative paths and `relative_filename()` against the
+current directory (some of it in module globals), so setup runs with the process chdir'd
+to `root`, under `_CWD_LOCK`. That window is kept short: hashing, parsing and the analyses
+of cached files run in the caller's directory.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from coverage import Coverage
+from coverage.data import CoverageData, DataFileClassifier
+from coverage.exceptions import CoverageException, NoDataError, NotPython
+from coverage.files import GlobMatcher, prep_patterns
+from coverage.misc import join_regex
+from coverage.plugin import FileReporter
+from coverage.python import PythonFileReporter
+from coverage.results import Analysis, analysis_from_file_reporter
+
+from covtui.errors import InputError
+from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
+from covtui.numbers import Numbers
+from covtui.readers import analysis_cache as ac
+from covtui.readers import relative_path
+
+#: Parse in worker processes only when at least this many files (and bytes) miss the cache.
+POOL_MIN_FILES = 24
+POOL_MIN_BYTES = 256 * 1024
+POOL_WORKERS = 2
+
+_CWD_LOCK = threading.RLock()
+
+
+@dataclass
+class ReadStats:
+    """What a read cost: how many files came from the cache and how many were parsed."""
+
+    n_files: int = 0
+    n_cached: int = 0
+    n_parsed: int = 0
+    n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
+    used_pool: bool = False
+    cache_rebuilt: bool = False
+
+
+def read_coverage_data(
+    paths: list[Path], *, root: Path, cache_dir: Path | None
+) -> CoverageReport:
+    """Read and combine coverage.py data files as `coverage json` run in `root` would see them."""
+    return read_with_stats(paths, root=root, cache_dir=cache_dir)[0]
+
+
+@contextlib.contextmanager
+def _in_directory(root: Path, add_to_path: bool = False) -> Iterator[None]:
+    """chdir to `root` for coverage.py's cwd-relative logic; callers hold `_CWD_LOCK`."""
+    old = os.getcwd()
+    os.chdir(root)
+    if add_to_path:
+        # As `coverage json` does when plugins are configured: they may import project code.
+        sys.path.append("")
+    try:
+        yield
+    finally:
+        if add_to_path and sys.path and sys.path[-1] == "":
+            sys.path.pop()
+        os.chdir(old)
+
+
+def _problem(exc: BaseException, path: Path) -> str:
+    """coverage.py's message without the quoted data file name (InputError adds the path)."""
+    msg = str(exc)
+    for form in (repr(str(path)), f"'{path}'", str(path)):
+        msg = msg.replace(f"Data file {form} ", "").replace(f"data file {form}", "data file")
+        msg = msg.replace(f"Couldn't use data file {form}: ", "")
+    return msg.strip() or type(exc).__name__
+
+
+def _load_data(paths: list[Path], cov: Coverage) -> CoverageData:
+    """One file as `coverage json` reads it; several combined as `coverage combine` does."""
+    for path in paths:
+        if not path.is_file():
+            raise InputError(path, "no such file" if not path.exists() else "not a file")
+        if not os.access(path, os.R_OK):
+            raise InputError(path, "permission denied")
+
+    def open_one(path: Path) -> CoverageData:
+        data = CoverageData(str(path), read_only=True)
+        try:
+            data.read()
+            data.measured_files()  # forces the schema check
+        except CoverageException as exc:
+            data.close()
+            raise InputError(path, _problem(exc, path)) from None
+        return data
+
+    if len(paths) == 1:
+        return open_one(paths[0])
+    combined = CoverageData(no_disk=True)
+    map_path = functools.cache(cov._make_aliases().map)
+    classifier = DataFileClassifier()
+    for path in sorted(paths):
+        if classifier.classify(str(path)) == "skip":
+            continue  # the same data twice, as `coverage combine` skips it
+        shard = open_one(path)
+        try:
+            combined.update(shard, map_path=map_path)
+        except CoverageException as exc:
+            raise InputError(path, _problem(exc, path)) from None
+        finally:
+            shard.close()
+    return combined
+
+
+@dataclass
+class _Item:
+    """One measured file to report."""
+
+    reporter: FileReporter
+    morf: str
+    data_name: str  # the file's name in the coverage data
+    json_name: str  # its key in `coverage json`
+    abs_path: str
+    raw: bytes | None = None
+    key: str | None = None
+
+
+def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
+    """The files `get_analysis_to_report()` would analyse, in its order (needs cwd = root)."""
+    fr_morfs = cov._get_file_reporters(None)
+    config = cov.config
+    if config.report_include:
+        matcher = GlobMatcher(prep_patterns(config.report_include), "report_include")
+        fr_morfs = [(fr, m) for (fr, m) in fr_morfs if matcher.match(fr.filename)]
+    if config.report_omit:
+        matcher = GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        fr_morfs = [(fr, m) for (fr, m) in fr_morfs if not matcher.match(fr.filename)]
+    if not fr_morfs:
+        raise NoDataError("No data to report.")
+    fr_morfs.sort()
+    return [
+        _Item(fr, str(morf), cov._file_mapper(fr.filename), fr.relative_filename(),
+              os.path.abspath(fr.filename))
+        for fr, morf in fr_morfs
+    ]
+
+
+class _CachedReporter(PythonFileReporter):
+    """A `PythonFileReporter` whose parser state comes from the analysis cache."""
+
+    def __init__(self, morf: str, cov: Coverage, sa: ac.StaticAnalysis) -> None:
+        super().__init__(morf, cov)
+        self._parser = ac.restore_parser(sa, self.filename)
+        self._no_branch = sa.no_branch
+
+    def no_branch_lines(self) -> set[int]:
+        return set(self._no_branch)
+
+
+def _parse_missing(
+    jobs: list[ac.Job], exclude: str, partial: str, with_arcs: bool, stats: ReadStats
+) -> list[ac.Outcome]:
+    """Analyse files not in the cache, on two cores when there are enough of them."""
+    total = sum(len(raw) for _, _, raw in jobs)
+    if len(jobs) < POOL_MIN_FILES or total < POOL_MIN_BYTES or POOL_WORKERS < 2:
+        return ac.analyse_jobs(jobs, exclude, partial, with_arcs)
+    # Largest first, dealt round-robin into a few batches per worker to keep both busy.
+    ordered = sorted(jobs, key=lambda j: -len(j[2]))
+    n_batches = POOL_WORKERS * 4
+    batches = [ordered[i::n_batches] for i in range(n_batches)]
+    # fork is cheapest, but unsafe once other threads exist (a TUI has some).
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if "fork" in methods and threading.active_count() == 1 else None
+    if method is None and "forkserver" in methods:
+        method = "forkserver"
+    ctx = multiprocessing.get_context(method)
+    try:
+        with concurrent.futures.ProcessPoolExecutor(POOL_WORKERS, mp_context=ctx) as pool:
+            futures = [
+                pool.submit(ac.analyse_jobs, batch, exclude, partial, with_arcs)
+                for batch in batches
+                if batch
+            ]
+            stats.used_pool = True
+            return [outcome for f in futures for outcome in f.result()]
+    except (OSError, concurrent.futures.process.BrokenProcessPool):
+        stats.used_pool = False
+        return ac.analyse_jobs(jobs, exclude, partial, with_arcs)
+
+
+def _functions(analysis: Analysis, regions: list[ac.Region]) -> tuple[FunctionCoverage, ...]:
+    out = []
+    for r in sorted(regions, key=lambda r: (r.start, r.kind)):
+        kind = "async function" if r.is_async else r.kind
+        out.append(
+            FunctionCoverage(
+                name=r.name,
+                kind=kind,
+                start_line=r.start,
+                end_line=r.end_line,
+                n_statements=len(analysis.statements & r.lines),
+                n_missing=len(analysis.missing & r.lines),
+            )
+        )
+    return tuple(out)
+
+
+def _plugin_regions(reporter: FileReporter) -> list[ac.Region]:
+    regions = []
+    for r in reporter.code_regions():
+        if r.kind in ("function", "class"):
+            lines = frozenset(r.lines)
+            end = max(lines, default=r.start)
+            regions.append(ac.Region(r.kind, r.name, r.start, False, end, lines))
+    return regions
+
+
+def _file_coverage(
+    item: _Item, analysis: Analysis, regions: list[ac.Region], root: Path
+) -> FileCoverage:
+    n = analysis.numbers
+    n_executed = n.n_statements - n.n_missing
+    numbers = Numbers(
+        n_files=1,
+        n_files_covered=1 if n_executed > 0 else 0,
+        n_statements=n.n_statements,
+        n_excluded=n.n_excluded,
+        n_missing=n.n_missing,
+        n_branches=n.n_branches,
+        n_partial_branches=n.n_partial_branches,
+        n_missing_branches=n.n_missing_branches,
+    )
+    missing_arcs: tuple[tuple[int, int], ...] = ()
+    if analysis.has_arcs:
+        missing_arcs = tuple(
+            (src, dst) for src, dsts in analysis.missing_branch_arcs().items() for dst in dsts
+        )
+    return FileCoverage(
+        path=relative_path(item.json_name, root),
+        numbers=numbers,
+        missing_lines=tuple(sorted(analysis.missing)),
+        missing_arcs=missing_arcs,
+        functions=_functions(analysis, regions),
+    )
+
+
+def read_with_stats(
+    paths: list[Path], *, root: Path, cache_dir: Path | None
+) -> tuple[CoverageReport, ReadStats]:
+    """`read_coverage_data()`, also saying what came from the cache (for tests and benchmarks)."""
+    started = time.perf_counter()
+    if not paths:
+        raise InputError("(no files)", "nothing to read")
+    paths = [Path(os.path.abspath(p)) for p in paths]
+    root = Path(os.path.abspath(root))
+    stats = ReadStats()
+    with _CWD_LOCK:
+        cov, data, items, to_close = _setup(paths, root)
+        try:
+            has_branches = data.has_arcs()
+            files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
+        finally:
+            for d in to_close:
+                d.close()
+    report = CoverageReport(
+        format="coverage.py",
+        files=files,
+        has_branches=has_branches,
+        read_s=time.perf_counter() - started,
+    )
+    return report, stats
+
+
+def _setup(
+    paths: list[Path], root: Path
+) -> tuple[Coverage, CoverageData, list[_Item], list[CoverageData]]:
+    """Config, data and the list of files to report, with cwd = root."""
+    to_close: list[CoverageData] = []
+    try:
+        with _in_directory(root):
+            cov = Coverage(data_file=None, config_file=True, messages=False)
+            cov._init()
+        with _in_directory(root, add_to_path=bool(cov.config.plugins)):
+            loaded = _load_data(paths, cov)
+            to_close.append(loaded)
+            cov._data = loaded
+            cov._prepare_data_for_reporting()  # re-maps with [paths], as `coverage json` does
+            data = cov._data
+            if data is not loaded:
+                to_close.append(data)
+            data.set_query_contexts(cov.config.report_contexts)
+            items = _reporters_to_report(cov, data)
+        return cov, data, items, to_close
+    except NoDataError:
+        for d in to_close:
+            d.close()
+        raise InputError(paths[0], "no data to report") from None
+    except CoverageException as exc:  # bad config, plugin trouble
+        for d in to_close:
+            d.close()
+        raise InputError(paths[0], _problem(exc, paths[0])) from None
+
+
+def _analyse_all(
+    cov: Coverage,
+    data: CoverageData,
+    items: list[_Item],
+    paths: list[Path],
+    root: Path,
+    cache_dir: Path | None,
+    stats: ReadStats,
+) -> list[FileCoverage]:
+    """Analyse every file: cached ones from the cache, the rest parsed and then cached."""
+    config = cov.config
+    has_arcs = data.has_arcs()
+    exclude = cov._exclude_regex("exclude")
+    partial = join_regex(config.partial_list + config.partial_always_list)
+    settings = ac.settings_key(exclude, partial)
+    stats.n_files = len(items)
+
+    cacheable = ac.caching_supported()
+    for item in items:
+        if cacheable and type(item.reporter) is PythonFileReporter:
+            try:
+                if os.path.isfile(item.abs_path):
+                    with open(item.abs_path, "rb") as f:
+                        item.raw = f.read()
+                    item.key = ac.content_key(item.raw, settings)
+            except OSError:
+                item.raw = None  # coverage.py reports it below, as it would
+
+    cache = ac.AnalysisCache(cache_dir)
+    try:
+        keyed = [i for i in items if i.key is not None]
+        stored = cache.get_many(sorted({i.key for i in keyed if i.key}))
+        entries: dict[str, ac.StaticAnalysis] = {}
+        for key, text in stored.items():
+            try:
+                sa = ac.StaticAnalysis.from_json(text)
+            except (ValueError, KeyError, TypeError):
+                continue
+            if sa.arcs is None and has_arcs:
+                continue  # stored from line-only data: arcs still to work out
+            entries[key] = sa
+        missing: dict[str, ac.Job] = {}
+        for i in keyed:
+            if i.key not in entries and i.key not in missing:
+                assert i.key is not None and i.raw is not None
+                missing[i.key] = (i.key, i.abs_path, i.raw)
+        errors: dict[str, str] = {}
+        new_entries: dict[str, str] = {}
+        if missing:
+            for key, text, error in _parse_missing(
+                list(missing.values()), exclude, partial, has_arcs, stats
+            ):
+                if text is not None:
+                    new_entries[key] = text
+                    entries[key] = ac.StaticAnalysis.from_json(text)
+                else:
+                    errors[key] = error or "Error:"
+            cache.put_many(new_entries)
+        stats.cache_rebuilt = cache.rebuilt
+    finally:
+        cache.close()
+
+    files: list[FileCoverage] = []
+    for item in items:
+        try:
+            if item.key is not None and item.key in entries:
+                sa = entries[item.key]
+                reporter = _CachedReporter(item.morf, cov, sa)
+                analysis = analysis_from_file_reporter(
+                    data, config.precision, reporter, item.data_name
+                )
+                regions = sa.regions
+                if item.key in new_entries:
+                    stats.n_parsed += 1
+                else:
+                    stats.n_cached += 1
+            elif item.key is not None and item.key in errors:
+                kind, _, message = errors[item.key].partition(":")
+                stats.n_parsed += 1
+                if kind == "NotPython":
+                    raise NotPython(message)
+                raise CoverageException(message)
+            else:
+                stats.n_uncached += 1
+                with _in_directory(root, add_to_path=bool(config.plugins)):
+                    analysis = cov._analyze(item.morf, file_reporter=item.reporter)
+                    regions = _plugin_regions(item.reporter)
+        except NotPython as exc:
+            # As get_analysis_to_report(): only .py-ish files are errors, and only if not ignored.
+            should_be_python = getattr(item.reporter, "should_be_python", lambda: False)
+            if should_be_python() and not config.ignore_errors:
+                raise InputError(paths[0], str(exc)) from None
+            continue
+        except Exception as exc:
+            if config.ignore_errors:
+                continue
+            raise InputError(paths[0], f"{exc} (set [report] ignore_errors to skip it)") from None
+        files.append(_file_coverage(item, analysis, regions, root))
+    return files
