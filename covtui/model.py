@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 from covtui.numbers import Numbers
 
@@ -61,7 +62,7 @@ class CoverageReport:
     has_branches: bool
     read_s: float = 0.0  # time spent reading/analysing the report
 
-    @property
+    @cached_property
     def numbers(self) -> Numbers:
         return sum((f.numbers for f in self.files), Numbers())
 

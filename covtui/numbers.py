@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 from coverage.results import display_covered
 
@@ -29,7 +30,7 @@ class Numbers:
     n_missing_functions: int = 0
 
     def __add__(self, other: Numbers) -> Numbers:
-        return Numbers(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Numbers(*map(int.__add__, _values(self), _values(other)))
 
     def __radd__(self, other: int | Numbers) -> Numbers:
         # `sum()` starts from 0.
@@ -97,6 +98,9 @@ class Numbers:
             "num_functions": self.n_functions,
             "missing_functions": self.n_missing_functions,
         }
+
+
+_values = attrgetter(*(f.name for f in fields(Numbers)))
 
 
 def pc_str(pc: float | None, precision: int = 2) -> str:

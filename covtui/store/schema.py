@@ -66,6 +66,9 @@ CREATE TABLE source_results (
 ) WITHOUT ROWID;
 CREATE INDEX source_results_snapshot ON source_results(snapshot_id);
 
+-- Every source ever measured (a few rows: lets readers find each source's latest result by key).
+CREATE TABLE sources (name TEXT PRIMARY KEY) WITHOUT ROWID;
+
 CREATE TABLE files (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,

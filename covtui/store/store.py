@@ -179,21 +179,33 @@ class Store:
         async with _Transaction(self.conn):
             return await self._write_snapshot(draft, config, created_at)
 
+    async def write_snapshots(
+        self, drafts: Iterable[SnapshotDraft], config: Config
+    ) -> list[tuple[int, list[Alert]]]:
+        """Store many snapshots in one transaction (imports, the demo, benchmarks)."""
+        results = []
+        memo: dict[str, dict[str, tuple[int, FileCoverage]]] = {}
+        async with _Transaction(self.conn):
+            for draft in drafts:
+                created_at = draft.created_at if draft.created_at is not None else time.time()
+                results.append(await self._write_snapshot(draft, config, created_at, memo))
+        return results
+
     async def _write_snapshot(
-        self, draft: SnapshotDraft, config: Config, created_at: float
+        self, draft: SnapshotDraft, config: Config, created_at: float, memo: dict | None = None
     ) -> tuple[int, list[Alert]]:
         measured = {s.name: s for s in draft.sources}
         # Each source's latest good result: the total carries sources this snapshot did not
         # measure (or whose run failed) at their last good numbers.
         carried: dict[str, Numbers] = {}
-        rows = await self._all(
-            f"SELECT r.source, {', '.join('r.' + c for c in NUMBER_COLUMNS)} FROM source_results r "
-            "JOIN (SELECT source, MAX(snapshot_id) AS sid FROM source_results "
-            "      WHERE status = 'ok' GROUP BY source) m "
-            "ON r.source = m.source AND r.snapshot_id = m.sid WHERE r.n_files IS NOT NULL"
-        )
-        for row in rows:
-            carried[row[0]] = Numbers(*row[1:])
+        for (name,) in await self._all("SELECT name FROM sources"):
+            row = await self._one(
+                f"SELECT {_NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
+                "ORDER BY snapshot_id DESC LIMIT 1",
+                (name,),
+            )
+            if row is not None and row[0] is not None:
+                carried[name] = Numbers(*row)
         contributing: dict[str, Numbers] = dict(carried)
         for name, result in measured.items():
             if result.status is RunStatus.OK and result.numbers is not None:
@@ -268,7 +280,9 @@ class Store:
                 )
             ]
             if result.status is RunStatus.OK and result.report is not None:
-                file_changes += await self._write_file_changes(snapshot_id, name, result.report.files)
+                file_changes += await self._write_file_changes(
+                    snapshot_id, name, result.report.files, memo
+                )
 
         inputs = alert_rules.AlertInputs(
             draft=draft,
@@ -303,6 +317,7 @@ class Store:
     async def _insert_source_result(self, snapshot_id: int, result: SourceResult) -> None:
         numbers = result.numbers
         report = result.report
+        await self.conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (result.name,))
         await self.conn.execute(
             f"INSERT INTO source_results (source, snapshot_id, status, format, has_branches, "
             f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
@@ -327,56 +342,74 @@ class Store:
         )
 
     async def _write_file_changes(
-        self, snapshot_id: int, source: str, files: Iterable[FileCoverage]
+        self,
+        snapshot_id: int,
+        source: str,
+        files: Iterable[FileCoverage],
+        memo: dict[str, dict[str, tuple[int, FileCoverage]]] | None = None,
     ) -> list[alert_rules.FileChange]:
-        """Store the files whose result differs from their current state; return what changed."""
-        current = {
-            row[1]: row
-            for row in await self._all(_STATE_AT_SQL, {"source": source, "sid": _LATEST})
-        }
+        """Store the files whose result differs from their current state; return what changed.
+
+        `memo` carries each source's last written files between the snapshots of one batch,
+        so a batch reads the current states from the database only once.
+        """
+        if memo is not None and source in memo:
+            current = memo[source]
+        else:
+            current = {}
+            for row in await self._all(_STATE_AT_SQL, {"source": source, "sid": _LATEST}):
+                if row[2] is None:
+                    current[row[1]] = (row[0], None)
+                    continue
+                current[row[1]] = (
+                    row[0],
+                    FileCoverage(
+                        row[1],
+                        Numbers(*row[3 : 3 + _N]),
+                        decode_lines(row[3 + _N]),
+                        decode_arcs(row[4 + _N]),
+                        decode_functions(row[5 + _N]),
+                    ),
+                )
         changes: list[alert_rules.FileChange] = []
-        seen: set[str] = set()
+        written: dict[str, tuple[int, FileCoverage]] = {}
         for f in files:
-            seen.add(f.path)
-            values = _state_values(f)
-            old = current.get(f.path)
-            if old is not None and old[2] is not None and tuple(old[3:]) == values:
+            file_id, old = current.get(f.path, (None, None))
+            if old is not None and old == f:
+                written[f.path] = (file_id, old)
                 continue
-            if old is None:
+            if file_id is None:
                 cursor = await self.conn.execute(
                     "INSERT INTO files (source, path) VALUES (?, ?) "
                     "ON CONFLICT (source, path) DO UPDATE SET path = excluded.path RETURNING id",
                     (source, f.path),
                 )
                 file_id = (await cursor.fetchone())[0]
-            else:
-                file_id = old[0]
             cursor = await self.conn.execute(
                 f"INSERT INTO file_states ({_NUMBERS}, missing_lines, missing_arcs, functions) "
                 f"VALUES ({', '.join('?' * (_N + 3))})",
-                values,
+                _state_values(f),
             )
             await self.conn.execute(
                 "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, ?)",
                 (file_id, snapshot_id, cursor.lastrowid),
             )
-            if old is not None and old[2] is not None:
+            written[f.path] = (file_id, f)
+            if old is not None:
                 changes.append(
                     alert_rules.FileChange(
-                        source,
-                        f.path,
-                        Numbers(*old[3 : 3 + _N]),
-                        f.numbers,
-                        frozenset(decode_lines(old[3 + _N])),
-                        f.missing_lines,
+                        source, f.path, old.numbers, f.numbers,
+                        frozenset(old.missing_lines), f.missing_lines,
                     )
                 )
-        for path, old in current.items():
-            if path not in seen and old[2] is not None:
+        for path, (file_id, old) in current.items():
+            if path not in written and old is not None:
                 await self.conn.execute(
                     "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, NULL)",
-                    (old[0], snapshot_id),
+                    (file_id, snapshot_id),
                 )
+        if memo is not None:
+            memo[source] = written
         return changes
 
     async def acknowledge(self, ids: Iterable[int] | None = None) -> int:
@@ -419,6 +452,14 @@ class Store:
             keep_from = row[0]
             if keep_from is None:
                 return PruneResult(0, 0, bytes_before, bytes_before)
+            # Never past a source's last good result: the total still carries it.
+            for (name,) in await self._all("SELECT name FROM sources"):
+                last_ok = await self._one(
+                    "SELECT MAX(snapshot_id) FROM source_results WHERE source = ? AND status = 'ok'",
+                    (name,),
+                )
+                if last_ok[0] is not None:
+                    keep_from = min(keep_from, last_ok[0])
             # Each file's state as of the oldest kept snapshot moves onto that snapshot, so
             # history from there on reads the same after the older rows are gone.
             await self.conn.execute(
@@ -514,8 +555,9 @@ class Store:
         """Each source's latest result, with its previous good coverage for the change."""
         rows = await self._all(
             f"SELECT {_SOURCE_COLUMNS} FROM source_results r JOIN snapshots s ON s.id = r.snapshot_id "
-            "JOIN (SELECT source, MAX(snapshot_id) AS sid FROM source_results GROUP BY source) m "
-            "ON r.source = m.source AND r.snapshot_id = m.sid ORDER BY r.source"
+            "JOIN (SELECT name, (SELECT MAX(snapshot_id) FROM source_results WHERE source = name) "
+            "      AS sid FROM sources) m "
+            "ON r.source = m.name AND r.snapshot_id = m.sid ORDER BY r.source"
         )
         result = []
         for row in rows:
@@ -543,7 +585,7 @@ class Store:
     async def files(self, source: str | None = None, snapshot_id: int | None = None) -> list[FileRow]:
         """Every file's state at `snapshot_id` (default: now), with its state at the source's
         previous good snapshot for the change."""
-        names = [source] if source else [r[0] for r in await self._all("SELECT DISTINCT source FROM files")]
+        names = [source] if source else [r[0] for r in await self._all("SELECT name FROM sources")]
         result: list[FileRow] = []
         for name in names:
             at = snapshot_id if snapshot_id is not None else _LATEST
