@@ -274,7 +274,8 @@ def read_with_stats(
         cov, data, items, to_close = _setup(paths, root)
         try:
             has_branches = data.has_arcs()
-            files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
+            with data.keep_db_open():
+                files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
         finally:
             for d in to_close:
                 d.close()
@@ -305,7 +306,8 @@ def _setup(
             if data is not loaded:
                 to_close.append(data)
             data.set_query_contexts(cov.config.report_contexts)
-            items = _reporters_to_report(cov, data)
+            with data.keep_db_open():  # one connection, not one per query
+                items = _reporters_to_report(cov, data)
         return cov, data, items, to_close
     except NoDataError:
         for d in to_close:
