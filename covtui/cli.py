@@ -1,0 +1,480 @@
+"""The `covtui` command line: dashboard, demo, scan, ingest, status, alerts, prune."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from covtui.config import Config, load_config
+from covtui.errors import CovtuiError, InputError, StoreError
+from covtui.model import (
+    CoverageReport,
+    RunStatus,
+    Severity,
+    SnapshotDraft,
+    SourceResult,
+    TestOutcomes,
+)
+from covtui.numbers import Numbers, pc_str
+from covtui.phases import phase_status
+from covtui.store import Store
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def fail(message: str, code: int = 2) -> None:
+    err_console.print(Text(f"covtui: error: {message}"))
+    sys.exit(code)
+
+
+def handles_errors(func: Callable) -> Callable:
+    """User mistakes become one line on stderr and a non-zero exit, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CovtuiError as exc:
+            fail(str(exc), exc.exit_code)
+        except sqlite3.Error as exc:
+            fail(f"database error: {exc}")
+        except KeyboardInterrupt:
+            err_console.print("covtui: interrupted")
+            sys.exit(130)
+
+    return wrapper
+
+
+def run(coro: Awaitable):
+    return asyncio.run(coro)
+
+
+class Context:
+    def __init__(self, project: Path | None, db: Path | None) -> None:
+        self.project = project
+        self.db = db
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.project)
+            if self.db is not None:
+                self._config.database = str(self.db.resolve())
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        return self.config.database_path
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="Monitoring database (default from config: .covtui/covtui.db).")
+@click.option("--project", type=click.Path(path_type=Path, file_okay=False, exists=True), help="Project directory (default: the current one).")
+@click.version_option(package_name="covtui")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, project: Path | None) -> None:
+    """Watch a codebase's test coverage move. With no command, opens the dashboard."""
+    ctx.obj = Context(project, db)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(dashboard)
+
+
+@cli.command()
+@pass_ctx
+@handles_errors
+def dashboard(obj: Context) -> None:
+    """Open the live dashboard for this project."""
+    from covtui.app import run_dashboard
+
+    run_dashboard(obj.config, obj.db_path)
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Build the demo database anew.")
+@pass_ctx
+@handles_errors
+def demo(obj: Context, rebuild: bool) -> None:
+    """Open the dashboard on a generated 90-day demo database."""
+    from covtui.app import run_dashboard
+    from covtui.demo import demo_config, ensure_demo_database
+
+    with console.status("Preparing the demo database (the first time takes a minute)…"):
+        path = run(ensure_demo_database(rebuild=rebuild))
+    run_dashboard(demo_config(path), path, demo=True)
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
+@click.option("--fail-on-alert", is_flag=True, help="Exit 1 when a critical alert fires (a CI gate).")
+@click.option("-q", "--quiet", is_flag=True, help="Don't stream the command's output.")
+@pass_ctx
+@handles_errors
+def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: bool) -> None:
+    """Run the tests under coverage and record a snapshot."""
+    from covtui.scan import run_scan
+
+    config = obj.config
+    started = time.monotonic()
+    current = {"source": ""}
+
+    def on_output(source: str, line: str) -> None:
+        current["source"] = source
+        if not quiet:
+            console.print(Text(f"{source} │ ", style="dim") + Text(line), soft_wrap=True)
+
+    async def main():
+        with console.status("Scanning…") as status:
+
+            async def tick():
+                while True:
+                    status.update(f"Scanning {current['source']} … {time.monotonic() - started:.0f}s")
+                    await asyncio.sleep(0.5)
+
+            ticker = asyncio.create_task(tick())
+            try:
+                return await run_scan(config, sources=list(sources) or None, on_output=on_output)
+            finally:
+                ticker.cancel()
+
+    outcome = run(main())
+    for result in outcome.draft.sources:
+        print_source_result(result, config)
+    print_alerts(outcome.alerts)
+    console.print(f"snapshot #{outcome.snapshot_id} stored ({outcome.status.value}) in {obj.db_path}")
+    if outcome.status is not RunStatus.OK:
+        sys.exit(1)
+    if fail_on_alert and any(a.severity is Severity.CRITICAL for a in outcome.alerts):
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", help="Source name to record under (default: python for coverage.py data).")
+@click.option("--format", "fmt", type=click.Choice(["coverage.py", "coverage.json", "lcov", "cobertura", "junit"]), help="Override format detection.")
+@click.option("--label", default="", help="A note stored with the snapshot.")
+@pass_ctx
+@handles_errors
+def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str | None, label: str) -> None:
+    """Record a snapshot from existing reports (coverage.py data, coverage.json, lcov,
+    Cobertura XML; JUnit XML for test outcomes)."""
+    from covtui.readers import detect_format, read_coverage, read_tests
+
+    config = obj.config
+    coverage_paths: list[Path] = []
+    tests: TestOutcomes | None = None
+    # Read everything first: bad input stops here, before the database is touched.
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, "no such file")
+        if path.is_dir():
+            raise InputError(path, "is a directory")
+        kind = fmt or detect_format(path)
+        if kind == "junit":
+            outcome = read_tests(path)
+            tests = outcome if tests is None else tests + outcome
+        else:
+            coverage_paths.append(path)
+            fmt_used = kind
+    report: CoverageReport | None = None
+    if coverage_paths:
+        report = read_coverage(
+            coverage_paths, fmt, root=config.root, cache_dir=config.database_path.parent / "cache"
+        )
+    name = source or _default_source(config, fmt_used if coverage_paths else "junit")
+    result = SourceResult(name, RunStatus.OK, report, tests)
+
+    async def main():
+        from covtui.scan import git_info
+
+        async with await Store.open(obj.db_path) as store:
+            draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))
+            return await store.write_snapshot(draft, config)
+
+    snapshot_id, alerts = run(main())
+    print_source_result(result, config)
+    print_alerts(alerts)
+    console.print(f"snapshot #{snapshot_id} stored in {obj.db_path}")
+
+
+def _default_source(config: Config, fmt: str) -> str:
+    if fmt in ("coverage.py", "coverage.json"):
+        return "python"
+    for s in config.sources:
+        if s.format == fmt or (s.report and s.report.endswith((".info", ".lcov")) and fmt == "lcov"):
+            return s.name
+    return fmt
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+@handles_errors
+def status(obj: Context, as_json: bool) -> None:
+    """Show the current coverage, phase, critical files and unacknowledged alerts."""
+    config = obj.config
+
+    async def main():
+        async with await Store.open(obj.db_path, create=False) as store:
+            state = await store.dashboard_state(
+                trend_since=time.time() - 86400, critical_n=config.critical_files
+            )
+            files = await store.files()
+            unacked = await store.alerts(unacknowledged_only=True, limit=50)
+            return state, files, unacked
+
+    state, files, unacked = run(main())
+    if as_json:
+        print(json.dumps(status_json(state, files, unacked, config), indent=2))
+        return
+    latest = state.latest
+    if latest is None:
+        console.print("No snapshots yet: run `covtui scan` or `covtui ingest`.")
+        return
+    numbers = latest.numbers
+    when = datetime.fromtimestamp(latest.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    console.print(Text(f"Snapshot #{latest.id} at {when} ({latest.status}, {latest.trigger})", style="bold"))
+    if numbers is None or not numbers.has_data:
+        console.print("Overall: no data")
+    else:
+        line = Text("Overall: ") + Text(f"{numbers.pc_covered_str(config.precision)}%", style="bold")
+        if state.previous is not None and state.previous.pc_covered is not None:
+            change = numbers.pc_covered - state.previous.pc_covered
+            line += Text(f"  ({change:+.{config.precision}f} since #{state.previous.id})")
+        console.print(line)
+        console.print(
+            f"  lines {numbers.n_executed:,} of {numbers.n_statements:,} covered"
+            + (f", branches {numbers.n_executed_branches:,} of {numbers.n_branches:,}" if numbers.n_branches else "")
+            + f"; files with coverage {numbers.n_files_covered:,} of {numbers.n_files:,}"
+        )
+        phase = phase_status(numbers.pc_covered, config.phases)
+        console.print(
+            f"  {phase.label}: progress to {phase.phase.end:g}%: {phase.pc_progress:.1f}%"
+        )
+    for row in state.sources:
+        text = Text(f"  {row.source}: ") + Text(
+            pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
+            + ("%" if row.numbers and row.numbers.has_data else "")
+        )
+        if row.status != "ok":
+            text += Text(f"  (last scan {row.status}: {row.message})", style="red")
+        console.print(text)
+    if state.critical_files:
+        table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
+        table.add_column("file")
+        table.add_column("cover", justify="right")
+        table.add_column("missed", justify="right")
+        table.add_column("change", justify="right")
+        for f in state.critical_files:
+            n = f.numbers
+            change = f.pc_change
+            table.add_row(
+                Text(f.path),
+                f"{n.pc_covered_str(config.precision)}%",
+                f"{n.n_missed_total:,}/{n.n_statements + n.n_branches:,}",
+                "new" if change is None else f"{change:+.{config.precision}f}",
+            )
+        console.print(table)
+    print_alerts(unacked, title=f"{state.n_unacknowledged} unacknowledged alerts")
+
+
+def status_json(state, files, unacked, config: Config) -> dict:
+    latest = state.latest
+
+    def summary(numbers: Numbers | None) -> dict | None:
+        if numbers is None or not numbers.has_data:
+            return None
+        return numbers.as_coverage_json(config.precision)
+
+    result: dict = {"snapshot": None, "totals": None, "sources": {}, "files": {}, "alerts": []}
+    if latest is not None:
+        result["snapshot"] = {
+            "id": latest.id,
+            "created_at": datetime.fromtimestamp(latest.created_at).astimezone().isoformat(),
+            "status": latest.status,
+            "trigger": latest.trigger,
+            "git_commit": latest.git_commit,
+            "git_branch": latest.git_branch,
+            "previous_id": state.previous.id if state.previous else None,
+        }
+        result["totals"] = summary(latest.numbers)
+        if latest.numbers is not None and latest.numbers.has_data:
+            phase = phase_status(latest.numbers.pc_covered, config.phases)
+            result["phase"] = {
+                "number": phase.number,
+                "name": phase.phase.name,
+                "start": phase.phase.start,
+                "end": phase.phase.end,
+                "percent_progress": phase.pc_progress,
+            }
+    for row in state.sources:
+        result["sources"][row.source] = {
+            "status": row.status,
+            "message": row.message,
+            "snapshot_id": row.snapshot_id,
+            "summary": summary(row.numbers),
+        }
+    for f in files:
+        result["files"].setdefault(f.source, {})[f.path] = {"summary": summary(f.numbers)}
+    result["critical_files"] = [
+        {"source": f.source, "path": f.path, "summary": summary(f.numbers),
+         "change": f.pc_change} for f in state.critical_files
+    ]
+    result["alerts"] = [alert_json(a) for a in unacked]
+    return result
+
+
+def alert_json(a) -> dict:
+    return {
+        "id": a.id,
+        "created_at": datetime.fromtimestamp(a.created_at).astimezone().isoformat(),
+        "rule": a.rule,
+        "severity": a.severity.value,
+        "source": a.source,
+        "path": a.path,
+        "message": a.message,
+        "value": a.value,
+        "threshold": a.threshold,
+        "snapshot_id": a.snapshot_id,
+        "acknowledged_at": (
+            datetime.fromtimestamp(a.acknowledged_at).astimezone().isoformat()
+            if a.acknowledged_at else None
+        ),
+    }
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include acknowledged alerts.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-n", "--limit", default=50, show_default=True, help="How many, newest first.")
+@click.pass_context
+def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> None:
+    """List alerts (unacknowledged ones unless --all)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+
+    @handles_errors
+    def show() -> None:
+        async def main():
+            async with await Store.open(obj.db_path, create=False) as store:
+                return await store.alerts(unacknowledged_only=not show_all, limit=limit)
+
+        rows = run(main())
+        if as_json:
+            print(json.dumps([alert_json(a) for a in rows], indent=2))
+        else:
+            print_alerts(rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts", empty="No alerts.")
+
+    show()
+
+
+@alerts.command("ack")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "ack_all", is_flag=True, help="Acknowledge every unacknowledged alert.")
+@pass_ctx
+@handles_errors
+def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
+    """Acknowledge alerts by id (or --all)."""
+    if not ids and not ack_all:
+        raise CovtuiError("give alert ids or --all")
+
+    async def main():
+        async with await Store.open(obj.db_path, create=False) as store:
+            return await store.acknowledge(None if ack_all else ids)
+
+    n = run(main())
+    console.print(f"{n} alert{'s' if n != 1 else ''} acknowledged")
+
+
+@cli.command()
+@click.option("--older-than", "days", type=float, help="Days to keep (default: retention_days, 90).")
+@pass_ctx
+@handles_errors
+def prune(obj: Context, days: float | None) -> None:
+    """Remove snapshots older than the retention period (never the latest one)."""
+    keep = obj.config.retention_days if days is None else days
+    if keep < 0:
+        raise CovtuiError("--older-than must not be negative")
+
+    async def main():
+        async with await Store.open(obj.db_path, create=False) as store:
+            return await store.prune(keep)
+
+    result = run(main())
+    console.print(
+        f"removed {result.n_snapshots} snapshots and {result.n_alerts} acknowledged alerts "
+        f"older than {keep:g} days; database {result.bytes_before / 1e6:.1f} MB → {result.bytes_after / 1e6:.1f} MB"
+    )
+
+
+def print_source_result(result: SourceResult, config: Config) -> None:
+    numbers = result.numbers
+    text = Text(f"{result.name}: ", style="bold")
+    if result.status is not RunStatus.OK:
+        text += Text(f"{result.status.value}: {result.message}", style="red")
+        console.print(text)
+        return
+    if numbers is None or not numbers.has_data:
+        text += Text("no coverage data")
+    else:
+        text += Text(
+            f"{numbers.pc_covered_str(config.precision)}% "
+            f"({numbers.n_executed:,}/{numbers.n_statements:,} lines"
+            + (f", {numbers.n_executed_branches:,}/{numbers.n_branches:,} branches" if numbers.n_branches else "")
+            + f", {numbers.n_files_covered}/{numbers.n_files} files)"
+        )
+    tests = result.tests
+    if tests is not None:
+        text += Text(
+            f"; tests {tests.n_passed} passed, {tests.n_failed} failed, {tests.n_errors} errors, "
+            f"{tests.n_skipped} skipped"
+        )
+    run_metrics = result.run
+    if run_metrics.wall_s is not None:
+        text += Text(f"; {run_metrics.wall_s:.1f}s")
+        if run_metrics.peak_rss_kb:
+            text += Text(f", peak {run_metrics.peak_rss_kb / 1024:.0f} MB")
+    if result.report is not None:
+        text += Text(f"; report read in {result.report.read_s:.2f}s")
+    console.print(text)
+
+
+def print_alerts(rows, title: str = "Alerts", empty: str | None = None) -> None:
+    if not rows:
+        if empty:
+            console.print(empty)
+        return
+    console.print(Text(title, style="bold"))
+    for a in rows:
+        when = datetime.fromtimestamp(a.created_at).strftime("%Y-%m-%d %H:%M")
+        mark = " " if a.acknowledged_at else "●"
+        line = Text(f"{mark} #{a.id} {when} ") + Text(
+            f"{a.severity.value:8}", style=SEVERITY_STYLE.get(a.severity.value, "")
+        ) + Text(f" {a.rule}: ") + Text(a.message)
+        console.print(line)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except StoreError as exc:  # pragma: no cover - handled inside commands
+        fail(str(exc))

@@ -1,0 +1,256 @@
+"""Scanning: run each source's tests, read what they report, store one snapshot.
+
+`run_scan` is the one scan: `covtui scan`, the dashboard's `r` key and `covtui watch`
+all call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from covtui.config import Config, ConfigError, SourceConfig
+from covtui.errors import CovtuiError
+from covtui.model import Alert, GitInfo, RunStatus, SnapshotDraft, SourceResult
+from covtui.readers import read_coverage, read_tests
+from covtui.scan.lock import ScanLock
+from covtui.scan.runner import run_command
+from covtui.store import Store
+
+#: pytest's exit code when tests ran and some failed: the coverage data is still good.
+PYTEST_TESTS_FAILED = 1
+
+
+@dataclass
+class ScanOutcome:
+    snapshot_id: int
+    status: RunStatus
+    alerts: list[Alert]
+    draft: SnapshotDraft
+    pruned: int = 0
+
+
+@dataclass
+class _Plan:
+    """How one source is run and where its results will be."""
+
+    argv: list[str]
+    report_paths: Callable[[], list[Path]]
+    junit: Path | None
+    is_pytest: bool
+    work_dir: Path | None = None
+    cleanup: list[Path] = field(default_factory=list)
+
+
+async def run_scan(
+    config: Config,
+    *,
+    sources: list[str] | None = None,
+    trigger: str = "scan",
+    on_output: Callable[[str, str], None] | None = None,
+    store: Store | None = None,
+) -> ScanOutcome:
+    """Run the configured sources (or the named ones) and store the snapshot.
+
+    Raises ScanBusy when another scan holds this database. Cancelling the task kills the
+    running command's process group and records a cancelled snapshot before re-raising.
+    """
+    chosen = [config.source(name) for name in sources] if sources else list(config.sources)
+    lock = ScanLock(config.database_path)
+    lock.acquire()
+    try:
+        own_store = store is None
+        if own_store:
+            store = await Store.open(config.database_path)
+        try:
+            return await _scan(config, chosen, trigger, on_output, store)
+        finally:
+            if own_store:
+                await store.close()
+    finally:
+        lock.release()
+
+
+async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome:
+    created_at = time.time()
+    git = await git_info(config.root)
+    results: list[SourceResult] = []
+    cancelled = False
+    for source in chosen:
+        if cancelled:
+            break
+        try:
+            results.append(await scan_source(config, source, on_output))
+        except asyncio.CancelledError:
+            cancelled = True
+            results.append(
+                SourceResult(source.name, RunStatus.CANCELLED, message="cancelled by the user")
+            )
+    draft = SnapshotDraft(trigger, results, created_at=created_at, git=git)
+    # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
+    snapshot_id, alerts = await asyncio.shield(store.write_snapshot(draft, config))
+    pruned = 0
+    if not cancelled:
+        pruned = (await store.prune(config.retention_days)).n_snapshots
+    outcome = ScanOutcome(snapshot_id, draft.status, alerts, draft, pruned)
+    if cancelled:
+        raise asyncio.CancelledError()
+    return outcome
+
+
+async def scan_source(
+    config: Config, source: SourceConfig, on_output: Callable[[str, str], None] | None = None
+) -> SourceResult:
+    """Run one source's command and read its report; failures become a failed result."""
+    plan = plan_source(config, source)
+    started = time.time()
+
+    def on_line(line: str) -> None:
+        if on_output is not None:
+            on_output(source.name, line)
+
+    try:
+        result = await run_command(
+            plan.argv, cwd=config.root, env=source.env, timeout=source.timeout, on_line=on_line
+        )
+        metrics = result.metrics
+        if result.not_found:
+            return SourceResult(
+                source.name, RunStatus.FAILED, run=metrics,
+                message=f"command not found: {result.not_found}",
+            )
+        if result.timed_out:
+            return SourceResult(
+                source.name, RunStatus.TIMEOUT, run=metrics,
+                message=f"timed out after {source.timeout:g}s; the process group was killed",
+            )
+        tests = None
+        if plan.junit is not None and plan.junit.is_file() and plan.junit.stat().st_mtime >= started - 1:
+            try:
+                tests = await asyncio.to_thread(read_tests, plan.junit)
+            except CovtuiError as exc:
+                return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=str(exc))
+        exit_ok = metrics.exit_code == 0 or (
+            metrics.exit_code == PYTEST_TESTS_FAILED and plan.is_pytest
+        ) or (tests is not None and (tests.n_failed or tests.n_errors))
+        reports = plan.report_paths()
+        if not reports:
+            why = "the command exited 0 but wrote no coverage report" if metrics.exit_code == 0 else (
+                f"the command exited with {metrics.exit_code} and wrote no coverage report"
+            )
+            where = source.report or "coverage data"
+            return SourceResult(
+                source.name, RunStatus.FAILED, tests=tests, run=metrics, message=f"{where}: {why}"
+            )
+        if source.report is not None and all(p.stat().st_mtime < started - 1 for p in reports):
+            return SourceResult(
+                source.name, RunStatus.FAILED, tests=tests, run=metrics,
+                message=f"{source.report}: not updated by the command (an old report)",
+            )
+        try:
+            report = await asyncio.to_thread(
+                read_coverage, reports, source.format, root=config.root,
+                cache_dir=config.database_path.parent / "cache",
+            )
+        except CovtuiError as exc:
+            return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
+        status = RunStatus.OK if exit_ok else RunStatus.FAILED
+        message = "" if exit_ok else f"the command exited with {metrics.exit_code}"
+        return SourceResult(source.name, status, report, tests, metrics, message)
+    finally:
+        for path in plan.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def plan_source(config: Config, source: SourceConfig) -> _Plan:
+    """Turn a source's config into the command to run and the files to read afterwards."""
+    if source.shell:
+        argv = ["/bin/sh", "-c", source.command]
+    else:
+        try:
+            argv = shlex.split(source.command)
+        except ValueError as exc:
+            raise ConfigError(f"source {source.name!r}: command: {exc}") from None
+    if not argv:
+        raise ConfigError(f"source {source.name!r}: empty command")
+    junit = (config.root / source.junit) if source.junit else None
+
+    if not source.runs_under_coverage:
+        report = config.root / source.report
+        return _Plan(argv, lambda: [report] if report.is_file() else [], junit, _is_pytest(argv))
+
+    # Run under coverage.py, honouring the project's own coverage config, into a fresh folder.
+    work = config.database_path.parent / "run" / source.name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    data_file = work / ".coverage"
+    coverage_run = [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data_file}"]
+    is_pytest = _is_pytest(argv)
+    if source.shell:
+        raise ConfigError(
+            f"source {source.name!r}: shell commands can't run under coverage.py; "
+            "give 'report' with the file the command writes"
+        )
+    if is_pytest:
+        module_args = argv[3:] if _is_python(argv[0]) else argv[1:]
+        command = [*coverage_run, "-m", "pytest", *module_args]
+        if not any(a.startswith("--junitxml") or a.startswith("--junit-xml") for a in module_args):
+            junit = work / "junit.xml"
+            command.append(f"--junitxml={junit}")
+    elif len(argv) >= 3 and _is_python(argv[0]) and argv[1] == "-m":
+        command = [*coverage_run, "-m", *argv[2:]]
+    elif argv[0].endswith(".py"):
+        command = [*coverage_run, *argv]
+    elif _is_python(argv[0]) and len(argv) >= 2 and argv[1].endswith(".py"):
+        command = [*coverage_run, *argv[1:]]
+    else:
+        raise ConfigError(
+            f"source {source.name!r}: can't run {argv[0]!r} under coverage.py (use pytest, "
+            "python -m MODULE or a .py script), or give 'report' with the file it writes"
+        )
+
+    def data_files() -> list[Path]:
+        # Parallel mode and subprocess measurement leave `.coverage.*` shards beside it.
+        return sorted(p for p in work.glob(".coverage*") if p.is_file())
+
+    return _Plan(command, data_files, junit, is_pytest, work)
+
+
+def _is_python(program: str) -> bool:
+    name = Path(program).name
+    return name.startswith("python") and not name.endswith(".py")
+
+
+def _is_pytest(argv: list[str]) -> bool:
+    if Path(argv[0]).name in ("pytest", "py.test"):
+        return True
+    return len(argv) >= 3 and _is_python(argv[0]) and argv[1] == "-m" and argv[2] == "pytest"
+
+
+async def git_info(root: Path) -> GitInfo:
+    """Commit, branch and dirty flag when `root` is in a git work tree; empty otherwise."""
+
+    async def git(*args: str) -> str | None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                "git", *args, cwd=root,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+            out, _ = await asyncio.wait_for(process.communicate(), 10)
+        except (OSError, asyncio.TimeoutError):
+            return None
+        return out.decode(errors="replace").strip() if process.returncode == 0 else None
+
+    commit = await git("rev-parse", "HEAD")
+    if commit is None:
+        return GitInfo()
+    branch = await git("rev-parse", "--abbrev-ref", "HEAD")
+    status = await git("status", "--porcelain", "--untracked-files=no")
+    return GitInfo(commit, branch, bool(status) if status is not None else None)

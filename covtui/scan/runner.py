@@ -1,0 +1,139 @@
+"""Runs a test command as an asyncio subprocess in its own process group.
+
+Output is streamed line by line and only its tail is kept, so a command that prints
+100 MB costs no memory; on timeout or cancel the whole group is killed, and so are
+children the command left behind when it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from covtui.model import RunMetrics
+
+TAIL_LINES = 400
+MAX_LINE = 4096  # longer lines are cut (a line of 100 MB is still one line)
+
+
+@dataclass
+class CommandResult:
+    metrics: RunMetrics
+    timed_out: bool = False
+    not_found: str | None = None  # the program that could not be started
+
+
+async def run_command(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float,
+    on_line: Callable[[str], None] | None = None,
+) -> CommandResult:
+    """Run `argv`; cancelling the awaiting task kills the process group and re-raises."""
+    fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
+    os.close(fd)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    started = time.perf_counter()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "covtui.scan.measure", measure_out, "--", *argv,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed as one
+            limit=MAX_LINE * 4,
+        )
+        timed_out = False
+        try:
+            await asyncio.wait_for(_pump(process, tail, on_line), timeout)
+        except asyncio.TimeoutError:
+            timed_out = True
+            await _kill_group(process)
+        except BaseException:
+            await _kill_group(process)
+            raise
+        finally:
+            # Whatever the command left running in its group goes with it.
+            _signal_group(process.pid, signal.SIGKILL)
+        wall = time.perf_counter() - started
+        metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
+        measured = _read_measure(measure_out)
+        if measured:
+            metrics.cpu_s = measured.get("cpu_s")
+            metrics.peak_rss_kb = measured.get("peak_rss_kb")
+            metrics.exit_code = measured.get("exit_code", metrics.exit_code)
+        not_found = None
+        if metrics.exit_code == 127 and tail and tail[-1].startswith("covtui: cannot run"):
+            not_found = argv[0]
+        return CommandResult(metrics, timed_out=timed_out, not_found=not_found)
+    finally:
+        try:
+            os.unlink(measure_out)
+        except OSError:
+            pass
+
+
+async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) -> None:
+    assert process.stdout is not None
+    reader = process.stdout
+    while True:
+        try:
+            raw = await reader.readline()
+        except ValueError:
+            # A line longer than the buffer: keep its start, drop the rest of it.
+            raw = await reader.read(MAX_LINE)
+            while True:
+                chunk = await reader.read(MAX_LINE * 4)
+                if not chunk or b"\n" in chunk:
+                    break
+        except asyncio.LimitOverrunError:  # pragma: no cover - readline wraps this in ValueError
+            raw = await reader.read(MAX_LINE)
+        if not raw:
+            break
+        line = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r\n")
+        tail.append(line)
+        if on_line is not None:
+            on_line(line)
+    await process.wait()
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the group, then SIGKILL what is still there a few seconds later."""
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        pass
+    _signal_group(process.pid, signal.SIGKILL)
+    try:
+        await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_measure(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
