@@ -1,0 +1,156 @@
+"""Benchmark reading a `.coverage` file: covtui (cold and warm cache) against `coverage json`.
+
+    python -m benchmarks.ingest [--files 212] [--runs 3] [--dir PATH]
+
+Builds a synthetic project (benchmarks.synth), measures it with `coverage run --branch`, then
+times the median of `--runs` runs of: `coverage json` (a subprocess, the baseline), a covtui
+read with an empty cache, a warm read, and a warm read after one source file changed. Every
+covtui result is checked against `coverage json` on the same tree, figure by figure; any
+difference prints it and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.synth import PACKAGE, make_project, run_coverage
+from covtui.model import CoverageReport
+from covtui.readers import relative_path
+from covtui.readers.coverage_data import ReadStats, read_with_stats
+
+
+def coverage_json(root: Path) -> tuple[float, dict]:
+    """Run `coverage json` in `root`: (wall seconds, the report)."""
+    out = root / "bench.json"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "json", "--keep-combined", "-q", "-o", str(out)],
+        cwd=root, check=True,
+    )
+    elapsed = time.perf_counter() - started
+    data = json.loads(out.read_text())
+    out.unlink()
+    return elapsed, data
+
+
+def differences(report: CoverageReport, expected: dict, root: Path) -> list[str]:
+    """Every way `report` differs from `coverage json`'s output (empty when they agree)."""
+    problems: list[str] = []
+    want = {relative_path(k, root): v for k, v in expected["files"].items()}
+    got = {f.path: f for f in report.files}
+    if set(got) != set(want):
+        problems.append(f"file sets differ: only covtui {sorted(set(got) - set(want))[:5]}, "
+                        f"only json {sorted(set(want) - set(got))[:5]}")
+    pairs = [
+        ("num_statements", "n_statements"), ("missing_lines", "n_missing"),
+        ("excluded_lines", "n_excluded"), ("num_branches", "n_branches"),
+        ("num_partial_branches", "n_partial_branches"), ("missing_branches", "n_missing_branches"),
+    ]
+    for path in sorted(set(got) & set(want)):
+        f, exp = got[path], want[path]
+        for jkey, attr in pairs:
+            if exp["summary"].get(jkey, 0) != getattr(f.numbers, attr):
+                problems.append(f"{path}: {jkey} {getattr(f.numbers, attr)} != {exp['summary'][jkey]}")
+        if list(f.missing_lines) != exp["missing_lines"]:
+            problems.append(f"{path}: missing_lines differ")
+        if [list(a) for a in f.missing_arcs] != exp.get("missing_branches", []):
+            problems.append(f"{path}: missing_branches differ")
+    totals = report.numbers.as_coverage_json()
+    for key, value in expected["totals"].items():
+        if key in totals and not key.startswith("percent") and totals[key] != value:
+            problems.append(f"totals: {key} {totals[key]} != {value}")
+    return problems
+
+
+def timed(fn: Callable[[], tuple[CoverageReport, ReadStats]]) -> tuple[float, CoverageReport, ReadStats]:
+    started = time.perf_counter()
+    report, stats = fn()
+    return time.perf_counter() - started, report, stats
+
+
+def check(label: str, report: CoverageReport, expected: dict, root: Path) -> None:
+    problems = differences(report, expected, root)
+    if problems:
+        print(f"FAIL: {label}: covtui differs from coverage json:", file=sys.stderr)
+        for p in problems[:40]:
+            print(f"  {p}", file=sys.stderr)
+        sys.exit(1)
+
+
+def run(root: Path, runs: int) -> None:
+    data_file = root / ".coverage"
+    cache_root = Path(tempfile.mkdtemp(prefix="covtui-bench-cache-"))
+    read = lambda cache: read_with_stats([data_file], root=root, cache_dir=cache)  # noqa: E731
+
+    baseline, cold, warm, changed = [], [], [], []
+    expected: dict = {}
+    for i in range(runs):
+        elapsed, expected = coverage_json(root)
+        baseline.append(elapsed)
+        cache = cache_root / f"cold{i}"
+        elapsed, report, stats = timed(lambda cache=cache: read(cache))
+        assert stats.n_parsed == stats.n_files, stats
+        cold.append(elapsed)
+        check("cold read", report, expected, root)
+    stats_line = f"{stats.n_files} files, {report.numbers.n_statements} statements, pool={stats.used_pool}"
+
+    cache = cache_root / "cold0"
+    for _ in range(runs):
+        elapsed, report, stats = timed(lambda: read(cache))
+        assert stats.n_parsed == 0, stats
+        warm.append(elapsed)
+    check("warm read", report, expected, root)
+
+    modules = sorted((root / PACKAGE).glob("mod_*.py"))
+    for i in range(runs):
+        target = modules[(i * 37) % len(modules)]
+        target.write_text(target.read_text() + f"\n\ndef bench_touch_{i}(x):\n    return x\n")
+        elapsed, report, stats = timed(lambda: read(cache))
+        assert stats.n_parsed == 1, stats
+        changed.append(elapsed)
+        check("warm read, 1 file changed", report, coverage_json(root)[1], root)
+
+    base = statistics.median(baseline)
+    print(f"\n{stats_line}; medians of {runs} runs\n")
+    print(f"{'':34} {'seconds':>8} {'× coverage json':>16}")
+    for label, times in [
+        ("coverage json (subprocess)", baseline),
+        ("covtui cold (empty cache)", cold),
+        ("covtui warm (no change)", warm),
+        ("covtui warm (1 file changed)", changed),
+    ]:
+        m = statistics.median(times)
+        print(f"{label:34} {m:8.3f} {m / base:16.3f}")
+    print("\nall figures agree with coverage json")
+    shutil.rmtree(cache_root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=212)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dir", type=Path, help="where to build the project (default: a temp dir)")
+    args = parser.parse_args()
+    root = args.dir or Path(tempfile.mkdtemp(prefix="covtui-bench-"))
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    print(f"building {args.files} files in {root} and running them under coverage…")
+    run_coverage(make_project(root, args.files))
+    try:
+        run(root, args.runs)
+    finally:
+        if args.dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
