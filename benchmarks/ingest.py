@@ -4,7 +4,8 @@
 
 Builds a synthetic project (benchmarks.synth), measures it with `coverage run --branch`, then
 times the median of `--runs` runs of: `coverage json` (a subprocess, the baseline), a covtui
-read with an empty cache, a warm read, and a warm read after one source file changed. Every
+read with an empty cache, a warm read, a warm read after one source file changed, and a warm
+read with no reusable per-file results (as if every file's data changed). Every
 covtui result is checked against `coverage json` on the same tree, figure by figure; any
 difference prints it and exits 1.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from pathlib import Path
 from benchmarks.synth import PACKAGE, make_project, run_coverage
 from covtui.model import CoverageReport
 from covtui.readers import relative_path
+from covtui.readers.analysis_cache import CACHE_FILENAME
 from covtui.readers.coverage_data import ReadStats, read_with_stats
 
 
@@ -110,6 +113,19 @@ def run(root: Path, runs: int) -> None:
         warm.append(elapsed)
     check("warm read", report, expected, root)
 
+    # Worst warm case: every file's measured data changed, so no finished result is reusable
+    # and all are recomputed from the cached static analysis.
+    new_data = []
+    for _ in range(runs):
+        con = sqlite3.connect(cache / CACHE_FILENAME)
+        con.execute("DELETE FROM result")
+        con.commit()
+        con.close()
+        elapsed, report, stats = timed(lambda: read(cache))
+        assert stats.n_parsed == 0 and stats.n_results == 0, stats
+        new_data.append(elapsed)
+    check("warm read, new data", report, expected, root)
+
     modules = sorted((root / PACKAGE).glob("mod_*.py"))
     for i in range(runs):
         target = modules[(i * 37) % len(modules)]
@@ -127,6 +143,7 @@ def run(root: Path, runs: int) -> None:
         ("covtui cold (empty cache)", cold),
         ("covtui warm (no change)", warm),
         ("covtui warm (1 file changed)", changed),
+        ("covtui warm (all data changed)", new_data),
     ]:
         m = statistics.median(times)
         print(f"{label:34} {m:8.3f} {m / base:16.3f}")

@@ -57,6 +57,16 @@ def content_key(raw: bytes, settings: str) -> str:
     return f"{hashlib.sha256(raw).hexdigest()}:{settings}"
 
 
+def result_key(analysis_key: str, has_arcs: bool, measured: Iterable[object]) -> str:
+    """Key for a finished per-file result: the static analysis plus the file's measured data.
+
+    `analysis_from_file_reporter()` is a function of exactly these, so a stored result is
+    the one coverage.py would compute again.
+    """
+    digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode()).hexdigest()
+    return f"{analysis_key}:{digest}"
+
+
 def decode_source(raw: bytes) -> str:
     """The text coverage.py's `get_python_source()` would produce from these bytes."""
     raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\f", b" ")
@@ -238,7 +248,13 @@ class AnalysisCache:
             "CREATE TABLE IF NOT EXISTS analysis"
             " (key TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL)"
         )
+        # Finished per-file results, keyed on the analysis key plus a hash of the file's data.
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS result"
+            " (key TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL)"
+        )
         con.execute("SELECT key, value FROM analysis LIMIT 1").fetchall()
+        con.execute("SELECT key, value FROM result LIMIT 1").fetchall()
         return con
 
     def _open(self) -> sqlite3.Connection | None:
@@ -256,7 +272,8 @@ class AnalysisCache:
         except (sqlite3.DatabaseError, OSError):
             return None
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+    def get_many(self, keys: Sequence[str], table: str = "analysis") -> dict[str, str]:
+        assert table in ("analysis", "result")
         if self._con is None or not keys:
             return {}
         found: dict[str, str] = {}
@@ -265,7 +282,7 @@ class AnalysisCache:
                 chunk = keys[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._con.execute(
-                    f"SELECT key, value FROM analysis WHERE key IN ({marks})", chunk
+                    f"SELECT key, value FROM {table} WHERE key IN ({marks})", chunk
                 )
                 found.update(rows)
         except sqlite3.DatabaseError:
@@ -273,24 +290,25 @@ class AnalysisCache:
             return {}
         return found
 
-    def put_many(self, entries: dict[str, str]) -> None:
+    def put_many(self, entries: dict[str, str], results: dict[str, str] | None = None) -> None:
         """Store entries in one transaction (dropped silently if the cache is busy or broken)."""
-        if self._con is None or not entries:
+        if self._con is None or not (entries or results):
             return
         now = time.time()
         try:
             self._con.execute("BEGIN IMMEDIATE")
-            self._con.executemany(
-                "INSERT OR REPLACE INTO analysis (key, value, written_at) VALUES (?, ?, ?)",
-                [(k, v, now) for k, v in entries.items()],
-            )
-            (count,) = self._con.execute("SELECT count(*) FROM analysis").fetchone()
-            if count > MAX_ENTRIES:
-                self._con.execute(
-                    "DELETE FROM analysis WHERE key IN"
-                    " (SELECT key FROM analysis ORDER BY written_at LIMIT ?)",
-                    (count - MAX_ENTRIES,),
+            for table, rows in (("analysis", entries), ("result", results or {})):
+                self._con.executemany(
+                    f"INSERT OR REPLACE INTO {table} (key, value, written_at) VALUES (?, ?, ?)",
+                    [(k, v, now) for k, v in rows.items()],
                 )
+                (count,) = self._con.execute(f"SELECT count(*) FROM {table}").fetchone()
+                if count > MAX_ENTRIES:
+                    self._con.execute(
+                        f"DELETE FROM {table} WHERE key IN"
+                        f" (SELECT key FROM {table} ORDER BY written_at LIMIT ?)",
+                        (count - MAX_ENTRIES,),
+                    )
             self._con.execute("COMMIT")
         except sqlite3.OperationalError:
             with contextlib.suppress(sqlite3.Error):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
+import json
 import multiprocessing
 import os
 import sys
@@ -53,7 +55,8 @@ class ReadStats:
     """What a read cost: how many files came from the cache and how many were parsed."""
 
     n_files: int = 0
-    n_cached: int = 0
+    n_cached: int = 0  # static analysis from the cache (or the whole result, see n_results)
+    n_results: int = 0  # finished results from the cache: same source, same measured data
     n_parsed: int = 0
     n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
     used_pool: bool = False
@@ -139,6 +142,7 @@ class _Item:
     abs_path: str
     raw: bytes | None = None
     key: str | None = None
+    result_key: str | None = None
 
 
 def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
@@ -260,6 +264,37 @@ def _file_coverage(
     )
 
 
+def _encode_result(f: FileCoverage) -> str:
+    n = f.numbers
+    counts = [n.n_statements, n.n_excluded, n.n_missing, n.n_branches, n.n_partial_branches,
+              n.n_missing_branches]
+    functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
+                 for g in f.functions]
+    return json.dumps([counts, f.missing_lines, f.missing_arcs, functions], separators=(",", ":"))
+
+
+def _decode_result(text: str, path: str) -> FileCoverage:
+    counts, missing_lines, missing_arcs, functions = json.loads(text)
+    n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
+    numbers = Numbers(
+        n_files=1,
+        n_files_covered=1 if n_statements > n_missing else 0,
+        n_statements=n_statements,
+        n_excluded=n_excluded,
+        n_missing=n_missing,
+        n_branches=n_branches,
+        n_partial_branches=n_partial,
+        n_missing_branches=n_missing_branches,
+    )
+    return FileCoverage(
+        path=path,
+        numbers=numbers,
+        missing_lines=tuple(missing_lines),
+        missing_arcs=tuple((a, b) for a, b in missing_arcs),
+        functions=tuple(FunctionCoverage(*g) for g in functions),
+    )
+
+
 def read_with_stats(
     paths: list[Path], *, root: Path, cache_dir: Path | None
 ) -> tuple[CoverageReport, ReadStats]:
@@ -348,8 +383,18 @@ def _analyse_all(
                 item.raw = None  # coverage.py reports it below, as it would
 
     cache = ac.AnalysisCache(cache_dir)
+    done: dict[str, FileCoverage] = {}  # result key -> result served from the cache
     try:
         keyed = [i for i in items if i.key is not None]
+        for i in keyed if cache_dir is not None else []:
+            assert i.key is not None
+            measured = data.arcs(i.data_name) if has_arcs else data.lines(i.data_name)
+            i.result_key = ac.result_key(i.key, has_arcs, measured or [])
+        result_keys = [i.result_key for i in keyed if i.result_key is not None]
+        for rkey, text in cache.get_many(result_keys, "result").items():
+            with contextlib.suppress(ValueError, TypeError):
+                done[rkey] = _decode_result(text, "")
+        keyed = [i for i in keyed if i.result_key not in done]
         stored = cache.get_many(sorted({i.key for i in keyed if i.key}))
         entries: dict[str, ac.StaticAnalysis] = {}
         for key, text in stored.items():
@@ -376,13 +421,39 @@ def _analyse_all(
                     entries[key] = ac.StaticAnalysis.from_json(text)
                 else:
                     errors[key] = error or "Error:"
-            cache.put_many(new_entries)
+        files, results = _report_files(
+            cov, data, items, entries, new_entries, errors, done, paths, root, stats
+        )
+        cache.put_many(new_entries, results)
         stats.cache_rebuilt = cache.rebuilt
     finally:
         cache.close()
+    return files
 
+
+def _report_files(
+    cov: Coverage,
+    data: CoverageData,
+    items: list[_Item],
+    entries: dict[str, ac.StaticAnalysis],
+    new_entries: dict[str, str],
+    errors: dict[str, str],
+    done: dict[str, FileCoverage],
+    paths: list[Path],
+    root: Path,
+    stats: ReadStats,
+) -> tuple[list[FileCoverage], dict[str, str]]:
+    """Each file's result, in coverage.py's order and with its error handling."""
+    config = cov.config
     files: list[FileCoverage] = []
+    results: dict[str, str] = {}
     for item in items:
+        if item.result_key in done:
+            stats.n_cached += 1
+            stats.n_results += 1
+            cached = done[item.result_key]
+            files.append(dataclasses.replace(cached, path=relative_path(item.json_name, root)))
+            continue
         try:
             if item.key is not None and item.key in entries:
                 sa = entries[item.key]
@@ -416,5 +487,8 @@ def _analyse_all(
             if config.ignore_errors:
                 continue
             raise InputError(paths[0], f"{exc} (set [report] ignore_errors to skip it)") from None
-        files.append(_file_coverage(item, analysis, regions, root))
-    return files
+        result = _file_coverage(item, analysis, regions, root)
+        if item.result_key is not None:
+            results[item.result_key] = _encode_result(result)
+        files.append(result)
+    return files, results

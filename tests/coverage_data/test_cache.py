@@ -52,6 +52,21 @@ def test_second_read_parses_nothing(
     assert second.files == first.files
 
 
+def test_new_data_same_sources(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests re-run with other inputs: results are recomputed from the cached analysis."""
+    cache = tmp_path / "cache"
+    _, stats = _read(project, cache)
+    _, stats = _read(project, cache)
+    assert stats.n_results == stats.n_files
+    coverage(project, "run", "run.py", "99")
+    monkeypatch.setattr(PythonParser, "parse_source", lambda self: 1 / 0)
+    report, stats = _read(project, cache)
+    assert stats.n_parsed == 0 and 0 < stats.n_results < stats.n_files
+    assert_agrees(report, coverage_json(project), project)
+
+
 def test_changed_file_is_reanalysed_alone(measured: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     _read(measured, cache)
@@ -96,6 +111,7 @@ def test_bad_entry_is_a_miss(project: Path, tmp_path: Path) -> None:
 
     con = sqlite3.connect(cache / analysis_cache.CACHE_FILENAME)
     con.execute("UPDATE analysis SET value = '{\"nope\": 1}'")
+    con.execute("UPDATE result SET value = '[1, 2]'")
     con.commit()
     con.close()
     report, stats = _read(project, cache)
