@@ -6,7 +6,8 @@ lines, code regions) depend only on the file's bytes, the exclusion and partial-
 regexes, and the coverage.py and Python versions, so they are stored in SQLite keyed on
 exactly that. `restore_parser()` turns a stored entry back into a `PythonParser` whose own
 methods (`translate_lines`, `translate_arcs`, `arcs`, `exit_counts`) then do the reporting
-work, so figures are computed by coverage.py's code, not a copy of it.
+work, so figures are computed by coverage.py's code, not a copy of it. A second table keeps
+each file's finished result keyed on the analysis key plus a hash of its measured data.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Figures are coverage.py's own: its config reading, path aliases, omit/include filtering
 and `analysis_from_file_reporter()`, as `coverage json` run from the project root does.
 Only the static analysis of each source file is served from `analysis_cache`, which is
-what makes a warm read fast.
+what makes a warm read fast; a file whose source and measured data are both unchanged
+reuses its finished result outright.
 
 coverage.py resolves config files, relative paths and `relative_filename()` against the
 current directory (some of it in module globals), so setup runs with the process chdir'd
