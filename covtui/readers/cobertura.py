@@ -3,6 +3,9 @@
 Counts come from each `<line hits= condition-coverage="50% (1/2)">`, never from the rounded
 rates. A file listed in several `<class>` elements is merged. The XML is streamed with
 defusedxml, which refuses entity declarations and external references.
+
+Missing arcs come from coverage.py's `missing-branches` attribute; it writes every exit
+as "exit", which becomes destination -1.
 """
 
 from __future__ import annotations
@@ -80,19 +83,21 @@ def _tag(elem: Element) -> str:
 
 
 def _count(value: str | None, what: str, line: int | None = None) -> int:
+    """An integer attribute; `what` names it, e.g. "<line> hits"."""
     where = f" (line {line})" if line is not None else ""
     if value is None:
-        raise ValueError(f"<line> without {what}{where}")
+        tag, _, name = what.partition(" ")
+        raise ValueError(f"{tag} without {name}{where}")
     try:
         return int(value)
     except ValueError:
         pass
     try:
-        number = float(value)
+        number = float(value)  # some tools write "1.0"
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise ValueError(f"<line> {what} is not a number: {value[:40]!r}{where}")
+        raise ValueError(f"{what} is not a number: {value[:40]!r}{where}")
     return int(number)
 
 
@@ -121,14 +126,14 @@ def _parse(path: Path) -> tuple[list[tuple[str, _FileData]], list[str]]:
             elif tag == "method" and current is not None:
                 hits = elem.get("hits")
                 method = _Method(
-                    elem.get("name") or "?", hits=_count(hits, "hits") if hits else None
+                    elem.get("name") or "?", hits=_count(hits, "<method> hits") if hits else None
                 )
                 current.methods.append(method)
             continue
         stack.pop()
         if tag == "line" and current is not None and len(stack) >= 2 and stack[-1] == "lines":
-            number = _count(elem.get("number"), "number")
-            hits = max(0, _count(elem.get("hits"), "hits", number))
+            number = _count(elem.get("number"), "<line> number")
+            hits = max(0, _count(elem.get("hits"), "<line> hits", number))
             if stack[-2] == "method" and method is not None:
                 method.lines[number] = method.lines.get(number, 0) + hits
             elif stack[-2] == "class":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def _line_no(value: str) -> int:
     return n
 
 
-def _parse(lines, path: Path) -> dict[str, _FileData]:
+def _parse(lines: Iterable[str], path: Path) -> dict[str, _FileData]:
     files: dict[str, _FileData] = {}
     current: _FileData | None = None
     current_sf = ""
