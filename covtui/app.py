@@ -1,0 +1,253 @@
+"""The dashboard app: shows the main screen, runs the poller, starts and cancels rescans."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker
+
+from covtui.config import Config
+from covtui.errors import CovtuiError, ScanBusy
+from covtui.messages import (
+    AlertsRaised,
+    DashboardLoaded,
+    PollFailed,
+    PollStatus,
+    PollSucceeded,
+    ScanFinished,
+    ScanLine,
+    ScanOutput,
+    ScanStarted,
+)
+from covtui.model import Severity
+from covtui.poller import Poller
+from covtui.screens.main import MainScreen
+from covtui.store.views import DashboardState
+
+_TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "information"}
+
+
+class CovtuiApp(App):
+    """A live view of the monitoring database at `db_path`."""
+
+    CSS_PATH = Path(__file__).parent / "covtui.tcss"
+    TITLE = "covtui"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("r", "rescan", "Rescan"),
+        Binding("c", "cancel_scan", "Cancel scan"),
+        Binding("a", "show_alerts", "Alerts"),
+        Binding("f", "show_files", "Files"),
+        Binding("t", "trend_range", "Trend range"),
+        Binding("question_mark", "show_help", "Help", key_display="?"),
+    ]
+
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
+    scan_started_at: reactive[float | None] = reactive(None)
+    trend_range: reactive[str] = reactive("week")
+
+    def __init__(
+        self,
+        config: Config,
+        db_path: Path,
+        demo: bool = False,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.db_path = Path(db_path)
+        self.demo = demo
+        self.clock = clock
+        self.sub_title = f"{'demo · ' if demo else ''}{self.db_path}"
+        self.poller = Poller(self, config, self.db_path, clock=clock)
+        self.trend_range = self.poller.trend_range[0]
+        #: The scanner; tests swap in a fake. None: import `covtui.scan.run_scan` when needed.
+        self.scan_function: Callable | None = None
+        self._scan_worker: Worker | None = None
+        self._scan_lines: list[ScanLine] = []
+        self._thread_id = threading.get_ident()
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(self.config)
+
+    @property
+    def main_screen(self) -> MainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.poller.start()
+
+    async def on_unmount(self) -> None:
+        await self.poller.stop()
+
+    # -- what the poller found -------------------------------------------------------------
+
+    def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
+        self.state = message.state
+        self.poll_status = message.status
+
+    def on_poll_succeeded(self, message: PollSucceeded) -> None:
+        self.poll_status = message.status
+
+    def on_poll_failed(self, message: PollFailed) -> None:
+        self.poll_status = message.status
+
+    def on_alerts_raised(self, message: AlertsRaised) -> None:
+        shown = message.alerts[-3:]
+        for alert in shown:
+            self.notify(
+                alert.message,
+                title=f"{alert.severity.value} alert #{alert.id}",
+                severity=_TOAST_SEVERITY.get(alert.severity, "information"),
+                markup=False,
+                timeout=8,
+            )
+        if len(message.alerts) > len(shown):
+            self.notify(f"and {len(message.alerts) - len(shown)} more: press a", markup=False)
+        if self.config.bell:
+            self.bell()
+
+    # -- screens ---------------------------------------------------------------------------
+
+    def _show(self, screen: Screen) -> None:
+        """Open `screen` on top of the main screen (closing any other screen first)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    def action_show_alerts(self) -> None:
+        from covtui.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self._show(AlertsScreen())
+
+    def action_show_files(self) -> None:
+        from covtui.screens.files import FilesScreen
+
+        if not isinstance(self.screen, FilesScreen):
+            self._show(FilesScreen())
+
+    def action_show_help(self) -> None:
+        from covtui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def open_file(self, source: str, path: str) -> None:
+        from covtui.screens.file_view import FileViewScreen
+
+        self.push_screen(FileViewScreen(source, path))
+
+    def action_trend_range(self) -> None:
+        self.trend_range = self.poller.next_trend_range()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Rescan", "Run the configured scan now (r)", self.action_rescan)
+        yield SystemCommand("Cancel scan", "Stop the running scan (c)", self.action_cancel_scan)
+        yield SystemCommand("Alerts", "Every alert; acknowledge them (a)", self.action_show_alerts)
+        yield SystemCommand("Files", "Every file, sortable and filterable (f)", self.action_show_files)
+        yield SystemCommand("Trend range", "Cycle day / week / 90 days (t)", self.action_trend_range)
+        yield SystemCommand("Help", "Keys and what the panels mean (?)", self.action_show_help)
+
+    # -- rescans ---------------------------------------------------------------------------
+
+    @property
+    def scanning(self) -> bool:
+        return self._scan_worker is not None and self._scan_worker.is_running
+
+    def action_rescan(self) -> None:
+        if self.scanning:
+            self.notify("A scan is already running (c cancels it).", markup=False)
+            return
+        self._scan_worker = self.run_worker(
+            self._scan(), name="scan", group="scan", exclusive=True, exit_on_error=False
+        )
+
+    def action_cancel_scan(self) -> None:
+        if self.scanning and self._scan_worker is not None:
+            self._scan_worker.cancel()
+        else:
+            self.notify("No scan is running.", markup=False, timeout=3)
+
+    def _resolve_scan_function(self) -> Callable | None:
+        if self.scan_function is not None:
+            return self.scan_function
+        try:
+            return importlib.import_module("covtui.scan").run_scan
+        except (ImportError, AttributeError):
+            return None
+
+    async def _scan(self) -> None:
+        run_scan = self._resolve_scan_function()
+        started = time.monotonic()
+        self.scan_started_at = self.clock()
+        self.main_screen.post_message(ScanStarted(self.scan_started_at))
+        status, summary = "error", "scan failed"
+        try:
+            if run_scan is None:
+                status, summary = "error", "this covtui has no scanner (covtui.scan) yet"
+                return
+
+            def on_output(source: str, line: str) -> None:
+                item = ScanLine(source, line, time.monotonic() - started)
+                if threading.get_ident() == self._thread_id:
+                    self._queue_scan_line(item)
+                else:
+                    self.call_from_thread(self._queue_scan_line, item)
+
+            outcome = await run_scan(self.config, trigger="dashboard", on_output=on_output)
+            status = getattr(outcome.status, "value", str(outcome.status))
+            n_alerts = len(outcome.alerts or [])
+            summary = f"scan {status}: snapshot #{outcome.snapshot_id}" + (
+                f", {n_alerts} alert{'s' if n_alerts != 1 else ''}" if n_alerts else ""
+            )
+        except asyncio.CancelledError:
+            status, summary = "cancelled", "scan cancelled (recorded as a cancelled snapshot)"
+            raise
+        except ScanBusy as exc:
+            status, summary = "busy", f"cannot scan now: {exc}"
+        except CovtuiError as exc:
+            status, summary = "error", f"scan failed: {exc}"
+        except Exception as exc:  # noqa: BLE001  (the dashboard survives a broken scanner)
+            status, summary = "error", f"scan crashed: {type(exc).__name__}: {exc}"
+        finally:
+            self._flush_scan_lines()
+            elapsed = time.monotonic() - started
+            self.scan_started_at = None
+            self.main_screen.post_message(ScanFinished(status, summary, elapsed))
+            self.notify(
+                summary,
+                title="Rescan",
+                severity="information" if status == "ok" else "warning" if status == "cancelled" else "error",
+                markup=False,
+            )
+            # The scan wrote through its own connection: data_version shows it; check now.
+            self.poller.request_reload()
+
+    def _queue_scan_line(self, item: ScanLine) -> None:
+        if not self._scan_lines:
+            self.set_timer(0.05, self._flush_scan_lines)
+        self._scan_lines.append(item)
+
+    def _flush_scan_lines(self) -> None:
+        lines, self._scan_lines = self._scan_lines, []
+        if lines:
+            self.main_screen.post_message(ScanOutput(lines))
+
+
+def run_dashboard(config: Config, db_path: Path, *, demo: bool = False) -> None:
+    """Open the dashboard on `db_path` until the user quits."""
+    CovtuiApp(config, db_path, demo=demo).run()

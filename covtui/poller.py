@@ -1,0 +1,224 @@
+"""The dashboard's one connection to the database: a cheap change check, a reload when needed."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.message_pump import MessagePump
+from textual.timer import Timer
+
+from covtui.config import Config
+from covtui.errors import StoreError
+from covtui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
+from covtui.model import Alert
+from covtui.store import Store
+from covtui.store.views import DashboardState, FileDetail, FileRow
+
+#: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
+TREND_RANGES: list[tuple[str, float]] = [("day", 86400.0), ("week", 7 * 86400.0), ("90 days", 90 * 86400.0)]
+
+#: The longest wait between attempts while the database is unavailable.
+MAX_BACKOFF_S = 10.0
+
+_DATABASE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
+
+
+def _fingerprint(path: Path) -> tuple[int, int, int] | None:
+    """Identity and size of the database file: notices a replaced or truncated file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class Poller:
+    """Polls the monitoring database and posts what it finds to `target`.
+
+    Every `config.poll_interval` seconds it checks `PRAGMA data_version` and the file's
+    identity; only when either changed does it load the whole `DashboardState`. The next poll
+    is scheduled when the last one finished, so polls never overlap; after an error it closes
+    the connection, backs off, and reopens it when the database is usable again.
+    """
+
+    def __init__(
+        self,
+        target: MessagePump,
+        config: Config,
+        db_path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.target = target
+        self.config = config
+        self.db_path = Path(db_path)
+        self.clock = clock
+        self.interval = max(0.01, float(config.poll_interval))
+        self.trend_range_index = 1  # a week
+        self.status = PollStatus()
+        self.store: Store | None = None
+        self._opened_ino: int | None = None
+        self._seen: tuple[int, tuple[int, int, int] | None] | None = None
+        self._highest_alert_id: int | None = None
+        self._alerts_ino: int | None = None
+        self._failures = 0
+        self._timer: Timer | None = None
+        self._polling = False
+        self._reload_requested = False
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopped = False
+        self._schedule(0)
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        await self._close()
+
+    def request_reload(self) -> None:
+        """Reload everything as soon as possible (after a write of our own, a new range)."""
+        self._reload_requested = True
+        if not self._polling and not self._stopped:
+            self._schedule(0)
+
+    @property
+    def trend_range(self) -> tuple[str, float]:
+        return TREND_RANGES[self.trend_range_index]
+
+    def next_trend_range(self) -> str:
+        self.trend_range_index = (self.trend_range_index + 1) % len(TREND_RANGES)
+        self.request_reload()
+        return self.trend_range[0]
+
+    def _schedule(self, delay: float) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        # (a zero delay would divide by zero inside Timer)
+        self._timer = self.target.set_timer(max(delay, 0.001), self._poll, name="covtui-poll")
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        self._timer = None  # the one that fired: done
+        if self._polling or self._stopped:
+            return
+        self._polling = True
+        delay = self.interval
+        try:
+            await self._check()
+            self._failures = 0
+        except _DATABASE_ERRORS as exc:
+            await self._close()
+            self._failures += 1
+            delay = min(self.interval * 2**self._failures, max(self.interval, MAX_BACKOFF_S))
+            now = self.clock()
+            self.status = PollStatus(
+                last_ok_at=self.status.last_ok_at,
+                error=_describe(exc),
+                failing_since=self.status.failing_since or now,
+                retry_in=delay,
+                load_s=self.status.load_s,
+                loaded_at=self.status.loaded_at,
+            )
+            self.target.post_message(PollFailed(self.status))
+        finally:
+            self._polling = False
+        if self._stopped:
+            return
+        if self._reload_requested and self._failures == 0:
+            delay = 0
+        self._schedule(delay)
+
+    async def _check(self) -> None:
+        fingerprint = _fingerprint(self.db_path)
+        if fingerprint is None:
+            raise StoreError(f"{self.db_path}: the database is missing")
+        if self.store is not None and fingerprint[0] != self._opened_ino:
+            await self._close()  # replaced by another file: read the new one
+        if self.store is None:
+            self.store = await Store.open(self.db_path, create=False)
+            self._opened_ino = fingerprint[0]
+            self._seen = None
+        version = await self.store.data_version()
+        seen = (version, fingerprint)
+        if seen != self._seen or self._reload_requested:
+            self._reload_requested = False
+            started = time.perf_counter()
+            state = await self._load(self.store)
+            load_s = time.perf_counter() - started
+            self._seen = seen
+            now = self.clock()
+            self.status = PollStatus(last_ok_at=now, load_s=load_s, loaded_at=now)
+            self.target.post_message(DashboardLoaded(state, self.status))
+            self._announce_new_alerts(state, fingerprint[0])
+        else:
+            now = self.clock()
+            self.status = PollStatus(
+                last_ok_at=now, load_s=self.status.load_s, loaded_at=self.status.loaded_at
+            )
+            self.target.post_message(PollSucceeded(self.status))
+
+    async def _load(self, store: Store) -> DashboardState:
+        latest = await store.latest_snapshot()
+        anchor = latest.created_at if latest is not None else self.clock()
+        return await store.dashboard_state(
+            trend_since=anchor - self.trend_range[1], critical_n=self.config.critical_files
+        )
+
+    def _announce_new_alerts(self, state: DashboardState, ino: int) -> None:
+        highest = max((a.id for a in state.alerts if a.id is not None), default=0)
+        if self._highest_alert_id is None or self._alerts_ino != ino:
+            # The first load (or another file): its history is not news.
+            self._highest_alert_id, self._alerts_ino = highest, ino
+            return
+        new = [a for a in state.alerts if a.id is not None and a.id > self._highest_alert_id]
+        self._highest_alert_id = max(highest, self._highest_alert_id)
+        if new:
+            self.target.post_message(AlertsRaised(sorted(new, key=lambda a: a.id or 0)))
+
+    async def _close(self) -> None:
+        store, self.store = self.store, None
+        self._seen = None
+        if store is not None:
+            try:
+                await store.close()
+            except Exception:  # noqa: BLE001  (a broken connection is being dropped anyway)
+                pass
+
+    # -- queries and writes for the other screens -------------------------------------------
+
+    async def _store(self) -> Store:
+        if self.store is None:
+            error = self.status.error or "not connected yet"
+            raise StoreError(f"the database is not available: {error}")
+        return self.store
+
+    async def alerts(self) -> list[Alert]:
+        return await (await self._store()).alerts()
+
+    async def files(self) -> list[FileRow]:
+        return await (await self._store()).files()
+
+    async def file_detail(self, source: str, path: str) -> FileDetail | None:
+        return await (await self._store()).file_detail(source, path)
+
+    async def acknowledge(self, ids: Iterable[int] | None) -> int:
+        """Acknowledge alerts in the database (all when `ids` is None), then reload."""
+        n = await (await self._store()).acknowledge(ids)
+        self.request_reload()
+        return n
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,111 @@
+"""The main screen: every panel of the dashboard, fed from the app's state."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from covtui.config import Config
+from covtui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
+from covtui.store.views import DashboardState
+from covtui.widgets.alert_history import AlertHistory
+from covtui.widgets.critical_files import CriticalFiles, split_file_key
+from covtui.widgets.last_run import LastRun
+from covtui.widgets.overall import OverallPanel
+from covtui.widgets.phase_bars import PhaseBars
+from covtui.widgets.scan_log import ScanLog
+from covtui.widgets.sources import SourcesPanel
+from covtui.widgets.status_line import StatusLine
+from covtui.widgets.trend import TrendPlot
+
+
+class MainScreen(Screen):
+    """Overall coverage, sources, phases, critical files, alerts, trend, last run, scan log."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (150, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-medium"), (42, "-tall")]
+
+    BINDINGS = [
+        Binding("escape", "escape", "Cancel scan / hide log", show=False),
+    ]
+
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
+    scan_started_at: reactive[float | None] = reactive(None)
+    trend_range: reactive[str] = reactive("week")
+
+    def __init__(self, config: Config, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+
+    def compose(self) -> ComposeResult:
+        config = self.config
+        with Horizontal(id="top"):
+            yield OverallPanel(config.phases, config.precision, id="overall").data_bind(
+                MainScreen.state
+            )
+            with Vertical(id="progress"):
+                yield PhaseBars(config.phases, id="phases").data_bind(MainScreen.state)
+                yield SourcesPanel(
+                    [s.name for s in config.sources], config.precision, id="sources"
+                ).data_bind(MainScreen.state)
+            yield LastRun(id="last-run").data_bind(MainScreen.state)
+        with Horizontal(id="middle"):
+            yield TrendPlot(config.phases, id="trend").data_bind(
+                MainScreen.state, range_name=MainScreen.trend_range
+            )
+            yield ScanLog(id="scan-log")
+        with Horizontal(id="bottom"):
+            critical = CriticalFiles(config.precision, id="critical")
+            critical.border_title = f"Top {config.critical_files} critical files"
+            yield critical.data_bind(MainScreen.state)
+            yield AlertHistory(id="alert-history").data_bind(MainScreen.state)
+        yield StatusLine(config.poll_interval, self.app.clock, id="status").data_bind(
+            MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.watch(app, "state", self._take("state"))
+        self.watch(app, "poll_status", self._take("poll_status"))
+        self.watch(app, "scan_started_at", self._take("scan_started_at"))
+        self.watch(app, "trend_range", self._take("trend_range"))
+        self.query_one(CriticalFiles).focus()
+
+    def _take(self, name: str):
+        def take(value) -> None:
+            setattr(self, name, value)
+
+        return take
+
+    # -- scan ------------------------------------------------------------------------------
+
+    def on_scan_started(self, message: ScanStarted) -> None:
+        self.add_class("-scan-visible")
+        self.query_one(ScanLog).started()
+
+    def on_scan_output(self, message: ScanOutput) -> None:
+        self.query_one(ScanLog).add_lines(message.lines)
+
+    def on_scan_finished(self, message: ScanFinished) -> None:
+        self.query_one(ScanLog).finished(message.summary, message.elapsed_s)
+
+    def action_escape(self) -> None:
+        if self.scan_started_at is not None:
+            self.app.action_cancel_scan()
+        elif self.has_class("-scan-visible"):
+            self.remove_class("-scan-visible")
+
+    # -- files -----------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, CriticalFiles) and event.row_key.value:
+            source, path = split_file_key(event.row_key.value)
+            self.app.open_file(source, path)
+        elif isinstance(event.data_table, AlertHistory):
+            self.app.action_show_alerts()

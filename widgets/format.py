@@ -1,0 +1,134 @@
+"""Shared display helpers: changes, times, sizes, theme colours and path shortening."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App
+from textual.content import Content
+
+from covtui.model import Severity
+from coverage.results import display_covered
+
+#: Theme variables (which adapt to dark and light themes) per meaning.
+GOOD = "text-success"
+BAD = "text-error"
+WARN = "text-warning"
+INFO = "text-primary"
+
+SEVERITY_VARIABLE = {Severity.CRITICAL: BAD, Severity.WARNING: WARN, Severity.INFO: INFO}
+
+#: Phase 1 is the most urgent; the last phase is nearly done.
+PHASE_VARIABLES = ("text-error", "text-warning", "text-primary", "text-success")
+
+
+def phase_variable(number: int) -> str:
+    return PHASE_VARIABLES[min(max(number, 1), len(PHASE_VARIABLES)) - 1]
+
+
+def theme_color(app: App, variable: str, fallback: str = "default") -> str:
+    """A theme variable as a colour Rich understands (for `Text` in tables and plots)."""
+    value = app.theme_variables.get(variable, "")
+    return value if value.startswith("#") and len(value) == 7 else fallback
+
+
+def theme_style(app: App, variable: str, *, bold: bool = False) -> Style:
+    return Style(color=theme_color(app, variable), bold=bold)
+
+
+def change_parts(delta: float | None, precision: int = 2) -> tuple[str, str]:
+    """A change of coverage in points, as text and the theme variable that colours it."""
+    if delta is None:
+        return "", ""
+    shown = display_covered(abs(delta), precision) if abs(delta) < 100 else "100"
+    if float(shown) == 0:
+        return f"= {0:.{precision}f}", "text-muted"
+    if delta > 0:
+        return f"▲ +{shown}", GOOD
+    return f"▼ −{shown}", BAD
+
+
+def change_content(delta: float | None, precision: int = 2) -> Content:
+    text, variable = change_parts(delta, precision)
+    return Content.styled(text, f"${variable}" if variable else "")
+
+
+def change_text(app: App, delta: float | None, precision: int = 2) -> Text:
+    text, variable = change_parts(delta, precision)
+    if variable == "text-muted":
+        return Text(text, style="dim")
+    return Text(text, style=theme_style(app, variable) if variable else "")
+
+
+def when(ts: float | None, *, reference: float | None = None, seconds: bool = False) -> str:
+    """A local time, without the date when it is the same day as `reference`."""
+    if ts is None:
+        return "—"
+    moment = datetime.fromtimestamp(ts)
+    clock = moment.strftime("%H:%M:%S" if seconds else "%H:%M")
+    if reference is not None and datetime.fromtimestamp(reference).date() == moment.date():
+        return clock
+    return f"{moment:%Y-%m-%d} {clock}"
+
+
+def short_when(ts: float) -> str:
+    """Month-day and time: compact enough for a table column."""
+    return datetime.fromtimestamp(ts).strftime("%m-%d %H:%M")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def memory(kb: float | None) -> str:
+    if kb is None:
+        return "—"
+    mb = kb / 1024
+    if mb < 1024:
+        return f"{mb:.0f} MB"
+    return f"{mb / 1024:.2f} GB"
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def shorten_path(path: str, width: int) -> str:
+    """Fit `path` into `width` cells, keeping its end (the file name matters most)."""
+    if width <= 0:
+        return ""
+    if len(path) <= width:
+        return path
+    if width == 1:
+        return "…"
+    return "…" + path[-(width - 1):]

@@ -1,0 +1,118 @@
+"""The overall coverage panel: a large percentage, its counts, and its change."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Digits, Static
+
+from covtui.config import Phase
+from covtui.phases import phase_status
+from covtui.store.views import DashboardState
+
+from .format import change_content, count, phase_variable, when
+
+
+class OverallPanel(Vertical):
+    """Overall coverage of the latest snapshot, coloured by the phase it is in."""
+
+    DEFAULT_CSS = """
+    OverallPanel {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+        #overall-percent {
+            width: auto;
+            text-style: bold;
+        }
+        #overall-details {
+            height: auto;
+            color: $text;
+        }
+        &.-phase-1 #overall-percent { color: $text-error; }
+        &.-phase-2 #overall-percent { color: $text-warning; }
+        &.-phase-3 #overall-percent { color: $text-primary; }
+        &.-phase-4 #overall-percent { color: $text-success; }
+        &.-no-data #overall-percent { color: $text-muted; }
+    }
+    """
+
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+
+    def __init__(self, phases: list[Phase], precision: int = 2, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.phases = phases
+        self.precision = precision
+        self.border_title = "Overall coverage"
+
+    def compose(self) -> ComposeResult:
+        yield Digits("…", id="overall-percent")
+        yield Static("loading…", id="overall-details")
+
+    def watch_state(self, state: DashboardState | None) -> None:
+        digits = self.query_one("#overall-percent", Digits)
+        details = self.query_one("#overall-details", Static)
+        self.remove_class("-phase-1", "-phase-2", "-phase-3", "-phase-4", "-no-data")
+        if state is None:
+            digits.update("…")
+            details.update("loading…")
+            return
+        latest = state.latest
+        numbers = latest.numbers if latest is not None else None
+        if numbers is None or not numbers.has_data:
+            self.add_class("-no-data")
+            digits.update("--")
+            lines = [Content.styled("no data", "bold $text-warning")]
+            if latest is None:
+                lines.append(Content("no snapshots yet: press r to scan"))
+            else:
+                lines.append(Content(f"snapshot #{latest.id} measured nothing ({latest.status})"))
+            details.update(Content("\n").join(lines))
+            return
+        phase = phase_status(numbers.pc_covered, self.phases)
+        self.add_class(f"-phase-{min(phase.number, 4)}")
+        digits.update(numbers.pc_covered_str(self.precision) + "%")
+        lines = [
+            Content.assemble(
+                (count(numbers.n_executed), "bold"), f" of {count(numbers.n_statements)} lines"
+            )
+        ]
+        if numbers.n_branches:
+            lines.append(
+                Content.assemble(
+                    (count(numbers.n_executed_branches), "bold"),
+                    f" of {count(numbers.n_branches)} branches",
+                )
+            )
+        lines.append(
+            Content.assemble(
+                (count(numbers.n_files_covered), "bold"),
+                f" of {count(numbers.n_files)} files have coverage",
+            )
+        )
+        previous = state.previous
+        if previous is not None and previous.pc_covered is not None:
+            lines.append(
+                Content.assemble(
+                    change_content(numbers.pc_covered - previous.pc_covered, self.precision),
+                    (
+                        f" since #{previous.id} at "
+                        f"{when(previous.created_at, reference=latest.created_at)}",
+                        "$text-muted",
+                    ),
+                )
+            )
+        else:
+            lines.append(Content.styled("first comparable snapshot", "$text-muted"))
+        status = "" if latest.status == "ok" else f" · {latest.status}"
+        lines.append(
+            Content.assemble(
+                (f"#{latest.id} at {when(latest.created_at)} · {latest.trigger}", "$text-muted"),
+                (status, f"bold ${phase_variable(1)}"),
+            )
+        )
+        details.update(Content("\n").join(lines))

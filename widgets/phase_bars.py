@@ -1,0 +1,90 @@
+"""Phase milestones as bars, the current one highlighted, with the progress through it."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from covtui.config import Phase
+from covtui.phases import phase_status
+from covtui.store.views import DashboardState
+
+from .format import phase_variable
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A bar `width` cells wide, filled to `fraction` in eighths of a cell."""
+    fraction = max(0.0, min(1.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+class PhaseBars(Widget):
+    """The four milestones: how much of each band is covered, and progress to the next."""
+
+    DEFAULT_CSS = """
+    PhaseBars {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+
+    def __init__(self, phases: list[Phase], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.phases = sorted(phases, key=lambda p: p.start)
+        self.border_title = "Phases"
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self.phases) + 1
+
+    def render(self) -> Content:
+        state = self.state
+        latest = state.latest if state is not None else None
+        pc = latest.pc_covered if latest is not None and latest.numbers is not None else None
+        if pc is not None and not latest.numbers.has_data:
+            pc = None
+        current = phase_status(pc, self.phases) if pc is not None else None
+        width = self.content_region.width or self.size.width
+        name_width = max(len(p.name) for p in self.phases) if self.phases else 0
+        range_width = max(len(f"{p.start:g}–{p.end:g}%") for p in self.phases) if self.phases else 0
+        bar_width = max(4, width - name_width - range_width - 6)
+        lines: list[Content] = []
+        for number, phase in enumerate(self.phases, start=1):
+            is_current = current is not None and current.number == number
+            span = phase.end - phase.start
+            fraction = 0.0 if pc is None or span <= 0 else (pc - phase.start) / span
+            variable = phase_variable(number)
+            style = f"bold ${variable}" if is_current else ""
+            lines.append(
+                Content.assemble(
+                    ("▶ " if is_current else "  ", style),
+                    (phase.name.ljust(name_width), style or "$text-muted"),
+                    " ",
+                    (bar(fraction, bar_width), f"${variable}" if is_current or fraction >= 1 else "$text-muted"),
+                    " ",
+                    (f"{phase.start:g}–{phase.end:g}%".rjust(range_width), style or "$text-muted"),
+                )
+            )
+        if state is None:
+            lines.append(Content.styled("loading…", "$text-muted"))
+        elif current is None:
+            lines.append(Content.styled("no data", "$text-muted"))
+        else:
+            lines.append(
+                Content.assemble(
+                    (f"Phase {current.number}", f"bold ${phase_variable(current.number)}"),
+                    f" · progress to {current.phase.end:g}%: ",
+                    (f"{current.pc_progress:.1f}%", "bold"),
+                )
+            )
+        return Content("\n").join(lines)

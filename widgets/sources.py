@@ -1,0 +1,60 @@
+"""Per-source coverage: one line each, with its change."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from covtui.numbers import pc_str
+from covtui.store.views import DashboardState
+
+from .format import change_content
+
+
+class SourcesPanel(Static):
+    """Each measured (or configured) source: its coverage, change and last status."""
+
+    DEFAULT_CSS = """
+    SourcesPanel {
+        height: auto;
+        border: round $primary 50%;
+        border-title-color: $text;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+
+    def __init__(self, configured: list[str], precision: int = 2, **kwargs) -> None:
+        super().__init__("loading…", **kwargs)
+        self.configured = configured
+        self.precision = precision
+        self.border_title = "Sources"
+
+    def watch_state(self, state: DashboardState | None) -> None:
+        if state is None:
+            self.update("loading…")
+            return
+        rows = {row.source: row for row in state.sources}
+        names = list(rows) + [name for name in self.configured if name not in rows]
+        width = max((len(name) for name in names), default=0)
+        lines: list[Content] = []
+        for name in names:
+            label = Content.styled(name.ljust(width), "bold")
+            row = rows.get(name)
+            if row is None:
+                lines.append(Content.assemble(label, "  ", ("no data", "$text-muted")))
+                continue
+            parts: list = [label, "  "]
+            parts.append(Content(pc_str(row.pc_covered, self.precision).rjust(6) + ("%" if row.pc_covered is not None else "")))
+            if row.pc_covered is not None and row.previous_pc is not None:
+                parts += ["  ", change_content(row.pc_covered - row.previous_pc, self.precision)]
+            if row.status != "ok":
+                problem = row.status + (f": {row.message}" if row.message else "")
+                parts += ["  ", (problem, "bold $text-error")]
+            lines.append(Content.assemble(*parts))
+        if not lines:
+            lines.append(Content.styled("no sources measured yet", "$text-muted"))
+        self.update(Content("\n").join(lines))

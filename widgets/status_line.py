@@ -1,0 +1,117 @@
+"""The status line: is the data live or stale, when was it polled, is a watcher alive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from covtui.messages import PollStatus
+from covtui.store.views import DashboardState
+
+from .format import ago, count, when
+
+#: A watcher that has not beaten for this long is reported as silent.
+WATCHER_SILENT_S = 180.0
+
+
+class StatusLine(Widget):
+    """One line at the bottom of the main screen; red when the data is not current."""
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $text;
+        &.-stale {
+            background: $error;
+            color: $text;
+            text-style: bold;
+        }
+        &.-scanning {
+            background: $accent 30%;
+        }
+    }
+    """
+
+    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
+    state: reactive[DashboardState | None] = reactive(None, always_update=True)
+    scan_started_at: reactive[float | None] = reactive(None)
+
+    def __init__(self, poll_interval: float, clock: Callable[[], float], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.poll_interval = poll_interval
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        # Notices a poll that hangs (a locked database): no message arrives then.
+        self.set_interval(1.0, self._update)
+
+    def stale_after(self) -> float:
+        return max(3.0, 3 * self.poll_interval)
+
+    def is_stale(self, now: float) -> bool:
+        status = self.poll_status
+        if status.error is not None:
+            return True
+        return status.last_ok_at is not None and now - status.last_ok_at > self.stale_after()
+
+    def _update(self) -> None:
+        self.set_class(self.is_stale(self.clock()), "-stale")
+        self.set_class(self.scan_started_at is not None, "-scanning")
+        self.refresh()
+
+    def watch_poll_status(self) -> None:
+        self._update()
+
+    def watch_scan_started_at(self) -> None:
+        self._update()
+
+    def render(self) -> Content:
+        now = self.clock()
+        status = self.poll_status
+        parts: list[Content | str | tuple[str, str]] = []
+        stale = False
+        if status.error is not None:
+            stale = True
+            parts.append(("▲ STALE ", "bold"))
+            parts.append(status.error)
+            if status.retry_in is not None:
+                parts.append(f" · retrying every {status.retry_in:.0f} s" if status.retry_in >= 1 else " · retrying")
+            if status.loaded_at is not None:
+                parts.append(f" · showing data loaded at {when(status.loaded_at, reference=now, seconds=True)}")
+        elif status.last_ok_at is None:
+            parts.append(("◌ connecting to the database…", "$text-muted"))
+        elif now - status.last_ok_at > self.stale_after():
+            stale = True
+            parts.append(("▲ STALE ", "bold"))
+            parts.append(f"no answer from the database for {ago(now - status.last_ok_at)}")
+        else:
+            parts.append(("● live", "bold $text-success"))
+            parts.append(f" · polled {when(status.last_ok_at, reference=now, seconds=True)}")
+            if status.load_s is not None:
+                parts.append((f" · loaded in {status.load_s * 1000:.0f} ms", "$text-muted"))
+        if self.scan_started_at is not None:
+            parts.append(
+                (f" · scanning {ago(now - self.scan_started_at)} (c: cancel)", "bold")
+            )
+        state = self.state
+        if state is not None:
+            parts.append((f" · {count(state.n_snapshots)} snapshots", "$text-muted"))
+            if state.n_unacknowledged:
+                parts.append(" · ")
+                parts.append((f"{count(state.n_unacknowledged)} unacknowledged", "bold $text-warning" if not stale else "bold"))
+            for beat in state.heartbeats:
+                silent = now - beat.beat_at > WATCHER_SILENT_S
+                text = f" · watcher {beat.name}: "
+                if silent:
+                    parts.append((text + f"silent for {ago(now - beat.beat_at)}", "bold $text-warning" if not stale else "bold"))
+                else:
+                    detail = beat.state or "alive"
+                    if beat.next_scan_at:
+                        detail += f", next scan {when(beat.next_scan_at, reference=now)}"
+                    parts.append((text + detail, "$text-muted"))
+        return Content.assemble(*parts)
