@@ -15,9 +15,8 @@ class KeyedTable(DataTable):
     DEFAULT_CSS = """
     KeyedTable {
         height: 1fr;
+        overflow-x: hidden;
         background: $surface;
-        &:blur > .datatable--cursor { background: $surface; text-style: none; }
-        &:blur > .datatable--header-cursor { background: $panel; }
     }
     """
 
@@ -25,6 +24,14 @@ class KeyedTable(DataTable):
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)
+        self.show_cursor = False
+
+    def on_focus(self) -> None:
+        self.show_cursor = True
+
+    def on_blur(self) -> None:
+        # An unfocused table shows no cursor row: its colours stay readable.
+        self.show_cursor = False
 
     @property
     def cursor_key(self) -> str | None:

@@ -45,19 +45,32 @@ class PhaseBars(Widget):
         self.border_title = "Phases"
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        return len(self.phases) + 1
+        return len(self.phases)
+
+    def watch_state(self, state: DashboardState | None) -> None:
+        current = self._current(state)
+        if current is None:
+            self.border_title = "Phases"
+        else:
+            # "progress to 25%: 9.3%", as the seed report puts it.
+            self.border_title = (
+                f"Phase {current.number} · progress to {current.phase.end:g}%: {current.pc_progress:.1f}%"
+            )
+
+    def _current(self, state: DashboardState | None):
+        latest = state.latest if state is not None else None
+        if latest is None or latest.numbers is None or not latest.numbers.has_data:
+            return None
+        return phase_status(latest.numbers.pc_covered, self.phases)
 
     def render(self) -> Content:
         state = self.state
-        latest = state.latest if state is not None else None
-        pc = latest.pc_covered if latest is not None and latest.numbers is not None else None
-        if pc is not None and not latest.numbers.has_data:
-            pc = None
-        current = phase_status(pc, self.phases) if pc is not None else None
+        current = self._current(state)
+        pc = state.latest.numbers.pc_covered if current is not None else None
         width = self.content_region.width or self.size.width
         name_width = max(len(p.name) for p in self.phases) if self.phases else 0
         range_width = max(len(f"{p.start:g}–{p.end:g}%") for p in self.phases) if self.phases else 0
-        bar_width = max(4, width - name_width - range_width - 6)
+        bar_width = max(4, width - name_width - range_width - 4)
         lines: list[Content] = []
         for number, phase in enumerate(self.phases, start=1):
             is_current = current is not None and current.number == number
@@ -70,21 +83,9 @@ class PhaseBars(Widget):
                     ("▶ " if is_current else "  ", style),
                     (phase.name.ljust(name_width), style or "$text-muted"),
                     " ",
-                    (bar(fraction, bar_width), f"${variable}" if is_current or fraction >= 1 else "$text-muted"),
+                    (bar(fraction, bar_width), f"${variable}" if is_current else "$text-success" if fraction >= 1 else "$text-muted"),
                     " ",
                     (f"{phase.start:g}–{phase.end:g}%".rjust(range_width), style or "$text-muted"),
-                )
-            )
-        if state is None:
-            lines.append(Content.styled("loading…", "$text-muted"))
-        elif current is None:
-            lines.append(Content.styled("no data", "$text-muted"))
-        else:
-            lines.append(
-                Content.assemble(
-                    (f"Phase {current.number}", f"bold ${phase_variable(current.number)}"),
-                    f" · progress to {current.phase.end:g}%: ",
-                    (f"{current.pc_progress:.1f}%", "bold"),
                 )
             )
         return Content("\n").join(lines)

@@ -92,8 +92,6 @@ class StatusLine(Widget):
         else:
             parts.append(("● live", "bold $text-success"))
             parts.append(f" · polled {when(status.last_ok_at, reference=now, seconds=True)}")
-            if status.load_s is not None:
-                parts.append((f" · loaded in {status.load_s * 1000:.0f} ms", "$text-muted"))
         if self.scan_started_at is not None:
             parts.append(
                 (f" · scanning {ago(now - self.scan_started_at)} (c: cancel)", "bold")

@@ -1,0 +1,187 @@
+"""The whole alert history: filter by severity and rule, acknowledge one or all."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Select, Static
+
+from covtui.model import Alert, Severity
+from covtui.widgets.alert_history import alert_cells
+from covtui.widgets.keyed_table import KeyedTable
+
+ALL = "all"
+
+
+class AlertsTable(KeyedTable):
+    """Every alert, newest first; the message column takes the room the others leave."""
+
+    FIXED = {"ack": 1, "when": 11, "severity": 8, "rule": 15, "source": 8}
+
+    def message_width(self) -> int:
+        width = self.scrollable_content_region.width or self.size.width or 80
+        id_width = max((len(str(k.value)) for k in self.rows), default=1)
+        used = sum(self.FIXED.values()) + id_width + 2 * self.cell_padding * (len(self.FIXED) + 2)
+        return max(12, width - used)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_column_width("message", self.message_width())
+
+
+class AlertsScreen(Screen):
+    """`space` acknowledges the selected alert, `A` all shown; both write to the database."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("space", "acknowledge", "Acknowledge"),
+        Binding("A", "acknowledge_all", "Acknowledge all", key_display="A"),
+        Binding("s", "cycle_severity", "Severity"),
+        Binding("u", "cycle_rule", "Rule"),
+    ]
+
+    DEFAULT_CSS = """
+    AlertsScreen {
+        #alert-filters {
+            height: auto;
+            padding: 0 1;
+            background: $panel;
+        }
+        #alert-filters Static {
+            width: auto;
+            padding: 0 1 0 0;
+        }
+        #alert-filters Select {
+            width: 24;
+            margin-right: 3;
+        }
+        #alerts-summary {
+            height: 1;
+            padding: 0 1;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alerts: list[Alert] = []
+        self.loaded = False
+        self._rule_options: list[tuple[str, str]] = [("all", ALL)]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="alert-filters"):
+            yield Static("Severity (s)")
+            yield Select(
+                [("all", ALL)] + [(s.value, s.value) for s in Severity],
+                value=ALL,
+                allow_blank=False,
+                compact=True,
+                id="severity-filter",
+            )
+            yield Static("Rule (u)")
+            yield Select(
+                [("all", ALL)], value=ALL, allow_blank=False, compact=True, id="rule-filter"
+            )
+        yield Static("loading…", id="alerts-summary")
+        yield AlertsTable(id="alerts-table")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(AlertsTable)
+        fixed = AlertsTable.FIXED
+        table.add_column(" ", key="ack", width=fixed["ack"])
+        table.add_column(Text("#", justify="right"), key="id")
+        table.add_column("When", key="when", width=fixed["when"])
+        table.add_column("Severity", key="severity", width=fixed["severity"])
+        table.add_column("Rule", key="rule", width=fixed["rule"])
+        table.add_column("Source", key="source", width=fixed["source"])
+        table.add_column("Message", key="message", width=table.message_width())
+        table.focus()
+        self.watch(self.app, "state", lambda _: self.load(), init=False)
+        self.load()
+
+    @work(exclusive=True, group="alerts")
+    async def load(self) -> None:
+        try:
+            self.alerts = await self.app.poller.alerts()
+        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
+            self.query_one("#alerts-summary", Static).update(f"cannot load the alerts: {exc}")
+            return
+        self.loaded = True
+        rules = sorted({a.rule for a in self.alerts})
+        select = self.query_one("#rule-filter", Select)
+        current = select.value
+        options = [("all", ALL)] + [(rule, rule) for rule in rules]
+        if options != self._rule_options:
+            self._rule_options = options
+            with self.prevent(Select.Changed):
+                select.set_options(options)
+                select.value = current if current in (v for _, v in options) else ALL
+        self.show_alerts()
+
+    def filtered(self) -> list[Alert]:
+        severity = self.query_one("#severity-filter", Select).value
+        rule = self.query_one("#rule-filter", Select).value
+        return [
+            a
+            for a in self.alerts
+            if (severity == ALL or a.severity.value == severity) and (rule == ALL or a.rule == rule)
+        ]
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.show_alerts()
+
+    def show_alerts(self) -> None:
+        table = self.query_one(AlertsTable)
+        shown = self.filtered()
+        width = table.message_width()
+        table.set_column_width("message", width)
+        table.sync(
+            [(str(a.id), alert_cells(table, a, message_width=width, rule=True)) for a in shown]
+        )
+        if self.loaded:
+            unacknowledged = sum(1 for a in shown if a.acknowledged_at is None)
+            self.query_one("#alerts-summary", Static).update(
+                f"{len(shown):,} of {len(self.alerts):,} alerts shown · "
+                f"{unacknowledged:,} unacknowledged (●) · newest first"
+            )
+
+    def _cycle(self, select_id: str, values: list[str]) -> None:
+        select = self.query_one(select_id, Select)
+        position = values.index(select.value) if select.value in values else -1
+        select.value = values[(position + 1) % len(values)]
+
+    def action_cycle_severity(self) -> None:
+        self._cycle("#severity-filter", [ALL] + [s.value for s in Severity])
+
+    def action_cycle_rule(self) -> None:
+        self._cycle("#rule-filter", [value for _, value in self._rule_options])
+
+    def action_acknowledge(self) -> None:
+        key = self.query_one(AlertsTable).cursor_key
+        if key is not None:
+            self.acknowledge([int(key)])
+
+    def action_acknowledge_all(self) -> None:
+        shown = self.filtered()
+        if len(shown) == len(self.alerts):
+            self.acknowledge(None)
+        else:
+            self.acknowledge([a.id for a in shown if a.acknowledged_at is None and a.id is not None])
+
+    @work(group="acknowledge")
+    async def acknowledge(self, ids: list[int] | None) -> None:
+        if ids == []:
+            self.notify("Nothing to acknowledge here.", markup=False, timeout=3)
+            return
+        try:
+            n = await self.app.poller.acknowledge(ids)
+        except Exception as exc:  # noqa: BLE001  (a locked or missing database: say so)
+            self.notify(f"Could not acknowledge: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Acknowledged {n:,} alert{'s' if n != 1 else ''}.", markup=False, timeout=3)
+        self.load()

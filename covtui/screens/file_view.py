@@ -1,0 +1,203 @@
+"""One file's source from disk, its gaps highlighted; `n`/`N` jump between them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from covtui.store.views import FileDetail
+from covtui.widgets.format import count, when
+from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
+
+#: Files bigger than this are shown without syntax colours (lexing them would take a while).
+HIGHLIGHT_LIMIT = 2_000_000
+
+
+@dataclass
+class DiskFile:
+    lines: list[Text] | None
+    mtime: float | None
+    problem: str | None = None
+
+
+def read_source(path: Path, dark: bool) -> DiskFile:
+    """The file's lines, syntax-coloured (runs in a thread)."""
+    try:
+        data = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return DiskFile(None, None, "not found on disk")
+    except OSError as exc:
+        return DiskFile(None, None, f"cannot be read: {exc.strerror}")
+    code = data.decode("utf-8", errors="replace").expandtabs(4)
+    if len(data) <= HIGHLIGHT_LIMIT:
+        lexer = Syntax.guess_lexer(str(path), code)
+        syntax = Syntax(code, lexer, theme="ansi_dark" if dark else "ansi_light")
+        text = syntax.highlight(code)
+        text.rstrip()
+        lines = text.split("\n", allow_blank=True)
+    else:
+        lines = [Text(line) for line in code.splitlines()]
+    return DiskFile(lines, mtime)
+
+
+class FileViewScreen(Screen):
+    """A file's missed lines and partial branches, from the latest snapshot that measured it."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("n", "next_gap", "Next gap"),
+        Binding("N", "previous_gap", "Previous gap", key_display="N"),
+    ]
+
+    DEFAULT_CSS = """
+    FileViewScreen {
+        #file-header {
+            height: auto;
+            padding: 0 1;
+            background: $panel;
+        }
+        #file-gap {
+            height: 1;
+            padding: 0 1;
+            background: $panel;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def __init__(self, source: str, path: str) -> None:
+        super().__init__()
+        self.source = source
+        self.path = path
+        self.detail: FileDetail | None = None
+        self.gaps: list[Gap] = []
+        self.gap_index: int | None = None
+        #: True when the file is not on disk and the view lists the gaps instead.
+        self.gaps_are_rows = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.assemble((self.path, "bold"), " · loading…"), id="file-header")
+        yield SourceView(id="source")
+        yield Static("", id="file-gap")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(SourceView).focus()
+        self.load()
+
+    def disk_path(self) -> Path:
+        path = Path(self.path)
+        return path if path.is_absolute() else self.app.config.root / path
+
+    @work(exclusive=True, group="file-view")
+    async def load(self) -> None:
+        header = self.query_one("#file-header", Static)
+        try:
+            detail = await self.app.poller.file_detail(self.source, self.path)
+        except Exception as exc:  # noqa: BLE001  (shown, and the screen stays usable)
+            header.update(Content.assemble((self.path, "bold"), (f" · {exc}", "$text-error")))
+            return
+        if detail is None:
+            header.update(Content.assemble((self.path, "bold"), " · not in the database"))
+            return
+        self.detail = detail
+        disk = await asyncio.to_thread(read_source, self.disk_path(), self.app.current_theme.dark)
+        self.gaps = find_gaps(detail.missing_lines, detail.missing_arcs)
+        partial = {g.start: g for g in self.gaps if g.kind == "partial"}
+        if disk.lines is None:
+            # No source to show: list the gaps themselves.
+            lines = [Text(f"{g.describe()}") for g in self.gaps] or [Text("nothing missed")]
+            model = SourceModel(lines, numbered=False)
+            self.gaps_are_rows = True
+        else:
+            model = SourceModel(disk.lines, set(detail.missing_lines), partial)
+            self.gaps_are_rows = False
+        self.query_one(SourceView).show(model)
+        header.update(self._header(detail, disk))
+        self._show_gap()
+
+    def _scanned_at(self, detail: FileDetail) -> float:
+        """When this file's numbers were last confirmed: its source's latest good result."""
+        state = self.app.state
+        if state is not None:
+            for row in state.sources:
+                if row.source == self.source and row.status == "ok":
+                    return max(row.created_at, detail.created_at)
+        return detail.created_at
+
+    def _header(self, detail: FileDetail, disk: DiskFile) -> Content:
+        n = detail.numbers
+        precision = self.app.config.precision
+        n_partial = sum(1 for g in self.gaps if g.kind == "partial")
+        lines = [
+            Content.assemble(
+                (self.path, "bold"),
+                (f" · {self.source} · ", "$text-muted"),
+                (f"{n.pc_covered_str(precision)}%", "bold"),
+                f" · {count(n.n_missing)} of {count(n.n_statements)} lines missed",
+                f" · {count(n_partial)} partial branch{'es' if n_partial != 1 else ''}" if n.n_branches else "",
+            ),
+        ]
+        scanned = self._scanned_at(detail)
+        if disk.lines is None:
+            lines.append(
+                Content.styled(
+                    f"⚠ {self.disk_path()} {disk.problem}: showing the gaps only", "bold $text-warning"
+                )
+            )
+        elif disk.mtime is not None and disk.mtime > scanned + 1:
+            lines.append(
+                Content.styled(
+                    f"⚠ changed on disk since the scan (modified {when(disk.mtime)}, scanned "
+                    f"{when(scanned)}): highlighted lines may have moved",
+                    "bold $text-warning",
+                )
+            )
+        else:
+            lines.append(
+                Content.styled(f"as of snapshot #{detail.snapshot_id} at {when(scanned)}", "$text-muted")
+            )
+        return Content("\n").join(lines)
+
+    def _show_gap(self) -> None:
+        view = self.query_one(SourceView)
+        label = self.query_one("#file-gap", Static)
+        if not self.gaps:
+            label.update("no gaps: every line and branch ran")
+            view.current_gap = None
+            return
+        if self.gap_index is None:
+            label.update(f"{len(self.gaps)} gaps · n: next gap · N: previous gap")
+            return
+        gap = self.gaps[self.gap_index]
+        label.update(
+            Content.assemble(
+                (f"gap {self.gap_index + 1} of {len(self.gaps)}: ", "bold"), gap.describe()
+            )
+        )
+        row = self.gap_index + 1 if self.gaps_are_rows else gap.start
+        view.current_gap = Gap(row, row, gap.kind) if self.gaps_are_rows else gap
+        view.go_to_line(row)
+
+    def action_next_gap(self) -> None:
+        if self.gaps:
+            self.gap_index = 0 if self.gap_index is None else (self.gap_index + 1) % len(self.gaps)
+            self._show_gap()
+
+    def action_previous_gap(self) -> None:
+        if self.gaps:
+            self.gap_index = (
+                len(self.gaps) - 1 if self.gap_index is None else (self.gap_index - 1) % len(self.gaps)
+            )
+            self._show_gap()

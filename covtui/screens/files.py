@@ -1,0 +1,169 @@
+"""Every file of the latest snapshot: sortable by missed / percent / name, filtered as you type."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from covtui.store.views import FileRow
+from covtui.widgets.critical_files import file_key, split_file_key
+from covtui.widgets.format import change_text, count, shorten_path
+from covtui.widgets.keyed_table import KeyedTable
+
+#: The orders `ctrl+s` cycles through: (name, key, reverse).
+SORTS = {
+    "missed": lambda f: (-f.numbers.n_missed_total, f.numbers.pc_covered, f.path),
+    "percent": lambda f: (f.numbers.pc_covered, -f.numbers.n_missed_total, f.path),
+    "name": lambda f: (f.path, f.source),
+}
+#: Widths of the columns after the path (cells, without padding).
+_FIXED = {"source": 8, "cover": 7, "missed": 13, "change": 8}
+
+
+class FilesTable(KeyedTable):
+    """All files; the path column takes the room the others leave."""
+
+    def path_width(self) -> int:
+        width = self.scrollable_content_region.width or self.size.width or 80
+        used = sum(_FIXED.values()) + 2 * self.cell_padding * (len(_FIXED) + 1)
+        return max(12, width - used)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_column_width("path", self.path_width())
+
+
+class FilesScreen(Screen):
+    """Type to filter; up/down/enter work from the filter box too."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+s", "cycle_sort", "Sort", key_display="^s"),
+        Binding("down", "cursor('down')", "Down", show=False),
+        Binding("up", "cursor('up')", "Up", show=False),
+        Binding("pagedown", "cursor('page_down')", "Page down", show=False),
+        Binding("pageup", "cursor('page_up')", "Page up", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    FilesScreen {
+        #files-summary {
+            height: 1;
+            padding: 0 1;
+            color: $text-muted;
+        }
+        FilesTable {
+            height: 1fr;
+        }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[FileRow] = []
+        self.sort_name = "missed"
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="type to filter files (path or source)…", id="files-filter")
+        yield Static("loading…", id="files-summary")
+        yield FilesTable(id="files-table")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(FilesTable)
+        table.add_column("Source", key="source", width=_FIXED["source"])
+        table.add_column("File", key="path", width=table.path_width())
+        table.add_column(Text("Cover", justify="right"), key="cover", width=_FIXED["cover"])
+        table.add_column(Text("Missed/total", justify="right"), key="missed", width=_FIXED["missed"])
+        table.add_column(Text("Change", justify="right"), key="change", width=_FIXED["change"])
+        self.query_one(Input).focus()
+        self.watch(self.app, "state", lambda _: self.load(), init=False)
+        self.load()
+
+    @work(exclusive=True, group="files")
+    async def load(self) -> None:
+        try:
+            self.files = await self.app.poller.files()
+        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
+            self.query_one("#files-summary", Static).update(f"cannot load the files: {exc}")
+            return
+        self.loaded = True
+        self.show_files()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.show_files()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.open_selected()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_selected()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = event.column_key.value
+        sort = {"path": "name", "source": "name", "cover": "percent", "missed": "missed"}.get(column or "")
+        if sort:
+            self.sort_name = sort
+            self.show_files()
+
+    def open_selected(self) -> None:
+        key = self.query_one(FilesTable).cursor_key
+        if key:
+            self.app.open_file(*split_file_key(key))
+
+    def action_cursor(self, direction: str) -> None:
+        table = self.query_one(FilesTable)
+        getattr(table, f"action_{'cursor_' if direction in ('up', 'down') else ''}{direction}")()
+
+    def action_cycle_sort(self) -> None:
+        names = list(SORTS)
+        self.sort_name = names[(names.index(self.sort_name) + 1) % len(names)]
+        self.show_files()
+
+    def action_back(self) -> None:
+        box = self.query_one(Input)
+        if box.value:
+            box.value = ""
+        else:
+            self.app.pop_screen()
+
+    def show_files(self) -> None:
+        table = self.query_one(FilesTable)
+        words = self.query_one(Input).value.lower().split()
+        shown = [
+            f
+            for f in self.files
+            if all(w in f.path.lower() or w in f.source.lower() for w in words)
+        ]
+        shown.sort(key=SORTS[self.sort_name])
+        precision = self.app.config.precision
+        width = table.path_width()
+        rows = []
+        for f in shown:
+            n = f.numbers
+            rows.append(
+                (
+                    file_key(f.source, f.path),
+                    [
+                        Text(f.source, style="dim"),
+                        Text(shorten_path(f.path, width), no_wrap=True),
+                        Text(n.pc_covered_str(precision) + "%", justify="right"),
+                        Text(
+                            f"{count(n.n_missed_total)}/{count(n.n_statements + n.n_branches)}",
+                            justify="right",
+                        ),
+                        change_text(self.app, f.pc_change, precision)
+                        if f.pc_change is not None
+                        else Text("new", style="dim"),
+                    ],
+                )
+            )
+        table.sync(rows)
+        if self.loaded:
+            summary = f"{len(shown):,} of {len(self.files):,} files · sorted by {self.sort_name}"
+            summary += " (^s or click a header to change)"
+            self.query_one("#files-summary", Static).update(summary)

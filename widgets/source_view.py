@@ -1,0 +1,159 @@
+"""A file's source with missed lines and partial branches highlighted (Line API: big files stay cheap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from .format import theme_color
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A run of missed lines, or one line with a branch never taken."""
+
+    start: int
+    end: int
+    kind: str  # "missed" or "partial"
+    #: For a partial line: the destinations it never jumped to (negative: the function's exit).
+    destinations: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "partial":
+            return f"line {self.start} {self.what()}"
+        if self.start == self.end:
+            return f"line {self.start} never ran"
+        return f"lines {self.start}–{self.end} never ran"
+
+    def what(self) -> str:
+        """What went missing, without the line number ("never jumped to 15")."""
+        return f"never {jumps(self.destinations)}" if self.kind == "partial" else "never ran"
+
+
+def jumps(destinations: tuple[int, ...]) -> str:
+    """"jumped to 15 or 20", "exited the function": coverage.py's convention, in words."""
+    parts = [f"jumped to {d}" for d in destinations if d > 0]
+    if any(d <= 0 for d in destinations):
+        parts.append("exited the function")
+    return " or ".join(parts) if parts else "took a branch"
+
+
+def find_gaps(missing_lines: tuple[int, ...], missing_arcs: tuple[tuple[int, int], ...]) -> list[Gap]:
+    """Missed runs and partial lines, in line order."""
+    missed = sorted(set(missing_lines))
+    gaps: list[Gap] = []
+    for n in missed:
+        if gaps and gaps[-1].end == n - 1:
+            gaps[-1] = Gap(gaps[-1].start, n, "missed")
+        else:
+            gaps.append(Gap(n, n, "missed"))
+    partial: dict[int, list[int]] = {}
+    missed_set = set(missed)
+    for source, destination in missing_arcs:
+        if source > 0 and source not in missed_set:
+            partial.setdefault(source, []).append(destination)
+    gaps += [Gap(line, line, "partial", tuple(sorted(d, key=lambda x: (x <= 0, x)))) for line, d in partial.items()]
+    gaps.sort(key=lambda g: g.start)
+    return gaps
+
+
+@dataclass
+class SourceModel:
+    lines: list[Text]
+    missed: set[int] = field(default_factory=set)
+    partial: dict[int, Gap] = field(default_factory=dict)
+    #: False: the lines are not the file's (a list of gaps): no line numbers.
+    numbered: bool = True
+
+
+class SourceView(ScrollView, can_focus=True):
+    """Line numbers, a gap marker, the code; partial lines say which jumps never happened."""
+
+    DEFAULT_CSS = """
+    SourceView {
+        height: 1fr;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up", "scroll_up", "Up", show=False),
+        Binding("down", "scroll_down", "Down", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
+    ]
+
+    current_gap: reactive[Gap | None] = reactive(None)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = SourceModel([])
+        self._gutter = 4
+
+    def show(self, model: SourceModel) -> None:
+        self.model = model
+        self._gutter = len(str(max(1, len(model.lines)))) + 1
+        width = max((line.cell_len for line in model.lines), default=0)
+        annotation = max((len(g.what()) for g in model.partial.values()), default=0)
+        self.virtual_size = Size(self._gutter + 2 + width + (annotation + 4 if annotation else 0), len(model.lines))
+        self.refresh()
+
+    def watch_current_gap(self) -> None:
+        self.refresh()
+
+    def go_to_line(self, line: int) -> None:
+        """Scroll so that `line` sits a third of the way down."""
+        self.scroll_to(y=max(0, line - 1 - self.size.height // 3), animate=False)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.model.lines):
+            return Strip.blank(width, base)
+        number = index + 1
+        model = self.model
+        app = self.app
+        missed = number in model.missed
+        partial = model.partial.get(number)
+        gap = self.current_gap
+        in_current = gap is not None and gap.start <= number <= gap.end
+        if missed:
+            marker_color = theme_color(app, "text-error", "red")
+            background = theme_color(app, "error-muted", "default")
+        elif partial is not None:
+            marker_color = theme_color(app, "text-warning", "yellow")
+            background = theme_color(app, "warning-muted", "default")
+        else:
+            marker_color, background = "default", None
+        gutter_style = Style(dim=not in_current, reverse=in_current, bold=in_current)
+        label = str(number) if model.numbered else ("▶" if in_current else "")
+        text = Text.assemble(
+            (f"{label:>{self._gutter - 1}} ", gutter_style),
+            ("▌" if (missed or partial) else " ", Style(color=marker_color)),
+            " ",
+        )
+        code = model.lines[index].copy()
+        if background:
+            code.stylize(Style(bgcolor=background))
+        text.append_text(code)
+        if partial is not None:
+            text.append(f"   ↳ {partial.what()}", Style(color=marker_color, italic=True))
+        segments = list(text.render(app.console))
+        segments = [Segment(s.text, base + s.style if s.style else base) for s in segments if s.text != "\n"]
+        strip = Strip(segments).crop(scroll_x, scroll_x + width)
+        return strip.extend_cell_length(width, base)
