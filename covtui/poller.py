@@ -16,6 +16,7 @@ from covtui.errors import StoreError
 from covtui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 from covtui.model import Alert
 from covtui.store import Store
+from covtui.store.schema import SCHEMA_VERSION
 from covtui.store.views import DashboardState, FileDetail, FileRow
 
 #: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
@@ -152,6 +153,7 @@ class Poller:
         seen = (version, fingerprint)
         if seen != self._seen or self._reload_requested:
             self._reload_requested = False
+            await self._check_schema(self.store)
             started = time.perf_counter()
             state = await self._load(self.store)
             load_s = time.perf_counter() - started
@@ -166,6 +168,16 @@ class Poller:
                 last_ok_at=now, load_s=self.status.load_s, loaded_at=self.status.loaded_at
             )
             self.target.post_message(PollSucceeded(self.status))
+
+    async def _check_schema(self, store: Store) -> None:
+        """A newer covtui may have migrated the file since we connected: never misread it."""
+        async with store.conn.execute("PRAGMA user_version") as cursor:
+            (version,) = await cursor.fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.db_path}: written by a newer covtui (schema {version}; this one reads up "
+                f"to {SCHEMA_VERSION}): upgrade covtui"
+            )
 
     async def _load(self, store: Store) -> DashboardState:
         latest = await store.latest_snapshot()

@@ -16,18 +16,21 @@ from .keyed_table import KeyedTable
 UNACKNOWLEDGED = "●"
 
 
-def alert_cells(table: KeyedTable, alert: Alert, *, message_width: int | None = None, rule: bool = False) -> list[Text]:
-    """One alert as table cells (the alerts screen adds its rule and source)."""
+def alert_cells(
+    table: KeyedTable, alert: Alert, *, message_width: int | None = None, full: bool = False
+) -> list[Text]:
+    """One alert as table cells (the alerts screen adds its id, rule and source)."""
     style = theme_style(table.app, SEVERITY_VARIABLE.get(alert.severity, "text-primary"))
     unacknowledged = alert.acknowledged_at is None
     message = alert.message.replace("\n", " ")
-    cells = [
-        Text(UNACKNOWLEDGED if unacknowledged else " ", style=style),
-        Text(str(alert.id), style="dim", justify="right"),
+    cells = [Text(UNACKNOWLEDGED if unacknowledged else " ", style=style)]
+    if full:
+        cells.append(Text(str(alert.id), style="dim", justify="right"))
+    cells += [
         Text(short_when(alert.created_at) if alert.created_at else "—", style="" if unacknowledged else "dim"),
         Text(alert.severity.value, style=style + Style(bold=unacknowledged)),
     ]
-    if rule:
+    if full:
         cells.append(Text(alert.rule, style="dim"))
         cells.append(Text(alert.source or "—", style="dim"))
     if message_width is not None and len(message) > message_width:
@@ -57,15 +60,13 @@ class AlertHistory(KeyedTable):
 
     def on_mount(self) -> None:
         self.add_column(" ", key="ack", width=1)
-        self.add_column(Text("#", justify="right"), key="id")
         self.add_column("When", key="when", width=11)
         self.add_column("Severity", key="severity", width=8)
         self.add_column("Message", key="message", width=self._message_width())
 
     def _message_width(self) -> int:
         width = self.scrollable_content_region.width or self.size.width or 60
-        id_width = max((len(str(a.id)) for a in self.alerts), default=1)
-        return max(10, width - (1 + id_width + 11 + 8) - 2 * self.cell_padding * 5)
+        return max(10, width - (1 + 11 + 8) - 2 * self.cell_padding * 4)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_column_width("message", self._message_width())

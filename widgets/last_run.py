@@ -53,7 +53,7 @@ class LastRun(Static):
         self.update(Content("\n").join(self._lines(last, before)))
 
     def _lines(self, last: SnapshotRow, before: list[SnapshotRow]) -> list[Content]:
-        label_width = 12
+        """A small grid: what, this run, the median of the runs before, the change."""
         typical_wall = median(r.run.wall_s for r in before)
         typical_peak = median(r.run.peak_rss_kb for r in before)
         status_style = "$text-success" if last.status == "ok" else "bold $text-error"
@@ -63,46 +63,59 @@ class LastRun(Static):
                 (last.status, status_style),
             ),
             Content.assemble(
-                ("Duration".ljust(label_width), "$text-muted"),
-                (duration(last.run.wall_s).ljust(10), "bold"),
-                (f"median {duration(typical_wall)}  ", "$text-muted"),
-                versus(last.run.wall_s, typical_wall),
+                ("".ljust(_LABEL), ""),
+                ("last".rjust(_VALUE), "$text-muted"),
+                ("median".rjust(_MEDIAN + 1), "$text-muted"),
             ),
+            _row("Duration", duration(last.run.wall_s), duration(typical_wall),
+                 versus(last.run.wall_s, typical_wall)),
         ]
         tests = last.tests
         if tests is not None:
             failed = tests.n_failed + tests.n_errors
-            typical_failed = median(
-                r.tests.n_failed + r.tests.n_errors for r in before if r.tests is not None
+            with_tests = [r.tests for r in before if r.tests is not None]
+            typical_passed = median(t.n_passed for t in with_tests)
+            typical_failed = median(t.n_failed + t.n_errors for t in with_tests)
+            lines.append(
+                _row("Passed", count(tests.n_passed), _number(typical_passed),
+                     versus(tests.n_passed, typical_passed, higher_is_worse=False))
             )
             lines.append(
-                Content.assemble(
-                    ("Tests".ljust(label_width), "$text-muted"),
-                    (f"{count(tests.n_passed)} passed", "bold $text-success"),
-                    " · ",
-                    (f"{count(failed)} failed", "bold $text-error" if failed else "$text-muted"),
-                    (
-                        f"  median {typical_failed:g} failed" if typical_failed is not None else "",
-                        "$text-muted",
-                    ),
-                )
+                _row("Failed", count(failed), _number(typical_failed),
+                     _difference(failed, typical_failed),
+                     value_style="bold $text-error" if failed else "bold")
             )
-            if tests.n_skipped:
-                lines.append(
-                    Content.assemble(
-                        ("".ljust(label_width), ""), (f"{count(tests.n_skipped)} skipped", "$text-muted")
-                    )
-                )
         else:
-            lines.append(
-                Content.assemble(("Tests".ljust(label_width), "$text-muted"), ("no results", "$text-muted"))
-            )
+            lines.append(_row("Tests", "no results", "", Content("")))
         lines.append(
-            Content.assemble(
-                ("Peak memory".ljust(label_width), "$text-muted"),
-                (memory(last.run.peak_rss_kb).ljust(10), "bold"),
-                (f"median {memory(typical_peak)}  ", "$text-muted"),
-                versus(last.run.peak_rss_kb, typical_peak),
-            )
+            _row("Peak memory", memory(last.run.peak_rss_kb), memory(typical_peak),
+                 versus(last.run.peak_rss_kb, typical_peak))
         )
         return lines
+
+
+_LABEL, _VALUE, _MEDIAN = 11, 8, 9
+
+
+def _row(label: str, value: str, typical: str, change: Content, *, value_style: str = "bold") -> Content:
+    return Content.assemble(
+        (label.ljust(_LABEL), "$text-muted"),
+        (value.rjust(_VALUE), value_style),
+        (typical.rjust(_MEDIAN + 1), ""),
+        "  ",
+        change,
+    )
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _difference(value: int, typical: float | None) -> Content:
+    """Failures compare as a count: "+6" is clearer than "+600%"."""
+    if typical is None:
+        return Content("")
+    delta = value - typical
+    if delta == 0:
+        return Content.styled("=", "$text-muted")
+    return Content.styled(f"{delta:+,.0f}", "bold $text-warning" if delta > 0 else "$text-success")

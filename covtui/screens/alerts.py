@@ -141,7 +141,7 @@ class AlertsScreen(Screen):
         width = table.message_width()
         table.set_column_width("message", width)
         table.sync(
-            [(str(a.id), alert_cells(table, a, message_width=width, rule=True)) for a in shown]
+            [(str(a.id), alert_cells(table, a, message_width=width, full=True)) for a in shown]
         )
         if self.loaded:
             unacknowledged = sum(1 for a in shown if a.acknowledged_at is None)

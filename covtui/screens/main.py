@@ -54,15 +54,14 @@ class MainScreen(Screen):
                     [s.name for s in config.sources], config.precision, id="sources"
                 ).data_bind(MainScreen.state)
             yield LastRun(id="last-run").data_bind(MainScreen.state)
+        critical = CriticalFiles(config.precision, id="critical")
+        critical.border_title = f"Top {config.critical_files} critical files"
+        yield critical.data_bind(MainScreen.state)
         with Horizontal(id="middle"):
             yield TrendPlot(config.phases, id="trend").data_bind(
                 MainScreen.state, range_name=MainScreen.trend_range
             )
             yield ScanLog(id="scan-log")
-        with Horizontal(id="bottom"):
-            critical = CriticalFiles(config.precision, id="critical")
-            critical.border_title = f"Top {config.critical_files} critical files"
-            yield critical.data_bind(MainScreen.state)
             yield AlertHistory(id="alert-history").data_bind(MainScreen.state)
         yield StatusLine(config.poll_interval, self.app.clock, id="status").data_bind(
             MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at

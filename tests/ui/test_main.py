@@ -1,0 +1,64 @@
+"""The main screen shows what the database holds."""
+
+from __future__ import annotations
+
+from covtui.widgets.critical_files import CriticalFiles
+from covtui.widgets.overall import OverallPanel
+
+from .conftest import loaded, make_app, screen_text
+
+
+async def test_main_screen_shows_the_latest_snapshot(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        state = app.state
+        numbers = state.latest.numbers
+        assert f"{numbers.n_executed:,} of {numbers.n_statements:,} lines" in text
+        assert f"{numbers.n_files_covered} of {numbers.n_files} files have coverage" in text
+        assert f"since #{state.previous.id}" in text
+        assert "progress to 25%" in text
+        assert "python" in text and "rust" in text
+        assert "docs" in text and "no data" in text  # configured, never measured
+        assert "Top 5 critical files" in text
+        assert "src/pkg/utils/migration.py" in text
+        assert "● live" in text
+        panel = app.screen.query_one(OverallPanel)
+        assert panel.has_class("-phase-1")
+        assert app.screen.query_one(CriticalFiles).row_count == 5
+
+
+async def test_first_paint_comes_before_the_data(config, db):
+    """The screen is up (showing "loading…") before the first poll answers."""
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.state is None
+        assert "loading" in screen_text(app)
+        await loaded(pilot)
+        assert "loading" not in screen_text(app)
+
+
+async def test_empty_database_is_no_data(config, tmp_path):
+    from covtui.store import Store
+
+    async with await Store.open(config.database_path):
+        pass
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "no data" in text
+        assert "no snapshots yet" in text
+        assert app.screen.query_one(OverallPanel).has_class("-no-data")
+
+
+async def test_narrow_terminal_hides_the_trend(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        assert not app.screen.query_one("#trend").display or not app.screen.query_one("#middle").display
+        assert not app.screen.query_one("#last-run").display
+        text = screen_text(app)
+        assert "Top 5 critical files" in text
+        assert "Alerts" in text
