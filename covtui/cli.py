@@ -31,8 +31,8 @@ from covtui.numbers import Numbers, pc_str
 from covtui.phases import phase_status
 from covtui.store import Store
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 

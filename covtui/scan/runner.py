@@ -87,8 +87,26 @@ async def run_command(
 
 
 async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) -> None:
-    assert process.stdout is not None
-    reader = process.stdout
+    """Stream output until the command exits; then drain briefly and kill what is left, since
+    a child it left behind may hold the pipe open forever."""
+    reading = asyncio.create_task(_read_lines(process.stdout, tail, on_line))
+    try:
+        # Not `process.wait()`: asyncio's also waits for the pipe to close.
+        while process.returncode is None:
+            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(asyncio.shield(reading), 1.0)
+        except asyncio.TimeoutError:
+            _signal_group(process.pid, signal.SIGKILL)
+            try:
+                await asyncio.wait_for(asyncio.shield(reading), 1.0)
+            except asyncio.TimeoutError:
+                pass  # a daemon that escaped the group still holds the pipe: stop reading it
+    finally:
+        reading.cancel()
+
+
+async def _read_lines(reader: asyncio.StreamReader, tail: deque[str], on_line) -> None:
     while True:
         try:
             raw = await reader.readline()
@@ -99,15 +117,12 @@ async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) 
                 chunk = await reader.read(MAX_LINE * 4)
                 if not chunk or b"\n" in chunk:
                     break
-        except asyncio.LimitOverrunError:  # pragma: no cover - readline wraps this in ValueError
-            raw = await reader.read(MAX_LINE)
         if not raw:
-            break
+            return
         line = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r\n")
         tail.append(line)
         if on_line is not None:
             on_line(line)
-    await process.wait()
 
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:

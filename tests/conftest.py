@@ -1,0 +1,104 @@
+"""Shared fixtures: small real Python projects that covtui scans with the real coverage.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from covtui.config import Config, load_config
+
+CALC = '''
+def add(a, b):
+    return a + b
+
+
+def classify(n):
+    if n < 0:
+        return "neg"
+    elif n == 0:
+        return "zero"
+    return "pos"
+
+
+def unused():
+    x = 1
+    for i in range(3):
+        x += i
+    return x
+'''
+
+TESTS = '''
+from pkg.calc import add, classify
+
+
+def test_add():
+    assert add(1, 2) == 3
+
+
+def test_classify():
+    assert classify(5) == "pos"
+'''
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "COVTUI_"))}
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+class Project:
+    """A throwaway project: write files, scan it, and ask coverage.py what it thinks."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    @property
+    def config(self) -> Config:
+        return load_config(self.root)
+
+    @property
+    def db(self) -> Path:
+        return self.config.database_path
+
+    def covtui(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "covtui", *args],
+            cwd=self.root, env=clean_env(), capture_output=True, text=True, timeout=300,
+        )
+        if check:
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    def coverage_json(self, data_file: Path) -> dict:
+        """What `coverage json` says for a data file, with this project's config."""
+        out = self.root / "expected.json"
+        subprocess.run(
+            [sys.executable, "-m", "coverage", "json", f"--data-file={data_file}", "-o", str(out)],
+            cwd=self.root, env=clean_env(), check=True, capture_output=True,
+        )
+        data = json.loads(out.read_text())
+        out.unlink()
+        return data
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A tiny package with branchy code and two passing tests, measured with source=pkg."""
+    p = Project(tmp_path / "proj")
+    p.write("pkg/__init__.py", "")
+    p.write("pkg/calc.py", CALC)
+    p.write("tests/test_calc.py", TESTS)
+    p.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\n')
+    return p
