@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -133,14 +134,21 @@ async def history_benchmarks(table: Table, workdir: Path, days: float) -> None:
         before = await checkpointed_size(store)
         latest = ten_days[-1].created_at
         t0 = time.perf_counter()
-        result = await store.prune(90, now=latest)
+        try:
+            result = await store.prune(90, now=latest)
+            dropped, error = f"{result.n_snapshots:,}", ""
+        except sqlite3.Error as exc:
+            # Its deletes commit before the vacuum: step that to the end, as a working prune
+            # would, so the sizes below show what it leaves.
+            dropped, error = "?", f"(raised: {exc})"
+            await (await store.conn.execute("PRAGMA incremental_vacuum")).fetchall()
         prune_s = time.perf_counter() - t0
         after = await checkpointed_size(store)
         table.add(
-            f"prune to 90 days after 10 more ({result.n_snapshots:,} snapshots dropped)",
-            f"{prune_s:.2f} s",
+            f"prune to 90 days after 10 more ({dropped} snapshots dropped)",
+            f"{prune_s:.2f} s {error}".strip(),
             "<= 2 s",
-            prune_s <= 2.0,
+            prune_s <= 2.0 and not error,
         )
         free = (await (await store.conn.execute("PRAGMA freelist_count")).fetchone())[0]
         table.add(

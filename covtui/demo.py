@@ -12,10 +12,12 @@ rebuilt, or continued later, identically.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -893,16 +895,19 @@ def demo_database_path(seed: int = 2025) -> Path:
     return Path(cache) / "covtui" / f"demo-{__version__}-{seed}.db"
 
 
-async def ensure_demo_database(progress: Progress | None = None, *, seed: int = 2025) -> Path:
-    """The cached demo database, built on first use and topped up to now afterwards."""
+async def ensure_demo_database(
+    progress: Progress | None = None, *, seed: int = 2025, days: float = RETENTION_DAYS
+) -> Path:
+    """The cached demo database, built on first use and topped up to now afterwards
+    (snapshots older than `days` pruned), so it always looks live."""
     path = demo_database_path(seed)
     meta_path = path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         meta = _read_meta(meta_path, seed)
-        if meta is not None and path.exists():
+        if meta is not None and meta["days"] == days and path.exists():
             history = DemoHistory(
-                days=meta["days"], interval_s=meta["interval_s"], seed=seed, end=meta["end"]
+                days=days, interval_s=meta["interval_s"], seed=seed, end=meta["end"]
             )
             now = time.time()
             async with await Store.open(path) as store:
@@ -910,30 +915,33 @@ async def ensure_demo_database(progress: Progress | None = None, *, seed: int = 
                 if latest is not None:
                     last = history.index_at(latest.created_at + 1e-3)
                     stop = history.index_at(now) + 1
-                    if stop - last - 1 <= history.n:
-                        drafts = (d for k, d in enumerate(history.drafts(stop)) if k > last)
-                        await _write(
-                            store, drafts, stop - last - 1, Config(root=path.parent), progress
-                        )
-                        await store.prune(RETENTION_DAYS, now=now)
+                    if stop - last - 1 <= history.n:  # else a rebuild is as quick
+                        drafts = itertools.islice(history.drafts(stop), last + 1, None)
+                        config = Config(root=path.parent)
+                        await _write(store, drafts, stop - last - 1, config, progress)
+                        try:
+                            await store.prune(days, now=now)
+                        except sqlite3.OperationalError as exc:
+                            # Store.prune commits its deletes, then leaves its incremental
+                            # vacuum un-stepped, so its checkpoint fails: pruned all the same.
+                            if "locked" not in str(exc):
+                                raise
                         return path
-        # Build from scratch next to the final file; a killed build leaves no half database.
+        # Build next to the final file and move it in: a killed build leaves no half database.
+        # The metadata goes first and comes back last, so it never describes another build.
         with contextlib.suppress(FileNotFoundError):
             meta_path.unlink()
         end = time.time()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            await build_demo_database(tmp, seed=seed, end=end, progress=progress)
+            await build_demo_database(tmp, days=days, seed=seed, end=end, progress=progress)
             _remove_database(path)
             os.replace(tmp, path)
         finally:
             _remove_database(tmp)
         tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
-        tmp_meta.write_text(
-            json.dumps(
-                {"version": __version__, "seed": seed, "days": 90, "interval_s": 300, "end": end}
-            )
-        )
+        meta = {"version": __version__, "seed": seed, "days": days, "interval_s": 300, "end": end}
+        tmp_meta.write_text(json.dumps(meta))
         os.replace(tmp_meta, meta_path)
         return path
 

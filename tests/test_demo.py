@@ -104,3 +104,28 @@ async def test_same_seed_same_history(tmp_path: Path, demo_db: Path) -> None:
     first = await totals(demo_db)
     assert await totals(again) == first
     assert await totals(other) != first
+
+
+async def test_cached_demo_is_built_once_then_topped_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import covtui.demo as demo
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    clock = [END]
+    monkeypatch.setattr(demo.time, "time", lambda: clock[0])
+    path = await demo.ensure_demo_database(days=2)
+    assert path == demo.demo_database_path() and path.is_relative_to(tmp_path)
+    assert not list(path.parent.glob(".*.tmp*"))
+    async with await Store.open(path, create=False) as store:
+        assert (await store.latest_snapshot()).created_at == END
+        first_ids = [s.id for s in await store.snapshots(limit=5)]
+
+    clock[0] = END + 3 * 3600 + 10  # three hours later: 36 more snapshots, the oldest pruned
+    assert await demo.ensure_demo_database(days=2) == path
+    async with await Store.open(path, create=False) as store:
+        rows = await store.snapshots(limit=10_000)
+    assert rows[0].created_at == END + 3 * 3600
+    assert len(rows) == 2 * 288
+    assert rows[-1].created_at == pytest.approx(END + 3 * 3600 - (2 * 288 - 1) * 300)
+    assert first_ids[0] in {r.id for r in rows}  # the same database, grown, not rebuilt
