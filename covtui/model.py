@@ -69,6 +69,7 @@ class CoverageReport:
 
 @dataclass(frozen=True)
 class TestFailure:
+    __test__ = False  # not a pytest class
     name: str
     message: str
 
@@ -76,6 +77,8 @@ class TestFailure:
 @dataclass
 class TestOutcomes:
     """Test results from JUnit XML (pytest `--junitxml`, nextest, jest-junit, …)."""
+
+    __test__ = False  # not a pytest class
 
     n_tests: int = 0
     n_failed: int = 0

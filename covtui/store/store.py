@@ -505,8 +505,9 @@ class Store:
             snapshots = await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (keep_from,))
             n_snapshots = snapshots.rowcount
         if n_snapshots or n_alerts:
-            await self.conn.execute("PRAGMA incremental_vacuum")
-            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Each step of this pragma frees pages: run it to the end.
+            await self._all("PRAGMA incremental_vacuum")
+            await self._all("PRAGMA wal_checkpoint(TRUNCATE)")
         return PruneResult(n_snapshots, n_alerts, bytes_before, _file_size(self.path))
 
     async def beat(self, name: str, *, started_at: float, next_scan_at: float | None, state: str) -> None:

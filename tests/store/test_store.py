@@ -1,0 +1,174 @@
+"""The monitoring database: round trips, atomic writes, pruning and refusing what it can't read."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from covtui import alerts as alert_rules
+from covtui.config import Config
+from covtui.errors import StoreError
+from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
+from covtui.readers import read_coverage
+from covtui.store import Store
+from covtui.store.schema import SCHEMA_VERSION
+
+from ..conftest import CALC, Project, clean_env
+
+DAY = 86400.0
+
+# Three test suites for the same code: each gives real coverage.py data with other numbers.
+SUITES = {
+    "some": "from pkg.calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    "more": "from pkg.calc import add, classify\n\ndef test_it():\n    assert add(1, 2) == 3\n    assert classify(-1) == 'neg'\n",
+    "most": "from pkg.calc import add, classify, unused\n\ndef test_it():\n    assert classify(0) == 'zero'\n    assert classify(1) == 'pos'\n    assert classify(-1) == 'neg'\n    assert unused() == 4\n",
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CoverageReport]:
+    """Real coverage.py reports of the fixture project under each suite."""
+    project = Project(tmp_path_factory.mktemp("proj"))
+    project.write("pkg/__init__.py", "")
+    project.write("pkg/calc.py", CALC)
+    project.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\n')
+    result = {}
+    for name, text in SUITES.items():
+        project.write("tests/test_calc.py", text)
+        data = project.root / f".coverage-{name}"
+        subprocess.run(
+            [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data}", "-m", "pytest", "-q"],
+            cwd=project.root, env=clean_env(), check=True, capture_output=True,
+        )
+        result[name] = read_coverage([data], root=project.root)
+    return result
+
+
+def draft(report: CoverageReport, at: float, status: RunStatus = RunStatus.OK) -> SnapshotDraft:
+    return SnapshotDraft("scan", [SourceResult("python", status, report)], created_at=at)
+
+
+async def test_round_trip_keeps_every_figure(tmp_path: Path, reports) -> None:
+    report = reports["more"]
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await store.write_snapshot(draft(report, 1000.0), Config(root=tmp_path))
+        files = {f.path: f for f in await store.files()}
+        assert {p: f.numbers for p, f in files.items()} == {f.path: f.numbers for f in report.files}
+        for f in report.files:
+            detail = await store.file_detail("python", f.path)
+            assert detail.missing_lines == f.missing_lines
+            assert detail.missing_arcs == f.missing_arcs
+            assert detail.functions == f.functions
+        latest = await store.latest_snapshot()
+        assert latest.numbers == report.numbers
+
+
+async def test_unchanged_files_are_not_stored_again(tmp_path: Path, reports) -> None:
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        config = Config(root=tmp_path)
+        for i in range(5):
+            await store.write_snapshot(draft(reports["more"], 1000.0 + i), config)
+        n_states = (await store._one("SELECT count(*) FROM file_states"))[0]
+        assert n_states == len(reports["more"].files)
+        await store.write_snapshot(draft(reports["most"], 2000.0), config)
+        changed = sum(
+            1 for a, b in zip(sorted(reports["more"].files, key=lambda f: f.path),
+                              sorted(reports["most"].files, key=lambda f: f.path)) if a != b
+        )
+        assert changed > 0
+        assert (await store._one("SELECT count(*) FROM file_states"))[0] == n_states + changed
+
+
+async def test_a_failing_write_changes_nothing(tmp_path: Path, reports, monkeypatch) -> None:
+    path = tmp_path / "db.sqlite"
+    config = Config(root=tmp_path)
+    async with await Store.open(path) as store:
+        await store.write_snapshot(draft(reports["some"], 1000.0), config)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("crash in the middle of a write")
+
+    monkeypatch.setattr(alert_rules, "evaluate", explode)
+    async with await Store.open(path) as store:
+        before = await store.dashboard_state(trend_since=0)
+        with pytest.raises(RuntimeError):
+            await store.write_snapshot(draft(reports["most"], 2000.0), config)
+        after = await store.dashboard_state(trend_since=0)
+        assert after.n_snapshots == before.n_snapshots == 1
+        assert await store.files() == [f for f in await store.files()]
+        assert {f.path: f.numbers for f in await store.files()} == {
+            f.path: f.numbers for f in reports["some"].files
+        }
+
+
+async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) -> None:
+    path = tmp_path / "db.sqlite"
+    config = Config(root=tmp_path)
+    order = ["some", "more", "most", "more", "some", "most"] * 5
+    async with await Store.open(path) as store:
+        for i, name in enumerate(order):
+            await store.write_snapshot(draft(reports[name], i * DAY), config)
+        await store.acknowledge([a.id for a in await store.alerts()][1:])  # keep one unacknowledged
+        unacked = await store.alerts(unacknowledged_only=True)
+        now = (len(order) - 1) * DAY
+        kept_ids = [s.id for s in await store.snapshots(limit=1000) if s.created_at >= now - 10 * DAY]
+        before = {sid: await store.files(snapshot_id=sid) for sid in kept_ids}
+        result = await store.prune(10, now=now)
+        assert result.n_snapshots == len(order) - len(kept_ids)
+        for sid in kept_ids:
+            assert {(f.path, f.numbers) for f in await store.files(snapshot_id=sid)} == {
+                (f.path, f.numbers) for f in before[sid]
+            }
+        assert (await store.latest_snapshot()).id == max(kept_ids)
+        remaining = {a.id for a in await store.alerts()}
+        assert {a.id for a in unacked} <= remaining
+        # Everything older goes, but never the latest snapshot.
+        await store.prune(0, now=now + 100 * DAY)
+        assert [s.id for s in await store.snapshots()] == [max(kept_ids)]
+        assert {f.path: f.numbers for f in await store.files()} == {
+            f.path: f.numbers for f in reports[order[-1]].files
+        }
+        integrity = await store._one("PRAGMA integrity_check")
+        assert integrity[0] == "ok"
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    async with await Store.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer covtui"):
+        await Store.open(path)
+
+
+async def test_garbage_and_foreign_databases_are_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="garbage.db"):
+        await Store.open(garbage)
+    assert garbage.read_bytes().startswith(b"this is not")
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not covtui's"):
+        await Store.open(foreign)
+    with pytest.raises(StoreError, match="no monitoring database"):
+        await Store.open(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+async def test_acknowledging_an_unknown_alert_changes_nothing(tmp_path: Path, reports) -> None:
+    config = Config(root=tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await store.write_snapshot(draft(reports["most"], 0.0), config)
+        _, alerts = await store.write_snapshot(draft(reports["some"], 10.0), config)
+        assert alerts, "a drop from 'most' to 'some' must alert"
+        with pytest.raises(StoreError, match="no alert with id 999"):
+            await store.acknowledge([alerts[0].id, 999])
+        assert all(a.acknowledged_at is None for a in await store.alerts())
+        assert await store.acknowledge([alerts[0].id]) == 1
