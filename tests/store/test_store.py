@@ -77,7 +77,7 @@ async def test_unchanged_files_are_not_stored_again(tmp_path: Path, reports) -> 
         await store.write_snapshot(draft(reports["most"], 2000.0), config)
         changed = sum(
             1 for a, b in zip(sorted(reports["more"].files, key=lambda f: f.path),
-                              sorted(reports["most"].files, key=lambda f: f.path)) if a != b
+                              sorted(reports["most"].files, key=lambda f: f.path), strict=True) if a != b
         )
         assert changed > 0
         assert (await store._one("SELECT count(*) FROM file_states"))[0] == n_states + changed
