@@ -124,7 +124,8 @@ class Poller:
             now = self.clock()
             self.status = PollStatus(
                 last_ok_at=self.status.last_ok_at,
-                error=_describe(exc),
+                # The file's name is enough on one status line (and stays the same in tests).
+                error=_describe(exc).replace(str(self.db_path), self.db_path.name),
                 failing_since=self.status.failing_since or now,
                 retry_in=delay,
                 load_s=self.status.load_s,

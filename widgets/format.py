@@ -85,13 +85,13 @@ def duration(seconds: float | None) -> str:
         return "—"
     if seconds < 10:
         return f"{seconds:.2f} s"
-    if seconds < 120:
+    if seconds < 100:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
+        return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return f"{hours}h {minutes:02d}m"
 
 
 def ago(seconds: float) -> str:

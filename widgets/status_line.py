@@ -80,7 +80,7 @@ class StatusLine(Widget):
             parts.append(("▲ STALE ", "bold"))
             parts.append(status.error)
             if status.retry_in is not None:
-                parts.append(f" · retrying every {status.retry_in:.0f} s" if status.retry_in >= 1 else " · retrying")
+                parts.append(f" · retrying every {ago(status.retry_in)}" if status.retry_in >= 1 else " · retrying")
             if status.loaded_at is not None:
                 parts.append(f" · showing data loaded at {when(status.loaded_at, reference=now, seconds=True)}")
         elif status.last_ok_at is None:

@@ -103,7 +103,8 @@ class TrendPlot(PlotextPlot):
         for mark in marks:
             if bottom < mark < top or mark in (bottom, top):
                 plt.hline(mark, self._muted())
-        for i, (name, points) in enumerate(series):
+        # The overall line last, so that it is drawn over the sources.
+        for i, (name, points) in reversed(list(enumerate(series))):
             if not points:
                 continue
             plt.plot(
@@ -121,7 +122,8 @@ class TrendPlot(PlotextPlot):
         if times:
             first, last = min(times), max(times)
             if last > first:
-                plt.xlim(first, last)
+                # A little room on the right: plotext draws the last point past an exact limit.
+                plt.xlim(first, last + (last - first) * 0.01)
                 fmt = TICK_FORMATS.get(self.range_name, "%m-%d")
                 n = max(2, min(6, self.size.width // 16))
                 ticks = [first + (last - first) * i / (n - 1) for i in range(n)]

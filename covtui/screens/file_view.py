@@ -145,15 +145,16 @@ class FileViewScreen(Screen):
                 (self.path, "bold"),
                 (f" · {self.source} · ", "$text-muted"),
                 (f"{n.pc_covered_str(precision)}%", "bold"),
-                f" · {count(n.n_missing)} of {count(n.n_statements)} lines missed",
-                f" · {count(n_partial)} partial branch{'es' if n_partial != 1 else ''}" if n.n_branches else "",
+                f" · {count(n.n_missing)}/{count(n.n_statements)} lines missed",
+                f" · {count(n_partial)} partial" if n.n_branches else "",
             ),
         ]
         scanned = self._scanned_at(detail)
         if disk.lines is None:
             lines.append(
                 Content.styled(
-                    f"⚠ {self.disk_path()} {disk.problem}: showing the gaps only", "bold $text-warning"
+                    f"⚠ the file is {disk.problem} (under the project root): showing its gaps only",
+                    "bold $text-warning",
                 )
             )
         elif disk.mtime is not None and disk.mtime > scanned + 1:

@@ -1,0 +1,111 @@
+"""How each screen looks at 80x24 and 160x48, on fixed data, in UTC, at a fixed "now"."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from covtui.config import Config
+from covtui.widgets.source_view import SourceView
+
+from .conftest import loaded, make_app, wait_for
+from .fixtures import T0, build_fixture_database, fixture_config
+
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.fixture
+def snap_config(tmp_path: Path) -> Config:
+    config = fixture_config(tmp_path)
+    asyncio.run(build_fixture_database(config.database_path, config))
+    # One file on disk, last touched before the scan.
+    source = tmp_path / "src/pkg/client.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "".join(
+            f"def step_{n}(x):\n    if x > {n}:\n        return x - {n}\n    return x\n\n"
+            for n in range(1, 93)
+        )
+    )
+    os.utime(source, (T0 - 86400, T0 - 86400))
+    return config
+
+
+def app_for(config: Config):
+    return make_app(config, config.database_path)
+
+
+async def _main(pilot) -> None:
+    await loaded(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen(snap_compare, snap_config, size):
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=_main)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_alerts_screen(snap_compare, snap_config, size):
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+        await pilot.pause()
+
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_files_screen(snap_compare, snap_config, size):
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+        from textual.widgets import Input
+
+        pilot.app.screen.query_one(Input).cursor_blink = False
+        await pilot.press(*"pkg")
+        await pilot.pause()
+
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_file_view(snap_compare, snap_config, size):
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        pilot.app.open_file("python", "src/pkg/client.py")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "gaps", None))
+        await pilot.press("n", "n")
+        await pilot.pause()
+        assert pilot.app.screen.query_one(SourceView).current_gap is not None
+
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_screen(snap_compare, snap_config, size):
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
+
+
+def test_main_screen_stale(snap_compare, snap_config):
+    """The database went away: the red indicator, the last good data still shown."""
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        path = snap_config.database_path
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            p.unlink(missing_ok=True)
+        await wait_for(pilot, lambda: pilot.app.poll_status.error is not None)
+        pilot.app.poller.interval = 3600  # no more attempts while the picture is taken
+        await pilot.pause()
+
+    assert snap_compare(app_for(snap_config), terminal_size=(80, 24), run_before=run_before)
