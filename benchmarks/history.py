@@ -76,7 +76,7 @@ async def history_benchmarks(table: Table, workdir: Path, days: float) -> None:
     config = Config(root=workdir)
 
     def progress(done: int, total: int) -> None:
-        if done % (BATCH * 15) == 0 or done == total:
+        if done % (BATCH * 15) == 0 and done < total:
             print(f"  … {done:,}/{total:,} snapshots", flush=True)
 
     t0 = time.perf_counter()
