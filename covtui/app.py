@@ -103,6 +103,9 @@ class CovtuiApp(App):
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.poll_status = message.status
+        if self.state is None:
+            # Nothing was ever loaded: the panels say "no data" rather than "loading…".
+            self.state = DashboardState(None, None, [], [], [], 0, {"overall": []})
 
     def on_alerts_raised(self, message: AlertsRaised) -> None:
         shown = message.alerts[-3:]

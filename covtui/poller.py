@@ -143,6 +143,8 @@ class Poller:
     async def _check(self) -> None:
         fingerprint = _fingerprint(self.db_path)
         if fingerprint is None:
+            if self.status.loaded_at is None:
+                raise StoreError(f"{self.db_path}: no monitoring database yet (press r to scan)")
             raise StoreError(f"{self.db_path}: the database is missing")
         if self.store is not None and fingerprint[0] != self._opened_ino:
             await self._close()  # replaced by another file: read the new one

@@ -12,7 +12,7 @@ from covtui.config import Phase
 from covtui.phases import phase_status
 from covtui.store.views import DashboardState
 
-from .format import change_content, count, phase_variable, when
+from .format import change_content, count, when
 
 
 class OverallPanel(Vertical):
@@ -32,6 +32,8 @@ class OverallPanel(Vertical):
         #overall-details {
             height: auto;
             color: $text;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
         }
         &.-phase-1 #overall-percent { color: $text-error; }
         &.-phase-2 #overall-percent { color: $text-warning; }
@@ -109,10 +111,11 @@ class OverallPanel(Vertical):
         else:
             lines.append(Content.styled("first comparable snapshot", "$text-muted"))
         status = "" if latest.status == "ok" else f" · {latest.status}"
+        now = self.app.clock() if hasattr(self.app, "clock") else None
         lines.append(
             Content.assemble(
-                (f"#{latest.id} at {when(latest.created_at)} · {latest.trigger}", "$text-muted"),
-                (status, f"bold ${phase_variable(1)}"),
+                (f"#{latest.id} at {when(latest.created_at, reference=now)} · {latest.trigger}", "$text-muted"),
+                (status, "bold $text-error"),
             )
         )
         details.update(Content("\n").join(lines))

@@ -22,6 +22,8 @@ class SourcesPanel(Static):
         border-title-color: $text;
         border-title-style: bold;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
@@ -48,11 +50,16 @@ class SourcesPanel(Static):
                 lines.append(Content.assemble(label, "  ", ("no data", "$text-muted")))
                 continue
             parts: list = [label, "  "]
-            parts.append(Content(pc_str(row.pc_covered, self.precision).rjust(6) + ("%" if row.pc_covered is not None else "")))
-            if row.pc_covered is not None and row.previous_pc is not None:
-                parts += ["  ", change_content(row.pc_covered - row.previous_pc, self.precision)]
+            pc = row.pc_covered
+            if pc is None and row.status != "ok":
+                # The latest run failed: its last good coverage still counts in the total.
+                last_good = state.trend.get(name) or []
+                pc = last_good[-1].pc_covered if last_good else None
+            parts.append(Content(pc_str(pc, self.precision).rjust(7) + ("%" if pc is not None else "")))
+            if row.status == "ok" and pc is not None and row.previous_pc is not None:
+                parts += ["  ", change_content(pc - row.previous_pc, self.precision)]
             if row.status != "ok":
-                problem = row.status + (f": {row.message}" if row.message else "")
+                problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
                 parts += ["  ", (problem, "bold $text-error")]
             lines.append(Content.assemble(*parts))
         if not lines:

@@ -77,7 +77,8 @@ class StatusLine(Widget):
         stale = False
         if status.error is not None:
             stale = True
-            parts.append(("▲ STALE ", "bold"))
+            # STALE: what is on screen is old; NO DATA: nothing could be read at all.
+            parts.append(("▲ STALE " if status.loaded_at is not None else "▲ NO DATA ", "bold"))
             parts.append(status.error)
             if status.retry_in is not None:
                 parts.append(f" · retrying every {ago(status.retry_in)}" if status.retry_in >= 1 else " · retrying")
@@ -98,7 +99,8 @@ class StatusLine(Widget):
             )
         state = self.state
         if state is not None:
-            parts.append((f" · {count(state.n_snapshots)} snapshots", "$text-muted"))
+            plural = "" if state.n_snapshots == 1 else "s"
+            parts.append((f" · {count(state.n_snapshots)} snapshot{plural}", "$text-muted"))
             if state.n_unacknowledged:
                 parts.append(" · ")
                 parts.append((f"{count(state.n_unacknowledged)} unacknowledged", "bold $text-warning" if not stale else "bold"))

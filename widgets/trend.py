@@ -47,6 +47,10 @@ class TrendPlot(PlotextPlot):
     }
     """
 
+    #: plotext marker: "hd" (quarter blocks) renders the same in terminals and in SVG
+    #: screenshots; "braille" is finer but its glyphs are wider than a cell in many fonts.
+    marker = "hd"
+
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
     range_name: reactive[str] = reactive("week")
 
@@ -112,7 +116,7 @@ class TrendPlot(PlotextPlot):
                 [p.pc_covered for p in points],
                 label=name,
                 color=self._rgb(LINE_VARIABLES[i % len(LINE_VARIABLES)]),
-                marker="braille",
+                marker=self.marker,
             )
         plt.ylim(bottom, top)
         plt.yticks(
@@ -128,5 +132,9 @@ class TrendPlot(PlotextPlot):
                 n = max(2, min(6, self.size.width // 16))
                 ticks = [first + (last - first) * i / (n - 1) for i in range(n)]
                 plt.xticks(ticks, [datetime.fromtimestamp(t).strftime(fmt) for t in ticks])
+            else:
+                # One moment of history: centre it, and label it with its time.
+                plt.xlim(first - 3600, first + 3600)
+                plt.xticks([first], [datetime.fromtimestamp(first).strftime("%m-%d %H:%M")])
         else:
             plt.xticks([], [])
