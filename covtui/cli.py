@@ -159,11 +159,35 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
     for result in outcome.draft.sources:
         print_source_result(result, config)
     print_alerts(outcome.alerts)
+    notify(config, outcome.alerts)
     console.print(f"snapshot #{outcome.snapshot_id} stored ({outcome.status.value}) in {obj.db_path}")
     if outcome.status is not RunStatus.OK:
         sys.exit(1)
     if fail_on_alert and any(a.severity is Severity.CRITICAL for a in outcome.alerts):
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--interval", type=float, help="Seconds between scans (default: watch_interval, 300).")
+@click.option("--on-change", is_flag=True, help="Also scan when source or test files change.")
+@click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
+@pass_ctx
+@handles_errors
+def watch(obj: Context, interval: float | None, on_change: bool, sources: tuple[str, ...]) -> None:
+    """Rescan continuously until interrupted (SIGINT/SIGTERM end it cleanly)."""
+    from covtui.watch import Watcher, timestamped
+
+    config = obj.config
+    for name in sources:
+        config.source(name)  # an unknown source is an error now, not at the first scan
+    every = config.watch_interval if interval is None else interval
+    if every <= 0:
+        raise CovtuiError("--interval must be positive")
+    watcher = Watcher(
+        config, interval_s=every, on_change=on_change, sources=list(sources) or None,
+        log=lambda message: console.print(Text(timestamped(message))),
+    )
+    sys.exit(run(watcher.run()))
 
 
 @cli.command()
@@ -212,6 +236,7 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
     snapshot_id, alerts = run(main())
     print_source_result(result, config)
     print_alerts(alerts)
+    notify(config, alerts)
     console.print(f"snapshot #{snapshot_id} stored in {obj.db_path}")
 
 
@@ -424,6 +449,14 @@ def prune(obj: Context, days: float | None) -> None:
         f"removed {result.n_snapshots} snapshots and {result.n_alerts} acknowledged alerts "
         f"older than {keep:g} days; database {result.bytes_before / 1e6:.1f} MB → {result.bytes_after / 1e6:.1f} MB"
     )
+
+
+def notify(config: Config, alerts) -> None:
+    """Hand new alerts to the `on_alert` hook, if one is configured."""
+    if alerts and config.on_alert:
+        from covtui.hooks import run_alert_hook
+
+        run(run_alert_hook(config, alerts, lambda m: err_console.print(Text(f"covtui: {m}"))))
 
 
 def print_source_result(result: SourceResult, config: Config) -> None:

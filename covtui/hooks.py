@@ -1,0 +1,66 @@
+"""The `on_alert` hook: each new alert goes to a command as JSON on stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from covtui.config import Config
+from covtui.model import Alert
+
+HOOK_TIMEOUT_S = 30.0
+
+
+def alert_payload(alert: Alert) -> dict:
+    return {
+        "id": alert.id,
+        "rule": alert.rule,
+        "severity": alert.severity.value,
+        "message": alert.message,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "source": alert.source,
+        "path": alert.path,
+        "snapshot_id": alert.snapshot_id,
+        "created_at": (
+            datetime.fromtimestamp(alert.created_at).astimezone().isoformat()
+            if alert.created_at else None
+        ),
+    }
+
+
+async def run_alert_hook(
+    config: Config, alerts: Iterable[Alert], log: Callable[[str], None]
+) -> None:
+    """Send each alert to `config.on_alert`; a failing hook is logged, never fatal."""
+    if not config.on_alert:
+        return
+    try:
+        argv = shlex.split(config.on_alert)
+    except ValueError as exc:
+        log(f"on_alert: cannot split the command: {exc}")
+        return
+    for alert in alerts:
+        payload = json.dumps(alert_payload(alert)).encode()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, cwd=config.root, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log(f"on_alert: cannot run {argv[0]!r}: {exc.strerror}")
+            return
+        try:
+            _, err = await asyncio.wait_for(process.communicate(payload), HOOK_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            log(f"on_alert: {argv[0]} took longer than {HOOK_TIMEOUT_S:g}s and was killed")
+            continue
+        if process.returncode != 0:
+            detail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            log(f"on_alert: {argv[0]} exited with {process.returncode} {detail[0]}".rstrip())

@@ -1,0 +1,118 @@
+"""`covtui watch` as a real process: file changes, heartbeats, signals and the alert hook."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .conftest import Project, clean_env
+
+
+def start_watch(project: Project, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "covtui", "watch", *args],
+        cwd=project.root, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db, timeout=10) as conn:
+        try:
+            return conn.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []  # schema not created yet
+
+
+def wait_until(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def statuses(project: Project) -> list[str]:
+    return [r[0] for r in query(project.db, "SELECT status FROM snapshots ORDER BY id")]
+
+
+def test_watch_rescans_on_change_beats_and_stops_on_sigterm(project: Project) -> None:
+    watch = start_watch(project, "--interval", "300", "--on-change")
+    try:
+        wait_until(lambda: len(statuses(project)) == 1)
+        beats = query(project.db, "SELECT pid, next_scan_at FROM heartbeats")
+        wait_until(lambda: bool(query(project.db, "SELECT pid FROM heartbeats")), 15)
+        beats = query(project.db, "SELECT pid, next_scan_at, state FROM heartbeats")
+        assert beats[0][0] == watch.pid
+        assert beats[0][1] > time.time() + 200  # next interval scan ~300 s away
+        first = query(project.db, "SELECT pc_covered FROM snapshots")[0][0]
+        # A real change: a test that covers more.
+        project.write("tests/test_more.py", "from pkg.calc import unused\n\ndef test_unused():\n    assert unused() == 4\n")
+        wait_until(lambda: len(statuses(project)) == 2)
+        second = query(project.db, "SELECT pc_covered FROM snapshots ORDER BY id DESC LIMIT 1")[0][0]
+        assert second > first
+        watch.send_signal(signal.SIGTERM)
+        out, _ = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, out
+    assert "stopped" in out
+    assert query(project.db, "SELECT * FROM heartbeats") == []
+    assert [r[0] for r in query(project.db, "SELECT trigger FROM snapshots")] == ["watch", "watch"]
+
+
+def test_sigint_during_a_scan_records_cancelled_and_leaves_no_children(project: Project, tmp_path: Path) -> None:
+    marker = tmp_path / "pytest.pid"
+    project.write("tests/test_slow.py", f"""
+        import os, time
+
+        def test_slow():
+            open({str(marker)!r}, "w").write(str(os.getpid()))
+            time.sleep(120)
+    """)
+    watch = start_watch(project, "--interval", "300")
+    try:
+        wait_until(marker.exists)
+        pytest_pid = int(marker.read_text())
+        watch.send_signal(signal.SIGINT)
+        out, _ = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, out
+    assert "cancelled" in out
+    assert statuses(project) == ["cancelled"]
+    stat = Path(f"/proc/{pytest_pid}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"
+    with sqlite3.connect(project.db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_alert_hook_gets_json_and_a_failing_hook_is_not_fatal(project: Project, tmp_path: Path) -> None:
+    received = tmp_path / "alerts.jsonl"
+    project.write("covtui.toml", f"""
+        on_alert = "sh -c 'cat >> {received}; echo >> {received}'"
+    """)
+    project.covtui("scan", check=True)
+    project.write("tests/test_calc.py", "def test_nothing():\n    pass\n")
+    project.covtui("scan", check=True)
+    alerts = [json.loads(line) for line in received.read_text().splitlines() if line]
+    assert "coverage_drop" in {a["rule"] for a in alerts}
+    assert all({"id", "severity", "message", "snapshot_id"} <= set(a) for a in alerts)
+
+    project.write("covtui.toml", 'on_alert = "sh -c \'exit 7\'"\n')
+    project.write("tests/test_calc.py", "from pkg.calc import add, classify, unused\n\ndef test_all():\n    add(1, 2); classify(-1); classify(0); classify(1); unused()\n")
+    project.covtui("scan", check=True)
+    project.write("tests/test_calc.py", "def test_nothing():\n    pass\n")
+    proc = project.covtui("scan")
+    assert proc.returncode == 0
+    assert "on_alert: sh exited with 7" in proc.stderr
