@@ -133,6 +133,25 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                         )
                     )
 
+    diff = draft.diff
+    diff_min = config.diff_coverage_min
+    if (
+        diff_min is not None
+        and diff is not None
+        and diff.pc_covered is not None
+        and diff.pc_covered < diff_min
+    ):
+        alerts.append(
+            Alert(
+                "diff_coverage",
+                Severity.CRITICAL,
+                f"Changed lines since {diff.base} are {pc_str(diff.pc_covered, precision)}% "
+                f"covered ({diff.n_missing} of {diff.n_statements} missed), below {diff_min:g}%",
+                value=diff.pc_covered,
+                threshold=diff_min,
+            )
+        )
+
     if config.file_regression_lines > 0:
         for change in inputs.file_changes:
             lost = change.before.n_executed - change.after.n_executed

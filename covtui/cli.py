@@ -294,6 +294,12 @@ def status(obj: Context, as_json: bool) -> None:
         console.print(
             f"  {phase.label}: progress to {phase.phase.end:g}%: {phase.pc_progress:.1f}%"
         )
+    if latest.n_diff_statements is not None:
+        console.print(Text(
+            f"  changed lines since {latest.diff_base}: "
+            + (f"{pc_str(latest.pc_diff, config.precision)}% of {latest.n_diff_statements:,} statements"
+               if latest.n_diff_statements else "no changed statements")
+        ))
     for row in state.sources:
         text = Text(f"  {row.source}: ") + Text(
             pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
@@ -340,6 +346,14 @@ def status_json(state, files, unacked, config: Config) -> dict:
             "git_branch": latest.git_branch,
             "previous_id": state.previous.id if state.previous else None,
         }
+        result["diff_coverage"] = (
+            None if latest.n_diff_statements is None else {
+                "base": latest.diff_base,
+                "num_statements": latest.n_diff_statements,
+                "missing_lines": latest.n_diff_missing,
+                "percent_covered": latest.pc_diff,
+            }
+        )
         result["totals"] = summary(latest.numbers)
         if latest.numbers is not None and latest.numbers.has_data:
             phase = phase_status(latest.numbers.pc_covered, config.phases)

@@ -109,6 +109,8 @@ class Config:
     on_alert: str | None = None
     #: Seconds between scans in `covtui watch`.
     watch_interval: float = 300.0
+    #: Git ref that diff coverage compares with (default: the merge base with the main branch).
+    diff_base: str | None = None
 
     @property
     def database_path(self) -> Path:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from covtui.numbers import Numbers
+
+if TYPE_CHECKING:
+    from covtui.diffcov import DiffCoverage
 
 Arc = tuple[int, int]
 
@@ -51,6 +55,8 @@ class FileCoverage:
     missing_lines: tuple[int, ...] = ()
     missing_arcs: tuple[Arc, ...] = ()
     functions: tuple[FunctionCoverage, ...] = ()
+    #: Every measured line (statements; `DA` lines for lcov), for diff coverage. Not stored.
+    statements: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass
@@ -146,6 +152,8 @@ class SnapshotDraft:
     created_at: float | None = None  # epoch seconds; now when None
     label: str = ""
     git: GitInfo = field(default_factory=GitInfo)
+    #: Coverage of the lines changed since the git base, when the project is a git repo.
+    diff: DiffCoverage | None = None
 
     @property
     def status(self) -> RunStatus:

@@ -32,7 +32,7 @@ from coverage.regions import RegionFinder
 
 CACHE_FILENAME = "analysis-v1.sqlite"
 #: Bumped whenever the stored JSON layout changes.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: results carry the statement lines (diff coverage)
 #: Keep at most this many entries; the least recently written go first.
 MAX_ENTRIES = 50_000
 

@@ -243,4 +243,6 @@ def _file_coverage(rel: str, data: _FileData) -> FileCoverage:
         n_functions=len(methods),
         n_missing_functions=sum(1 for _, hit in methods.values() if not hit),
     )
-    return FileCoverage(rel, numbers, missing_lines, missing_arcs, functions)
+    return FileCoverage(
+        rel, numbers, missing_lines, missing_arcs, functions, tuple(sorted(data.lines))
+    )

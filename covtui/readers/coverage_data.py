@@ -42,6 +42,7 @@ from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.numbers import Numbers
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
+from covtui.store.codec import decode_lines, encode_lines
 
 #: Parse in worker processes only when at least this many files (and bytes) miss the cache.
 POOL_MIN_FILES = 24
@@ -262,6 +263,7 @@ def _file_coverage(
         missing_lines=tuple(sorted(analysis.missing)),
         missing_arcs=missing_arcs,
         functions=_functions(analysis, regions),
+        statements=tuple(sorted(analysis.statements)),
     )
 
 
@@ -271,11 +273,14 @@ def _encode_result(f: FileCoverage) -> str:
               n.n_missing_branches]
     functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
                  for g in f.functions]
-    return json.dumps([counts, f.missing_lines, f.missing_arcs, functions], separators=(",", ":"))
+    return json.dumps(
+        [counts, f.missing_lines, f.missing_arcs, functions, encode_lines(f.statements)],
+        separators=(",", ":"),
+    )
 
 
 def _decode_result(text: str, path: str) -> FileCoverage:
-    counts, missing_lines, missing_arcs, functions = json.loads(text)
+    counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
     n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
     numbers = Numbers(
         n_files=1,
@@ -293,6 +298,7 @@ def _decode_result(text: str, path: str) -> FileCoverage:
         missing_lines=tuple(missing_lines),
         missing_arcs=tuple((a, b) for a, b in missing_arcs),
         functions=tuple(FunctionCoverage(*g) for g in functions),
+        statements=decode_lines(statements),
     )
 
 

@@ -71,6 +71,7 @@ def _convert(doc: Any, root: Path) -> tuple[list[FileCoverage], bool]:
             *_regions(entry.get("classes"), "class", name),
         ]
         functions.sort(key=lambda f: (f.start_line, f.kind != "class", f.name))
+        executed = _ints(entry.get("executed_lines", []), name, "executed_lines")
         files.append(
             FileCoverage(
                 relative_path(name, root),
@@ -78,6 +79,7 @@ def _convert(doc: Any, root: Path) -> tuple[list[FileCoverage], bool]:
                 tuple(sorted(missing_lines)),
                 tuple(arcs),
                 tuple(functions),
+                tuple(sorted({*executed, *missing_lines})),
             )
         )
     return files, has_branches

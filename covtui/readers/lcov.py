@@ -255,4 +255,4 @@ def _file_coverage(rel: str, data: _FileData) -> FileCoverage:
     functions = function_coverage(
         [(name, fn.start, fn.end, "function") for name, fn in data.functions.items()], data.lines
     )
-    return FileCoverage(rel, numbers, missing_lines, (), functions)
+    return FileCoverage(rel, numbers, missing_lines, (), functions, tuple(sorted(data.lines)))

@@ -93,6 +93,8 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
                 SourceResult(source.name, RunStatus.CANCELLED, message="cancelled by the user")
             )
     draft = SnapshotDraft(trigger, results, created_at=created_at, git=git)
+    if not cancelled:
+        draft.diff = await measure_diff(config, results)
     # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
     snapshot_id, alerts = await asyncio.shield(store.write_snapshot(draft, config))
     pruned = 0
@@ -102,6 +104,17 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
     if cancelled:
         raise asyncio.CancelledError()
     return outcome
+
+
+async def measure_diff(config: Config, results: list[SourceResult]):
+    """Diff coverage over the sources that measured well; None outside git."""
+    from covtui.diffcov import changed_lines, diff_coverage
+
+    changed = await changed_lines(config.root, config.diff_base)
+    if changed is None:
+        return None
+    files = [f for r in results if r.status is RunStatus.OK and r.report for f in r.report.files]
+    return diff_coverage(changed, files)
 
 
 async def scan_source(

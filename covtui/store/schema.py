@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -120,6 +120,13 @@ CREATE TABLE heartbeats (
 );
 """
 
+# Diff coverage: the changed lines since a git base that are statements, and those missed.
+_V2 = """
+ALTER TABLE snapshots ADD COLUMN diff_base TEXT;
+ALTER TABLE snapshots ADD COLUMN n_diff_statements INTEGER;
+ALTER TABLE snapshots ADD COLUMN n_diff_missing INTEGER
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 assert len(MIGRATIONS) == SCHEMA_VERSION

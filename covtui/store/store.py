@@ -42,7 +42,8 @@ from covtui.store.views import (
 _NUMBERS = ", ".join(NUMBER_COLUMNS)
 _SNAPSHOT_COLUMNS = (
     "id, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured, "
-    f"{_NUMBERS}, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}"
+    f"{_NUMBERS}, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
+    "diff_base, n_diff_statements, n_diff_missing"
 )
 _SOURCE_COLUMNS = (
     "r.source, r.snapshot_id, s.created_at, r.status, r.format, "
@@ -85,6 +86,9 @@ def _snapshot(row: Sequence) -> SnapshotRow:
         numbers=_numbers(row[base : base + _N]),
         tests=_tests(row[base + _N : base + _N + 5]),
         run=RunCost(*row[base + _N + 5 : base + _N + 9]),
+        diff_base=row[base + _N + 9],
+        n_diff_statements=row[base + _N + 10],
+        n_diff_missing=row[base + _N + 11],
     )
 
 
@@ -232,8 +236,9 @@ class Store:
         cursor = await self.conn.execute(
             f"INSERT INTO snapshots (created_at, trigger, label, status, git_commit, git_branch, "
             f"git_dirty, measured, sources_key, {_NUMBERS}, pc_covered, "
-            f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * (9 + _N + 1 + 5 + 4))})",
+            f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
+            "diff_base, n_diff_statements, n_diff_missing) "
+            f"VALUES ({', '.join('?' * (9 + _N + 1 + 5 + 4 + 3))})",
             (
                 created_at,
                 draft.trigger,
@@ -255,6 +260,9 @@ class Store:
                 total("cpu_s"),
                 max(peak) if peak else None,
                 sum(read_values) if read_values else None,
+                draft.diff.base if draft.diff else None,
+                draft.diff.n_statements if draft.diff else None,
+                draft.diff.n_missing if draft.diff else None,
             ),
         )
         snapshot_id = cursor.lastrowid

@@ -43,10 +43,20 @@ class SnapshotRow:
     numbers: Numbers | None  # None: no data
     tests: TestCounts | None
     run: RunCost
+    diff_base: str | None = None
+    n_diff_statements: int | None = None
+    n_diff_missing: int | None = None
 
     @property
     def pc_covered(self) -> float | None:
         return self.numbers.pc_covered if self.numbers is not None else None
+
+    @property
+    def pc_diff(self) -> float | None:
+        """Coverage of the changed lines; None when no changed line is a statement."""
+        if not self.n_diff_statements:
+            return None
+        return 100.0 * (self.n_diff_statements - (self.n_diff_missing or 0)) / self.n_diff_statements
 
 
 @dataclass(frozen=True)

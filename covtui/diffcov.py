@@ -1,0 +1,121 @@
+"""Diff coverage: how much of the code changed since a git ref the tests run.
+
+Changed lines come from `git diff` against the merge base with the main branch (or a ref
+you name), plus untracked files; only changed lines that are statements count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from covtui.model import FileCoverage
+
+MAIN_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+@dataclass(frozen=True)
+class DiffFile:
+    path: str
+    n_statements: int
+    missing_lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DiffCoverage:
+    base: str  # the ref and commit compared with, e.g. "main (3f2a9c1)"
+    n_statements: int
+    n_missing: int
+    files: tuple[DiffFile, ...]
+
+    @property
+    def pc_covered(self) -> float | None:
+        """None when no changed line is a statement ("no data", not 0% or 100%)."""
+        if self.n_statements == 0:
+            return None
+        return 100.0 * (self.n_statements - self.n_missing) / self.n_statements
+
+
+@dataclass(frozen=True)
+class ChangedLines:
+    base: str
+    #: path relative to the project root → changed line numbers (None: the whole file is new)
+    lines: dict[str, frozenset[int] | None]
+
+
+async def _git(root: Path, *args: str) -> bytes | None:
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "git", *args, cwd=root, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    return out if process.returncode == 0 else None
+
+
+async def changed_lines(root: Path, base_ref: str | None = None) -> ChangedLines | None:
+    """Lines changed in the work tree since `base_ref` (default: merge base with main);
+    None when `root` is not in a git work tree or the ref does not exist."""
+    if await _git(root, "rev-parse", "--is-inside-work-tree") is None:
+        return None
+    refs = [base_ref] if base_ref else list(MAIN_BRANCHES)
+    for ref in refs:
+        if await _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is not None:
+            break
+    else:
+        return None
+    merge_base = await _git(root, "merge-base", "HEAD", ref)
+    if merge_base is None:
+        return None
+    base = merge_base.decode().strip()
+    diff = await _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base, "--")
+    untracked = await _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    if diff is None:
+        return None
+    lines: dict[str, frozenset[int] | None] = {}
+    current: str | None = None
+    collected: set[int] = set()
+    for raw in diff.splitlines():
+        if raw.startswith(b"+++ "):
+            if current is not None:
+                lines[current] = frozenset(collected)
+            target = raw[4:]
+            current = None if target == b"/dev/null" else os.fsdecode(target[2:] if target.startswith(b"b/") else target)
+            collected = set()
+        elif current is not None and (match := _HUNK.match(raw)):
+            start, count = int(match.group(1)), int(match.group(2) or 1)
+            collected.update(range(start, start + count))
+    if current is not None:
+        lines[current] = frozenset(collected)
+    for name in (untracked or b"").split(b"\0"):
+        if name:
+            lines[os.fsdecode(name)] = None
+    return ChangedLines(f"{ref} ({base[:7]})", lines)
+
+
+def diff_coverage(changed: ChangedLines, files: Iterable[FileCoverage]) -> DiffCoverage:
+    """Coverage of the changed statements of the measured files."""
+    result = []
+    for f in files:
+        if f.path not in changed.lines:
+            continue
+        touched = changed.lines[f.path]
+        statements = f.statements if touched is None else [n for n in f.statements if n in touched]
+        if not statements:
+            continue
+        missing = set(f.missing_lines)
+        result.append(DiffFile(f.path, len(statements), tuple(n for n in statements if n in missing)))
+    result.sort(key=lambda d: d.path)
+    return DiffCoverage(
+        changed.base,
+        sum(d.n_statements for d in result),
+        sum(len(d.missing_lines) for d in result),
+        tuple(result),
+    )
