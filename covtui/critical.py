@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from covtui.store.views import FileRow
+if TYPE_CHECKING:
+    from covtui.store.views import FileRow
 
 
 def critical_files(files: Iterable[FileRow], limit: int = 5) -> list[FileRow]:

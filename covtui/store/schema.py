@@ -121,10 +121,14 @@ CREATE TABLE heartbeats (
 """
 
 # Diff coverage: the changed lines since a git base that are statements, and those missed.
+# A source's trend reads its own rows by key: it carries the snapshot time.
 _V2 = """
 ALTER TABLE snapshots ADD COLUMN diff_base TEXT;
 ALTER TABLE snapshots ADD COLUMN n_diff_statements INTEGER;
-ALTER TABLE snapshots ADD COLUMN n_diff_missing INTEGER
+ALTER TABLE snapshots ADD COLUMN n_diff_missing INTEGER;
+ALTER TABLE source_results ADD COLUMN created_at REAL;
+UPDATE source_results SET created_at = (SELECT created_at FROM snapshots WHERE id = snapshot_id);
+CREATE INDEX snapshots_trend ON snapshots(created_at, status, pc_covered)
 """
 
 #: MIGRATIONS[n] takes a database from version n to n + 1.

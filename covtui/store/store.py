@@ -160,13 +160,13 @@ class Store:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    # One trip to aiosqlite's thread per query (execute + fetch + close would be three).
     async def _all(self, sql: str, params: Sequence | dict = ()) -> list:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def _one(self, sql: str, params: Sequence | dict = ()):
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def data_version(self) -> int:
         """Changes whenever another connection commits: the dashboard's cheap change check."""
@@ -271,7 +271,7 @@ class Store:
         recent_wall: dict[str, list[float]] = {}
         file_changes: list[alert_rules.FileChange] = []
         for name, result in measured.items():
-            await self._insert_source_result(snapshot_id, result)
+            await self._insert_source_result(snapshot_id, created_at, result)
             row = await self._one(
                 "SELECT n_failed + n_errors FROM source_results WHERE source = ? AND status = 'ok' "
                 "AND n_tests IS NOT NULL AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT 1",
@@ -322,17 +322,20 @@ class Store:
             alert.id = cursor.lastrowid
         return snapshot_id, new_alerts
 
-    async def _insert_source_result(self, snapshot_id: int, result: SourceResult) -> None:
+    async def _insert_source_result(
+        self, snapshot_id: int, created_at: float, result: SourceResult
+    ) -> None:
         numbers = result.numbers
         report = result.report
         await self.conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (result.name,))
         await self.conn.execute(
-            f"INSERT INTO source_results (source, snapshot_id, status, format, has_branches, "
+            f"INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
             f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-            f"exit_code, message, output_tail) VALUES ({', '.join('?' * (5 + _N + 1 + 5 + 4 + 3))})",
+            f"exit_code, message, output_tail) VALUES ({', '.join('?' * (6 + _N + 1 + 5 + 4 + 3))})",
             (
                 result.name,
                 snapshot_id,
+                created_at,
                 result.status.value,
                 report.format if report else None,
                 int(report.has_branches) if report else None,
@@ -383,8 +386,9 @@ class Store:
         written: dict[str, tuple[int, FileCoverage]] = {}
         for f in files:
             file_id, old = current.get(f.path, (None, None))
-            if old is not None and old == f:
-                written[f.path] = (file_id, old)
+            if old is not None and (old is f or old == f):
+                # Remember the caller's object: the next draft often reuses it (identity check).
+                written[f.path] = (file_id, f)
                 continue
             if file_id is None:
                 cursor = await self.conn.execute(
@@ -562,12 +566,15 @@ class Store:
 
     async def sources(self) -> list[SourceRow]:
         """Each source's latest result, with its previous good coverage for the change."""
-        rows = await self._all(
-            f"SELECT {_SOURCE_COLUMNS} FROM source_results r JOIN snapshots s ON s.id = r.snapshot_id "
-            "JOIN (SELECT name, (SELECT MAX(snapshot_id) FROM source_results WHERE source = name) "
-            "      AS sid FROM sources) m "
-            "ON r.source = m.name AND r.snapshot_id = m.sid ORDER BY r.source"
-        )
+        rows = []
+        for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
+            row = await self._one(
+                f"SELECT {_SOURCE_COLUMNS} FROM source_results r JOIN snapshots s "
+                "ON s.id = r.snapshot_id WHERE r.source = ? ORDER BY r.snapshot_id DESC LIMIT 1",
+                (name,),
+            )
+            if row is not None:
+                rows.append(row)
         result = []
         for row in rows:
             name, sid = row[0], row[1]
@@ -678,15 +685,19 @@ class Store:
             (since, bucket),
         )
         result = {"overall": [TrendPoint(*r) for r in overall]}
-        per_source = await self._all(
-            "SELECT r.source, MAX(s.created_at), r.pc_covered FROM snapshots s "
-            "JOIN source_results r ON r.snapshot_id = s.id WHERE s.created_at >= ? "
-            "AND r.status = 'ok' AND r.pc_covered IS NOT NULL "
-            "GROUP BY r.source, CAST(s.created_at / ? AS INTEGER) ORDER BY 1, 2",
-            (since, bucket),
-        )
-        for source, created_at, pc in per_source:
-            result.setdefault(source, []).append(TrendPoint(created_at, pc))
+        first = await self._one("SELECT MIN(id) FROM snapshots WHERE created_at >= ?", (since,))
+        if first[0] is None:
+            return result
+        for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
+            # A key range of the (source, snapshot_id) primary key, no join.
+            rows = await self._all(
+                "SELECT MAX(created_at), pc_covered FROM source_results WHERE source = ? "
+                "AND snapshot_id >= ? AND status = 'ok' AND pc_covered IS NOT NULL "
+                "GROUP BY CAST(created_at / ? AS INTEGER) ORDER BY 1",
+                (name, first[0], bucket),
+            )
+            if rows:
+                result[name] = [TrendPoint(*r) for r in rows]
         return result
 
     async def heartbeats(self) -> list[Heartbeat]:
