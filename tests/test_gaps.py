@@ -125,12 +125,13 @@ def line_of(text: str, source: str = SERVICE) -> int:
 
 
 def measure(project: Project, tests: str, name: str) -> CoverageReport:
-    """Run the fixture's tests under real coverage.py (branch) and read the data."""
+    """Run the fixture's tests under real coverage.py (branch) and read the data; the test
+    outcomes are left in junit-NAME.xml."""
     project.write("tests/test_service.py", tests)
     data = project.root / f".coverage-{name}"
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data}",
-         "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+         "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml=junit-{name}.xml"],
         cwd=project.root, env=clean_env(), check=True, capture_output=True,
     )
     return read_coverage([data], root=project.root)
