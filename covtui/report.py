@@ -510,10 +510,14 @@ def render_markdown(data: ReportData) -> str:
             none = "no earlier comparable snapshot" if label.endswith("previous snapshot") else "the baseline is the latest snapshot"
             add(f"- **{label}**: {none}")
             continue
-        add(
+        line = (
             f"- **{label}** ({_snapshot_name(change.against)}): {_points(change.pc_change, p)} points "
             f"({_pc_text(change.pc_before, p)} → {_pc_text(change.pc_after, p)})"
         )
+        new_sources = [s.name for s in data.sources if s.numbers is not None and s.baseline is None]
+        if change.against.id == data.baseline.id and new_sources:
+            line += f"; the baseline had no data for {', '.join(md_escape(n) for n in new_sources)}"
+        add(line)
     add("")
 
     add("## Phase Status")
