@@ -149,7 +149,9 @@ class Poller:
         if self.store is not None and fingerprint[0] != self._opened_ino:
             await self._close()  # replaced by another file: read the new one
         if self.store is None:
-            self.store = await Store.open(self.db_path, create=False)
+            # The file exists (checked just above): `create` only lets an older schema be
+            # migrated forward, as any covtui that opens it would; a newer one is refused.
+            self.store = await Store.open(self.db_path, create=True)
             self._opened_ino = fingerprint[0]
             self._seen = None
         version = await self.store.data_version()
