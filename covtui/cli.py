@@ -520,6 +520,11 @@ def print_alerts(rows, title: str = "Alerts", empty: str | None = None) -> None:
         console.print(line)
 
 
+from covtui.report import report  # noqa: E402  (uses handles_errors above)
+
+cli.add_command(report)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

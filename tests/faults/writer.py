@@ -1,0 +1,36 @@
+"""A writer process for fault tests: stores snapshots from pickled real reports in a loop.
+
+`python -m tests.faults.writer DB REPORTS.pickle COUNT LOG [TRIGGER]` writes COUNT snapshots
+(0: forever), cycling through the reports, and appends each stored id to LOG after its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import sys
+from pathlib import Path
+
+from covtui.config import Config
+from covtui.model import RunStatus, SnapshotDraft, SourceResult
+from covtui.store import Store
+
+
+async def main(db: Path, reports_path: Path, count: int, log: Path, trigger: str) -> None:
+    reports = pickle.loads(reports_path.read_bytes())
+    config = Config(root=db.parent)
+    async with await Store.open(db) as store:
+        print("ready", flush=True)
+        i = 0
+        while count == 0 or i < count:
+            report = reports[i % len(reports)]
+            draft = SnapshotDraft(trigger, [SourceResult("python", RunStatus.OK, report)])
+            snapshot_id, _ = await store.write_snapshot(draft, config)
+            with open(log, "a") as f:
+                f.write(f"{snapshot_id}\n")
+            i += 1
+
+
+if __name__ == "__main__":
+    db, reports, count, log, *rest = sys.argv[1:]
+    asyncio.run(main(Path(db), Path(reports), int(count), Path(log), rest[0] if rest else "scan"))
