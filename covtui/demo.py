@@ -17,7 +17,6 @@ import json
 import math
 import os
 import random
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -919,13 +918,7 @@ async def ensure_demo_database(
                         drafts = itertools.islice(history.drafts(stop), last + 1, None)
                         config = Config(root=path.parent)
                         await _write(store, drafts, stop - last - 1, config, progress)
-                        try:
-                            await store.prune(days, now=now)
-                        except sqlite3.OperationalError as exc:
-                            # Store.prune commits its deletes, then leaves its incremental
-                            # vacuum un-stepped, so its checkpoint fails: pruned all the same.
-                            if "locked" not in str(exc):
-                                raise
+                        await store.prune(days, now=now)
                         return path
         # Build next to the final file and move it in: a killed build leaves no half database.
         # The metadata goes first and comes back last, so it never describes another build.

@@ -128,7 +128,8 @@ ALTER TABLE snapshots ADD COLUMN n_diff_statements INTEGER;
 ALTER TABLE snapshots ADD COLUMN n_diff_missing INTEGER;
 ALTER TABLE source_results ADD COLUMN created_at REAL;
 UPDATE source_results SET created_at = (SELECT created_at FROM snapshots WHERE id = snapshot_id);
-CREATE INDEX snapshots_trend ON snapshots(created_at, status, pc_covered)
+CREATE INDEX snapshots_trend ON snapshots(created_at, status, pc_covered);
+CREATE INDEX source_results_trend ON source_results(source, created_at, status, pc_covered)
 """
 
 #: MIGRATIONS[n] takes a database from version n to n + 1.

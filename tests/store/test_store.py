@@ -172,3 +172,27 @@ async def test_acknowledging_an_unknown_alert_changes_nothing(tmp_path: Path, re
             await store.acknowledge([alerts[0].id, 999])
         assert all(a.acknowledged_at is None for a in await store.alerts())
         assert await store.acknowledge([alerts[0].id]) == 1
+
+
+async def test_trend_is_the_last_good_value_of_each_bucket(tmp_path: Path, reports) -> None:
+    config = Config(root=tmp_path)
+    names = ["some", "more", "most"]
+    drafts = []
+    for i in range(300):
+        status = RunStatus.FAILED if i % 17 == 0 else RunStatus.OK
+        drafts.append(draft(reports[names[(i * 7) % 3]], 1000.0 + i * 60 + (i % 5), status))
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await store.write_snapshots(drafts, config)
+        since = 1000.0 + 30 * 60
+        trend = await store.trend(since, points=40)
+        rows = [s for s in await store.snapshots(limit=1000) if s.created_at >= since]
+    latest = max(s.created_at for s in rows)
+    bucket = (latest - since) / 40
+    bounds = [since + n * bucket for n in range(42)]  # bucket n covers [bounds[n-1], bounds[n])
+    expected = {}
+    for s in sorted(rows, key=lambda s: s.created_at):
+        if s.status == "ok":
+            n = next(n for n in range(1, 42) if bounds[n - 1] <= s.created_at < bounds[n])
+            expected[n] = (s.created_at, s.pc_covered)
+    assert [(p.created_at, p.pc_covered) for p in trend["overall"]] == [expected[k] for k in sorted(expected)]
+    assert [(p.created_at, p.pc_covered) for p in trend["python"]] == [expected[k] for k in sorted(expected)]
