@@ -895,7 +895,11 @@ def demo_database_path(seed: int = 2025) -> Path:
 
 
 async def ensure_demo_database(
-    progress: Progress | None = None, *, seed: int = 2025, days: float = RETENTION_DAYS
+    progress: Progress | None = None,
+    *,
+    seed: int = 2025,
+    days: float = RETENTION_DAYS,
+    rebuild: bool = False,
 ) -> Path:
     """The cached demo database, built on first use and topped up to now afterwards
     (snapshots older than `days` pruned), so it always looks live."""
@@ -904,7 +908,7 @@ async def ensure_demo_database(
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.with_suffix(".lock")):
         meta = _read_meta(meta_path, seed)
-        if meta is not None and meta["days"] == days and path.exists():
+        if not rebuild and meta is not None and meta["days"] == days and path.exists():
             history = DemoHistory(
                 days=days, interval_s=meta["interval_s"], seed=seed, end=meta["end"]
             )
@@ -963,3 +967,88 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def demo_config(path: Path) -> Config:
+    """The config the demo dashboard runs with: the seed's two sources, the database at `path`."""
+    from covtui.config import SourceConfig
+
+    return Config(
+        root=path.parent,
+        database=str(path),
+        sources=[
+            SourceConfig("python", command="pytest -q"),
+            SourceConfig(
+                "rust",
+                command="cargo llvm-cov --lcov --output-path target/lcov.info",
+                report="target/lcov.info",
+                format="lcov",
+            ),
+        ],
+    )
+
+
+async def demo_scan(
+    config: Config,
+    *,
+    sources: list[str] | None = None,
+    trigger: str = "dashboard",
+    on_output: Callable[[str, str], None] | None = None,
+    store: Store | None = None,
+):
+    """A pretend rescan for the demo: streams pytest-like output for a few seconds, then stores
+    a snapshot in which a few Python files gained coverage. Same contract as `run_scan`."""
+    import asyncio
+
+    from covtui.scan import ScanOutcome
+    from covtui.scan.lock import ScanLock
+
+    lock = ScanLock(config.database_path)
+    lock.acquire()
+    try:
+        async with await Store.open(config.database_path) as own:
+            rng = random.Random()
+            files = await own.files(source="python")
+            latest = await own.latest_snapshot()
+            candidates = [f for f in files if f.numbers.n_missing]
+            chosen = {f.path for f in rng.sample(candidates, k=min(3, len(candidates)))}
+            started = time.monotonic()
+            modules = sorted(f.path for f in files)[:40]
+            for i, path in enumerate(modules, 1):
+                await asyncio.sleep(0.06)
+                name = "tests/test_" + path.rsplit("/", 1)[-1]
+                if on_output:
+                    on_output("python", f"{name} {'.' * rng.randint(3, 20)}  [{100 * i // len(modules):3d}%]")
+            new_files = []
+            for row in files:
+                detail = await own.file_detail("python", row.path)
+                f = FileCoverage(row.path, row.numbers, detail.missing_lines, detail.missing_arcs,
+                                 detail.functions)
+                if row.path in chosen:
+                    gained = rng.randint(1, max(1, min(40, len(f.missing_lines))))
+                    keep = f.missing_lines[gained:]
+                    n = f.numbers
+                    numbers = Numbers(
+                        **{**n.__dict__, "n_missing": len(keep), "n_files_covered": 1}
+                    )
+                    f = FileCoverage(f.path, numbers, keep, f.missing_arcs, f.functions)
+                new_files.append(f)
+            tests = latest.tests if latest else None
+            n_tests = (tests.n_tests if tests else 300) + rng.randint(1, 6)
+            wall = time.monotonic() - started
+            if on_output:
+                on_output("python", f"==== {n_tests} passed in {wall:.2f}s ====")
+            draft = SnapshotDraft(
+                trigger,
+                [SourceResult(
+                    "python", RunStatus.OK,
+                    CoverageReport("coverage.py", new_files, True, read_s=0.05),
+                    TestOutcomes(n_tests, 0, 0, 0, wall),
+                    RunMetrics(wall_s=wall, cpu_s=wall * 0.9, peak_rss_kb=180_000, exit_code=0),
+                )],
+                git=GitInfo("demo", "main", True),
+            )
+            snapshot_id, alerts = await own.write_snapshot(draft, config)
+            return ScanOutcome(snapshot_id, draft.status, alerts, draft)
+    finally:
+        lock.release()
