@@ -118,6 +118,8 @@ class Poller:
             await self._check()
             self._failures = 0
         except _DATABASE_ERRORS as exc:
+            if self._stopped:
+                return  # closed under a poll in flight: nothing to report
             await self._close()
             self._failures += 1
             delay = min(self.interval * 2**self._failures, max(self.interval, MAX_BACKOFF_S))
@@ -154,13 +156,14 @@ class Poller:
             self.store = await Store.open(self.db_path, create=True)
             self._opened_ino = fingerprint[0]
             self._seen = None
-        version = await self.store.data_version()
+        store = self.store  # stop() may drop self.store meanwhile; this one fails cleanly
+        version = await store.data_version()
         seen = (version, fingerprint)
         if seen != self._seen or self._reload_requested:
             self._reload_requested = False
-            await self._check_schema(self.store)
+            await self._check_schema(store)
             started = time.perf_counter()
-            state = await self._load(self.store)
+            state = await self._load(store)
             load_s = time.perf_counter() - started
             self._seen = seen
             now = self.clock()
