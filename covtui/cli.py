@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covtui.config import Config, load_config
+from covtui.display import printable
 from covtui.errors import CovtuiError, InputError, StoreError
 from covtui.model import (
     CoverageReport,
@@ -38,7 +39,7 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def fail(message: str, code: int = 2) -> None:
-    err_console.print(Text(f"covtui: error: {message}"))
+    err_console.print(Text(f"covtui: error: {printable(message)}"))
     sys.exit(code)
 
 
@@ -139,7 +140,7 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
     def on_output(source: str, line: str) -> None:
         current["source"] = source
         if not quiet:
-            console.print(Text(f"{source} │ ", style="dim") + Text(line), soft_wrap=True)
+            console.print(Text(f"{source} │ ", style="dim") + Text(printable(line)), soft_wrap=True)
 
     async def main():
         with console.status("Scanning…") as status:
@@ -306,7 +307,7 @@ def status(obj: Context, as_json: bool) -> None:
             + ("%" if row.numbers and row.numbers.has_data else "")
         )
         if row.status != "ok":
-            text += Text(f"  (last scan {row.status}: {row.message})", style="red")
+            text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
         console.print(text)
     if state.critical_files:
         table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
@@ -318,7 +319,7 @@ def status(obj: Context, as_json: bool) -> None:
             n = f.numbers
             change = f.pc_change
             table.add_row(
-                Text(f.path),
+                Text(printable(f.path)),
                 f"{n.pc_covered_str(config.precision)}%",
                 f"{n.n_missed_total:,}/{n.n_statements + n.n_branches:,}",
                 "new" if change is None else f"{change:+.{config.precision}f}",
@@ -477,7 +478,7 @@ def print_source_result(result: SourceResult, config: Config) -> None:
     numbers = result.numbers
     text = Text(f"{result.name}: ", style="bold")
     if result.status is not RunStatus.OK:
-        text += Text(f"{result.status.value}: {result.message}", style="red")
+        text += Text(f"{result.status.value}: {printable(result.message)}", style="red")
         console.print(text)
         return
     if numbers is None or not numbers.has_data:
@@ -516,7 +517,7 @@ def print_alerts(rows, title: str = "Alerts", empty: str | None = None) -> None:
         mark = " " if a.acknowledged_at else "●"
         line = Text(f"{mark} #{a.id} {when} ") + Text(
             f"{a.severity.value:8}", style=SEVERITY_STYLE.get(a.severity.value, "")
-        ) + Text(f" {a.rule}: ") + Text(a.message)
+        ) + Text(f" {a.rule}: ") + Text(printable(a.message))
         console.print(line)
 
 

@@ -19,6 +19,7 @@ import click
 
 from covtui.config import Config, Phase
 from covtui.critical import critical_files
+from covtui.display import printable
 from covtui.errors import CovtuiError
 from covtui.gaps import FileGaps, analyse_file, read_source
 from covtui.model import Alert
@@ -407,13 +408,13 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!&$])")
 
 def md_escape(text: object) -> str:
     """Data (paths, messages, names) made inert for Markdown, on one line."""
-    flat = " ".join(str(text).splitlines())
+    flat = printable(" ".join(str(text).splitlines()))
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def md_code(text: str) -> str:
     """A code span that holds `text` whatever backticks it contains (not for table cells)."""
-    flat = " ".join(text.splitlines())
+    flat = printable(" ".join(text.splitlines()))
     fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
     return f"{fence}{pad}{flat}{pad}{fence}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -172,15 +173,12 @@ class Store:
         """Changes whenever another connection commits: the dashboard's cheap change check."""
         return (await self._one("PRAGMA data_version"))[0]
 
-    async def transaction(self):
-        return _Transaction(self.conn)
-
     # -- writing ---------------------------------------------------------------------------
 
     async def write_snapshot(self, draft: SnapshotDraft, config: Config) -> tuple[int, list[Alert]]:
         """Store `draft` and the alerts it raises, all in one transaction."""
         created_at = draft.created_at if draft.created_at is not None else time.time()
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             return await self._write_snapshot(draft, config, created_at)
 
     async def write_snapshots(
@@ -189,7 +187,7 @@ class Store:
         """Store many snapshots in one transaction (imports, the demo, benchmarks)."""
         results = []
         memo: dict[str, dict[str, tuple[int, FileCoverage]]] = {}
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             for draft in drafts:
                 created_at = draft.created_at if draft.created_at is not None else time.time()
                 results.append(await self._write_snapshot(draft, config, created_at, memo))
@@ -427,7 +425,7 @@ class Store:
     async def acknowledge(self, ids: Iterable[int] | None = None) -> int:
         """Acknowledge the given alerts (all unacknowledged ones when `ids` is None)."""
         now = time.time()
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             if ids is None:
                 cursor = await self.conn.execute(
                     "UPDATE alerts SET acknowledged_at = ? WHERE acknowledged_at IS NULL", (now,)
@@ -456,7 +454,7 @@ class Store:
         now = time.time() if now is None else now
         cutoff = now - older_than_days * 86400
         bytes_before = _file_size(self.path)
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             row = await self._one(
                 "SELECT MIN(id) FROM snapshots WHERE created_at >= ? OR id = (SELECT MAX(id) FROM snapshots)",
                 (cutoff,),
@@ -524,7 +522,7 @@ class Store:
 
     async def beat(self, name: str, *, started_at: float, next_scan_at: float | None, state: str) -> None:
         """Record that a watcher is alive (and when it scans next)."""
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             await self.conn.execute(
                 "INSERT INTO heartbeats (name, pid, started_at, beat_at, next_scan_at, state) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, "
@@ -534,7 +532,7 @@ class Store:
             )
 
     async def end_beat(self, name: str) -> None:
-        async with _Transaction(self.conn):
+        async with _Transaction(self.conn, self.path):
             await self.conn.execute("DELETE FROM heartbeats WHERE name = ?", (name,))
 
     # -- reading ---------------------------------------------------------------------------
@@ -768,23 +766,29 @@ def _file_size(path: Path) -> int:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error: a write lands whole or not at all."""
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error: a write lands whole or not at all.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    SQLite's own errors (disk full, read-only, locked too long) become one line naming the file.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
         self.conn = conn
+        self.path = path
 
     async def __aenter__(self) -> None:
         try:
             await self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"database busy or unwritable: {exc}") from None
+            raise StoreError(f"{self.path or 'database'}: busy or not writable: {exc}") from None
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             try:
                 await self.conn.execute("COMMIT")
                 return
-            except sqlite3.Error:
-                await self.conn.execute("ROLLBACK")
-                raise
-        await self.conn.execute("ROLLBACK")
+            except sqlite3.Error as commit_error:
+                exc = commit_error
+        with contextlib.suppress(sqlite3.Error):
+            await self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"{self.path or 'database'}: cannot write: {exc}") from None
