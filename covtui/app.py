@@ -188,8 +188,10 @@ class CovtuiApp(App):
     def _resolve_scan_function(self) -> Callable | None:
         if self.scan_function is not None:
             return self.scan_function
+        # The demo has no project to test: its pretend scan has the same contract.
+        module, name = ("covtui.demo", "demo_scan") if self.demo else ("covtui.scan", "run_scan")
         try:
-            return importlib.import_module("covtui.scan").run_scan
+            return getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
             return None
 

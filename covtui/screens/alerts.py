@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Select, Static
+from textual.widgets import DataTable, Footer, Select, Static
 
 from covtui.model import Alert, Severity
 from covtui.widgets.alert_history import alert_cells
@@ -131,6 +131,12 @@ class AlertsScreen(Screen):
             for a in self.alerts
             if (severity == ALL or a.severity.value == severity) and (rule == ALL or a.rule == rule)
         ]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """`enter` on an alert about a file opens the file."""
+        alert = next((a for a in self.alerts if str(a.id) == event.row_key.value), None)
+        if alert is not None and alert.path and alert.source:
+            self.app.open_file(alert.source, alert.path)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.show_alerts()

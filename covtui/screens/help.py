@@ -22,6 +22,7 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 | `c` / `escape` | main screen | cancel the running scan (recorded as a cancelled snapshot) |
 | `a` | anywhere | alerts: the whole history |
 | `space` / `A` | alerts | acknowledge the selected alert / all shown |
+| `enter` | alerts | open the file an alert is about |
 | `s` / `u` | alerts | cycle the severity / rule filter |
 | `f` | anywhere | files: every file of the latest snapshot |
 | typing, `ctrl+s` | files | filter by path or source; cycle the sort (missed, percent, name) |

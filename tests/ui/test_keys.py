@@ -236,3 +236,16 @@ async def test_enter_on_a_critical_file_opens_it(config, db):
         assert "line 1 never jumped to 3 or exited the function" in screen_text(app)
         await pilot.press("N")  # the last gap: the run of lines that never ran
         assert "never ran" in screen_text(app)
+
+
+async def test_enter_on_a_file_alert_opens_the_file(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.press("enter")  # the newest: a file_regression alert
+        await pilot.pause()
+        assert isinstance(app.screen, FileViewScreen)
+        assert app.screen.path == "src/pkg/[red]x[/].py"
