@@ -6,13 +6,13 @@ import statistics
 from collections.abc import Iterable
 from datetime import datetime
 
+from coverage.results import display_covered
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
 
 from covtui.model import Severity
-from coverage.results import display_covered
 
 #: Theme variables (which adapt to dark and light themes) per meaning.
 GOOD = "text-success"

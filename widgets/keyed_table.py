@@ -59,7 +59,7 @@ class KeyedTable(DataTable):
             if cells and not isinstance(cells[0], Text):
                 cells[0] = Text(str(cells[0]))  # a distinct object per row, for the sort below
             if key in self.rows:
-                for column, cell in zip(columns, cells):
+                for column, cell in zip(columns, cells, strict=True):
                     if self.get_cell(key, column) != cell:
                         self.update_cell(key, column, cell)
             else:
