@@ -150,9 +150,7 @@ class Poller:
         if self.store is not None and fingerprint[0] != self._opened_ino:
             await self._close()  # replaced by another file: read the new one
         if self.store is None:
-            # The file exists (checked just above): `create` only lets an older schema be
-            # migrated forward, as any covtui that opens it would; a newer one is refused.
-            self.store = await Store.open(self.db_path, create=True)
+            self.store = await Store.open(self.db_path, create=False)
             self._opened_ino = fingerprint[0]
             self._seen = None
         store = self.store  # stop() may drop self.store meanwhile; this one fails cleanly
@@ -178,8 +176,7 @@ class Poller:
 
     async def _check_schema(self, store: Store) -> None:
         """A newer covtui may have migrated the file since we connected: never misread it."""
-        async with store.conn.execute("PRAGMA user_version") as cursor:
-            (version,) = await cursor.fetchone()
+        version = await store.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.db_path}: written by a newer covtui (schema {version}; this one reads up "

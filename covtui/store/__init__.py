@@ -53,8 +53,9 @@ async def connect(path: Path, *, create: bool) -> aiosqlite.Connection:
             if n_tables:
                 raise StoreError(f"{path}: an SQLite database, but not covtui's")
         if version < SCHEMA_VERSION:
-            if not create:
+            if version == 0 and not create:
                 raise StoreError(f"{path}: no monitoring data yet (schema not created)")
+            # An existing database from an older covtui is migrated forward, whoever opens it.
             await _migrate(conn, version)
         await conn.execute("PRAGMA foreign_keys = ON")
         mode = (await (await conn.execute("PRAGMA journal_mode")).fetchone())[0]

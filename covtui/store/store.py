@@ -169,6 +169,10 @@ class Store:
         rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
+    async def schema_version(self) -> int:
+        """The file's schema version now (a newer covtui may migrate it while we are open)."""
+        return (await self._one("PRAGMA user_version"))[0]
+
     async def data_version(self) -> int:
         """Changes whenever another connection commits: the dashboard's cheap change check."""
         return (await self._one("PRAGMA data_version"))[0]

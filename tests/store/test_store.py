@@ -196,3 +196,23 @@ async def test_trend_is_the_last_good_value_of_each_bucket(tmp_path: Path, repor
             expected[n] = (s.created_at, s.pc_covered)
     assert [(p.created_at, p.pc_covered) for p in trend["overall"]] == [expected[k] for k in sorted(expected)]
     assert [(p.created_at, p.pc_covered) for p in trend["python"]] == [expected[k] for k in sorted(expected)]
+
+
+async def test_older_schema_is_migrated_even_when_not_creating(tmp_path: Path, reports) -> None:
+    from covtui.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    # A database as covtui with schema 1 wrote it, with one snapshot in it.
+    with sqlite3.connect(path) as conn:
+        for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO snapshots (created_at, trigger, status, measured, sources_key) "
+            "VALUES (1.0, 'scan', 'ok', 'python', 'python')"
+        )
+    async with await Store.open(path, create=False) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert (await store.latest_snapshot()).id == 1
+        await store.write_snapshot(draft(reports["some"], 2.0), Config(root=tmp_path))
+        assert (await store.latest_snapshot()).n_diff_statements is None
