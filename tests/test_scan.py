@@ -210,3 +210,28 @@ async def test_cancel_records_cancelled_snapshot(project: Project) -> None:
         alerts = await store.alerts()
     assert latest.status == RunStatus.CANCELLED.value
     assert alerts[0].rule == "scan_failed" and "cancelled" in alerts[0].message
+
+
+def test_parallel_config_shards_are_combined(project: Project) -> None:
+    project.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\nparallel = true\n')
+    project.covtui("scan", check=True)
+    shards = list((project.db.parent / "run" / "python").glob(".coverage.*"))
+    assert shards, "parallel = true should leave shard files"
+    # coverage.py's own view of the same shards, combined.
+    import shutil
+    import subprocess
+    import sys
+
+    from .conftest import clean_env
+
+    work = project.root / "combined"
+    work.mkdir()
+    for shard in shards:
+        shutil.copy(shard, work / shard.name)
+    shutil.copy(project.root / "pyproject.toml", work / "pyproject.toml")
+    subprocess.run([sys.executable, "-m", "coverage", "combine", "--rcfile", str(project.root / "pyproject.toml"), str(work)],
+                   cwd=project.root, env=clean_env(), check=True, capture_output=True)
+    expected = project.coverage_json(project.root / ".coverage")["totals"]
+    totals = json.loads(project.covtui("status", "--json", check=True).stdout)["totals"]
+    assert totals["percent_covered"] == expected["percent_covered"]
+    assert totals["num_statements"] == expected["num_statements"]
