@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from covtui.alerts import alert_json
 from covtui.config import Config, load_config
 from covtui.display import printable
 from covtui.errors import CovtuiError, InputError, StoreError
@@ -380,25 +381,6 @@ def status_json(state, files, unacked, config: Config) -> dict:
     ]
     result["alerts"] = [alert_json(a) for a in unacked]
     return result
-
-
-def alert_json(a) -> dict:
-    return {
-        "id": a.id,
-        "created_at": datetime.fromtimestamp(a.created_at).astimezone().isoformat(),
-        "rule": a.rule,
-        "severity": a.severity.value,
-        "source": a.source,
-        "path": a.path,
-        "message": a.message,
-        "value": a.value,
-        "threshold": a.threshold,
-        "snapshot_id": a.snapshot_id,
-        "acknowledged_at": (
-            datetime.fromtimestamp(a.acknowledged_at).astimezone().isoformat()
-            if a.acknowledged_at else None
-        ),
-    }
 
 
 @cli.group(invoke_without_command=True)

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coverage.regions import RegionFinder
-
+from covtui.model import FunctionCoverage
 from covtui.numbers import Numbers
+from covtui.readers.analysis_cache import DefinitionFinder
 from covtui.store.views import FileDetail
 
 SOURCE_NOT_AVAILABLE = "source not available"
@@ -26,24 +26,8 @@ class MissedArc:
     description: str
 
 
-@dataclass(frozen=True)
-class UncoveredFunction:
-    """A function, method or class with at least one uncovered statement."""
-
-    name: str
-    kind: str  # "function", "method", "class", "async function", …
-    start_line: int
-    end_line: int
-    n_statements: int
-    n_missing: int
-
-    @property
-    def is_async(self) -> bool:
-        return self.kind.startswith("async")
-
-    @property
-    def never_run(self) -> bool:
-        return self.n_statements > 0 and self.n_missing == self.n_statements
+#: A function, method or class with at least one uncovered statement.
+UncoveredFunction = FunctionCoverage
 
 
 @dataclass(frozen=True)
@@ -208,22 +192,6 @@ def _matches(tree: ast.Module, text: str, detail: FileDetail) -> bool:
     return True
 
 
-class _Finder(RegionFinder):
-    """coverage.py's region finder, also noting `async def` and each definition's last line."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.extra: list[tuple[bool, int]] = []  # in step with self.regions
-
-    def handle_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.extra.append((isinstance(node, ast.AsyncFunctionDef), node.end_lineno or node.lineno))
-        super().handle_FunctionDef(node)
-
-    def handle_ClassDef(self, node: ast.ClassDef) -> None:
-        self.extra.append((False, node.end_lineno or node.lineno))
-        super().handle_ClassDef(node)
-
-
 def _statement_lines(tree: ast.Module) -> set[int]:
     """First lines of statements, roughly what coverage.py measures (docstrings aside)."""
     lines = set()
@@ -247,7 +215,7 @@ def _statement_lines(tree: ast.Module) -> set[int]:
 
 
 def _ast_functions(tree: ast.Module, missing: set[int]) -> list[UncoveredFunction]:
-    finder = _Finder()
+    finder = DefinitionFinder()
     finder.handle_node(tree)
     statements = _statement_lines(tree) | missing
     classes = {r.name for r in finder.regions if r.kind == "class"}

@@ -6,30 +6,12 @@ import asyncio
 import json
 import shlex
 from collections.abc import Callable, Iterable
-from datetime import datetime
 
+from covtui.alerts import alert_json
 from covtui.config import Config
 from covtui.model import Alert
 
 HOOK_TIMEOUT_S = 30.0
-
-
-def alert_payload(alert: Alert) -> dict:
-    return {
-        "id": alert.id,
-        "rule": alert.rule,
-        "severity": alert.severity.value,
-        "message": alert.message,
-        "value": alert.value,
-        "threshold": alert.threshold,
-        "source": alert.source,
-        "path": alert.path,
-        "snapshot_id": alert.snapshot_id,
-        "created_at": (
-            datetime.fromtimestamp(alert.created_at).astimezone().isoformat()
-            if alert.created_at else None
-        ),
-    }
 
 
 async def run_alert_hook(
@@ -44,7 +26,7 @@ async def run_alert_hook(
         log(f"on_alert: cannot split the command: {exc}")
         return
     for alert in alerts:
-        payload = json.dumps(alert_payload(alert)).encode()
+        payload = json.dumps(alert_json(alert)).encode()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, cwd=config.root, stdin=asyncio.subprocess.PIPE,

@@ -41,6 +41,14 @@ class FunctionCoverage:
     n_statements: int
     n_missing: int
 
+    @property
+    def is_async(self) -> bool:
+        return self.kind.startswith("async")
+
+    @property
+    def never_run(self) -> bool:
+        return self.n_statements > 0 and self.n_missing == self.n_statements
+
 
 @dataclass(frozen=True)
 class FileCoverage:

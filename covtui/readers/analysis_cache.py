@@ -89,7 +89,7 @@ class Region:
     lines: frozenset[int]
 
 
-class _RegionFinder(RegionFinder):
+class DefinitionFinder(RegionFinder):
     """coverage.py's region finder, also noting `async def` and each node's last line."""
 
     def __init__(self) -> None:
@@ -131,7 +131,7 @@ def analyse_source(
     """
     parser = PythonParser(text=decode_source(raw), filename=filename, exclude=exclude_regex)
     parser.parse_source()
-    finder = _RegionFinder()
+    finder = DefinitionFinder()
     tree = getattr(parser, "_ast_root", None)
     if tree is not None:
         finder.handle_node(tree)  # the same tree `code_regions()` would parse again

@@ -16,9 +16,8 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-import defusedxml
 import defusedxml.ElementTree as DET
 
 from covtui.errors import InputError
@@ -26,8 +25,8 @@ from covtui.model import CoverageReport, FileCoverage
 from covtui.numbers import Numbers
 from covtui.readers import relative_path
 from covtui.readers.lcov import function_coverage
-
-MAX_BYTES = 1 << 30  # refuse reports over 1 GiB
+from covtui.readers.xml_input import tag as element_tag
+from covtui.readers.xml_input import xml_errors
 
 _CONDITIONS = re.compile(r"\(\s*(\d+)\s*/\s*(\d+)\s*\)")
 
@@ -51,15 +50,8 @@ def read_cobertura(path: Path, *, root: Path) -> CoverageReport:
     """Read a Cobertura XML report; raise `InputError` for anything else or anything unsafe."""
     started = time.perf_counter()
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(path, "larger than 1 GiB; refusing to read it")
-        files, sources = _parse(path)
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
-    except defusedxml.DefusedXmlException as exc:
-        raise InputError(path, f"unsafe XML refused ({type(exc).__name__})") from None
-    except ParseError as exc:
-        raise InputError(path, f"not well-formed XML: {exc}") from None
+        with xml_errors(path):
+            files, sources = _parse(path)
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
 
@@ -76,10 +68,6 @@ def read_cobertura(path: Path, *, root: Path) -> CoverageReport:
     result = [_file_coverage(rel, data) for rel, data in merged.items()]
     has_branches = any(fc.numbers.n_branches for fc in result)
     return CoverageReport("cobertura", result, has_branches, time.perf_counter() - started)
-
-
-def _tag(elem: Element) -> str:
-    return elem.tag.rsplit("}", 1)[-1] if isinstance(elem.tag, str) else ""
 
 
 def _count(value: str | None, what: str, line: int | None = None) -> int:
@@ -110,7 +98,7 @@ def _parse(path: Path) -> tuple[list[tuple[str, _FileData]], list[str]]:
     method: _Method | None = None
     seen_packages = False
     for event, elem in DET.iterparse(str(path), events=("start", "end")):
-        tag = _tag(elem)
+        tag = element_tag(elem)
         if event == "start":
             if not stack and tag != "coverage":
                 raise ValueError(f"not Cobertura XML: the root element is <{tag}>")

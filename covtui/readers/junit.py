@@ -8,33 +8,25 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-import defusedxml
 import defusedxml.ElementTree as DET
 
 from covtui.errors import InputError
 from covtui.model import TestFailure, TestOutcomes
+from covtui.readers.xml_input import tag as element_tag
+from covtui.readers.xml_input import xml_errors
 
-MAX_BYTES = 1 << 30  # refuse reports over 1 GiB
 MAX_MESSAGE = 200
 
 
 def read_junit(path: Path) -> TestOutcomes:
     """Read JUnit XML; raise `InputError` for anything else or anything unsafe."""
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(path, "larger than 1 GiB; refusing to read it")
+    with xml_errors(path):
         root = DET.parse(str(path)).getroot()
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
-    except defusedxml.DefusedXmlException as exc:
-        raise InputError(path, f"unsafe XML refused ({type(exc).__name__})") from None
-    except ParseError as exc:
-        raise InputError(path, f"not well-formed XML: {exc}") from None
-    tag = _tag(root)
-    if tag not in ("testsuites", "testsuite"):
-        raise InputError(path, f"not JUnit XML: the root element is <{tag}>")
+    root_tag = element_tag(root)
+    if root_tag not in ("testsuites", "testsuite"):
+        raise InputError(path, f"not JUnit XML: the root element is <{root_tag}>")
     outcomes = _from_testcases(root)
     if outcomes.n_tests == 0:
         outcomes = _from_attributes(root)
@@ -42,21 +34,17 @@ def read_junit(path: Path) -> TestOutcomes:
     return outcomes
 
 
-def _tag(elem: Element) -> str:
-    return elem.tag.rsplit("}", 1)[-1] if isinstance(elem.tag, str) else ""
-
-
 def _children(elem: Element, tag: str) -> list[Element]:
-    return [child for child in elem if _tag(child) == tag]
+    return [child for child in elem if element_tag(child) == tag]
 
 
 def _from_testcases(root: Element) -> TestOutcomes:
     out = TestOutcomes()
     for case in root.iter():
-        if _tag(case) != "testcase":
+        if element_tag(case) != "testcase":
             continue
         out.n_tests += 1
-        tags = {_tag(child): child for child in reversed(list(case))}  # first of each tag wins
+        tags = {element_tag(child): child for child in reversed(list(case))}  # first of each tag wins
         # One outcome per test: a failure that also errored in teardown counts as failed.
         if "failure" in tags:
             out.n_failed += 1
@@ -71,7 +59,7 @@ def _from_testcases(root: Element) -> TestOutcomes:
 
 def _from_attributes(root: Element) -> TestOutcomes:
     """Counts from the top-level suites' (or the root's) attributes."""
-    suites = [root] if _tag(root) == "testsuite" else _children(root, "testsuite") or [root]
+    suites = [root] if element_tag(root) == "testsuite" else _children(root, "testsuite") or [root]
     out = TestOutcomes()
     for suite in suites:
         out.n_tests += _attr_int(suite, "tests")
@@ -99,7 +87,7 @@ def _attr_float(elem: Element, name: str) -> float | None:
 def _duration(root: Element) -> float | None:
     """The root's `time`, else the sum of the top-level suites' times (None if none given)."""
     own = _attr_float(root, "time")
-    if own is not None or _tag(root) == "testsuite":
+    if own is not None or element_tag(root) == "testsuite":
         return own
     times = [t for s in _children(root, "testsuite") if (t := _attr_float(s, "time")) is not None]
     return sum(times) if times else None
