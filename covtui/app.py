@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from covtui.config import Config
+from covtui.display import printable
 from covtui.errors import CovtuiError, ScanBusy
 from covtui.messages import (
     AlertsRaised,
@@ -48,6 +49,7 @@ class CovtuiApp(App):
         Binding("c", "cancel_scan", "Cancel scan"),
         Binding("a", "show_alerts", "Alerts"),
         Binding("f", "show_files", "Files"),
+        Binding("g", "show_recommendations", "What to test"),
         Binding("t", "trend_range", "Trend range"),
         Binding("question_mark", "show_help", "Help", key_display="?"),
     ]
@@ -70,7 +72,7 @@ class CovtuiApp(App):
         self.db_path = Path(db_path)
         self.demo = demo
         self.clock = clock
-        self.sub_title = f"{'demo · ' if demo else ''}{self.db_path}"
+        self.sub_title = printable(f"{'demo · ' if demo else ''}{self.db_path}")
         self.poller = Poller(self, config, self.db_path, clock=clock)
         self.trend_range = self.poller.trend_range[0]
         #: The scanner; tests swap in a fake. None: import `covtui.scan.run_scan` when needed.
@@ -111,7 +113,7 @@ class CovtuiApp(App):
         shown = message.alerts[-3:]
         for alert in shown:
             self.notify(
-                alert.message,
+                printable(alert.message),
                 title=f"{alert.severity.value} alert #{alert.id}",
                 severity=_TOAST_SEVERITY.get(alert.severity, "information"),
                 markup=False,
@@ -142,6 +144,12 @@ class CovtuiApp(App):
         if not isinstance(self.screen, FilesScreen):
             self._show(FilesScreen())
 
+    def action_show_recommendations(self) -> None:
+        from covtui.screens.recommendations import RecommendationsScreen
+
+        if not isinstance(self.screen, RecommendationsScreen):
+            self._show(RecommendationsScreen())
+
     def action_show_help(self) -> None:
         from covtui.screens.help import HelpScreen
 
@@ -162,6 +170,10 @@ class CovtuiApp(App):
         yield SystemCommand("Cancel scan", "Stop the running scan (c)", self.action_cancel_scan)
         yield SystemCommand("Alerts", "Every alert; acknowledge them (a)", self.action_show_alerts)
         yield SystemCommand("Files", "Every file, sortable and filterable (f)", self.action_show_files)
+        yield SystemCommand(
+            "What to test", "Recommendations: what to test first, and where (g)",
+            self.action_show_recommendations,
+        )
         yield SystemCommand("Trend range", "Cycle day / week / 90 days (t)", self.action_trend_range)
         yield SystemCommand("Help", "Keys and what the panels mean (?)", self.action_show_help)
 
@@ -234,7 +246,7 @@ class CovtuiApp(App):
             self.scan_started_at = None
             self.main_screen.post_message(ScanFinished(status, summary, elapsed))
             self.notify(
-                summary,
+                printable(summary),
                 title="Rescan",
                 severity="information" if status == "ok" else "warning" if status == "cancelled" else "error",
                 markup=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -11,15 +12,22 @@ from textual.message_pump import MessagePump
 from textual.timer import Timer
 
 from covtui.config import Config
+from covtui.critical import critical_files
 from covtui.errors import StoreError
+from covtui.gaps import FileGaps, analyse_file, read_source
 from covtui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 from covtui.model import Alert
+from covtui.numbers import Numbers
+from covtui.recommend import Recommendation, recommendations
 from covtui.store import Store
 from covtui.store.schema import SCHEMA_VERSION
 from covtui.store.views import DashboardState, FileDetail, FileRow
 
 #: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
 TREND_RANGES: list[tuple[str, float]] = [("day", 86400.0), ("week", 7 * 86400.0), ("90 days", 90 * 86400.0)]
+
+#: Recommendations after the critical files (the "secondary" ones), as the report has them.
+N_SECONDARY = 5
 
 #: The longest wait between attempts while the database is unavailable.
 MAX_BACKOFF_S = 10.0
@@ -226,6 +234,44 @@ class Poller:
 
     async def file_detail(self, source: str, path: str) -> FileDetail | None:
         return await (await self._store()).file_detail(source, path)
+
+    async def file_gaps(self, detail: FileDetail) -> FileGaps:
+        """The gap analysis of one file: its source is read and parsed in a thread."""
+        root = self.config.root
+        return await asyncio.to_thread(lambda: analyse_file(detail, read_source(root, detail.path)))
+
+    async def recommendations(self) -> list[Recommendation]:
+        """What to test first: the critical files, then the next ones, each with its gaps.
+
+        The file details come from the database here; reading and parsing the sources, the
+        CPU part, runs in a thread.
+        """
+        store = await self._store()
+        files = await store.files()
+        n_immediate = self.config.critical_files
+        details = {}
+        for row in critical_files(files, n_immediate + N_SECONDARY):
+            detail = await store.file_detail(row.source, row.path)
+            if detail is not None:
+                details[(row.source, row.path)] = (row, detail)
+        candidates = [row for row, _ in details.values()]
+        total = sum((f.numbers for f in files), Numbers())
+        root = self.config.root
+
+        def compute() -> list[Recommendation]:
+            gaps = {
+                key: analyse_file(detail, read_source(root, detail.path))
+                for key, (_, detail) in details.items()
+            }
+            return recommendations(
+                candidates,
+                lambda row: gaps[(row.source, row.path)],
+                total=total,
+                n_immediate=n_immediate,
+                limit=len(candidates),
+            )
+
+        return await asyncio.to_thread(compute)
 
     async def acknowledge(self, ids: Iterable[int] | None) -> int:
         """Acknowledge alerts in the database (all when `ids` is None), then reload."""

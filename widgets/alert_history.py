@@ -7,6 +7,7 @@ from rich.text import Text
 from textual import events
 from textual.reactive import reactive
 
+from covtui.display import printable
 from covtui.model import Alert
 from covtui.store.views import DashboardState
 
@@ -22,7 +23,7 @@ def alert_cells(
     """One alert as table cells (the alerts screen adds its id, rule and source)."""
     style = theme_style(table.app, SEVERITY_VARIABLE.get(alert.severity, "text-primary"))
     unacknowledged = alert.acknowledged_at is None
-    message = alert.message.replace("\n", " ")
+    message = printable(alert.message.replace("\n", " "))
     cells = [Text(UNACKNOWLEDGED if unacknowledged else " ", style=style)]
     if full:
         cells.append(Text(str(alert.id), style="dim", justify="right"))
@@ -31,8 +32,8 @@ def alert_cells(
         Text(alert.severity.value, style=style + Style(bold=unacknowledged)),
     ]
     if full:
-        cells.append(Text(alert.rule, style="dim"))
-        cells.append(Text(alert.source or "—", style="dim"))
+        cells.append(Text(printable(alert.rule), style="dim"))
+        cells.append(Text(printable(alert.source or "—"), style="dim"))
     if message_width is not None and len(message) > message_width:
         message = message[: max(1, message_width - 1)] + "…"
     cells.append(Text(message, style="" if unacknowledged else "dim", no_wrap=True))

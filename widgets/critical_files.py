@@ -6,6 +6,7 @@ from rich.text import Text
 from textual import events
 from textual.reactive import reactive
 
+from covtui.display import printable
 from covtui.store.views import DashboardState, FileRow
 
 from .format import change_text, count, shorten_path
@@ -68,7 +69,7 @@ class CriticalFiles(KeyedTable):
         rows = []
         for f in files:
             n = f.numbers
-            shown = f.path if len(sources) < 2 else f"{f.source}: {f.path}"
+            shown = printable(f.path if len(sources) < 2 else f"{f.source}: {f.path}")
             change = None if f.pc_change is None else f.pc_change
             rows.append(
                 (

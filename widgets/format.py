@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import App
 from textual.content import Content
 
+from covtui.display import printable
 from covtui.model import Severity
 
 #: Theme variables (which adapt to dark and light themes) per meaning.
@@ -132,3 +133,24 @@ def shorten_path(path: str, width: int) -> str:
     if width == 1:
         return "…"
     return "…" + path[-(width - 1):]
+
+
+def printable_text(text: Text) -> Text:
+    """`text` with its control characters shown as escapes, its styles kept (for a `Text`
+    built from a tool's ANSI output or a highlighter)."""
+    plain = text.plain
+    if printable(plain) == plain:
+        return text
+    pieces = text.divide(
+        offset for i, ch in enumerate(plain) for offset in (i, i + 1) if printable(ch) != ch
+    )
+    result = Text(no_wrap=text.no_wrap, end=text.end, style=text.style)
+    for piece in pieces:
+        if len(piece.plain) == 1 and printable(piece.plain) != piece.plain:
+            shown = Text(printable(piece.plain), style=piece.style)
+            for span in piece.spans:
+                shown.stylize(span.style, 0, len(shown))
+            result.append_text(shown)
+        else:
+            result.append_text(piece)
+    return result

@@ -9,8 +9,10 @@ from textual.reactive import reactive
 from textual.widgets import Digits, Static
 
 from covtui.config import Phase
+from covtui.display import printable
+from covtui.numbers import pc_str
 from covtui.phases import phase_status
-from covtui.store.views import DashboardState
+from covtui.store.views import DashboardState, SnapshotRow
 
 from .format import change_content, count, when
 
@@ -35,6 +37,13 @@ class OverallPanel(Vertical):
             text-wrap: nowrap;
             text-overflow: ellipsis;
         }
+        #overall-diff {
+            height: auto;
+            display: none;
+        }
+        #overall-diff.-shown {
+            display: block;
+        }
         &.-phase-1 #overall-percent { color: $text-error; }
         &.-phase-2 #overall-percent { color: $text-warning; }
         &.-phase-3 #overall-percent { color: $text-primary; }
@@ -54,10 +63,15 @@ class OverallPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Digits("…", id="overall-percent")
         yield Static("loading…", id="overall-details")
+        yield Static("", id="overall-diff")
 
     def watch_state(self, state: DashboardState | None) -> None:
         digits = self.query_one("#overall-percent", Digits)
         details = self.query_one("#overall-details", Static)
+        diff = self.query_one("#overall-diff", Static)
+        line = diff_line(state.latest if state is not None else None, self.precision)
+        diff.set_class(line is not None, "-shown")
+        diff.update(line or "")
         self.remove_class("-phase-1", "-phase-2", "-phase-3", "-phase-4", "-no-data")
         if state is None:
             digits.update("…")
@@ -119,3 +133,19 @@ class OverallPanel(Vertical):
             )
         )
         details.update(Content("\n").join(lines))
+
+
+def diff_line(latest: SnapshotRow | None, precision: int = 2) -> Content | None:
+    """"changed lines since main (3f2a9c1): 71.43% of 21"; None when diff coverage was not
+    measured (no git, or no base to compare with)."""
+    if latest is None or latest.n_diff_statements is None:
+        return None
+    base = printable(latest.diff_base or "the base")
+    label = Content.styled(f"changed lines since {base}: ", "$text-muted")
+    if latest.n_diff_statements == 0:
+        return Content.assemble(label, "no changed statements")
+    return Content.assemble(
+        label,
+        (f"{pc_str(latest.pc_diff, precision)}%", "bold"),
+        f" of {count(latest.n_diff_statements)}",
+    )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
+from covtui.display import printable
 from covtui.messages import ScanLine
+
+from .format import printable_text
 
 
 class ScanLog(RichLog):
@@ -44,14 +47,15 @@ class ScanLog(RichLog):
             self.write(
                 Text.assemble(
                     (f"{line.elapsed_s:7.1f}s ", "dim"),
-                    (f"{line.source} ", "bold"),
-                    # Colours of the tools survive; markup-like text stays text.
-                    Text.from_ansi(line.line.rstrip("\n"), no_wrap=True),
+                    (f"{printable(line.source)} ", "bold"),
+                    # Colours of the tools survive; markup-like text stays text; any other
+                    # control character shows as an escape.
+                    printable_text(Text.from_ansi(line.line.rstrip("\n"), no_wrap=True)),
                     no_wrap=True,
                 )
             )
 
     def finished(self, summary: str, elapsed_s: float) -> None:
         self.remove_class("-running")
-        self.write(Text.assemble((f"{elapsed_s:7.1f}s ", "dim"), (summary, "bold")))
+        self.write(Text.assemble((f"{elapsed_s:7.1f}s ", "dim"), (printable(summary), "bold")))
         self.border_subtitle = "r: rescan · escape: hide"

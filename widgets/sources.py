@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from covtui.display import printable
 from covtui.numbers import pc_str
 from covtui.store.views import DashboardState
 
@@ -41,10 +42,10 @@ class SourcesPanel(Static):
             return
         rows = {row.source: row for row in state.sources}
         names = list(rows) + [name for name in self.configured if name not in rows]
-        width = max((len(name) for name in names), default=0)
+        width = max((len(printable(name)) for name in names), default=0)
         lines: list[Content] = []
         for name in names:
-            label = Content.styled(name.ljust(width), "bold")
+            label = Content.styled(printable(name).ljust(width), "bold")
             row = rows.get(name)
             if row is None:
                 lines.append(Content.assemble(label, "  ", ("no data", "$text-muted")))
@@ -60,7 +61,7 @@ class SourcesPanel(Static):
                 parts += ["  ", change_content(pc - row.previous_pc, self.precision)]
             if row.status != "ok":
                 problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
-                parts += ["  ", (problem, "bold $text-error")]
+                parts += ["  ", (printable(problem), "bold $text-error")]
             lines.append(Content.assemble(*parts))
         if not lines:
             lines.append(Content.styled("no sources measured yet", "$text-muted"))

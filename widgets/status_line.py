@@ -2,19 +2,60 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from covtui.display import printable
 from covtui.messages import PollStatus
-from covtui.store.views import DashboardState
+from covtui.store.views import DashboardState, Heartbeat
 
 from .format import ago, count, when
 
 #: A watcher that has not beaten for this long is reported as silent.
 WATCHER_SILENT_S = 180.0
+
+
+def process_gone(beat: Heartbeat) -> bool:
+    """True when the watcher ran on this machine and its process no longer exists.
+
+    `covtui watch` names itself "watch@HOST:PID"; a watcher on another host (a shared
+    database) is judged by its heartbeat alone.
+    """
+    host = beat.name.partition("@")[2].rpartition(":")[0]
+    if host != socket.gethostname() or beat.pid <= 0:
+        return False
+    try:
+        os.kill(beat.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # someone else's process: it exists
+        return False
+    return False
+
+
+def watcher_text(beat: Heartbeat, now: float) -> tuple[str, bool]:
+    """" · watcher NAME: alive (idle), next scan in 4 min", and whether it needs attention."""
+    text = f" · watcher {printable(beat.name)}: "
+    if process_gone(beat):
+        return text + f"stopped (pid {beat.pid} is gone; last beat {ago(now - beat.beat_at)} ago)", True
+    if now - beat.beat_at > WATCHER_SILENT_S:
+        return text + f"silent for {ago(now - beat.beat_at)}", True
+    state = printable(beat.state or "")
+    if state == "scanning":
+        return text + "alive, scanning now", False
+    detail = f"alive ({state})" if state else "alive"
+    if beat.next_scan_at:
+        due = beat.next_scan_at - now
+        if due > 0:
+            detail += f", next scan in {ago(due)} at {when(beat.next_scan_at, reference=now, seconds=True)}"
+        else:
+            detail += ", next scan due now"
+    return text + detail, False
 
 
 class StatusLine(Widget):
@@ -79,7 +120,7 @@ class StatusLine(Widget):
             stale = True
             # STALE: what is on screen is old; NO DATA: nothing could be read at all.
             parts.append(("▲ STALE " if status.loaded_at is not None else "▲ NO DATA ", "bold"))
-            parts.append(status.error)
+            parts.append(printable(status.error))
             if status.retry_in is not None:
                 parts.append(f" · retrying every {ago(status.retry_in)}" if status.retry_in >= 1 else " · retrying")
             if status.loaded_at is not None:
@@ -105,13 +146,8 @@ class StatusLine(Widget):
                 parts.append(" · ")
                 parts.append((f"{count(state.n_unacknowledged)} unacknowledged", "bold $text-warning" if not stale else "bold"))
             for beat in state.heartbeats:
-                silent = now - beat.beat_at > WATCHER_SILENT_S
-                text = f" · watcher {beat.name}: "
-                if silent:
-                    parts.append((text + f"silent for {ago(now - beat.beat_at)}", "bold $text-warning" if not stale else "bold"))
-                else:
-                    detail = beat.state or "alive"
-                    if beat.next_scan_at:
-                        detail += f", next scan {when(beat.next_scan_at, reference=now)}"
-                    parts.append((text + detail, "$text-muted"))
+                text, alarming = watcher_text(beat, now)
+                parts.append(
+                    (text, ("bold $text-warning" if not stale else "bold") if alarming else "$text-muted")
+                )
         return Content.assemble(*parts)

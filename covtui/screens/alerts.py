@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Select, Static
 
+from covtui.display import printable
 from covtui.model import Alert, Severity
 from covtui.widgets.alert_history import alert_cells
 from covtui.widgets.keyed_table import KeyedTable
@@ -109,13 +110,13 @@ class AlertsScreen(Screen):
         try:
             self.alerts = await self.app.poller.alerts()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#alerts-summary", Static).update(f"cannot load the alerts: {exc}")
+            self.query_one("#alerts-summary", Static).update(Text(printable(f"cannot load the alerts: {exc}")))
             return
         self.loaded = True
         rules = sorted({a.rule for a in self.alerts})
         select = self.query_one("#rule-filter", Select)
         current = select.value
-        options = [("all", ALL)] + [(rule, rule) for rule in rules]
+        options = [("all", ALL)] + [(Text(printable(rule)), rule) for rule in rules]
         if options != self._rule_options:
             self._rule_options = options
             with self.prevent(Select.Changed):

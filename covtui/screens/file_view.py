@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,13 +12,17 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
 
+from covtui.display import printable
+from covtui.gaps import FileGaps
 from covtui.store.views import FileDetail
 from covtui.widgets.format import count, when
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
+from covtui.widgets.uncovered_list import Target, UncoveredList
 
 #: Files bigger than this are shown without syntax colours (lexing them would take a while).
 HIGHLIGHT_LIMIT = 2_000_000
@@ -39,7 +44,10 @@ def read_source(path: Path, dark: bool) -> DiskFile:
         return DiskFile(None, None, "not found on disk")
     except OSError as exc:
         return DiskFile(None, None, f"cannot be read: {exc.strerror}")
-    code = data.decode("utf-8", errors="replace").expandtabs(4)
+    text = data.decode("utf-8", errors="replace")
+    # Lines as Python counts them; control characters (an escape sequence in a string
+    # literal) are shown as escapes, never sent to the terminal.
+    code = "\n".join(printable(line.expandtabs(4)) for line in re.split(r"\r\n|\r|\n", text))
     if len(data) <= HIGHLIGHT_LIMIT:
         lexer = Syntax.guess_lexer(str(path), code)
         syntax = Syntax(code, lexer, theme="ansi_dark" if dark else "ansi_light")
@@ -58,7 +66,10 @@ class FileViewScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "next_gap", "Next gap"),
         Binding("N", "previous_gap", "Previous gap", key_display="N"),
+        Binding("u", "focus_uncovered", "Uncovered"),
     ]
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     DEFAULT_CSS = """
     FileViewScreen {
@@ -66,6 +77,16 @@ class FileViewScreen(Screen):
             height: auto;
             padding: 0 1;
             background: $panel;
+        }
+        #file-body {
+            height: 1fr;
+        }
+        &.-narrow #file-body {
+            layout: vertical;
+        }
+        &.-narrow UncoveredList {
+            width: 1fr;
+            height: 8;
         }
         #file-gap {
             height: 1;
@@ -85,15 +106,20 @@ class FileViewScreen(Screen):
         self.gap_index: int | None = None
         #: True when the file is not on disk and the view lists the gaps instead.
         self.gaps_are_rows = False
+        #: The gap analysis (functions, handlers, async functions); None until loaded.
+        self.file_gaps: FileGaps | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.assemble((self.path, "bold"), " · loading…"), id="file-header")
-        yield SourceView(id="source")
+        yield Static(Content.assemble((printable(self.path), "bold"), " · loading…"), id="file-header")
+        with Horizontal(id="file-body"):
+            yield SourceView(id="source")
+            yield UncoveredList(id="uncovered")
         yield Static("", id="file-gap")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(SourceView).focus()
+        self.query_one(UncoveredList).loading()
         self.load()
 
     def disk_path(self) -> Path:
@@ -103,16 +129,24 @@ class FileViewScreen(Screen):
     @work(exclusive=True, group="file-view")
     async def load(self) -> None:
         header = self.query_one("#file-header", Static)
+        path = printable(self.path)
         try:
             detail = await self.app.poller.file_detail(self.source, self.path)
         except Exception as exc:  # noqa: BLE001  (shown, and the screen stays usable)
-            header.update(Content.assemble((self.path, "bold"), (f" · {exc}", "$text-error")))
+            header.update(Content.assemble((path, "bold"), (printable(f" · {exc}"), "$text-error")))
             return
         if detail is None:
-            header.update(Content.assemble((self.path, "bold"), " · not in the database"))
+            header.update(Content.assemble((path, "bold"), " · not in the database"))
             return
         self.detail = detail
-        disk = await asyncio.to_thread(read_source, self.disk_path(), self.app.current_theme.dark)
+        # Both read the file in a thread: one colours it, the other parses it for functions.
+        disk, file_gaps = await asyncio.gather(
+            asyncio.to_thread(read_source, self.disk_path(), self.app.current_theme.dark),
+            self._analyse(detail),
+        )
+        self.file_gaps = file_gaps
+        if file_gaps is not None:
+            self.query_one(UncoveredList).show(file_gaps)
         self.gaps = find_gaps(detail.missing_lines, detail.missing_arcs)
         partial = {g.start: g for g in self.gaps if g.kind == "partial"}
         if disk.lines is None:
@@ -126,6 +160,13 @@ class FileViewScreen(Screen):
         self.query_one(SourceView).show(model)
         header.update(self._header(detail, disk))
         self._show_gap()
+
+    async def _analyse(self, detail: FileDetail) -> FileGaps | None:
+        try:
+            return await self.app.poller.file_gaps(detail)
+        except Exception as exc:  # noqa: BLE001  (the source view still works without it)
+            self.query_one(UncoveredList).failed(f"cannot analyse the file: {exc}")
+            return None
 
     def _scanned_at(self, detail: FileDetail) -> float:
         """When this file's numbers were last confirmed: its source's latest good result."""
@@ -142,8 +183,8 @@ class FileViewScreen(Screen):
         n_partial = sum(1 for g in self.gaps if g.kind == "partial")
         lines = [
             Content.assemble(
-                (self.path, "bold"),
-                (f" · {self.source} · ", "$text-muted"),
+                (printable(self.path), "bold"),
+                (f" · {printable(self.source)} · ", "$text-muted"),
                 (f"{n.pc_covered_str(precision)}%", "bold"),
                 f" · {count(n.n_missing)}/{count(n.n_statements)} lines missed",
                 f" · {count(n_partial)} partial" if n.n_branches else "",
@@ -153,7 +194,7 @@ class FileViewScreen(Screen):
         if disk.lines is None:
             lines.append(
                 Content.styled(
-                    f"⚠ the file is {disk.problem} (under the project root): showing its gaps only",
+                    printable(f"⚠ the file is {disk.problem} (under the project root): showing its gaps only"),
                     "bold $text-warning",
                 )
             )
@@ -202,3 +243,33 @@ class FileViewScreen(Screen):
                 len(self.gaps) - 1 if self.gap_index is None else (self.gap_index - 1) % len(self.gaps)
             )
             self._show_gap()
+
+    # -- the uncovered list ----------------------------------------------------------------
+
+    def action_focus_uncovered(self) -> None:
+        self.query_one(UncoveredList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        target = self.query_one(UncoveredList).targets.get(event.option.id or "")
+        if target is not None:
+            self.jump_to(target)
+
+    def jump_to(self, target: Target) -> None:
+        """Show `target`'s lines; `n` then goes on to the first gap inside it."""
+        view = self.query_one(SourceView)
+        label = self.query_one("#file-gap", Static)
+        inside = [i for i, g in enumerate(self.gaps) if g.end >= target.start and g.start <= target.end]
+        if inside:
+            self.gap_index = inside[0] - 1 if inside[0] > 0 else None
+        if self.gaps_are_rows:
+            # No source on disk: the rows are the gaps; go to the first one inside.
+            if not inside:
+                label.update(Content.assemble(("not in the gap list: ", "bold"), target.label))
+                return
+            row = inside[0] + 1
+            view.current_gap = Gap(row, row, "missed")
+            view.go_to_line(row)
+        else:
+            view.current_gap = Gap(target.start, target.end, "missed")
+            view.go_to_line(target.start)
+        label.update(Content.assemble(("▶ ", "bold"), target.label))

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from covtui.display import printable
 from covtui.store.views import FileRow
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import change_text, count, shorten_path
@@ -89,7 +90,7 @@ class FilesScreen(Screen):
         try:
             self.files = await self.app.poller.files()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#files-summary", Static).update(f"cannot load the files: {exc}")
+            self.query_one("#files-summary", Static).update(Text(printable(f"cannot load the files: {exc}")))
             return
         self.loaded = True
         self.show_files()
@@ -149,8 +150,8 @@ class FilesScreen(Screen):
                 (
                     file_key(f.source, f.path),
                     [
-                        Text(f.source, style="dim"),
-                        Text(shorten_path(f.path, width), no_wrap=True),
+                        Text(printable(f.source), style="dim"),
+                        Text(shorten_path(printable(f.path), width), no_wrap=True),
                         Text(n.pc_covered_str(precision) + "%", justify="right"),
                         Text(
                             f"{count(n.n_missed_total)}/{count(n.n_statements + n.n_branches)}",

@@ -42,7 +42,7 @@ async def test_markup_in_data_shows_literally_and_does_nothing(config, db):
         text = screen_text(app)
         assert EVIL[:35] in text  # the alert panel (the message is cut to fit)
         assert any(n.message == EVIL for n in app._notifications)  # the toast, verbatim
-        assert "watcher [b]w[/b]: [red]sleeping[/]" in text
+        assert "watcher [b]w[/b]: alive ([red]sleeping[/])" in text
         assert f"{MARKUP_RED} lost" in text  # an alert message the rules wrote
         # Clicking the message does not run its "action".
         table = app.screen.query_one(AlertHistory)
