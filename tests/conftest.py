@@ -102,3 +102,38 @@ def project(tmp_path: Path) -> Project:
     p.write("tests/test_calc.py", TESTS)
     p.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\n')
     return p
+
+
+# -- the fault suite's own figures: gathered from every worker, printed at the end -----------
+
+def _counts_dir(config) -> Path:
+    return Path(str(config.rootpath)) / ".pytest_cache" / "covtui-counts"
+
+
+def pytest_sessionstart(session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, not an xdist worker
+        import shutil
+
+        shutil.rmtree(_counts_dir(session.config), ignore_errors=True)
+
+
+def pytest_sessionfinish(session) -> None:
+    from tests.counts import COUNTS
+
+    if COUNTS:
+        folder = _counts_dir(session.config)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{os.getpid()}.json").write_text(json.dumps(COUNTS))
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    from collections import Counter
+
+    total: Counter[str] = Counter()
+    for path in sorted(_counts_dir(config).glob("*.json")):
+        total.update(json.loads(path.read_text()))
+    if total:
+        figures = ", ".join(f"{what}: {value:,.0f}" for what, value in sorted(total.items()))
+        terminalreporter.write_line(f"covtui fault suite: {figures}")

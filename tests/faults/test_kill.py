@@ -8,6 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tests.counts import record
+
 from .conftest import start_writer
 
 KILLS = int(os.environ.get("COVTUI_FAULT_KILLS", "50"))
@@ -49,5 +51,6 @@ def test_sigkill_during_writes_never_corrupts_or_loses(tmp_path: Path, pickled_r
         committed = {int(x) for x in log.read_text().split()} if log.exists() else set()
         assert committed <= set(now)
         seen = now
+        record("SIGKILLs during writes survived")
     assert kills >= 50 or KILLS < 50
     assert len(seen) > KILLS  # the kills really landed between and during writes

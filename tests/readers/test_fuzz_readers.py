@@ -17,6 +17,7 @@ from covtui.readers.cobertura import read_cobertura
 from covtui.readers.coverage_json import read_coverage_json
 from covtui.readers.junit import read_junit
 from covtui.readers.lcov import read_lcov
+from tests.counts import record
 
 FUZZ = settings(
     max_examples=int(os.environ.get("COVTUI_FUZZ_EXAMPLES", "150")),
@@ -31,6 +32,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def check(reader, path: Path, data: bytes, expected_type: type) -> None:
+    record("fuzzed inputs read without an uncaught exception")
     path.write_bytes(data)
     try:
         result = reader(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from covtui.config import AlertConfig, Config, SourceConfig
+from covtui.diffcov import ChangedLines, diff_coverage
 from covtui.model import (
     CoverageReport,
     FileCoverage,
@@ -157,3 +158,161 @@ async def add_snapshot(path: Path, config: Config, *, created_at: float, fractio
     )
     async with await Store.open(path, create=False) as store:
         await store.write_snapshot(SnapshotDraft("scan", [python], created_at=created_at), config)
+
+
+# -- a real project: coverage.py measures a small package, for gaps and recommendations -------
+
+#: A service with known gaps: `create_app` and `Cache.drop` never run, three except handlers
+#: never run, two async functions never run.
+REAL_SERVICE = '''\
+"""A small service: the dashboard's fixture for gap analysis."""
+import asyncio
+
+
+def create_app(config):
+    routes = {}
+    for name in config.get("routes", []):
+        routes[name] = name.upper()
+    if config.get("debug"):
+        routes["debug"] = "DEBUG"
+    try:
+        port = int(config.get("port", 8000))
+    except ValueError:
+        port = 8000
+    return {"routes": routes, "port": port}
+
+
+def parse(text):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+    except PermissionError as exc:
+        return str(exc)
+
+
+async def fetch(n):
+    await asyncio.sleep(0)
+    return n * 2
+
+
+async def fetch_all(items):
+    return [await fetch(i) for i in items]
+
+
+class Cache:
+    def __init__(self):
+        self.items = {}
+
+    def put(self, key, value):
+        self.items[key] = value
+
+    def drop(self, key):
+        if key in self.items:
+            del self.items[key]
+            return True
+        return False
+'''
+
+REAL_HELPERS = '''\
+def double(n):
+    return n * 2
+
+
+def triple(n):
+    return n * 3
+'''
+
+REAL_FILES = {"app/__init__.py": "", "app/service.py": REAL_SERVICE, "app/helpers.py": REAL_HELPERS}
+
+#: What the "tests" run: the first snapshot's, then the latest's (which reaches more).
+REAL_EXERCISES = {
+    "first": "from app.service import parse\nparse('1')\n",
+    "latest": (
+        "from app.helpers import double\nfrom app.service import Cache, load, parse\n"
+        "parse('1')\nload('app/helpers.py')\nCache().put('a', 1)\ndouble(2)\n"
+    ),
+}
+
+#: The diff base the latest snapshot is compared with, as `covtui.diffcov` names it.
+REAL_DIFF_BASE = "main (3f2a9c1)"
+
+#: Expected in the recommendations and the file view (from the gaps above).
+REAL_UNCOVERED = ("create_app", "Cache.drop", "fetch_all", "fetch")
+
+
+def write_real_project(root: Path) -> None:
+    for name, text in REAL_FILES.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def measure_real_project(root: Path) -> dict[str, CoverageReport]:
+    """Run each exercise under real coverage.py (with branches) and read what it measured."""
+    import subprocess
+    import sys
+
+    from covtui.readers import read_coverage
+
+    write_real_project(root)
+    (root / "pyproject.toml").write_text('[tool.coverage.run]\nsource = ["app"]\nbranch = true\n')
+    reports = {}
+    for name, code in REAL_EXERCISES.items():
+        (root / f"exercise_{name}.py").write_text(code)
+        data = root / f".coverage-{name}"
+        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("COVERAGE_")}
+        subprocess.run(
+            [sys.executable, "-m", "coverage", "run", f"--data-file={data}", f"exercise_{name}.py"],
+            cwd=root, env=env, check=True, capture_output=True,
+        )
+        reports[name] = read_coverage([data], root=root)
+    return reports
+
+
+def real_changed_lines() -> ChangedLines:
+    """Lines "changed since main": `create_app` and `parse` edited, helpers.py a new file."""
+    lines = REAL_SERVICE.splitlines()
+    start = next(i for i, line in enumerate(lines, 1) if line.startswith("def create_app"))
+    end = next(i for i, line in enumerate(lines, 1) if line.startswith("def load"))
+    return ChangedLines(
+        REAL_DIFF_BASE, {"app/service.py": frozenset(range(start, end)), "app/helpers.py": None}
+    )
+
+
+def real_drafts(reports: dict[str, CoverageReport]) -> list[SnapshotDraft]:
+    latest = reports["latest"]
+    return [
+        SnapshotDraft(
+            "scan",
+            [SourceResult("python", RunStatus.OK, reports["first"],
+                          TestOutcomes(n_tests=1, duration_s=0.5), RunMetrics(wall_s=1.5, peak_rss_kb=40_000))],
+            created_at=T0 - STEP,
+            git=GitInfo(commit="3f2a9c1", branch="main", dirty=False),
+        ),
+        SnapshotDraft(
+            "scan",
+            [SourceResult("python", RunStatus.OK, latest,
+                          TestOutcomes(n_tests=4, duration_s=0.6), RunMetrics(wall_s=1.6, peak_rss_kb=41_000))],
+            created_at=T0,
+            git=GitInfo(commit="8d0e4b2", branch="feature", dirty=True),
+            diff=diff_coverage(real_changed_lines(), latest.files),
+        ),
+    ]
+
+
+async def build_real_database(config: Config, reports: dict[str, CoverageReport]) -> Path:
+    """The real project's two snapshots, its sources on disk under `config.root`."""
+    write_real_project(config.root)
+    async with await Store.open(config.database_path) as store:
+        for draft in real_drafts(reports):
+            await store.write_snapshot(draft, config)
+    return config.database_path
