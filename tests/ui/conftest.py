@@ -14,9 +14,16 @@ time.tzset()
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 from covtui.app import CovtuiApp  # noqa: E402
-from covtui.config import Config  # noqa: E402
+from covtui.config import Config, SourceConfig  # noqa: E402
+from covtui.model import CoverageReport  # noqa: E402
 
-from .fixtures import T0, build_fixture_database, fixture_config  # noqa: E402
+from .fixtures import (  # noqa: E402
+    T0,
+    build_fixture_database,
+    build_real_database,
+    fixture_config,
+    measure_real_project,
+)
 
 #: What the dashboard thinks "now" is: a minute after the last fixture snapshot.
 NOW = T0 + 60
@@ -30,6 +37,26 @@ def config(tmp_path: Path) -> Config:
 @pytest.fixture
 async def db(config: Config) -> Path:
     return await build_fixture_database(config.database_path, config)
+
+
+@pytest.fixture(scope="session")
+def real_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CoverageReport]:
+    """The real project measured by coverage.py, once per session."""
+    return measure_real_project(tmp_path_factory.mktemp("real"))
+
+
+def real_project_config(root: Path) -> Config:
+    return fixture_config(root, sources=[SourceConfig("python")])
+
+
+@pytest.fixture
+def real_config(tmp_path: Path) -> Config:
+    return real_project_config(tmp_path)
+
+
+@pytest.fixture
+async def real_db(real_config: Config, real_reports) -> Path:
+    return await build_real_database(real_config, real_reports)
 
 
 def make_app(config: Config, db_path: Path, *, clock=lambda: NOW) -> CovtuiApp:

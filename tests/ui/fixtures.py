@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from covtui.config import AlertConfig, Config, SourceConfig
@@ -258,9 +261,6 @@ def write_real_project(root: Path) -> None:
 
 def measure_real_project(root: Path) -> dict[str, CoverageReport]:
     """Run each exercise under real coverage.py (with branches) and read what it measured."""
-    import subprocess
-    import sys
-
     from covtui.readers import read_coverage
 
     write_real_project(root)
@@ -269,7 +269,7 @@ def measure_real_project(root: Path) -> dict[str, CoverageReport]:
     for name, code in REAL_EXERCISES.items():
         (root / f"exercise_{name}.py").write_text(code)
         data = root / f".coverage-{name}"
-        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("COVERAGE_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
         subprocess.run(
             [sys.executable, "-m", "coverage", "run", f"--data-file={data}", f"exercise_{name}.py"],
             cwd=root, env=env, check=True, capture_output=True,
