@@ -31,13 +31,23 @@ def _span(start: int, end: int) -> str:
     return f"line {start}" if start == end else f"lines {start}–{end}"
 
 
+#: Kinds in the list's few columns.
+SHORT_KINDS = {
+    "function": "fn",
+    "async function": "async fn",
+    "method": "method",
+    "async method": "async method",
+    "class": "class",
+}
+
+
 class UncoveredList(OptionList):
     """What in the file no test reaches; `enter` on an item moves the source view there."""
 
     DEFAULT_CSS = """
     UncoveredList {
         height: 1fr;
-        width: 38;
+        width: 44;
         border: round $primary 50%;
         border-title-color: $text;
         border-title-style: bold;
@@ -55,7 +65,7 @@ class UncoveredList(OptionList):
         self.border_title = "Uncovered"
         self.border_subtitle = "u: focus · enter: go to"
 
-    def loading(self) -> None:
+    def show_pending(self) -> None:
         self.clear_options()
         self.add_option(Option(Content.styled("loading…", "$text-muted"), disabled=True))
 
@@ -75,20 +85,22 @@ class UncoveredList(OptionList):
             targets[key] = target
             options.append(Option(prompt, id=key))
 
+        if gaps.note:
+            options.append(
+                Option(Content.styled(f"⚠ {gaps.note}: except handlers not counted", "$text-warning"), disabled=True)
+            )
         functions = gaps.functions
         if functions:
-            heading(f"Functions, methods, classes ({len(functions)})")
+            heading("Functions · lines missed/measured")
         for i, f in enumerate(functions):
             name = printable(f.name)
             item(
                 f"function-{i}",
                 Content.assemble(
+                    (f"{f.n_missing:>4}", "bold $text-error"),
+                    (f"/{f.n_statements}".ljust(5), "$text-muted"),
                     (name, "bold"),
-                    (f" {f.kind}", "$text-muted"),
-                    "\n  ",
-                    (f"{_lines(f.n_missing)} uncovered", "$text-error"),
-                    (f" of {count(f.n_statements)}" if f.n_statements else "", "$text-muted"),
-                    (" · never run" if f.never_run and f.kind != "class" else "", "$text-muted"),
+                    (f" {SHORT_KINDS.get(f.kind, f.kind)}", "$text-muted"),
                 ),
                 Target(f.start_line, f.end_line, f"{name} ({f.kind}): {_lines(f.n_missing)} uncovered"
                        f" of {count(f.n_statements)} · {_span(f.start_line, f.end_line)}"),
@@ -101,7 +113,7 @@ class UncoveredList(OptionList):
             where = f" in {printable(h.function)}" if h.function else ""
             item(
                 f"handler-{i}",
-                Content.assemble((caught, "bold"), (f"{where} · line {h.line}", "$text-muted")),
+                Content.assemble((f"{h.line:>4} ", "$text-muted"), (caught, "bold"), (where, "$text-muted")),
                 Target(h.line, h.end_line, f"{caught}{where}: never ran · {_span(h.line, h.end_line)}"),
             )
         never = gaps.uncovered_async
@@ -111,7 +123,7 @@ class UncoveredList(OptionList):
             name = printable(f.name)
             item(
                 f"async-{i}",
-                Content.assemble((name, "bold"), (f" · line {f.start_line}", "$text-muted")),
+                Content.assemble((f"{f.start_line:>4} ", "$text-muted"), (name, "bold")),
                 Target(f.start_line, f.end_line, f"{name} (async, never run) · {_span(f.start_line, f.end_line)}"),
             )
         if not targets:
@@ -119,10 +131,6 @@ class UncoveredList(OptionList):
                 "no uncovered functions known for this file"
             )
             options.append(Option(Content.styled(message, "$text-muted"), disabled=True))
-        if gaps.note:
-            options.append(
-                Option(Content.styled(f"⚠ {gaps.note}: except handlers not counted", "$text-warning"), disabled=True)
-            )
         self.targets = targets
         self.clear_options()
         self.add_options(options)

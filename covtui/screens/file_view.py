@@ -119,7 +119,7 @@ class FileViewScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(SourceView).focus()
-        self.query_one(UncoveredList).loading()
+        self.query_one(UncoveredList).show_pending()
         self.load()
 
     def disk_path(self) -> Path:

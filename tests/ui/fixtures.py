@@ -310,8 +310,11 @@ def real_drafts(reports: dict[str, CoverageReport]) -> list[SnapshotDraft]:
 
 
 async def build_real_database(config: Config, reports: dict[str, CoverageReport]) -> Path:
-    """The real project's two snapshots, its sources on disk under `config.root`."""
+    """The real project's two snapshots, its sources on disk under `config.root` (last
+    touched before the first snapshot)."""
     write_real_project(config.root)
+    for name in REAL_FILES:
+        os.utime(config.root / name, (T0 - 2 * STEP, T0 - 2 * STEP))
     async with await Store.open(config.database_path) as store:
         for draft in real_drafts(reports):
             await store.write_snapshot(draft, config)
