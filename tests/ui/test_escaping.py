@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from types import SimpleNamespace
 
+from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.screens.file_view import FileViewScreen
 from covtui.screens.files import FilesScreen, FilesTable
+from covtui.store import Store
 from covtui.widgets.alert_history import AlertHistory
+from covtui.widgets.scan_log import ScanLog
 from covtui.widgets.source_view import SourceView
 
 from .conftest import NOW, loaded, make_app, screen_text, wait_for
-from .fixtures import MARKUP_CLICK, MARKUP_RED, T0
+from .fixtures import MARKUP_CLICK, MARKUP_RED, T0, _file, fixture_drafts
 
 EVIL = "[@click=app.quit]boom[/] and [red]red[/] and [b]bold"
 
@@ -73,3 +77,106 @@ async def test_markup_in_data_shows_literally_and_does_nothing(config, db):
         await pilot.click(SourceView, offset=(30, 3))
         await pilot.pause()
         assert not app._exit
+
+
+CONTROL_PATH = "src/pkg/evil\x1b[2J\x07.py"
+CONTROL_MESSAGE = "coverage fell \x1b[2J\x07 in evil"
+
+
+def rendered_segments(app) -> list[str]:
+    return [segment.text for strip in app.screen._compositor.render_strips() for segment in strip]
+
+
+def assert_no_raw_controls(app) -> None:
+    texts = rendered_segments(app)
+    assert not any("\x1b" in t or "\x07" in t for t in texts)
+
+
+async def _add_control_snapshot(db, config) -> None:
+    """A file whose name holds an escape sequence and a bell, as the latest snapshot."""
+    draft = fixture_drafts()[-1]
+    python = draft.sources[0]
+    files = [*python.report.files, _file(CONTROL_PATH, 3000, 0, 0.0)]
+    async with await Store.open(db, create=False) as store:
+        await store.write_snapshot(
+            SnapshotDraft(
+                "scan",
+                [SourceResult("python", RunStatus.OK, CoverageReport("coverage.py", files, has_branches=True))],
+                created_at=T0 + 30,
+            ),
+            config,
+        )
+
+
+async def test_control_characters_in_data_show_as_escapes(config, db):
+    await _add_control_snapshot(db, config)
+    on_disk = config.root / CONTROL_PATH
+    on_disk.parent.mkdir(parents=True)
+    on_disk.write_text("".join(f'print("\x1b[2J\x07 {n}")\n' for n in range(1, 3001)))
+    app = make_app(config, db, clock=lambda: NOW + 30)
+
+    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None):
+        on_output("python", "test_evil\x1b[2J\x07 PASSED \x1b]0;title\x07 \x1b[31mred\x1b[0m")
+        return SimpleNamespace(snapshot_id=31, status=RunStatus.OK, alerts=[])
+
+    app.scan_function = fake_scan
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message) "
+                "VALUES (30, ?, 'file_regression', 'critical', 'python', ?, ?)",
+                (T0 + 30, CONTROL_PATH, CONTROL_MESSAGE),
+            )
+            conn.execute(
+                "INSERT INTO heartbeats (name, pid, started_at, beat_at, next_scan_at, state) "
+                "VALUES (?, 1, ?, ?, NULL, 'idle')",
+                ("w\x1b[2J\x07", NOW - 100, NOW),
+            )
+        await wait_for(pilot, lambda: any(a.message == CONTROL_MESSAGE for a in app.state.alerts))
+        await wait_for(pilot, lambda: app._notifications)
+        await pilot.pause()
+        text = screen_text(app)
+        shown_path = "src/pkg/evil\\x1b[2J\\x07.py"
+        assert shown_path in text  # critical files
+        assert "coverage fell \\x1b[2J\\x07 in evil" in text  # the alert panel and the toast
+        assert "watcher w\\x1b[2J\\x07:" in text
+        assert_no_raw_controls(app)
+
+        # The scan log: escape sequences never reach the terminal.
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "scan ok" in "\n".join(line.text for line in app.main_screen.query_one(ScanLog).lines))
+        await pilot.pause()
+        assert "test_evil" in screen_text(app)
+        assert_no_raw_controls(app)
+
+        await pilot.press("a")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        assert "coverage fell \\x1b[2J\\x07 in evil" in screen_text(app)
+        assert_no_raw_controls(app)
+
+        await pilot.press("f")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        assert shown_path in screen_text(app)
+        assert_no_raw_controls(app)
+
+        app.open_file("python", CONTROL_PATH)
+        await pilot.pause()
+        view = app.screen
+        await wait_for(pilot, lambda: view.gaps and view.file_gaps is not None)
+        await pilot.pause()
+        text = screen_text(app)
+        assert shown_path in text  # the header
+        assert 'print("\\x1b[2J\\x07 1")' in text  # the source line
+        assert_no_raw_controls(app)
+
+        await pilot.press("g")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        assert shown_path in screen_text(app)
+        assert_no_raw_controls(app)
