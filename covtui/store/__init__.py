@@ -41,7 +41,7 @@ async def connect(path: Path, *, create: bool) -> aiosqlite.Connection:
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open the database: {exc}") from None
     try:
-        await conn.execute("PRAGMA busy_timeout = 10000")
+        await conn.execute("PRAGMA busy_timeout = 30000")
         version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
         if version > SCHEMA_VERSION:
             raise StoreError(

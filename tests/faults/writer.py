@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import random
 import sys
 from pathlib import Path
 
@@ -29,6 +30,9 @@ async def main(db: Path, reports_path: Path, count: int, log: Path, trigger: str
             with open(log, "a") as f:
                 f.write(f"{snapshot_id}\n")
             i += 1
+            # Real writers (a scan, an ingest) pause between snapshots; a few ms is plenty
+            # less than any real loop, and keeps one writer from starving the other.
+            await asyncio.sleep(random.uniform(0, 0.01))
 
 
 if __name__ == "__main__":
