@@ -93,6 +93,12 @@ class Project:
         return data
 
 
+@pytest.fixture(autouse=True)
+def no_config_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A COVTUI_CONFIG in the caller's environment must not reach the tests' projects."""
+    monkeypatch.delenv("COVTUI_CONFIG", raising=False)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """A tiny package with branchy code and two passing tests, measured with source=pkg."""
