@@ -26,8 +26,10 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 | `s` / `u` | alerts | cycle the severity / rule filter |
 | `f` | anywhere | files: every file of the latest snapshot |
 | typing, `ctrl+s` | files | filter by path or source; cycle the sort (missed, percent, name) |
-| `enter` | a file | its source, missed lines and partial branches highlighted |
+| `g` | anywhere | what to test: recommendations by priority, with functions, handlers, async |
+| `enter` | a file or recommendation | its source, missed lines and partial branches highlighted |
 | `n` / `N` | file view | next / previous gap |
+| `u`, `enter` | file view | the uncovered functions, except handlers and async functions; go to one |
 | `t` | anywhere | trend range: day, week, 90 days |
 | `ctrl+p` | anywhere | command palette (also: theme) |
 | `escape` | other screens | back |
@@ -37,7 +39,9 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 
 - **Overall coverage**: 100 × (executed statements + executed branches) / (statements +
   branches), as coverage.py computes it, with its change since the previous snapshot over the
-  same sources. Its colour is the phase it is in.
+  same sources. Its colour is the phase it is in. "Changed lines since main (3f2a9c1)" is diff
+  coverage: the statements changed since the merge base with the main branch that the tests ran
+  (shown when the project is in git).
 - **Phases**: the milestone bands (`phases` in the config); the current one is marked ▶.
 - **Sources**: each configured source's latest result, and "no data" for one never measured.
 - **Critical files**: where the most lines and branches are missed, so tests there lift the
@@ -45,7 +49,12 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 - **Alerts**: newest first; ● marks the unacknowledged ones.
 - **Last test run**: the newest run against the median of the runs before it.
 - **Status line**: green when the database answers; red **STALE** when it cannot be read
-  (missing, locked, replaced, newer schema). It recovers by itself.
+  (missing, locked, replaced, newer schema). It recovers by itself. A running `covtui watch`
+  shows as alive with its next scan; one that stopped beating, or whose process is gone, is
+  flagged.
+- **What to test** (`g`): the critical files first ("immediate"), then the next ones
+  ("secondary"); for each, the functions with the most uncovered lines, the except handlers and
+  async functions no test reaches, and what covering the file adds to the total.
 """
 
 

@@ -11,8 +11,8 @@ import pytest
 from covtui.config import Config
 from covtui.widgets.source_view import SourceView
 
-from .conftest import loaded, make_app, wait_for
-from .fixtures import T0, build_fixture_database, fixture_config
+from .conftest import loaded, make_app, real_project_config, wait_for
+from .fixtures import T0, build_fixture_database, build_real_database, fixture_config
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -31,6 +31,14 @@ def snap_config(tmp_path: Path) -> Config:
         )
     )
     os.utime(source, (T0 - 86400, T0 - 86400))
+    return config
+
+
+@pytest.fixture
+def real_snap_config(tmp_path: Path, real_reports) -> Config:
+    """The project coverage.py really measured, with diff coverage on its latest snapshot."""
+    config = real_project_config(tmp_path)
+    asyncio.run(build_real_database(config, real_reports))
     return config
 
 
@@ -106,6 +114,40 @@ def test_main_screen_stale(snap_compare, snap_config):
             p.unlink(missing_ok=True)
         await wait_for(pilot, lambda: pilot.app.poll_status.error is not None)
         pilot.app.poller.interval = 3600  # no more attempts while the picture is taken
+        # The attempt already scheduled fails too, and then waits the new interval: the
+        # picture says "retrying every 1.0 h" whatever the timing.
+        await wait_for(pilot, lambda: (pilot.app.poll_status.retry_in or 0) >= 3600)
         await pilot.pause()
 
     assert snap_compare(app_for(snap_config), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen_with_diff_coverage(snap_compare, real_snap_config, size):
+    assert snap_compare(app_for(real_snap_config), terminal_size=size, run_before=_main)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_recommendations_screen(snap_compare, real_snap_config, size):
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+        await pilot.pause()
+
+    assert snap_compare(app_for(real_snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_file_view_uncovered_functions(snap_compare, real_snap_config, size):
+    """The uncovered list, and the view moved to the second function in it."""
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        pilot.app.open_file("python", "app/service.py")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "file_gaps", None) is not None)
+        await pilot.press("u", "down", "down", "enter")
+        await pilot.pause()
+        assert pilot.app.screen.query_one(SourceView).current_gap is not None
+
+    assert snap_compare(app_for(real_snap_config), terminal_size=size, run_before=run_before)
