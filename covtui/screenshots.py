@@ -101,6 +101,11 @@ async def _file_view(pilot) -> None:
     await pilot.press("n", "n", "n")
 
 
+async def _recommendations(pilot) -> None:
+    await pilot.press("g")
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+
+
 async def _help(pilot) -> None:
     await pilot.press("question_mark")
 
@@ -118,6 +123,7 @@ SHOTS: list[tuple[str, Callable, tuple[int, int]]] = [
     ("alerts", _alerts, SIZE),
     ("files", _files, SIZE),
     ("file-view", _file_view, SIZE),
+    ("recommendations", _recommendations, SIZE),
     ("help", _help, SIZE),
 ]
 
