@@ -4,7 +4,7 @@ Builds a fixture project (benchmarks.synth's modules, its test calls split into 
 pytest tests, a git repository), then times the median of `--runs` runs of the baseline,
 `coverage run --branch -m pytest -q` + `coverage json` as subprocesses, against
 `covtui scan -q` with an empty analysis cache (cold), with a warm one, and a warm rescan after
-one source file changed. Exits 1 when a target is missed.
+one source file changed, all interleaved. Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def measure(runs: int, modules: int) -> list[Row]:
         baseline(root)
         scan(root, cold=True)
         by_hand, tests_only, json_only = [], [], []
-        cold, warm = [], []
+        cold, warm, changed = [], [], []
+        modules_paths = sorted((root / PACKAGE).glob("mod_*.py"))
+        # Interleaved, so a busy moment of the machine hits every kind alike.
         for i in range(runs):
             test_s, json_s = baseline(root)
             by_hand.append(test_s + json_s)
@@ -104,15 +106,12 @@ def measure(runs: int, modules: int) -> list[Row]:
             json_only.append(json_s)
             cold.append(scan(root, cold=True))
             warm.append(scan(root, cold=False))
-            print(f"  run {i + 1}: by hand {by_hand[-1]:.2f} s, covtui cold {cold[-1][0]:.2f} s, "
-                  f"warm {warm[-1][0]:.2f} s", flush=True)
-        changed = []
-        modules_paths = sorted((root / PACKAGE).glob("mod_*.py"))
-        for i in range(runs):
             target = modules_paths[(i * 7) % len(modules_paths)]
             target.write_text(target.read_text() + f"\n\ndef bench_touch_{i}(x):\n    return x\n")
             changed.append(scan(root, cold=False))
-            print(f"  rescan {i + 1}, {target.name} changed: {changed[-1][0]:.2f} s", flush=True)
+            print(f"  run {i + 1}: by hand {by_hand[-1]:.2f} s, covtui cold {cold[-1][0]:.2f} s, "
+                  f"warm {warm[-1][0]:.2f} s, {target.name} changed {changed[-1][0]:.2f} s",
+                  flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
