@@ -54,10 +54,11 @@ class CovtuiApp(App):
         Binding("question_mark", "show_help", "Help", key_display="?"),
     ]
 
-    state: reactive[DashboardState | None] = reactive(None, always_update=True)
-    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
-    scan_started_at: reactive[float | None] = reactive(None)
-    trend_range: reactive[str] = reactive("week")
+    # The owners only hand these down; the widgets that show them repaint themselves.
+    state: reactive[DashboardState | None] = reactive(None, always_update=True, repaint=False)
+    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
+    scan_started_at: reactive[float | None] = reactive(None, repaint=False)
+    trend_range: reactive[str] = reactive("week", repaint=False)
 
     def __init__(
         self,

@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from covtui.alerts import alert_json
 from covtui.config import Config, load_config
 from covtui.display import printable
 from covtui.errors import CovtuiError, InputError, StoreError
@@ -270,7 +269,11 @@ def status(obj: Context, as_json: bool) -> None:
 
     state, files, unacked = run(main())
     if as_json:
-        print(json.dumps(status_json(state, files, unacked, config), indent=2))
+        from covtui.alerts import alert_json
+
+        data = status_json(state, files, config)
+        data["alerts"] = [alert_json(a) for a in unacked]
+        print(json.dumps(data, indent=2))
         return
     latest = state.latest
     if latest is None:
@@ -329,7 +332,7 @@ def status(obj: Context, as_json: bool) -> None:
     print_alerts(unacked, title=f"{state.n_unacknowledged} unacknowledged alerts")
 
 
-def status_json(state, files, unacked, config: Config) -> dict:
+def status_json(state, files, config: Config) -> dict:
     latest = state.latest
 
     def summary(numbers: Numbers | None) -> dict | None:
@@ -379,7 +382,6 @@ def status_json(state, files, unacked, config: Config) -> dict:
         {"source": f.source, "path": f.path, "summary": summary(f.numbers),
          "change": f.pc_change} for f in state.critical_files
     ]
-    result["alerts"] = [alert_json(a) for a in unacked]
     return result
 
 
@@ -402,6 +404,8 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
         rows = run(main())
         if as_json:
+            from covtui.alerts import alert_json
+
             print(json.dumps([alert_json(a) for a in rows], indent=2))
         else:
             print_alerts(rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts", empty="No alerts.")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from covtui.model import RunMetrics
 
+MEASURE = Path(__file__).with_name("measure.py")
 TAIL_LINES = 400
 MAX_LINE = 4096  # longer lines are cut (a line of 100 MB is still one line)
 
@@ -47,7 +48,8 @@ async def run_command(
     started = time.perf_counter()
     try:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "covtui.scan.measure", measure_out, "--", *argv,
+            # By path, not `-m covtui.scan.measure`: the wrapper needs only the standard library.
+            sys.executable, str(MEASURE), measure_out, "--", *argv,
             cwd=cwd,
             env={**os.environ, **(env or {})},
             stdin=asyncio.subprocess.DEVNULL,
@@ -93,7 +95,7 @@ async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) 
     try:
         # Not `process.wait()`: asyncio's also waits for the pipe to close.
         while process.returncode is None:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
         try:
             await asyncio.wait_for(asyncio.shield(reading), 1.0)
         except asyncio.TimeoutError:

@@ -33,10 +33,10 @@ class MainScreen(Screen):
         Binding("escape", "escape", "Cancel scan / hide log", show=False),
     ]
 
-    state: reactive[DashboardState | None] = reactive(None, always_update=True)
-    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
-    scan_started_at: reactive[float | None] = reactive(None)
-    trend_range: reactive[str] = reactive("week")
+    state: reactive[DashboardState | None] = reactive(None, always_update=True, repaint=False)
+    poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
+    scan_started_at: reactive[float | None] = reactive(None, repaint=False)
+    trend_range: reactive[str] = reactive("week", repaint=False)
 
     def __init__(self, config: Config, **kwargs) -> None:
         super().__init__(**kwargs)
