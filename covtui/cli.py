@@ -19,7 +19,7 @@ from rich.text import Text
 
 from covtui.config import Config, load_config
 from covtui.display import printable
-from covtui.errors import CovtuiError, InputError, StoreError
+from covtui.errors import CovtuiError, InputError
 from covtui.model import (
     CoverageReport,
     RunStatus,
@@ -513,7 +513,4 @@ cli.add_command(report)
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except StoreError as exc:  # pragma: no cover - handled inside commands
-        fail(str(exc))
+    cli(standalone_mode=True)

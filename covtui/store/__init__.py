@@ -8,7 +8,6 @@ what they show with a few indexed queries.
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import aiosqlite
@@ -16,14 +15,7 @@ import aiosqlite
 from covtui.errors import StoreError
 from covtui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["PruneResult", "Store", "open_store"]
-
-
-async def open_store(path: Path, *, create: bool = True) -> Store:
-    """Open (and create or migrate, when allowed) the monitoring database at `path`."""
-    from covtui.store.store import Store
-
-    return await Store.open(path, create=create)
+__all__ = ["PruneResult", "Store"]
 
 
 async def connect(path: Path, *, create: bool) -> aiosqlite.Connection:
@@ -87,10 +79,6 @@ async def _migrate(conn: aiosqlite.Connection, version: int) -> None:
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
-
-
-def now() -> float:
-    return time.time()
 
 
 from covtui.store.store import PruneResult, Store  # noqa: E402  (needs `connect` above)
