@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covtui.config import Config, load_config
+from covtui.critical import critical_files
 from covtui.display import printable
 from covtui.errors import CovtuiError, InputError
 from covtui.model import (
@@ -31,6 +32,7 @@ from covtui.model import (
 from covtui.numbers import Numbers, pc_str
 from covtui.phases import phase_status
 from covtui.store import Store
+from covtui.store.views import DashboardState
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -259,12 +261,20 @@ def status(obj: Context, as_json: bool) -> None:
     config = obj.config
 
     async def main():
+        # What status shows, each read once (no trend, unlike the dashboard's state).
         async with await Store.open(obj.db_path, create=False) as store:
-            state = await store.dashboard_state(
-                trend_since=time.time() - 86400, critical_n=config.critical_files
-            )
+            latest = await store.latest_snapshot()
             files = await store.files()
-            unacked = await store.alerts(unacknowledged_only=True, limit=50)
+            unacked = await store.alerts(unacknowledged_only=True)
+            state = DashboardState(
+                latest=latest,
+                previous=await store.comparable_before(latest) if latest else None,
+                sources=await store.sources(),
+                critical_files=critical_files(files, config.critical_files),
+                alerts=unacked,
+                n_unacknowledged=len(unacked),
+                trend={},
+            )
             return state, files, unacked
 
     state, files, unacked = run(main())
@@ -329,7 +339,8 @@ def status(obj: Context, as_json: bool) -> None:
                 "new" if change is None else f"{change:+.{config.precision}f}",
             )
         console.print(table)
-    print_alerts(unacked, title=f"{state.n_unacknowledged} unacknowledged alerts")
+    shown = "" if len(unacked) <= 20 else " (the newest 20; `covtui alerts` lists them all)"
+    print_alerts(unacked[:20], title=f"{len(unacked)} unacknowledged alerts{shown}")
 
 
 def status_json(state, files, config: Config) -> dict:
