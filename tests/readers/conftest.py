@@ -6,6 +6,7 @@ Projects are built once per session: the tools are slow compared with the reader
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -396,3 +397,21 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <{root}>&xxe;</{root}>
 """
+
+
+def assert_matches_c8_summary(report, c8_project: Path) -> None:
+    """Lines, branches and functions equal what c8 itself wrote in its json-summary."""
+    summary = json.loads((c8_project / "coverage" / "coverage-summary.json").read_text())["total"]
+    numbers = report.numbers
+    assert (numbers.n_executed, numbers.n_statements) == (
+        summary["lines"]["covered"],
+        summary["lines"]["total"],
+    )
+    assert (numbers.n_executed_branches, numbers.n_branches) == (
+        summary["branches"]["covered"],
+        summary["branches"]["total"],
+    )
+    assert (numbers.n_functions - numbers.n_missing_functions, numbers.n_functions) == (
+        summary["functions"]["covered"],
+        summary["functions"]["total"],
+    )

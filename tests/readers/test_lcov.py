@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -16,6 +15,7 @@ from covtui.readers.lcov import read_lcov
 
 from .conftest import (
     Counts,
+    assert_matches_c8_summary,
     build_c_project,
     lcov_branch_rc,
     lcov_capture,
@@ -127,21 +127,8 @@ def test_records_for_one_file_are_merged(c_project: Path, tmp_path: Path) -> Non
 
 def test_c8_lcov_matches_c8_summary(c8_project: Path) -> None:
     report = read_lcov(c8_project / "coverage" / "lcov.info", root=c8_project)
-    summary = json.loads((c8_project / "coverage" / "coverage-summary.json").read_text())["total"]
-    numbers = report.numbers
     assert [f.path for f in report.files] == ["app.js"]
-    assert (numbers.n_executed, numbers.n_statements) == (
-        summary["lines"]["covered"],
-        summary["lines"]["total"],
-    )
-    assert (numbers.n_executed_branches, numbers.n_branches) == (
-        summary["branches"]["covered"],
-        summary["branches"]["total"],
-    )
-    assert (numbers.n_functions - numbers.n_missing_functions, numbers.n_functions) == (
-        summary["functions"]["covered"],
-        summary["functions"]["total"],
-    )
+    assert_matches_c8_summary(report, c8_project)
 
 
 def test_dispatch_detects_lcov(c_lcov: Path) -> None:
