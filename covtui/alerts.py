@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
 from covtui.model import Alert, RunStatus, Severity, SnapshotDraft
@@ -38,6 +40,25 @@ class FileChange:
     missing_after: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class FileLeft:
+    """A file in the source's previous good report that its new report no longer has."""
+
+    source: str
+    path: str
+    last: Numbers
+
+
+@dataclass(frozen=True)
+class PreviousTests:
+    """A source's tests at its previous good run that counted them."""
+
+    snapshot_id: int
+    n_tests: int
+    #: Their ids, when that run's report named them.
+    ids: frozenset[str] | None = None
+
+
 @dataclass
 class AlertInputs:
     """What the store gathers from history so that the rules stay pure functions."""
@@ -50,6 +71,45 @@ class AlertInputs:
     #: Per source: wall times of its recent successful runs, newest first.
     recent_wall_s: dict[str, list[float]] = field(default_factory=dict)
     file_changes: list[FileChange] = field(default_factory=list)
+    #: Per source: its tests at the previous good run that counted them.
+    previous_tests: dict[str, PreviousTests] = field(default_factory=dict)
+    files_left: list[FileLeft] = field(default_factory=list)
+
+
+def is_test_file(path: str, globs: Iterable[str]) -> bool:
+    """Whether `path` matches one of the `test_files` globs (no "/": the name; else the path)."""
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatchcase(path if "/" in g else name, g) for g in globs)
+
+
+def lines_now_missed(change: FileChange) -> tuple[int, tuple[int, ...]]:
+    """Covered lines that still exist and are now missed: how many, and which when known.
+
+    Coverage data has no line identity across edits, so: with the same number of statements
+    the lines are taken to be where they were, and the newly missing ones are counted. When
+    the file grew or shrank, line numbers may have moved: the count is the smaller of the
+    rise in missed lines and the fall in covered ones, so deleted covered code (fewer covered,
+    no more missed) and new untested code (more missed, no fewer covered) never count.
+    """
+    before, after = change.before, change.after
+    if before.n_statements == after.n_statements:
+        newly = tuple(n for n in change.missing_after if n not in change.missing_before)
+        return len(newly), newly
+    return max(0, min(after.n_missing - before.n_missing, before.n_executed - after.n_executed)), ()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _summary(items: list[str], limit: int = 3) -> str:
+    """The first few of a list, and how many more the detail has."""
+    shown = ", ".join(items[:limit])
+    return shown + (f", +{len(items) - limit:,} more" if len(items) > limit else "")
+
+
+#: Removed test ids listed in an alert's detail, at most (the count is always exact).
+MAX_LISTED_TESTS = 500
 
 
 def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], precision: int = 2) -> list[Alert]:
@@ -132,6 +192,18 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                             source=source.name,
                         )
                     )
+        previous = inputs.previous_tests.get(source.name)
+        if tests is not None and previous is not None and config.tests_removed > 0:
+            alert = tests_removed(source.name, previous, tests.n_tests, tests.ids, config)
+            if alert is not None:
+                alerts.append(alert)
+    if config.files_left > 0:
+        left = [
+            f for f in inputs.files_left
+            if f.last.n_statements and not is_test_file(f.path, config.test_files)
+        ]
+        if len(left) >= config.files_left:
+            alerts.append(files_left(left, config, precision))
 
     diff = draft.diff
     diff_min = config.diff_coverage_min
@@ -153,23 +225,84 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
         )
 
     if config.file_regression_lines > 0:
-        for change in inputs.file_changes:
-            lost = change.before.n_executed - change.after.n_executed
-            if lost >= config.file_regression_lines:
-                newly_missing = [n for n in change.missing_after if n not in change.missing_before]
-                where = f" (now missing: {encode_lines(newly_missing)})" if newly_missing else ""
-                alerts.append(
-                    Alert(
-                        "file_regression",
-                        Severity.WARNING,
-                        f"{change.path} lost {lost} covered line{'s' if lost != 1 else ''}{where}",
-                        value=lost,
-                        threshold=config.file_regression_lines,
-                        source=change.source,
-                        path=change.path,
-                    )
-                )
+        regression = file_regressions(inputs.file_changes, config)
+        if regression is not None:
+            alerts.append(regression)
     return alerts
+
+
+def tests_removed(
+    source: str, previous: PreviousTests, n_tests: int, ids: list[str], config: AlertConfig
+) -> Alert | None:
+    """Fewer tests than the previous good run: naming the removed ones when both runs did."""
+    fewer = previous.n_tests - n_tests
+    if fewer < config.tests_removed:
+        return None
+    removed = sorted(previous.ids - set(ids)) if previous.ids and ids else []
+    message = (
+        f"{source}: {_plural(fewer, 'fewer test')} than at "
+        f"snapshot #{previous.snapshot_id} ({previous.n_tests:,} → {n_tests:,})"
+    )
+    if removed:
+        message += f"; gone: {_summary(removed)}"
+    listed = removed[:MAX_LISTED_TESTS]
+    more = len(removed) - len(listed)
+    detail = "\n".join(listed + ([f"… and {more:,} more"] if more else []))
+    return Alert(
+        "tests_removed", Severity.WARNING, message,
+        value=fewer, threshold=config.tests_removed, source=source, detail=detail,
+    )
+
+
+def files_left(left: list[FileLeft], config: AlertConfig, precision: int) -> Alert:
+    """Measured code files gone from the report: deleted, or no longer imported by any test."""
+    entries = [f"{f.path} (was {f.last.pc_covered_str(precision)}%)" for f in left]
+    if len(left) == 1:
+        message = f"{left[0].path} left the report (was {left[0].last.pc_covered_str(precision)}%)"
+    else:
+        message = f"{len(left):,} measured files left the report: {_summary(entries)}"
+    sources = {f.source for f in left}
+    return Alert(
+        "files_left", Severity.WARNING, message,
+        value=len(left), threshold=config.files_left,
+        source=sources.pop() if len(sources) == 1 else None,
+        path=left[0].path if len(left) == 1 else None,
+        detail="" if len(left) == 1 else "\n".join(entries),
+    )
+
+
+def file_regressions(changes: Iterable[FileChange], config: AlertConfig) -> Alert | None:
+    """One alert for every code file in which covered lines became missed."""
+    hits: list[tuple[FileChange, int, tuple[int, ...]]] = []
+    for change in changes:
+        if is_test_file(change.path, config.test_files):
+            continue
+        n, lines = lines_now_missed(change)
+        if n >= config.file_regression_lines:
+            hits.append((change, n, lines))
+    if not hits:
+        return None
+
+    def describe(change: FileChange, n: int, lines: tuple[int, ...]) -> str:
+        where = f" (now missing: {encode_lines(lines)})" if lines else ""
+        return f"{change.path} lost {_plural(n, 'covered line')}{where}"
+
+    total = sum(n for _, n, _ in hits)
+    sources = {change.source for change, _, _ in hits}
+    if len(hits) == 1:
+        message = describe(*hits[0])
+    else:
+        message = (
+            f"{len(hits):,} files lost {_plural(total, 'covered line')}: "
+            + _summary([f"{change.path} ({n:,})" for change, n, _ in hits])
+        )
+    return Alert(
+        "file_regression", Severity.WARNING, message,
+        value=total, threshold=config.file_regression_lines,
+        source=sources.pop() if len(sources) == 1 else None,
+        path=hits[0][0].path if len(hits) == 1 else None,
+        detail="" if len(hits) == 1 else "\n".join(describe(*hit) for hit in hits),
+    )
 
 
 def alert_json(alert: Alert) -> dict:
@@ -186,6 +319,7 @@ def alert_json(alert: Alert) -> dict:
         "source": alert.source,
         "path": alert.path,
         "message": alert.message,
+        "detail": alert.detail,
         "value": alert.value,
         "threshold": alert.threshold,
         "snapshot_id": alert.snapshot_id,

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from covtui.config import Config, load_config
 from covtui.critical import critical_files
-from covtui.display import printable
+from covtui.display import printable, unimported_notice
 from covtui.errors import CovtuiError, InputError
 from covtui.model import (
     CoverageReport,
@@ -161,7 +161,9 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
     outcome = run(main())
     for result in outcome.draft.sources:
         print_source_result(result, config)
-    print_alerts(outcome.alerts)
+        if result.report is not None and result.report.measures_unimported is False:
+            console.print(Text(printable(unimported_notice(result.name)), style="yellow"))
+    print_alerts(outcome.alerts, detail_lines=10)
     notify(config, outcome.alerts)
     console.print(f"snapshot #{outcome.snapshot_id} stored ({outcome.status.value}) in {obj.db_path}")
     if outcome.status is not RunStatus.OK:
@@ -323,6 +325,8 @@ def status(obj: Context, as_json: bool) -> None:
         if row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
         console.print(text)
+        if row.measures_unimported is False:
+            console.print(Text("    " + printable(unimported_notice()), style="yellow"))
     if state.critical_files:
         table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
         table.add_column("file")
@@ -385,6 +389,7 @@ def status_json(state, files, config: Config) -> dict:
             "status": row.status,
             "message": row.message,
             "snapshot_id": row.snapshot_id,
+            "measures_unimported": row.measures_unimported,
             "summary": summary(row.numbers),
         }
     for f in files:
@@ -419,7 +424,10 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
             print(json.dumps([alert_json(a) for a in rows], indent=2))
         else:
-            print_alerts(rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts", empty="No alerts.")
+            print_alerts(
+                rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts",
+                empty="No alerts.", detail_lines=None,
+            )
 
     show()
 
@@ -503,7 +511,10 @@ def print_source_result(result: SourceResult, config: Config) -> None:
     console.print(text)
 
 
-def print_alerts(rows, title: str = "Alerts", empty: str | None = None) -> None:
+def print_alerts(
+    rows, title: str = "Alerts", empty: str | None = None, detail_lines: int | None = 0
+) -> None:
+    """One line per alert, then up to `detail_lines` lines of its detail (None: all)."""
     if not rows:
         if empty:
             console.print(empty)
@@ -516,6 +527,13 @@ def print_alerts(rows, title: str = "Alerts", empty: str | None = None) -> None:
             f"{a.severity.value:8}", style=SEVERITY_STYLE.get(a.severity.value, "")
         ) + Text(f" {a.rule}: ") + Text(printable(a.message))
         console.print(line)
+        details = a.detail.splitlines() if detail_lines != 0 else []
+        for item in details[:detail_lines]:
+            console.print(Text(f"    {printable(item)}", style="dim"))
+        if detail_lines is not None and len(details) > detail_lines:
+            console.print(
+                Text(f"    … {len(details) - detail_lines:,} more: covtui alerts", style="dim")
+            )
 
 
 from covtui.report import report  # noqa: E402  (uses handles_errors above)

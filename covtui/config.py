@@ -49,6 +49,13 @@ class SourceConfig:
         return self.report is None
 
 
+#: Test files in the usual layouts of Python, JS/TS, Go and Rust projects.
+DEFAULT_TEST_FILES = (
+    "tests/*", "*/tests/*", "test/*", "*/test/*",
+    "test_*.py", "*_test.py", "conftest.py", "*_test.go", "*.test.*", "*.spec.*",
+)
+
+
 @dataclass
 class AlertConfig:
     """Thresholds of the alert rules (defaults from the seed report)."""
@@ -61,8 +68,17 @@ class AlertConfig:
     test_time_pct: float = 20.0
     #: How many recent successful runs make that median.
     test_time_window: int = 10
-    #: A file that lost at least this many covered lines raises a warning (0 turns it off).
+    #: Covered lines of a code file that still exist and are now missed: at least this many
+    #: raise a warning, one per snapshot listing every such file (0 turns it off).
     file_regression_lines: int = 1
+    #: Fewer tests than the source's previous good run, by at least this many (warning; 0: off).
+    tests_removed: int = 1
+    #: Measured code files that left the report in one snapshot: at least this many raise a
+    #: warning naming each with its last percentage (0 turns it off).
+    files_left: int = 1
+    #: Globs of test files, which file alerts leave out; a glob without "/" matches the file
+    #: name, one with "/" the whole path (`*` crosses folders).
+    test_files: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_FILES))
     #: Coverage of lines changed since the git base; None turns the rule off.
     diff_coverage_min: float | None = None
 

@@ -15,3 +15,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 def printable(text: str) -> str:
     """`text` with every control character shown as an escape (a tab stays a tab)."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def unimported_notice(source: str | None = None) -> str:
+    """What a coverage.py source without `source` configured cannot see, and the fix."""
+    who = f"{source}: " if source else ""
+    return (
+        f"{who}coverage.py's `source` is not set, so files no test imports are invisible "
+        "(not counted at 0%); set it in pyproject.toml: [tool.coverage.run] "
+        'source = ["your_package"]'
+    )

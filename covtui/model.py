@@ -75,6 +75,9 @@ class CoverageReport:
     files: list[FileCoverage]
     has_branches: bool
     read_s: float = 0.0  # time spent reading/analysing the report
+    #: coverage.py data: whether `source` (or `source_pkgs`) was set, so that files no test
+    #: imported appear at 0%; False: such files are invisible. None: not known (other formats).
+    measures_unimported: bool | None = None
 
     @cached_property
     def numbers(self) -> Numbers:
@@ -100,6 +103,8 @@ class TestOutcomes:
     n_skipped: int = 0
     duration_s: float | None = None
     failures: list[TestFailure] = field(default_factory=list)
+    #: Every test's id (`classname::name`), when the report names them.
+    ids: list[str] = field(default_factory=list)
 
     @property
     def n_passed(self) -> int:
@@ -114,6 +119,7 @@ class TestOutcomes:
             self.n_skipped + other.n_skipped,
             sum(durations) if durations else None,
             self.failures + other.failures,
+            self.ids + other.ids,
         )
 
 
@@ -175,13 +181,15 @@ class SnapshotDraft:
 class Alert:
     """A rule that fired when a snapshot was written."""
 
-    rule: str  # "coverage_drop", "test_failures", "test_time", "file_regression", "milestone", "scan_failed"
+    rule: str  # "coverage_drop", "test_failures", "tests_removed", "test_time", "files_left", "file_regression", "milestone", "scan_failed"
     severity: Severity
-    message: str
+    message: str  # one line
     value: float | None = None
     threshold: float | None = None
     source: str | None = None
     path: str | None = None
+    #: What the one-line message leaves out (a file or test per line); "" when it says it all.
+    detail: str = ""
     id: int | None = None
     snapshot_id: int | None = None
     created_at: float | None = None

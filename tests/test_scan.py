@@ -235,3 +235,137 @@ def test_parallel_config_shards_are_combined(project: Project) -> None:
     totals = json.loads(project.covtui("status", "--json", check=True).stdout)["totals"]
     assert totals["percent_covered"] == expected["percent_covered"]
     assert totals["num_statements"] == expected["num_statements"]
+
+
+# -- tests and files that vanish; file regressions only where covered code became missed -----
+
+NO_SOURCE = "[tool.coverage.run]\nbranch = true\n"  # coverage.py measures only what is imported
+
+
+def _alerts(project: Project) -> list[dict]:
+    return json.loads(project.covtui("alerts", "--json", check=True).stdout)
+
+
+def test_removed_tests_and_a_file_leaving_the_report_are_noticed(project: Project) -> None:
+    project.write("pyproject.toml", NO_SOURCE)
+    project.write("pkg/extra.py", """
+        def double(x):
+            return 2 * x
+
+
+        def triple(x):
+            return 3 * x
+    """)
+    project.write("tests/test_extra.py", """
+        from pkg.extra import double
+
+
+        def test_double():
+            assert double(2) == 4
+
+
+        def test_double_zero():
+            assert double(0) == 0
+    """)
+    first = project.covtui("scan", check=True)
+    assert first.stdout.count("coverage.py's `source` is not set") == 1
+    was = project.coverage_json(project.db.parent / "run" / "python" / ".coverage")
+    was_pc = was["files"]["pkg/extra.py"]["summary"]["percent_covered"]
+    (project.root / "tests" / "test_extra.py").unlink()
+    project.covtui("scan", check=True)
+
+    alerts = _alerts(project)
+    removed = [a for a in alerts if a["rule"] == "tests_removed"]
+    assert len(removed) == 1 and removed[0]["severity"] == "warning"
+    assert removed[0]["value"] == 2 and "2 fewer tests than at snapshot #1 (4 → 2)" in removed[0]["message"]
+    assert removed[0]["detail"].splitlines() == [
+        "tests.test_extra::test_double", "tests.test_extra::test_double_zero",
+    ]
+    left = [a for a in alerts if a["rule"] == "files_left"]
+    assert [(a["message"], a["path"], a["severity"]) for a in left] == [
+        (f"pkg/extra.py left the report (was {was_pc:.2f}%)", "pkg/extra.py", "warning")
+    ]
+    # The deleted test file left too: the tests_removed alert says that, not a file alert.
+    assert not any("tests/test_extra.py" in a["message"] + a["detail"] for a in alerts)
+
+    status = project.covtui("status", check=True)
+    assert "`source` is not set, so files no test imports are invisible" in status.stdout
+    data = json.loads(project.covtui("status", "--json", check=True).stdout)
+    assert data["sources"]["python"]["measures_unimported"] is False
+
+
+def test_with_source_set_there_is_no_notice(project: Project) -> None:
+    proc = project.covtui("scan", check=True)
+    assert "`source` is not set" not in proc.stdout
+    data = json.loads(project.covtui("status", "--json", check=True).stdout)
+    assert data["sources"]["python"]["measures_unimported"] is True
+
+
+def test_deleting_a_covered_function_is_not_a_file_regression(project: Project) -> None:
+    from .conftest import CALC, TESTS
+
+    project.covtui("scan", check=True)
+    project.write("pkg/calc.py", CALC.replace("def add(a, b):\n    return a + b\n\n\n", ""))
+    project.write("tests/test_calc.py", TESTS.replace("add, ", "").split("def test_add")[0]
+                  + "def test_classify():\n    assert classify(5) == 'pos'\n")
+    project.covtui("scan", check=True)
+    rules = [a["rule"] for a in _alerts(project)]
+    assert "file_regression" not in rules
+    assert "tests_removed" in rules  # test_add went with it
+
+
+def test_file_regressions_only_in_code_files_and_grouped(project: Project) -> None:
+    project.write("pyproject.toml", NO_SOURCE)
+    project.write("pkg/other.py", """
+        def half(x):
+            if x:
+                return x / 2
+            return 0
+    """)
+    tests = """
+        from pkg.calc import add, classify
+        from pkg.other import half
+
+
+        def check(value, expected):
+            assert value == expected
+
+
+        def test_add():
+            {add}
+
+
+        def test_classify():
+            assert classify(5) == "pos"
+            {zero}
+            assert half(4) == 2
+            {half}
+    """
+    project.write("tests/test_calc.py", tests.format(
+        add="check(add(1, 2), 3)", zero='assert classify(0) == "zero"', half="assert half(0) == 0"
+    ))
+    project.covtui("scan", check=True)
+    data_file = project.db.parent / "run" / "python" / ".coverage"
+    before = project.coverage_json(data_file)["files"]
+    # The same number of lines, but a covered line of each file is now missed.
+    project.write("tests/test_calc.py", tests.format(
+        add="assert add(1, 2) == 3", zero="assert classify(1)", half="assert half(1)"
+    ))
+    project.covtui("scan", check=True)
+    after = project.coverage_json(data_file)["files"]
+
+    def newly_missed(path: str) -> list[int]:
+        return sorted(set(after[path]["missing_lines"]) - set(before[path]["missing_lines"]))
+
+    assert newly_missed("tests/test_calc.py"), "the test file lost a covered line too"
+    regressions = [a for a in _alerts(project) if a["rule"] == "file_regression"]
+    assert len(regressions) == 1
+    alert = regressions[0]
+    assert alert["message"] == "2 files lost 2 covered lines: pkg/calc.py (1), pkg/other.py (1)"
+    assert alert["path"] is None and alert["source"] == "python" and alert["value"] == 2
+    assert alert["detail"].splitlines() == [
+        f"{path} lost 1 covered line (now missing: {newly_missed(path)[0]})"
+        for path in ("pkg/calc.py", "pkg/other.py")
+    ]
+    shown = project.covtui("alerts", check=True).stdout
+    assert f"pkg/other.py lost 1 covered line (now missing: {newly_missed('pkg/other.py')[0]})" in shown

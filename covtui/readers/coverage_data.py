@@ -326,6 +326,8 @@ def read_with_stats(
         files=files,
         has_branches=has_branches,
         read_s=time.perf_counter() - started,
+        # Without `source`, coverage.py only knows files some test imported.
+        measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
     )
     return report, stats
 

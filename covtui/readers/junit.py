@@ -44,6 +44,7 @@ def _from_testcases(root: Element) -> TestOutcomes:
         if element_tag(case) != "testcase":
             continue
         out.n_tests += 1
+        out.ids.append(_name(case))
         tags = {element_tag(child): child for child in reversed(list(case))}  # first of each tag wins
         # One outcome per test: a failure that also errored in teardown counts as failed.
         if "failure" in tags:

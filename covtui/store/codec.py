@@ -1,8 +1,9 @@
-"""Compact text forms of line lists, arcs and functions for the database."""
+"""Compact forms of line lists, arcs, functions and test ids for the database."""
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable
 
 from covtui.model import Arc, FunctionCoverage
@@ -57,3 +58,13 @@ def decode_functions(text: str) -> tuple[FunctionCoverage, ...]:
     if not text:
         return ()
     return tuple(FunctionCoverage(*row) for row in json.loads(text))
+
+
+def encode_names(names: Iterable[str]) -> bytes:
+    """Test ids as one compressed blob: sorted, one per line (ids share long prefixes)."""
+    return zlib.compress("\n".join(sorted(set(names))).encode("utf-8", "surrogatepass"), 6)
+
+
+def decode_names(blob: bytes) -> frozenset[str]:
+    text = zlib.decompress(blob).decode("utf-8", "surrogatepass")
+    return frozenset(text.split("\n")) if text else frozenset()

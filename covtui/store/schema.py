@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -132,6 +132,19 @@ CREATE INDEX snapshots_trend ON snapshots(created_at, status, pc_covered);
 CREATE INDEX source_results_trend ON source_results(source, created_at, status, pc_covered)
 """
 
+# Alerts that list what their one line leaves out; whether coverage.py saw files no test
+# imported; each source's test ids at its latest good run (sorted, "\n"-joined, zlib), which
+# is all the "tests removed" rule needs.
+_V3 = """
+ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+ALTER TABLE source_results ADD COLUMN measures_unimported INTEGER;
+CREATE TABLE test_ids (
+    source TEXT PRIMARY KEY,
+    snapshot_id INTEGER NOT NULL,
+    ids BLOB NOT NULL
+) WITHOUT ROWID
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -23,9 +23,11 @@ from covtui.store.codec import (
     decode_arcs,
     decode_functions,
     decode_lines,
+    decode_names,
     encode_arcs,
     encode_functions,
     encode_lines,
+    encode_names,
 )
 from covtui.store.schema import NUMBER_COLUMNS, RUN_COLUMNS, TEST_COLUMNS
 from covtui.store.views import (
@@ -50,7 +52,7 @@ _SOURCE_COLUMNS = (
     "r.source, r.snapshot_id, s.created_at, r.status, r.format, "
     f"{', '.join('r.' + c for c in NUMBER_COLUMNS)}, "
     f"{', '.join('r.' + c for c in TEST_COLUMNS)}, {', '.join('r.' + c for c in RUN_COLUMNS)}, "
-    "r.message"
+    "r.message, r.measures_unimported"
 )
 _N = len(NUMBER_COLUMNS)
 _LATEST = 2**62  # "at or before the newest snapshot"
@@ -105,6 +107,7 @@ def _source(row: Sequence, **extra) -> SourceRow:
         tests=_tests(row[base + _N : base + _N + 5]),
         run=RunCost(*row[base + _N + 5 : base + _N + 9]),
         message=row[base + _N + 9],
+        measures_unimported=None if row[base + _N + 10] is None else bool(row[base + _N + 10]),
         **extra,
     )
 
@@ -122,12 +125,13 @@ def _alert(row: Sequence) -> Alert:
         value=row[8],
         threshold=row[9],
         acknowledged_at=row[10],
+        detail=row[11],
     )
 
 
 _ALERT_COLUMNS = (
     "id, snapshot_id, created_at, rule, severity, source, path, message, value, threshold, "
-    "acknowledged_at"
+    "acknowledged_at, detail"
 )
 
 
@@ -270,17 +274,28 @@ class Store:
         snapshot_id = cursor.lastrowid
 
         previous_failures: dict[str, int] = {}
+        previous_tests: dict[str, alert_rules.PreviousTests] = {}
         recent_wall: dict[str, list[float]] = {}
         file_changes: list[alert_rules.FileChange] = []
+        files_left: list[alert_rules.FileLeft] = []
         for name, result in measured.items():
             await self._insert_source_result(snapshot_id, created_at, result)
             row = await self._one(
-                "SELECT n_failed + n_errors FROM source_results WHERE source = ? AND status = 'ok' "
-                "AND n_tests IS NOT NULL AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT 1",
+                "SELECT n_failed + n_errors, snapshot_id, n_tests FROM source_results "
+                "WHERE source = ? AND status = 'ok' AND n_tests IS NOT NULL AND snapshot_id < ? "
+                "ORDER BY snapshot_id DESC LIMIT 1",
                 (name, snapshot_id),
             )
             if row is not None:
                 previous_failures[name] = row[0]
+                previous_tests[name] = alert_rules.PreviousTests(
+                    row[1], row[2], await self._test_ids(name, row[1])
+                )
+            if result.status is RunStatus.OK and result.tests is not None:
+                await self.conn.execute(
+                    "INSERT OR REPLACE INTO test_ids (source, snapshot_id, ids) VALUES (?, ?, ?)",
+                    (name, snapshot_id, encode_names(result.tests.ids)),
+                )
             recent_wall[name] = [
                 r[0]
                 for r in await self._all(
@@ -290,9 +305,11 @@ class Store:
                 )
             ]
             if result.status is RunStatus.OK and result.report is not None:
-                file_changes += await self._write_file_changes(
+                changed, left = await self._write_file_changes(
                     snapshot_id, name, result.report.files, memo
                 )
+                file_changes += changed
+                files_left += left
 
         inputs = alert_rules.AlertInputs(
             draft=draft,
@@ -301,6 +318,8 @@ class Store:
             previous_failures=previous_failures,
             recent_wall_s=recent_wall,
             file_changes=file_changes,
+            previous_tests=previous_tests,
+            files_left=files_left,
         )
         new_alerts = alert_rules.evaluate(inputs, config.alerts, config.phases, config.precision)
         for alert in new_alerts:
@@ -308,7 +327,7 @@ class Store:
             alert.created_at = created_at
             cursor = await self.conn.execute(
                 "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message, "
-                "value, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "value, threshold, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     snapshot_id,
                     created_at,
@@ -319,6 +338,7 @@ class Store:
                     alert.message,
                     alert.value,
                     alert.threshold,
+                    alert.detail,
                 ),
             )
             alert.id = cursor.lastrowid
@@ -333,7 +353,8 @@ class Store:
         await self.conn.execute(
             f"INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
             f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-            f"exit_code, message, output_tail) VALUES ({', '.join('?' * (6 + _N + 1 + 5 + 4 + 3))})",
+            f"exit_code, message, output_tail, measures_unimported) "
+            f"VALUES ({', '.join('?' * (6 + _N + 1 + 5 + 4 + 4))})",
             (
                 result.name,
                 snapshot_id,
@@ -351,8 +372,17 @@ class Store:
                 result.run.exit_code,
                 result.message,
                 result.run.output_tail[-20_000:],
+                None if report is None or report.measures_unimported is None
+                else int(report.measures_unimported),
             ),
         )
+
+    async def _test_ids(self, source: str, snapshot_id: int) -> frozenset[str] | None:
+        """The source's test ids at `snapshot_id`, if they were kept (only the latest are)."""
+        row = await self._one(
+            "SELECT ids FROM test_ids WHERE source = ? AND snapshot_id = ?", (source, snapshot_id)
+        )
+        return decode_names(row[0]) if row is not None else None
 
     async def _write_file_changes(
         self,
@@ -360,8 +390,9 @@ class Store:
         source: str,
         files: Iterable[FileCoverage],
         memo: dict[str, dict[str, tuple[int, FileCoverage]]] | None = None,
-    ) -> list[alert_rules.FileChange]:
-        """Store the files whose result differs from their current state; return what changed.
+    ) -> tuple[list[alert_rules.FileChange], list[alert_rules.FileLeft]]:
+        """Store the files whose result differs from their current state; return what changed
+        and which files left the report.
 
         `memo` carries each source's last written files between the snapshots of one batch,
         so a batch reads the current states from the database only once.
@@ -416,15 +447,17 @@ class Store:
                         frozenset(old.missing_lines), f.missing_lines,
                     )
                 )
+        left: list[alert_rules.FileLeft] = []
         for path, (file_id, old) in current.items():
             if path not in written and old is not None:
                 await self.conn.execute(
                     "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, NULL)",
                     (file_id, snapshot_id),
                 )
+                left.append(alert_rules.FileLeft(source, path, old.numbers))
         if memo is not None:
             memo[source] = written
-        return changes
+        return changes, left
 
     async def acknowledge(self, ids: Iterable[int] | None = None) -> int:
         """Acknowledge the given alerts (all unacknowledged ones when `ids` is None)."""

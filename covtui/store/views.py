@@ -72,6 +72,8 @@ class SourceRow:
     tests: TestCounts | None
     run: RunCost
     message: str
+    #: False: coverage.py's `source` is unset, so files no test imports are not in the report.
+    measures_unimported: bool | None = None
     previous_pc: float | None = None
     previous_snapshot_id: int | None = None
     last_ok_snapshot_id: int | None = None

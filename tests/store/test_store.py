@@ -216,3 +216,24 @@ async def test_older_schema_is_migrated_even_when_not_creating(tmp_path: Path, r
         assert (await store.latest_snapshot()).id == 1
         await store.write_snapshot(draft(reports["some"], 2.0), Config(root=tmp_path))
         assert (await store.latest_snapshot()).n_diff_statements is None
+
+
+async def test_test_ids_kept_are_each_sources_latest_good_run(tmp_path: Path, reports) -> None:
+    from covtui.model import TestOutcomes
+
+    def run(n: int, at: float, status: RunStatus = RunStatus.OK) -> SnapshotDraft:
+        ids = [f"tests.test_calc::test_{k}" for k in range(n)]
+        result = SourceResult("python", status, reports["more"], TestOutcomes(n, ids=ids))
+        return SnapshotDraft("scan", [result], created_at=at)
+
+    config = Config(root=tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await store.write_snapshot(run(3, 1.0), config)
+        # A failed run is not a comparison point: its tests are not kept.
+        await store.write_snapshot(run(1, 2.0, RunStatus.FAILED), config)
+        _, alerts = await store.write_snapshot(run(2, 3.0), config)
+        (removed,) = [a for a in alerts if a.rule == "tests_removed"]
+        assert removed.detail == "tests.test_calc::test_2"
+        assert "than at snapshot #1 (3 → 2)" in removed.message
+        assert [a.detail for a in await store.alerts() if a.rule == "tests_removed"] == [removed.detail]
+        assert await store._all("SELECT source, snapshot_id FROM test_ids") == [("python", 3)]
