@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from covtui.display import printable
+from covtui.display import printable, unimported_notice
 from covtui.numbers import pc_str
 from covtui.store.views import DashboardState
 
@@ -63,6 +63,8 @@ class SourcesPanel(Static):
                 problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
                 parts += ["  ", (printable(problem), "bold $text-error")]
             lines.append(Content.assemble(*parts))
+            if row.measures_unimported is False:
+                lines.append(Content.styled("  " + unimported_notice(), "$text-warning"))
         if not lines:
             lines.append(Content.styled("no sources measured yet", "$text-muted"))
         self.update(Content("\n").join(lines))

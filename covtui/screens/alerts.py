@@ -64,6 +64,17 @@ class AlertsScreen(Screen):
             padding: 0 1;
             color: $text-muted;
         }
+        #alert-detail {
+            display: none;
+            height: auto;
+            max-height: 40%;
+            padding: 0 1;
+            border-top: solid $primary 50%;
+            overflow-y: auto;
+        }
+        #alert-detail.-shown {
+            display: block;
+        }
     }
     """
 
@@ -89,6 +100,7 @@ class AlertsScreen(Screen):
             )
         yield Static("loading…", id="alerts-summary")
         yield AlertsTable(id="alerts-table")
+        yield Static(id="alert-detail")  # what the highlighted alert's one line leaves out
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -139,6 +151,16 @@ class AlertsScreen(Screen):
         if alert is not None and alert.path and alert.source:
             self.app.open_file(alert.source, alert.path)
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail(event.row_key.value if event.row_key is not None else None)
+
+    def show_detail(self, key: str | None) -> None:
+        alert = next((a for a in self.alerts if str(a.id) == key), None)
+        pane = self.query_one("#alert-detail", Static)
+        detail = alert.detail if alert is not None else ""
+        pane.set_class(bool(detail), "-shown")
+        pane.update(Text("\n".join(printable(line) for line in detail.splitlines())))
+
     def on_select_changed(self, event: Select.Changed) -> None:
         self.show_alerts()
 
@@ -150,6 +172,7 @@ class AlertsScreen(Screen):
         table.sync(
             [(str(a.id), alert_cells(table, a, message_width=width, full=True)) for a in shown]
         )
+        self.show_detail(table.cursor_key)
         if self.loaded:
             unacknowledged = sum(1 for a in shown if a.acknowledged_at is None)
             self.query_one("#alerts-summary", Static).update(
