@@ -211,9 +211,14 @@ async def test_older_schema_is_migrated_even_when_not_creating(tmp_path: Path, r
             "INSERT INTO snapshots (created_at, trigger, status, measured, sources_key) "
             "VALUES (1.0, 'scan', 'ok', 'python', 'python')"
         )
+        conn.execute(
+            "INSERT INTO alerts (snapshot_id, created_at, rule, severity, message) "
+            "VALUES (1, 1.0, 'milestone', 'info', 'Milestone reached')"
+        )
     async with await Store.open(path, create=False) as store:
         assert await store.schema_version() == SCHEMA_VERSION
         assert (await store.latest_snapshot()).id == 1
+        assert [(a.message, a.detail) for a in await store.alerts()] == [("Milestone reached", "")]
         await store.write_snapshot(draft(reports["some"], 2.0), Config(root=tmp_path))
         assert (await store.latest_snapshot()).n_diff_statements is None
 
