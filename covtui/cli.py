@@ -264,7 +264,7 @@ def status(obj: Context, as_json: bool) -> None:
 
     async def main():
         # What status shows, each read once (no trend, unlike the dashboard's state).
-        async with await Store.open(obj.db_path, create=False) as store:
+        async with await Store.open(obj.db_path, read_only=True) as store:
             latest = await store.latest_snapshot()
             files = await store.files()
             unacked = await store.alerts(unacknowledged_only=True)
@@ -415,7 +415,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
     @handles_errors
     def show() -> None:
         async def main():
-            async with await Store.open(obj.db_path, create=False) as store:
+            async with await Store.open(obj.db_path, read_only=True) as store:
                 return await store.alerts(unacknowledged_only=not show_all, limit=limit)
 
         rows = run(main())

@@ -69,7 +69,7 @@ class Poller:
         self.trend_range_index = 1  # a week
         self.status = PollStatus()
         self.store: Store | None = None
-        self._opened_ino: int | None = None
+        self._opened_fingerprint: tuple[int, int, int] | None = None
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
         self._highest_alert_id: int | None = None
         self._alerts_ino: int | None = None
@@ -155,11 +155,14 @@ class Poller:
             if self.status.loaded_at is None:
                 raise StoreError(f"{self.db_path}: no monitoring database yet (press r to scan)")
             raise StoreError(f"{self.db_path}: the database is missing")
-        if self.store is not None and fingerprint[0] != self._opened_ino:
-            await self._close()  # replaced by another file: read the new one
+        if self.store is not None and fingerprint != self._opened_fingerprint:
+            # Replaced, or overwritten in place (`cp garbage covtui.db`): an open connection
+            # keeps reading its cached pages and WAL, a new one reads the file itself. (A
+            # checkpoint changes the file too: one extra reopen, harmless.)
+            await self._close()
         if self.store is None:
-            self.store = await Store.open(self.db_path, create=False)
-            self._opened_ino = fingerprint[0]
+            self.store = await Store.open(self.db_path, read_only=True)
+            self._opened_fingerprint = fingerprint
             self._seen = None
         store = self.store  # stop() may drop self.store meanwhile; this one fails cleanly
         version = await store.data_version()
@@ -275,7 +278,10 @@ class Poller:
 
     async def acknowledge(self, ids: Iterable[int] | None) -> int:
         """Acknowledge alerts in the database (all when `ids` is None), then reload."""
-        n = await (await self._store()).acknowledge(ids)
+        await self._store()  # the same "not available" error as the reads
+        # The poller reads through a read-only connection: this one write has its own.
+        async with await Store.open(self.db_path, create=False) as store:
+            n = await store.acknowledge(ids)
         self.request_reload()
         return n
 

@@ -868,7 +868,7 @@ def _report(obj, fmt: str, since: str | None, output: Path | None) -> None:
         parse_since(since)  # a bad value fails before the database is opened
 
     async def main() -> ReportData:
-        async with await Store.open(obj.db_path, create=False) as store:
+        async with await Store.open(obj.db_path, read_only=True) as store:
             return await build_report(store, obj.config, since=since)
 
     data = asyncio.run(main())

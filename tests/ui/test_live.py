@@ -97,3 +97,19 @@ async def test_a_replaced_file_is_read_afresh(config, db, tmp_path):
         os.replace(other, db)
         await wait_for(pilot, lambda: app.state.latest.id == 5, timeout=3.0)
         assert first != 5
+
+
+async def test_a_database_overwritten_in_place_goes_stale(config, db, tmp_path):
+    app = make_app(config, db, clock=lambda: NOW)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        inode = db.stat().st_ino
+        # `cp garbage covtui.db`: same file, new bytes; its -wal and -shm stay behind.
+        with open(db, "r+b") as f:
+            f.truncate(0)
+            f.write(b"this is not a database" * 100)
+        assert db.stat().st_ino == inode
+        await wait_for(pilot, lambda: app.poll_status.error is not None, timeout=2.0)
+        await pilot.pause()
+        assert "not a database" in app.poll_status.error
+        assert "STALE" in screen_text(app)
