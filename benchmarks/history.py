@@ -1,8 +1,10 @@
-"""The store on a long history: `python -m benchmarks.history [--days N] [--skip-scaling]`.
+"""The store on a long history: `python -m benchmarks.history [--days N] [--skip-scaling]
+[--prune-only]`.
 
 Writes 90 days of 5-minute snapshots (25,920) of the demo project (212 Python files plus
 the Rust daemon) through the store, then times what the dashboard and the writers do on it.
-Exits 1 when a target is missed.
+Then `covtui prune` on 43 snapshots of 10,000 files (39 past retention) with an ingest started
+while it runs. Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +24,8 @@ from pathlib import Path
 
 from covtui.config import Config
 from covtui.demo import BATCH, DemoHistory, build_demo_database
+from covtui.model import CoverageReport, FileCoverage, RunStatus, SnapshotDraft, SourceResult
+from covtui.numbers import Numbers
 from covtui.store import Store
 
 MB = 1024 * 1024
@@ -166,6 +172,87 @@ async def history_benchmarks(table: Table, workdir: Path, days: float) -> None:
         )
 
 
+def _wide_history(n_files: int, n_snapshots: int, n_old: int, end: float) -> list[SnapshotDraft]:
+    """`n_snapshots` of `n_files` files, a tenth of them changed each time; the first `n_old`
+    are more than 90 days before `end`."""
+    def file(i: int, k: int) -> FileCoverage:
+        n_missing = (i * 7 + k) % 40
+        return FileCoverage(
+            f"pkg/mod{i:05d}.py",
+            Numbers(n_files=1, n_files_covered=1, n_statements=100, n_missing=n_missing),
+            tuple(range(10, 10 + n_missing)),
+        )
+
+    files = [file(i, 0) for i in range(n_files)]
+    drafts = []
+    for k in range(n_snapshots):
+        if k:
+            files = [file(i, k) if i % 10 == k % 10 else f for i, f in enumerate(files)]
+        at = end - (130 - k) * 86400 if k < n_old else end - (n_snapshots - k) * 3600
+        report = CoverageReport("lcov", list(files), has_branches=False)
+        drafts.append(SnapshotDraft("ingest", [SourceResult("lcov", RunStatus.OK, report)],
+                                    created_at=at))
+    return drafts
+
+
+def _timed(argv: list[str], cwd: Path) -> tuple[subprocess.Popen, float]:
+    return subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True), time.perf_counter()
+
+
+def _wait_both(*started: tuple[subprocess.Popen, float]) -> list[tuple[int, float, int, str]]:
+    """Exit code, seconds, peak memory (KiB) and stderr of each process, each timed to its
+    own exit (their output is a line or two: the pipes don't fill)."""
+    results: dict[int, tuple[int, float, int, str]] = {}
+    while len(results) < len(started):
+        for proc, t0 in started:
+            if proc.pid in results:
+                continue
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                results[pid] = (proc.returncode, time.perf_counter() - t0, usage.ru_maxrss,
+                                proc.stderr.read())
+        time.sleep(0.02)
+    return [results[proc.pid] for proc, _ in started]
+
+
+async def prune_benchmarks(table: Table, workdir: Path) -> None:
+    """`covtui prune` on 43 snapshots × 10,000 files (39 past retention), with an ingest
+    started meanwhile (issue 10.4: it took 65 s and locked the ingest out)."""
+    path = workdir / "wide.db"
+    end = float(int(time.time()))
+    drafts = _wide_history(10_000, 43, 39, end)
+    async with await Store.open(path) as store:
+        for k in range(0, len(drafts), 5):
+            await store.write_snapshots(drafts[k : k + 5], Config(root=workdir))
+    del drafts
+    lcov = workdir / "late.info"
+    lcov.write_text("SF:late.py\nDA:1,1\nDA:2,0\nend_of_record\n")
+    covtui = [sys.executable, "-m", "covtui", "--db", str(path)]
+    prune, prune_started = _timed([*covtui, "prune", "--older-than", "90"], workdir)
+    time.sleep(0.5)  # (the interpreter starts: the prune is under way)
+    ingest, ingest_started = _timed([*covtui, "ingest", str(lcov), "--source", "late"], workdir)
+    (code, prune_s, peak_kib, error), (ingest_code, ingest_s, _, ingest_error) = _wait_both(
+        (prune, prune_started), (ingest, ingest_started)
+    )
+    overlapped = ingest_started - prune_started < prune_s
+    table.add(
+        "prune 43 snapshots × 10,000 files (39 past retention): time / peak memory",
+        f"{prune_s:.1f} s / {peak_kib / 1024:.0f} MB" + (f" (exit {code}: {error.strip()})" if code else ""),
+        "<= 5 s",
+        code == 0 and prune_s <= 5,
+    )
+    table.add(
+        "ingest started 0.5 s into that prune",
+        f"exit {ingest_code} in {ingest_s:.1f} s"
+        + ("" if overlapped else " (prune had ended)")
+        + (f": {ingest_error.strip()[-120:]}" if ingest_code else ""),
+        "succeeds",
+        ingest_code == 0,
+    )
+
+
 async def scaling_benchmarks(table: Table, workdir: Path, days: float = 7) -> None:
     end = float(int(time.time()))
     results = {}
@@ -195,12 +282,16 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=90)
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--prune-only", action="store_true", help="only the wide prune case")
     args = parser.parse_args(argv)
     table = Table()
     with tempfile.TemporaryDirectory(prefix="covtui-bench-") as tmp:
-        print(f"{args.days:g} days of 5-minute snapshots:")
-        await history_benchmarks(table, Path(tmp), args.days)
-        if not args.skip_scaling:
+        if not args.prune_only:
+            print(f"{args.days:g} days of 5-minute snapshots:")
+            await history_benchmarks(table, Path(tmp), args.days)
+        print("prune while an ingest starts:")
+        await prune_benchmarks(table, Path(tmp))
+        if not args.skip_scaling and not args.prune_only:
             print("scaling:")
             await scaling_benchmarks(table, Path(tmp))
     table.print()

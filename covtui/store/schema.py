@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -145,6 +145,12 @@ CREATE TABLE test_ids (
 ) WITHOUT ROWID
 """
 
+# Deleting a file state (prune) looks up the changes that point at it: without this index,
+# with foreign keys on, each delete scanned every change (prune was quadratic).
+_V4 = """
+CREATE INDEX IF NOT EXISTS file_changes_state ON file_changes(state_id)
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 assert len(MIGRATIONS) == SCHEMA_VERSION

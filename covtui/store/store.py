@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -18,6 +19,7 @@ from covtui.critical import critical_files
 from covtui.errors import StoreError
 from covtui.model import Alert, FileCoverage, RunStatus, Severity, SnapshotDraft, SourceResult
 from covtui.numbers import Numbers
+from covtui.retention import retention_cutoff
 from covtui.store import connect
 from covtui.store.codec import (
     decode_arcs,
@@ -148,13 +150,19 @@ def _state_values(f: FileCoverage) -> tuple:
 class Store:
     """One connection to the monitoring database."""
 
+    #: About how many file changes one prune transaction drops (a few tenths of a second),
+    #: and the pause after it in which writers get the lock.
+    PRUNE_STEP_ROWS = 20_000
+    PRUNE_PAUSE_S = 0.12
+
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = Path(path)
 
     @classmethod
-    async def open(cls, path: Path, *, create: bool = True) -> Store:
-        return cls(await connect(path, create=create), path)
+    async def open(cls, path: Path, *, create: bool = True, read_only: bool = False) -> Store:
+        """`read_only`: for readers (status, report, the dashboard); needs no write access."""
+        return cls(await connect(path, create=create and not read_only, read_only=read_only), path)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -487,75 +495,126 @@ class Store:
 
     async def prune(self, older_than_days: float, now: float | None = None) -> PruneResult:
         """Drop snapshots older than the cutoff, keeping the latest snapshot and the file
-        states it needs, and unacknowledged alerts."""
+        states it needs, and unacknowledged alerts.
+
+        Oldest first, in short transactions of about `PRUNE_STEP_ROWS` file changes: each
+        one leaves a complete, smaller history, and writers get the lock between them.
+        """
         now = time.time() if now is None else now
-        cutoff = now - older_than_days * 86400
         bytes_before = _file_size(self.path)
+        newest = [r[0] for r in await self._all(
+            "SELECT created_at FROM snapshots ORDER BY id DESC LIMIT 2"
+        )]
+        cutoff = retention_cutoff(now, newest, older_than_days)
+        row = await self._one(
+            "SELECT MIN(id) FROM snapshots WHERE created_at >= ? OR id = (SELECT MAX(id) FROM snapshots)",
+            (cutoff,),
+        )
+        keep_from = row[0]
+        if keep_from is None:
+            return PruneResult(0, 0, bytes_before, bytes_before)
+        # Never past a source's last good result: the total still carries it.
+        for (name,) in await self._all("SELECT name FROM sources"):
+            last_ok = await self._one(
+                "SELECT MAX(snapshot_id) FROM source_results WHERE source = ? AND status = 'ok'",
+                (name,),
+            )
+            if last_ok[0] is not None:
+                keep_from = min(keep_from, last_ok[0])
+        n_snapshots = 0
+        while True:
+            async with _Transaction(self.conn, self.path):
+                dropped = await self._prune_step(keep_from)
+            if dropped is None:
+                break
+            n_snapshots += dropped
+            # A waiting writer retries its lock every 100 ms at most: give it that chance.
+            await asyncio.sleep(self.PRUNE_PAUSE_S)
         async with _Transaction(self.conn, self.path):
-            row = await self._one(
-                "SELECT MIN(id) FROM snapshots WHERE created_at >= ? OR id = (SELECT MAX(id) FROM snapshots)",
-                (cutoff,),
-            )
-            keep_from = row[0]
-            if keep_from is None:
-                return PruneResult(0, 0, bytes_before, bytes_before)
-            # Never past a source's last good result: the total still carries it.
-            for (name,) in await self._all("SELECT name FROM sources"):
-                last_ok = await self._one(
-                    "SELECT MAX(snapshot_id) FROM source_results WHERE source = ? AND status = 'ok'",
-                    (name,),
-                )
-                if last_ok[0] is not None:
-                    keep_from = min(keep_from, last_ok[0])
-            # Each file's state as of the oldest kept snapshot moves onto that snapshot, so
-            # history from there on reads the same after the older rows are gone.
-            await self.conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS carried (file_id INTEGER PRIMARY KEY, sid INTEGER)"
-            )
-            await self.conn.execute("DELETE FROM carried")
-            await self.conn.execute(
-                "INSERT INTO carried SELECT file_id, MAX(snapshot_id) FROM file_changes "
-                "WHERE snapshot_id <= ? GROUP BY file_id",
-                (keep_from,),
-            )
-            await self.conn.execute(
-                "DELETE FROM file_changes WHERE snapshot_id < ? AND (file_id, snapshot_id) "
-                "NOT IN (SELECT file_id, sid FROM carried)",
-                (keep_from,),
-            )
-            await self.conn.execute(
-                "UPDATE file_changes SET snapshot_id = ? WHERE snapshot_id < ?", (keep_from, keep_from)
-            )
-            # A file that had left the report before the cutoff needs no row at all.
-            await self.conn.execute(
-                "DELETE FROM file_changes WHERE snapshot_id = ? AND state_id IS NULL "
-                "AND file_id IN (SELECT file_id FROM carried WHERE sid < ?)",
-                (keep_from, keep_from),
-            )
-            await self.conn.execute(
-                "DELETE FROM file_states WHERE id NOT IN "
-                "(SELECT state_id FROM file_changes WHERE state_id IS NOT NULL)"
-            )
-            await self.conn.execute(
-                "DELETE FROM files WHERE id NOT IN (SELECT file_id FROM file_changes)"
-            )
             alerts = await self.conn.execute(
                 "DELETE FROM alerts WHERE created_at < ? AND acknowledged_at IS NOT NULL "
                 "AND (snapshot_id IS NULL OR snapshot_id < ?)",
                 (cutoff, keep_from),
             )
             n_alerts = alerts.rowcount
-            await self.conn.execute(
-                "UPDATE alerts SET snapshot_id = NULL WHERE snapshot_id < ?", (keep_from,)
-            )
-            await self.conn.execute("DELETE FROM source_results WHERE snapshot_id < ?", (keep_from,))
-            snapshots = await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (keep_from,))
-            n_snapshots = snapshots.rowcount
         if n_snapshots or n_alerts:
-            # Each step of this pragma frees pages: run it to the end.
-            await self._all("PRAGMA incremental_vacuum")
+            # Hand freed pages back a slice at a time (each slice is a short write too).
+            free = (await self._one("PRAGMA freelist_count"))[0]
+            while free:
+                await self._all("PRAGMA incremental_vacuum(2000)")
+                free, before = (await self._one("PRAGMA freelist_count"))[0], free
+                if free >= before:
+                    break  # (a file without auto_vacuum keeps its free pages for reuse)
             await self._all("PRAGMA wal_checkpoint(TRUNCATE)")
         return PruneResult(n_snapshots, n_alerts, bytes_before, _file_size(self.path))
+
+    async def _prune_step(self, keep_from: int) -> int | None:
+        """Drop the oldest snapshots, up to about PRUNE_STEP_ROWS file changes' worth (never
+        `keep_from` or later); None when there is nothing left to drop."""
+        oldest = (await self._one("SELECT MIN(id) FROM snapshots"))[0]
+        if oldest is None or oldest >= keep_from:
+            return None
+        row = await self._one(
+            "SELECT snapshot_id FROM file_changes WHERE snapshot_id < ? "
+            "ORDER BY snapshot_id LIMIT 1 OFFSET ?",
+            (keep_from, self.PRUNE_STEP_ROWS),
+        )
+        until = keep_from  # this step keeps snapshots from `until` on
+        if row is not None:
+            after = await self._one(
+                "SELECT MIN(id) FROM snapshots WHERE id > ? AND id <= ?", (row[0], keep_from)
+            )
+            until = after[0] if after[0] is not None else keep_from
+        if until <= oldest:  # (rows older than the oldest snapshot: still make progress)
+            until = (await self._one("SELECT MIN(id) FROM snapshots WHERE id > ?", (oldest,)))[0]
+        # Each file's state as of `until` moves onto that snapshot, so history from there on
+        # reads the same after the older rows are gone.
+        await self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS carried (file_id INTEGER PRIMARY KEY, sid INTEGER)"
+        )
+        await self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS dropped_states (id INTEGER PRIMARY KEY)"
+        )
+        await self.conn.execute("DELETE FROM carried")
+        await self.conn.execute("DELETE FROM dropped_states")
+        await self.conn.execute(
+            "INSERT INTO carried SELECT file_id, MAX(snapshot_id) FROM file_changes "
+            "INDEXED BY file_changes_snapshot WHERE snapshot_id <= ? GROUP BY file_id",
+            (until,),
+        )
+        gone = (
+            "FROM file_changes WHERE snapshot_id < :until AND NOT EXISTS (SELECT 1 FROM carried "
+            "WHERE carried.file_id = file_changes.file_id AND sid = file_changes.snapshot_id)"
+        )
+        await self.conn.execute(
+            f"INSERT OR IGNORE INTO dropped_states SELECT state_id {gone} AND state_id IS NOT NULL",
+            {"until": until},
+        )
+        await self.conn.execute(f"DELETE {gone}", {"until": until})
+        await self.conn.execute(
+            "UPDATE file_changes SET snapshot_id = ? WHERE snapshot_id < ?", (until, until)
+        )
+        # A file that had left the report before `until` needs no row at all.
+        await self.conn.execute(
+            "DELETE FROM file_changes WHERE snapshot_id = ? AND state_id IS NULL "
+            "AND file_id IN (SELECT file_id FROM carried WHERE sid < ?)",
+            (until, until),
+        )
+        await self.conn.execute(
+            "DELETE FROM file_states WHERE id IN (SELECT id FROM dropped_states) "
+            "AND NOT EXISTS (SELECT 1 FROM file_changes WHERE state_id = file_states.id)"
+        )
+        await self.conn.execute(
+            "DELETE FROM files WHERE id IN (SELECT file_id FROM carried WHERE sid < ?) "
+            "AND NOT EXISTS (SELECT 1 FROM file_changes WHERE file_id = files.id)",
+            (until,),
+        )
+        await self.conn.execute(
+            "UPDATE alerts SET snapshot_id = NULL WHERE snapshot_id < ?", (until,)
+        )
+        await self.conn.execute("DELETE FROM source_results WHERE snapshot_id < ?", (until,))
+        snapshots = await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (until,))
+        return snapshots.rowcount
 
     async def beat(self, name: str, *, started_at: float, next_scan_at: float | None, state: str) -> None:
         """Record that a watcher is alive (and when it scans next)."""
@@ -691,8 +750,10 @@ class Store:
         limit: int | None = None,
         unacknowledged_only: bool = False,
         since: float | None = None,
+        since_snapshot_id: int | None = None,
     ) -> list[Alert]:
-        """Newest first."""
+        """Newest first. `since_snapshot_id`: raised by that snapshot or a later one (by
+        number: a clock that went back can't hide them)."""
         where = ["1"]
         params: list = []
         if unacknowledged_only:
@@ -700,6 +761,9 @@ class Store:
         if since is not None:
             where.append("created_at >= ?")
             params.append(since)
+        if since_snapshot_id is not None:
+            where.append("snapshot_id >= ?")
+            params.append(since_snapshot_id)
         sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"

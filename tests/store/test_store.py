@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -115,7 +116,8 @@ async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) 
         await store.acknowledge([a.id for a in await store.alerts()][1:])  # keep one unacknowledged
         unacked = await store.alerts(unacknowledged_only=True)
         now = (len(order) - 1) * DAY
-        kept_ids = [s.id for s in await store.snapshots(limit=1000) if s.created_at >= now - 10 * DAY]
+        # Retention counts back from the second-newest snapshot (see test_clock_far_ahead...).
+        kept_ids = [s.id for s in await store.snapshots(limit=1000) if s.created_at >= now - 11 * DAY]
         before = {sid: await store.files(snapshot_id=sid) for sid in kept_ids}
         result = await store.prune(10, now=now)
         assert result.n_snapshots == len(order) - len(kept_ids)
@@ -126,9 +128,9 @@ async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) 
         assert (await store.latest_snapshot()).id == max(kept_ids)
         remaining = {a.id for a in await store.alerts()}
         assert {a.id for a in unacked} <= remaining
-        # Everything older goes, but never the latest snapshot.
+        # Everything older goes, but never the two newest snapshots.
         await store.prune(0, now=now + 100 * DAY)
-        assert [s.id for s in await store.snapshots()] == [max(kept_ids)]
+        assert [s.id for s in await store.snapshots()] == [max(kept_ids), max(kept_ids) - 1]
         assert {f.path: f.numbers for f in await store.files()} == {
             f.path: f.numbers for f in reports[order[-1]].files
         }
@@ -242,3 +244,78 @@ async def test_test_ids_kept_are_each_sources_latest_good_run(tmp_path: Path, re
         assert "than at snapshot #1 (3 → 2)" in removed.message
         assert [a.detail for a in await store.alerts() if a.rule == "tests_removed"] == [removed.detail]
         assert await store._all("SELECT source, snapshot_id FROM test_ids") == [("python", 3)]
+
+
+async def test_clock_far_ahead_for_one_scan_prunes_nothing_real(tmp_path: Path, reports) -> None:
+    config = Config(root=tmp_path)
+    real = [1000 * DAY + i * DAY for i in range(3)]
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        for i, at in enumerate(real):
+            await store.write_snapshot(draft(reports[["some", "more", "most"][i]], at), config)
+        # The clock jumps 200 days ahead for one (failed) scan, which then auto-prunes.
+        odd = real[-1] + 200 * DAY
+        await store.write_snapshot(draft(reports["most"], odd, RunStatus.FAILED), config)
+        result = await store.prune(90, now=odd)
+        assert result.n_snapshots == 0
+        assert len(await store.snapshots()) == 4
+        # A clock that stays ahead is believed at the next scan: then history ages normally.
+        await store.write_snapshot(draft(reports["most"], odd + 60), config)
+        assert (await store.prune(90, now=odd + 60)).n_snapshots == 3
+
+
+async def test_prune_in_steps_leaves_the_same_history(tmp_path: Path, reports, monkeypatch) -> None:
+    """Many short transactions (writers get the lock between them) end where one would."""
+    config = Config(root=tmp_path)
+    order = ["some", "more", "most", "more", "some", "most"] * 4
+    results = {}
+    monkeypatch.setattr(Store, "PRUNE_PAUSE_S", 0)
+    for step_rows in (1, 10**9):
+        monkeypatch.setattr(Store, "PRUNE_STEP_ROWS", step_rows)
+        async with await Store.open(tmp_path / f"db{step_rows}.sqlite") as store:
+            for i, name in enumerate(order):
+                await store.write_snapshot(draft(reports[name], i * DAY), config)
+            result = await store.prune(5, now=len(order) * DAY)
+            results[step_rows] = (
+                result.n_snapshots,
+                [s.id for s in await store.snapshots(limit=1000)],
+                {s: await store.files(snapshot_id=s) for s in (len(order) - 3, len(order))},
+                (await store._one("SELECT count(*) FROM file_states"))[0],
+                (await store._one("PRAGMA integrity_check"))[0],
+                (await store._one("PRAGMA foreign_key_check")),
+            )
+    assert results[1] == results[10**9]
+    assert results[1][0] == len(order) - 7 and results[1][4] == "ok" and results[1][5] is None
+
+
+async def test_a_write_started_during_a_prune_succeeds(tmp_path: Path, reports, monkeypatch) -> None:
+    """Prune works in short transactions: a writer waiting 2 s for the lock gets it (issue 10.4:
+    one long transaction locked an ingest out)."""
+    import dataclasses
+
+    monkeypatch.setattr(Store, "PRUNE_STEP_ROWS", 2000, raising=False)
+    config = Config(root=tmp_path)
+    # 5,000 real coverage.py file results (calc.py under other names); a tenth change each time.
+    shapes = [next(f for f in reports[n].files if f.path.endswith("calc.py")) for n in ("more", "most")]
+    files = [dataclasses.replace(shapes[0], path=f"pkg/m{i:04d}.py") for i in range(5000)]
+    drafts = []
+    for k in range(30):
+        files = [dataclasses.replace(shapes[k % 2], path=f.path) if i % 10 == k % 10 else f
+                 for i, f in enumerate(files)]
+        report = CoverageReport("coverage.py", list(files), has_branches=True)
+        drafts.append(SnapshotDraft("scan", [SourceResult("python", RunStatus.OK, report)],
+                                    created_at=k * DAY))
+    path = tmp_path / "db.sqlite"
+    async with await Store.open(path) as store:
+        await store.write_snapshots(drafts, config)
+    async with await Store.open(path) as store, await Store.open(path) as writer:
+        await writer.conn.execute("PRAGMA busy_timeout = 2000")
+        prune = asyncio.create_task(store.prune(3, now=30 * DAY))
+        await asyncio.sleep(0.1)
+        snapshot_id, _ = await writer.write_snapshot(
+            SnapshotDraft("ingest", [SourceResult("late", RunStatus.OK, reports["some"])],
+                          created_at=30 * DAY), config)
+        assert not prune.done(), "the write must have happened while the prune ran"
+        result = await prune
+        assert result.n_snapshots == 25
+        assert (await store.latest_snapshot()).id == snapshot_id
+        assert (await store._one("PRAGMA integrity_check"))[0] == "ok"
