@@ -161,6 +161,14 @@ class ReportData:
         return n if n is not None and n.has_data else None
 
     @property
+    def clock_note(self) -> str | None:
+        """Said when the times run backwards: snapshots are ordered by number, not time."""
+        if self.latest.created_at >= self.baseline.created_at:
+            return None
+        return (f"snapshot #{self.latest.id} is stamped before #{self.baseline.id} (the clock "
+                "went back): snapshots are ordered by number, not by time")
+
+    @property
     def change_previous(self) -> Change | None:
         return _change(self.previous, self.latest)
 
@@ -251,7 +259,7 @@ async def build_report(
                s.run.peak_rss_kb)
         for s in recent
     ]
-    alerts = await store.alerts(since=baseline.created_at)
+    alerts = await store.alerts(since_snapshot_id=baseline.id)
     return ReportData(
         generated_at=now,
         project=config.root.name,
@@ -480,6 +488,8 @@ def render_markdown(data: ReportData) -> str:
         git += " (dirty)" if latest.git_dirty else ""
     add(f"- **Latest**: {_snapshot_name(latest)} ({md_escape(latest.status)}, {md_escape(latest.trigger)}{git})")
     add(f"- **Baseline**: {_snapshot_name(data.baseline)} ({md_escape(data.baseline_reason)})")
+    if data.clock_note:
+        add(f"- **Note**: {data.clock_note}")
     add("")
 
     add("## Current Coverage Baseline Assessment")
@@ -722,7 +732,8 @@ def render_json(data: ReportData) -> dict:
         "generated_at": _iso(data.generated_at),
         "project": data.project,
         "latest": _snapshot_json(data.latest),
-        "baseline": {**_snapshot_json(data.baseline), "reason": data.baseline_reason},
+        "baseline": {**_snapshot_json(data.baseline), "reason": data.baseline_reason,
+                     **({"note": data.clock_note} if data.clock_note else {})},
         "totals": _summary(data.overall, p),
         "sources": [
             {"name": s.name, "status": s.status, "message": s.message,

@@ -258,3 +258,20 @@ async def test_hostile_paths_and_messages_stay_inert(service, tmp_path: Path) ->
     # The file is gone from disk under that name: noted, not crashed on.
     assert "source not available" in md
     assert render_json(data)["critical_files"][0]["path"] == hostile
+
+
+async def test_a_clock_gone_back_orders_by_number(service, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 10.3: the clock 10 days back for the latest scan. The report still treats it as the
+    latest, keeps its alerts ("since the baseline" by number) and says why its time is odd."""
+    root, reports = service
+    config = report_config(root, tmp_path / "back.db")
+    metrics = RunMetrics(wall_s=10.0)
+    history = [(0, "first", metrics), (24, "more", metrics), (48 - 240, "first", metrics)]
+    await build_database(root, reports, config, history)
+    data = await make_report(config, now=T0 + (48 - 240) * HOUR + 60)
+    assert (data.latest.id, data.baseline.id) == (3, 1)
+    assert 3 in {a.snapshot_id for a in data.alerts.latest}
+    assert "coverage_drop" in data.alerts.by_rule
+    md, js = render_markdown(data), render_json(data)
+    assert "- **Note**: snapshot #3 is stamped before #1 (the clock went back)" in md
+    assert js["baseline"]["note"] == data.clock_note
