@@ -126,6 +126,7 @@ async def test_cached_demo_is_built_once_then_topped_up(
     async with await Store.open(path, create=False) as store:
         rows = await store.snapshots(limit=10_000)
     assert rows[0].created_at == END + 3 * 3600
-    assert len(rows) == 2 * 288
-    assert rows[-1].created_at == pytest.approx(END + 3 * 3600 - (2 * 288 - 1) * 300)
+    # Two days back from the newest snapshot (retention counts from it), both ends kept.
+    assert len(rows) == 2 * 288 + 1
+    assert rows[-1].created_at == pytest.approx(END + 3 * 3600 - 2 * 288 * 300)
     assert first_ids[0] in {r.id for r in rows}  # the same database, grown, not rebuilt

@@ -116,8 +116,7 @@ async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) 
         await store.acknowledge([a.id for a in await store.alerts()][1:])  # keep one unacknowledged
         unacked = await store.alerts(unacknowledged_only=True)
         now = (len(order) - 1) * DAY
-        # Retention counts back from the second-newest snapshot (see test_clock_far_ahead...).
-        kept_ids = [s.id for s in await store.snapshots(limit=1000) if s.created_at >= now - 11 * DAY]
+        kept_ids = [s.id for s in await store.snapshots(limit=1000) if s.created_at >= now - 10 * DAY]
         before = {sid: await store.files(snapshot_id=sid) for sid in kept_ids}
         result = await store.prune(10, now=now)
         assert result.n_snapshots == len(order) - len(kept_ids)
@@ -128,9 +127,9 @@ async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) 
         assert (await store.latest_snapshot()).id == max(kept_ids)
         remaining = {a.id for a in await store.alerts()}
         assert {a.id for a in unacked} <= remaining
-        # Everything older goes, but never the two newest snapshots.
+        # Everything older goes, but never the latest snapshot.
         await store.prune(0, now=now + 100 * DAY)
-        assert [s.id for s in await store.snapshots()] == [max(kept_ids), max(kept_ids) - 1]
+        assert [s.id for s in await store.snapshots()] == [max(kept_ids)]
         assert {f.path: f.numbers for f in await store.files()} == {
             f.path: f.numbers for f in reports[order[-1]].files
         }
@@ -284,7 +283,7 @@ async def test_prune_in_steps_leaves_the_same_history(tmp_path: Path, reports, m
                 (await store._one("PRAGMA foreign_key_check")),
             )
     assert results[1] == results[10**9]
-    assert results[1][0] == len(order) - 7 and results[1][4] == "ok" and results[1][5] is None
+    assert results[1][0] == len(order) - 6 and results[1][4] == "ok" and results[1][5] is None
 
 
 async def test_a_write_started_during_a_prune_succeeds(tmp_path: Path, reports, monkeypatch) -> None:
@@ -316,6 +315,6 @@ async def test_a_write_started_during_a_prune_succeeds(tmp_path: Path, reports, 
                           created_at=30 * DAY), config)
         assert not prune.done(), "the write must have happened while the prune ran"
         result = await prune
-        assert result.n_snapshots == 25
+        assert result.n_snapshots == 26
         assert (await store.latest_snapshot()).id == snapshot_id
         assert (await store._one("PRAGMA integrity_check"))[0] == "ok"
