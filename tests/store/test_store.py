@@ -224,6 +224,28 @@ async def test_older_schema_is_migrated_even_when_not_creating(tmp_path: Path, r
         assert (await store.latest_snapshot()).n_diff_statements is None
 
 
+async def test_a_read_only_opener_migrates_an_older_schema_then_only_reads(tmp_path: Path) -> None:
+    from covtui.store.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO snapshots (created_at, trigger, status, measured, sources_key) "
+            "VALUES (1.0, 'scan', 'ok', 'python', 'python')"
+        )
+    async with await Store.open(path, read_only=True) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert (await store.latest_snapshot()).id == 1
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await store.conn.execute("DELETE FROM snapshots")
+    with pytest.raises(StoreError, match="no monitoring database"):
+        await Store.open(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
 async def test_test_ids_kept_are_each_sources_latest_good_run(tmp_path: Path, reports) -> None:
     from covtui.model import TestOutcomes
 
