@@ -81,6 +81,7 @@ def history_rows(quick: bool) -> list[Row]:
     table = history.Table()
     with tempfile.TemporaryDirectory(prefix="covtui-bench-") as tmp:
         asyncio.run(history.history_benchmarks(table, Path(tmp), 90))
+        asyncio.run(history.prune_benchmarks(table, Path(tmp)))
         if not quick:
             asyncio.run(history.scaling_benchmarks(table, Path(tmp)))
     return [
