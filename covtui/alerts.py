@@ -121,7 +121,8 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
             alerts.append(
                 Alert(
                     "scan_failed",
-                    Severity.CRITICAL,
+                    # A cancel someone asked for is news, not an emergency; a timeout is.
+                    Severity.INFO if source.status is RunStatus.CANCELLED else Severity.CRITICAL,
                     f"{source.name}: scan {source.status.value}"
                     + (f": {source.message}" if source.message else ""),
                     source=source.name,

@@ -122,7 +122,8 @@ class CovtuiApp(App):
             )
         if len(message.alerts) > len(shown):
             self.notify(f"and {len(message.alerts) - len(shown)} more: press a", markup=False)
-        if self.config.bell:
+        # The bell is for what needs attention; info (a milestone, a cancel you asked for) isn't.
+        if self.config.bell and any(a.severity is not Severity.INFO for a in message.alerts):
             self.bell()
 
     # -- screens ---------------------------------------------------------------------------

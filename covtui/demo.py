@@ -1000,7 +1000,7 @@ async def demo_scan(
     a snapshot in which a few Python files gained coverage. Same contract as `run_scan`."""
     import asyncio
 
-    from covtui.scan import ScanOutcome
+    from covtui.scan import ScanOutcome, cancelled_result
     from covtui.scan.lock import ScanLock
 
     lock = ScanLock(config.database_path)
@@ -1013,11 +1013,17 @@ async def demo_scan(
             candidates = [f for f in files if f.numbers.n_missing]
             chosen = {f.path for f in rng.sample(candidates, k=min(3, len(candidates)))}
             modules = sorted(f.path for f in files)[:40]
-            for i, path in enumerate(modules, 1):
-                await asyncio.sleep(0.06)
-                name = "tests/test_" + path.rsplit("/", 1)[-1]
-                if on_output:
-                    on_output("python", f"{name} {'.' * rng.randint(3, 20)}  [{100 * i // len(modules):3d}%]")
+            try:
+                for i, path in enumerate(modules, 1):
+                    await asyncio.sleep(0.06)
+                    name = "tests/test_" + path.rsplit("/", 1)[-1]
+                    if on_output:
+                        on_output("python", f"{name} {'.' * rng.randint(3, 20)}  [{100 * i // len(modules):3d}%]")
+            except asyncio.CancelledError:
+                # Recorded as a real scan's cancel is, and shielded from a second cancel alike.
+                draft = SnapshotDraft(trigger, [cancelled_result("python")], git=GitInfo("demo", "main", True))
+                await asyncio.shield(own.write_snapshot(draft, config))
+                raise
             new_files = []
             for row in files:
                 detail = await own.file_detail("python", row.path)

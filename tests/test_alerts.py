@@ -205,3 +205,12 @@ def test_test_file_globs_are_configurable(tmp_path) -> None:
     assert config.alerts.test_files == ["spec/*"] and config.alerts.files_left == 2
     with pytest.raises(ConfigError, match="'alerts.test_files\\[0\\]' should be a str"):
         config_from_table({"alerts": {"test_files": [3]}}, root=tmp_path)
+
+
+@pytest.mark.parametrize(("status", "severity"), [
+    (RunStatus.CANCELLED, "info"), (RunStatus.TIMEOUT, "critical"), (RunStatus.FAILED, "critical"),
+])
+def test_a_cancel_you_asked_for_is_not_critical(status: RunStatus, severity: str) -> None:
+    alerts = evaluate(AlertInputs(draft(status), numbers_at(50), None), AlertConfig(), DEFAULT_PHASES)
+    assert rules(alerts) == ["scan_failed"]
+    assert alerts[0].severity.value == severity

@@ -130,3 +130,28 @@ async def test_cached_demo_is_built_once_then_topped_up(
     assert len(rows) == 2 * 288 + 1
     assert rows[-1].created_at == pytest.approx(END + 3 * 3600 - 2 * 288 * 300)
     assert first_ids[0] in {r.id for r in rows}  # the same database, grown, not rebuilt
+
+
+async def test_the_pretend_scan_records_its_cancel_like_a_real_one(demo_db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from covtui.demo import demo_config, demo_scan
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    config = demo_config(path)
+    async with await Store.open(path, create=False) as store:
+        n_before = len(await store.snapshots(limit=10_000))
+    lines: list[str] = []
+    task = asyncio.create_task(demo_scan(config, on_output=lambda s, line: lines.append(line)))
+    while len(lines) < 3:
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with await Store.open(path, create=False) as store:
+        latest = await store.latest_snapshot()
+        assert len(await store.snapshots(limit=10_000)) == n_before + 1
+        alert = (await store.alerts(limit=1))[0]
+    assert (latest.status, latest.trigger) == ("cancelled", "dashboard")
+    assert (alert.rule, alert.severity.value) == ("scan_failed", "info")

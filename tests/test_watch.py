@@ -91,6 +91,8 @@ def test_sigint_during_a_scan_records_cancelled_and_leaves_no_children(project: 
     assert watch.returncode == 0, out
     assert "cancelled" in out
     assert statuses(project) == ["cancelled"]
+    # A cancel you asked for is news, not an emergency.
+    assert query(project.db, "SELECT rule, severity FROM alerts") == [("scan_failed", "info")]
     stat = Path(f"/proc/{pytest_pid}/stat")
     assert not stat.exists() or stat.read_text().split()[2] == "Z"
     with sqlite3.connect(project.db) as conn:

@@ -89,9 +89,7 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
             results.append(await scan_source(config, source, on_output))
         except asyncio.CancelledError:
             cancelled = True
-            results.append(
-                SourceResult(source.name, RunStatus.CANCELLED, message="cancelled by the user")
-            )
+            results.append(cancelled_result(source.name))
     draft = SnapshotDraft(trigger, results, created_at=created_at, git=git)
     if not cancelled:
         draft.diff = await measure_diff(config, results)
@@ -104,6 +102,11 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
     if cancelled:
         raise asyncio.CancelledError()
     return outcome
+
+
+def cancelled_result(source: str) -> SourceResult:
+    """A source whose run was cancelled on request (a key, Ctrl-C, a signal)."""
+    return SourceResult(source, RunStatus.CANCELLED, message="cancelled by the user")
 
 
 async def measure_diff(config: Config, results: list[SourceResult]):
