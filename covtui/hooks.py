@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import signal
 from collections.abc import Callable, Iterable
 
 from covtui.alerts import alert_json
 from covtui.config import Config
 from covtui.model import Alert
+from covtui.scan.runner import reap, signal_group
 
 HOOK_TIMEOUT_S = 30.0
 
@@ -25,7 +27,8 @@ async def run_alert_hook(
     except ValueError as exc:
         log(f"on_alert: cannot split the command: {exc}")
         return
-    for alert in alerts:
+    alerts = list(alerts)
+    for i, alert in enumerate(alerts):
         payload = json.dumps(alert_json(alert)).encode()
         try:
             process = await asyncio.create_subprocess_exec(
@@ -39,10 +42,18 @@ async def run_alert_hook(
         try:
             _, err = await asyncio.wait_for(process.communicate(payload), HOOK_TIMEOUT_S)
         except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
-            log(f"on_alert: {argv[0]} took longer than {HOOK_TIMEOUT_S:g}s and was killed")
-            continue
+            # The whole group: a child it left may hold the pipe open; then stop reading it.
+            signal_group(process.pid, signal.SIGKILL)
+            await reap(process, within=1.0)
+            # A hook that hung once would hang again: the remaining alerts would cost a
+            # timeout each, so they are not sent.
+            not_sent = len(alerts) - i - 1
+            log(
+                f"on_alert: {argv[0]} took longer than {HOOK_TIMEOUT_S:g}s: its process group "
+                "was killed"
+                + (f"; {not_sent} more alert{'s' if not_sent != 1 else ''} not sent" if not_sent else "")
+            )
+            return
         if process.returncode != 0:
             detail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
             log(f"on_alert: {argv[0]} exited with {process.returncode} {detail[0]}".rstrip())

@@ -69,7 +69,7 @@ async def run_command(
             raise
         finally:
             # Whatever the command left running in its group goes with it.
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
         wall = time.perf_counter() - started
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
         measured = _read_measure(measure_out)
@@ -99,7 +99,7 @@ async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) 
         try:
             await asyncio.wait_for(asyncio.shield(reading), 1.0)
         except asyncio.TimeoutError:
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
             try:
                 await asyncio.wait_for(asyncio.shield(reading), 1.0)
             except asyncio.TimeoutError:
@@ -129,19 +129,32 @@ async def _read_lines(reader: asyncio.StreamReader, tail: deque[str], on_line) -
 
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
     """SIGTERM the group, then SIGKILL what is still there a few seconds later."""
-    _signal_group(process.pid, signal.SIGTERM)
+    signal_group(process.pid, signal.SIGTERM)
     try:
         await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
     except (asyncio.TimeoutError, asyncio.CancelledError):
         pass
-    _signal_group(process.pid, signal.SIGKILL)
+    signal_group(process.pid, signal.SIGKILL)
     try:
         await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
     except (asyncio.TimeoutError, asyncio.CancelledError):
         pass
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+async def reap(process: asyncio.subprocess.Process, within: float) -> None:
+    """Wait up to `within` seconds for `process` itself to exit, then stop reading its pipes.
+
+    Not `process.wait()`: asyncio's also waits for the pipes to close, which a process that
+    left the group (`setsid`) can hold open forever. Closing our ends also spares the loop an
+    "Event loop is closed" complaint from a transport collected after it ended.
+    """
+    deadline = time.monotonic() + within
+    while process.returncode is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    process._transport.close()  # no public way to let go of a subprocess's pipes
+
+
+def signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
