@@ -31,6 +31,7 @@ from covtui.model import (
 )
 from covtui.numbers import Numbers, pc_str
 from covtui.phases import phase_status
+from covtui.signals import Interrupted, run_stoppable
 from covtui.store import Store
 from covtui.store.views import DashboardState
 
@@ -56,6 +57,9 @@ def handles_errors(func: Callable) -> Callable:
             fail(str(exc), exc.exit_code)
         except sqlite3.Error as exc:
             fail(f"database error: {exc}")
+        except Interrupted as exc:
+            err_console.print(f"covtui: {exc}")
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("covtui: interrupted")
             sys.exit(130)
@@ -64,7 +68,8 @@ def handles_errors(func: Callable) -> Callable:
 
 
 def run(coro: Awaitable):
-    return asyncio.run(coro)
+    """Run `coro`; SIGINT, SIGTERM and SIGHUP cancel it cleanly and exit 130, 143 or 129."""
+    return run_stoppable(coro)
 
 
 class Context:

@@ -1,8 +1,8 @@
 """`covtui watch`: rescan on an interval and, optionally, when source or test files change.
 
 The watcher beats into the database so the dashboard can tell it is alive and when it scans
-next. It never overlaps another scan (the scan lock), and SIGINT/SIGTERM end it cleanly: a
-scan in flight is cancelled and recorded as cancelled.
+next. It never overlaps another scan (the scan lock), and SIGINT/SIGTERM/SIGHUP end it cleanly
+(exit 0: stopping is how a watcher ends): a scan in flight is cancelled and recorded as cancelled.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import fnmatch
 import os
-import signal
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from covtui.errors import ScanBusy, StoreError
 from covtui.hooks import run_alert_hook
 from covtui.numbers import pc_str
 from covtui.scan import run_scan
+from covtui.signals import STOP_SIGNALS
 from covtui.store import Store
 
 HEARTBEAT_S = 5.0
@@ -70,7 +70,7 @@ class Watcher:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop)
         store = await Store.open(self.config.database_path)
         started_at = time.time()
@@ -98,7 +98,7 @@ class Watcher:
             with contextlib.suppress(StoreError, Exception):
                 await store.end_beat(self.name)
             await store.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
         self.log("stopped")
         return 0

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import Project, clean_env
 
 
@@ -70,7 +72,10 @@ def test_watch_rescans_on_change_beats_and_stops_on_sigterm(project: Project) ->
     assert [r[0] for r in query(project.db, "SELECT trigger FROM snapshots")] == ["watch", "watch"]
 
 
-def test_sigint_during_a_scan_records_cancelled_and_leaves_no_children(project: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
+def test_a_signal_during_a_scan_records_cancelled_and_leaves_no_children(
+    project: Project, tmp_path: Path, sig: int
+) -> None:
     marker = tmp_path / "pytest.pid"
     project.write("tests/test_slow.py", f"""
         import os, time
@@ -83,7 +88,7 @@ def test_sigint_during_a_scan_records_cancelled_and_leaves_no_children(project: 
     try:
         wait_until(marker.exists)
         pytest_pid = int(marker.read_text())
-        watch.send_signal(signal.SIGINT)
+        watch.send_signal(sig)
         out, _ = watch.communicate(timeout=30)
     finally:
         if watch.poll() is None:

@@ -70,6 +70,7 @@ async def run_command(
         finally:
             # Whatever the command left running in its group goes with it.
             signal_group(process.pid, signal.SIGKILL)
+            _let_go(process)
         wall = time.perf_counter() - started
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
         measured = _read_measure(measure_out)
@@ -103,7 +104,14 @@ async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) 
             try:
                 await asyncio.wait_for(asyncio.shield(reading), 1.0)
             except asyncio.TimeoutError:
-                pass  # a daemon that escaped the group still holds the pipe: stop reading it
+                # A daemon that left the group (setsid) still holds the pipe: stop reading it.
+                note = (
+                    f"covtui: {_describe(_pipe_holders(process))} left the command's process "
+                    "group and still holds its output: covtui stopped reading it and left it running"
+                )
+                tail.append(note)
+                if on_line is not None:
+                    on_line(note)
     finally:
         reading.cancel()
 
@@ -131,27 +139,67 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     """SIGTERM the group, then SIGKILL what is still there a few seconds later."""
     signal_group(process.pid, signal.SIGTERM)
     try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
-        pass
+        await _exited(process, 3.0)
+    except asyncio.CancelledError:
+        pass  # a second cancel must not stop the kill
     signal_group(process.pid, signal.SIGKILL)
     try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), 3.0)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
+        await _exited(process, 3.0)
+    except asyncio.CancelledError:
         pass
 
 
-async def reap(process: asyncio.subprocess.Process, within: float) -> None:
-    """Wait up to `within` seconds for `process` itself to exit, then stop reading its pipes.
+async def _exited(process: asyncio.subprocess.Process, within: float) -> None:
+    """Wait up to `within` seconds for `process` itself to exit.
 
     Not `process.wait()`: asyncio's also waits for the pipes to close, which a process that
-    left the group (`setsid`) can hold open forever. Closing our ends also spares the loop an
-    "Event loop is closed" complaint from a transport collected after it ended.
+    left the group (`setsid`) can hold open forever.
     """
     deadline = time.monotonic() + within
     while process.returncode is None and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    process._transport.close()  # no public way to let go of a subprocess's pipes
+
+
+async def reap(process: asyncio.subprocess.Process, within: float) -> None:
+    """Wait up to `within` seconds for `process` to exit, then stop reading its pipes."""
+    await _exited(process, within)
+    _let_go(process)
+
+
+def _let_go(process: asyncio.subprocess.Process) -> None:
+    """Close our ends of the pipes now, so that a transport collected after the loop ended
+    does not complain "Event loop is closed" (asyncio has no public way to do this)."""
+    process._transport.close()
+
+
+def _pipe_holders(process: asyncio.subprocess.Process) -> list[int]:
+    """Other processes holding the command's output pipe (from /proc; empty where there is none)."""
+    try:
+        pipe = process._transport.get_pipe_transport(1).get_extra_info("pipe")
+        target = f"pipe:[{os.fstat(pipe.fileno()).st_ino}]"
+    except (AttributeError, OSError, ValueError):
+        return []
+    holders = []
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        pid = int(fds.parent.name)
+        try:
+            if pid != os.getpid() and any(os.readlink(fd) == target for fd in fds.iterdir()):
+                holders.append(pid)
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at
+    return sorted(holders)
+
+
+def _describe(pids: list[int]) -> str:
+    def one(pid: int) -> str:
+        try:
+            return f"{pid} ({Path(f'/proc/{pid}/comm').read_text().strip()})"
+        except OSError:
+            return str(pid)
+
+    if not pids:
+        return "a process"
+    return ("pid " if len(pids) == 1 else "pids ") + ", ".join(one(pid) for pid in pids)
 
 
 def signal_group(pgid: int, sig: int) -> None:

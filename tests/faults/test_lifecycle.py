@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from covtui import hooks
 from covtui.config import Config
 from covtui.model import Alert, Severity
+
+from ..conftest import Project, clean_env
 
 
 def alive(pid: int) -> bool:
@@ -50,3 +58,117 @@ async def test_a_hanging_hook_is_killed_with_its_group_at_the_timeout(tmp_path: 
     assert not any(alive(int(pid)) for pid in pids.read_text().split())
     assert log == ["on_alert: sh took longer than 1s: its process group was killed; "
                    "1 more alert not sent"]
+
+
+SLOW_TEST = """
+    import os, time
+
+    def test_slow():
+        open({marker!r}, "w").write(str(os.getpid()))
+        time.sleep(120)
+"""
+
+
+def group_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in process group `pgid`."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def two_source_project(project: Project, tmp_path: Path) -> tuple[Path, Path]:
+    """The tests hang in the first source; the second would leave a marker if it ever ran."""
+    marker, second = tmp_path / "pytest.pid", tmp_path / "second.started"
+    project.write("tests/test_slow.py", SLOW_TEST.format(marker=str(marker)))
+    project.write("covtui.toml", f"""
+        [[sources]]
+        name = "python"
+        command = "pytest -q"
+
+        [[sources]]
+        name = "second"
+        command = "touch {second}"
+        report = "{second}"
+    """)
+    return marker, second
+
+
+def start_scan(project: Project, temp: Path) -> subprocess.Popen[str]:
+    # Its own TMPDIR: the runner's temp files can be counted without other tests' in the way.
+    return subprocess.Popen(
+        [sys.executable, "-m", "covtui", "scan"], cwd=project.root,
+        env={**clean_env(), "TMPDIR": str(temp)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.parametrize(("sig", "code"), [
+    (signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129),
+])
+def test_a_signal_mid_scan_ends_the_command_group_and_records_a_cancel(
+    project: Project, tmp_path: Path, sig: int, code: int
+) -> None:
+    marker, second = two_source_project(project, tmp_path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    scan = start_scan(project, temp)
+    group = None
+    try:
+        wait_until(marker.exists)
+        pytest_pid = int(marker.read_text())
+        group = group_of(pytest_pid)  # measure.py's group: it, coverage/pytest, their children
+        assert group != group_of(scan.pid)
+        scan.send_signal(sig)
+        out, err = scan.communicate(timeout=60)
+        left = group_members(group)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+        if group is not None and group_members(group):
+            os.killpg(group, signal.SIGKILL)  # don't leave a failed test's processes behind
+    assert scan.returncode == code, out + err
+    assert err.strip().splitlines() == [f"covtui: interrupted by {signal.Signals(sig).name}"]
+    assert left == []
+    assert list(temp.glob("covtui-run-*")) == []
+    assert not second.exists(), "the second source ran after the signal"
+    assert rows(project.db, "SELECT status FROM snapshots") == [("cancelled",)]
+    assert rows(project.db, "SELECT source, status FROM source_results") == [("python", "cancelled")]
+    assert rows(project.db, "SELECT rule, severity FROM alerts") == [("scan_failed", "info")]
+
+
+def test_a_child_that_setsids_away_is_reported_in_one_line(project: Project, tmp_path: Path) -> None:
+    daemon = tmp_path / "daemon.pid"
+    project.write("daemonize.sh", f"""
+        setsid sleep 60 &
+        echo $! > {daemon}
+        printf 'SF:pkg/calc.py\\nDA:2,1\\nend_of_record\\n' > lcov.info
+    """)
+    project.write("covtui.toml", """
+        [[sources]]
+        name = "c"
+        command = "sh daemonize.sh"
+        report = "lcov.info"
+    """)
+    try:
+        proc = project.covtui("scan")
+    finally:
+        if daemon.exists():
+            os.kill(int(daemon.read_text()), signal.SIGKILL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    pid = daemon.read_text().strip()
+    notes = [line for line in proc.stdout.splitlines() if "left the command's process group" in line]
+    assert notes == [
+        f"c │ covtui: pid {pid} (sleep) left the command's process group and still holds its "
+        "output: covtui stopped reading it and left it running"
+    ]
