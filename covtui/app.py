@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import threading
 import time
@@ -13,7 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from covtui.config import Config
 from covtui.display import printable
@@ -32,6 +33,7 @@ from covtui.messages import (
 from covtui.model import Severity
 from covtui.poller import Poller
 from covtui.screens.main import MainScreen
+from covtui.signals import Interrupted, on_stop_signals
 from covtui.store.views import DashboardState
 
 _TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "information"}
@@ -79,6 +81,12 @@ class CovtuiApp(App):
         #: The scanner; tests swap in a fake. None: import `covtui.scan.run_scan` when needed.
         self.scan_function: Callable | None = None
         self._scan_worker: Worker | None = None
+        self._quit_when_scan_ends = False
+        #: Set by `run_dashboard`: SIGINT/SIGTERM/SIGHUP (a closed terminal) quit as `q` does.
+        self.handle_stop_signals = False
+        #: The stop signal that ended the app, if one did.
+        self.stop_signal: int | None = None
+        self._undo_signals: Callable[[], None] | None = None
         self._scan_lines: list[ScanLine] = []
         self._thread_id = threading.get_ident()
 
@@ -91,9 +99,33 @@ class CovtuiApp(App):
 
     def on_mount(self) -> None:
         self.poller.start()
+        if self.handle_stop_signals:
+            self._undo_signals = on_stop_signals(self._stop_by_signal)
 
     async def on_unmount(self) -> None:
+        if self._scan_worker is not None and not self._scan_worker.is_finished:
+            # Quitting some other way than `q`: let the scan end its command and record the
+            # cancel (Textual has cancelled it already) before the loop goes away.
+            self._scan_worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self._scan_worker.wait()
         await self.poller.stop()
+        if self._undo_signals is not None:
+            self._undo_signals()
+
+    def _stop_by_signal(self, signum: int) -> None:
+        self.stop_signal = signum
+        self.call_later(self.action_quit)
+
+    async def action_quit(self) -> None:
+        """Quit; a running rescan is cancelled first (its command's process group killed, the
+        cancel recorded), and the app quits when it has ended."""
+        if not self.scanning:
+            self.exit()
+        elif not self._quit_when_scan_ends:
+            self._quit_when_scan_ends = True
+            self._scan_worker.cancel()
+            self.notify("Cancelling the scan, then quitting…", markup=False)
 
     # -- what the poller found -------------------------------------------------------------
 
@@ -243,18 +275,21 @@ class CovtuiApp(App):
         except Exception as exc:  # noqa: BLE001  (the dashboard survives a broken scanner)
             status, summary = "error", f"scan crashed: {type(exc).__name__}: {exc}"
         finally:
-            self._flush_scan_lines()
-            elapsed = time.monotonic() - started
-            self.scan_started_at = None
-            self.main_screen.post_message(ScanFinished(status, summary, elapsed))
-            self.notify(
-                printable(summary),
-                title="Rescan",
-                severity="information" if status == "ok" else "warning" if status == "cancelled" else "error",
-                markup=False,
-            )
-            # The scan wrote through its own connection: data_version shows it; check now.
-            self.poller.request_reload()
+            if self.is_running:  # not when the app is shutting down around it
+                self._flush_scan_lines()
+                elapsed = time.monotonic() - started
+                self.scan_started_at = None
+                self.main_screen.post_message(ScanFinished(status, summary, elapsed))
+                self.notify(
+                    printable(summary),
+                    title="Rescan",
+                    severity="information" if status == "ok" else "warning" if status == "cancelled" else "error",
+                    markup=False,
+                )
+                # The scan wrote through its own connection: data_version shows it; check now.
+                self.poller.request_reload()
+                if self._quit_when_scan_ends:
+                    self.exit()
 
     def _queue_scan_line(self, item: ScanLine) -> None:
         if not self._scan_lines:
@@ -268,5 +303,10 @@ class CovtuiApp(App):
 
 
 def run_dashboard(config: Config, db_path: Path, *, demo: bool = False) -> None:
-    """Open the dashboard on `db_path` until the user quits."""
-    CovtuiApp(config, db_path, demo=demo).run()
+    """Open the dashboard on `db_path` until the user quits; raises Interrupted when a stop
+    signal (a closed terminal's SIGHUP, SIGTERM) ended it."""
+    app = CovtuiApp(config, db_path, demo=demo)
+    app.handle_stop_signals = True
+    app.run()
+    if app.stop_signal is not None:
+        raise Interrupted(app.stop_signal)

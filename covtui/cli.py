@@ -58,7 +58,10 @@ def handles_errors(func: Callable) -> Callable:
         except sqlite3.Error as exc:
             fail(f"database error: {exc}")
         except Interrupted as exc:
-            err_console.print(f"covtui: {exc}")
+            try:
+                err_console.print(f"covtui: {exc}")
+            except OSError:
+                pass  # the terminal that closed took stderr with it
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("covtui: interrupted")

@@ -172,3 +172,62 @@ def test_a_child_that_setsids_away_is_reported_in_one_line(project: Project, tmp
         f"c │ covtui: pid {pid} (sleep) left the command's process group and still holds its "
         "output: covtui stopped reading it and left it running"
     ]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGHUP, 129), (signal.SIGTERM, 143)])
+def test_closing_the_dashboards_terminal_during_a_rescan_ends_the_command(
+    project: Project, tmp_path: Path, sig: int, code: int
+) -> None:
+    """The dashboard in a real pseudo-terminal; `r`, then the signal a closing terminal sends."""
+    import pty
+    import threading
+
+    project.covtui("scan", check=True)  # something to show
+    marker = tmp_path / "pytest.pid"
+    project.write("tests/test_slow.py", SLOW_TEST.format(marker=str(marker)))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    master, slave = pty.openpty()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "covtui"], cwd=project.root,
+        env={**clean_env(), "TMPDIR": str(temp), "TERM": "xterm-256color", "COLUMNS": "120",
+             "LINES": "36"},
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )
+    os.close(slave)
+    screen = bytearray()
+
+    def drain() -> None:  # a terminal reads what the app writes, or the app blocks
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            screen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    group = None
+    try:
+        wait_until(lambda: b"Rescan" in screen, 60)  # the footer: the app is up
+        time.sleep(0.5)
+        os.write(master, b"r")
+        wait_until(marker.exists, 60)
+        group = group_of(int(marker.read_text()))
+        app.send_signal(sig)
+        app.wait(timeout=60)
+        left = group_members(group)
+    finally:
+        if app.poll() is None:
+            app.kill()
+        if group is not None and group_members(group):
+            os.killpg(group, signal.SIGKILL)
+        os.close(master)
+    assert app.returncode == code
+    assert left == []
+    assert list(temp.glob("covtui-run-*")) == []
+    assert rows(project.db, "SELECT status, trigger FROM snapshots ORDER BY id") == [
+        ("ok", "scan"), ("cancelled", "dashboard")
+    ]
