@@ -54,6 +54,10 @@ async def run_alert_hook(
                 + (f"; {not_sent} more alert{'s' if not_sent != 1 else ''} not sent" if not_sent else "")
             )
             return
+        except asyncio.CancelledError:  # covtui is being stopped: the hook goes with it
+            signal_group(process.pid, signal.SIGKILL)
+            await reap(process, within=1.0)
+            raise
         if process.returncode != 0:
             detail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
             log(f"on_alert: {argv[0]} exited with {process.returncode} {detail[0]}".rstrip())

@@ -60,6 +60,22 @@ async def test_a_hanging_hook_is_killed_with_its_group_at_the_timeout(tmp_path: 
                    "1 more alert not sent"]
 
 
+async def test_a_hook_running_when_covtui_is_stopped_goes_with_it(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = tmp_path / "hook.sh"
+    script.write_text(f"cat > /dev/null\nsh -c 'echo $$ >> {pids}; exec sleep 100'\n")
+    config = Config(root=tmp_path, on_alert=f"sh {script}")
+    task = asyncio.create_task(hooks.run_alert_hook(
+        config, [Alert("coverage_drop", Severity.CRITICAL, "x")], lambda message: None
+    ))
+    while not pids.exists():
+        await asyncio.sleep(0.02)
+    task.cancel()  # what a stop signal does to the CLI's work
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not alive(int(pids.read_text()))
+
+
 SLOW_TEST = """
     import os, time
 
