@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -64,7 +65,8 @@ class FileCoverage:
     missing_arcs: tuple[Arc, ...] = ()
     functions: tuple[FunctionCoverage, ...] = ()
     #: Every measured line (statements; `DA` lines for lcov), for diff coverage. Not stored.
-    statements: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    #: Sorted; a compact `array` for lcov, whose reports can hold millions of lines.
+    statements: Sequence[int] = field(default=(), compare=False, repr=False)
 
 
 @dataclass

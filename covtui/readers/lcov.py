@@ -4,15 +4,20 @@ Records for the same source file (one per test name is common) are merged by sum
 hit counts per line, per branch and per function, as `lcov -a` does. Totals are computed
 from the detail records (DA, BRDA, FN/FNDA, FNL/FNA), never from the LF/LH-style summaries.
 
+The file is streamed: only the record being read is held in dicts; a finished record is
+packed (about 5 bytes a line), so memory follows the largest record rather than the file.
+
 lcov branches have no destination lines, so `missing_arcs` is always empty here.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 
 from covtui.errors import InputError
@@ -23,9 +28,11 @@ from covtui.readers import relative_path
 MAX_BYTES = 1 << 30  # refuse tracefiles over 1 GiB
 
 _SUMMARY_TAGS = frozenset({"LF", "LH", "BRF", "BRH", "FNF", "FNH"})
+MAX_LINE = 2**32 - 1  # packed line numbers are unsigned 32-bit
+_FLIP = bytes.maketrans(b"\x00\x01", b"\x01\x00")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Function:
     start: int  # 0 when only its hit count is known (FNDA without FN)
     end: int | None  # FNL / lcov 2 FN end line, when given
@@ -34,10 +41,51 @@ class _Function:
 
 @dataclass
 class _FileData:
+    """One source file while a record of it is read."""
+
     lines: dict[int, int] = field(default_factory=dict)
     # (line, block, branch) -> times taken; -1 means "-": the block never ran.
     branches: dict[tuple[int, str, str], int] = field(default_factory=dict)
     functions: dict[str, _Function] = field(default_factory=dict)
+
+
+@dataclass
+class _Packed:
+    """One source file between its records, compact.
+
+    Counts only ever grow by non-negative amounts and are finally compared with zero, so a
+    0/1 flag per line, branch and function merges exactly as the full count would
+    (a branch's "-" and 0 both stay "not taken" until some record takes it).
+    """
+
+    lines: array  # sorted line numbers
+    hit: bytes  # 1 where the line ran, parallel to `lines`
+    branches: str  # "line,block,branch" keys joined by "\n" (a value never holds a newline)
+    taken: bytes  # 1 where the branch was taken, parallel to `branches`
+    functions: dict[str, _Function]  # hits kept as 0/1
+
+
+def _pack(data: _FileData) -> _Packed:
+    numbered = sorted(data.lines)
+    lines = data.lines
+    for fn in data.functions.values():
+        fn.hits = 1 if fn.hits > 0 else 0
+    return _Packed(
+        array("I", numbered),
+        bytes(1 if lines[n] > 0 else 0 for n in numbered),
+        "\n".join(f"{ln},{block},{branch}" for ln, block, branch in data.branches),
+        bytes(1 if t > 0 else 0 for t in data.branches.values()),
+        data.functions,
+    )
+
+
+def _unpack(packed: _Packed) -> _FileData:
+    branches: dict[tuple[int, str, str], int] = {}
+    if packed.taken:
+        for key, taken in zip(packed.branches.split("\n"), packed.taken, strict=True):
+            ln, block, branch = key.split(",", 2)
+            branches[(int(ln), block, branch)] = taken
+    return _FileData(dict(zip(packed.lines, packed.hit, strict=True)), branches, packed.functions)
 
 
 def read_lcov(path: Path, *, root: Path) -> CoverageReport:
@@ -51,12 +99,14 @@ def read_lcov(path: Path, *, root: Path) -> CoverageReport:
     except OSError as exc:
         raise InputError(path, exc.strerror or str(exc)) from None
     result = []
-    for sf, data in files.items():
+    ints: dict[int, int] = {}  # one int object per line number, shared by every file
+    for sf in list(files):
+        data = files.pop(sf)
         try:
             rel = relative_path(sf, root)
         except (ValueError, OSError) as exc:  # e.g. a NUL byte in the path
             raise InputError(path, f"bad source file path {sf[:80]!r}: {exc}") from None
-        result.append(_file_coverage(rel, data))
+        result.append(_file_coverage(rel, data, ints))
     has_branches = any(fc.numbers.n_branches for fc in result)
     return CoverageReport("lcov", result, has_branches, time.perf_counter() - started)
 
@@ -72,11 +122,14 @@ def _line_no(value: str) -> int:
     n = _int(value, "line number")
     if n < 0:
         raise ValueError(f"negative line number {n}")
+    if n > MAX_LINE:
+        raise ValueError(f"line number {value[:40]} is out of range")
     return n
 
 
-def _parse(lines: Iterable[str], path: Path) -> dict[str, _FileData]:
-    files: dict[str, _FileData] = {}
+def _parse(lines: Iterable[str], path: Path) -> dict[str, _Packed]:
+    """Each source file's merged records, in order of first appearance."""
+    files: dict[str, _Packed | None] = {}
     current: _FileData | None = None
     current_sf = ""
     # lcov 2.2+ FNL/FNA: per-record function index -> (start, end) and alias hit counts.
@@ -94,6 +147,7 @@ def _parse(lines: Iterable[str], path: Path) -> dict[str, _FileData]:
                 if fnl or fna:
                     _merge_fnl(current, fnl, fna)
                     fnl, fna = {}, {}
+                files[current_sf] = _pack(current)
                 current = None
                 continue
             tag, sep, value = line.partition(":")
@@ -105,7 +159,8 @@ def _parse(lines: Iterable[str], path: Path) -> dict[str, _FileData]:
                 if not value:
                     raise ValueError("SF with no file name")
                 current_sf = value
-                current = files.setdefault(value, _FileData())
+                packed = files.setdefault(value, None)  # keeps the first appearance's place
+                current = _FileData() if packed is None else _unpack(packed)
                 continue
             if tag in ("TN", "VER"):
                 continue
@@ -183,7 +238,7 @@ def _parse(lines: Iterable[str], path: Path) -> dict[str, _FileData]:
         )
     if n == 0:
         raise InputError(path, "empty file")
-    return files
+    return files  # type: ignore[return-value]  # every record ended, so none is None
 
 
 def _merge_fnl(
@@ -212,6 +267,13 @@ def function_coverage(
     or to the file's last counted line. Functions with start 0 (location unknown) get no lines.
     """
     numbered = sorted(lines)
+    return _spans(functions, numbered, [0 if lines[ln] == 0 else 1 for ln in numbered])
+
+
+def _spans(
+    functions: list[tuple[str, int, int | None, str]], numbered: Sequence[int], hit: Sequence[int]
+) -> tuple[FunctionCoverage, ...]:
+    """`function_coverage` over sorted line numbers and their 0/1 "ran" flags."""
     last = numbered[-1] if numbered else 0
     starts = sorted({start for _, start, _, _ in functions if start > 0})
     result = []
@@ -223,36 +285,38 @@ def function_coverage(
             i = bisect_right(starts, start)
             end = starts[i] - 1 if i < len(starts) else max(last, start)
         lo, hi = bisect_left(numbered, start), bisect_right(numbered, end)
-        body = numbered[lo:hi]
-        missing = sum(1 for ln in body if lines[ln] == 0)
-        result.append(FunctionCoverage(name, kind, start, end, len(body), missing))
+        missing = hi - lo - sum(hit[lo:hi])
+        result.append(FunctionCoverage(name, kind, start, end, hi - lo, missing))
     result.sort(key=lambda f: (f.start_line, f.name))
     return tuple(result)
 
 
-def _file_coverage(rel: str, data: _FileData) -> FileCoverage:
-    missing_lines = tuple(sorted(ln for ln, hits in data.lines.items() if hits == 0))
+def _file_coverage(rel: str, data: _Packed, ints: dict[int, int]) -> FileCoverage:
+    lines, hit = data.lines, data.hit
+    missing_lines = tuple(ints.setdefault(ln, ln) for ln in compress(lines, hit.translate(_FLIP)))
     missing_branches = 0
     partial = 0
-    for (lineno, _, _), taken in data.branches.items():
-        if taken <= 0:
+    if data.taken:
+        for key in compress(data.branches.split("\n"), data.taken.translate(_FLIP)):
             missing_branches += 1
             # coverage.py's "partial": missed branches from lines that did run.
-            if data.lines.get(lineno, 0) > 0:
+            lineno = int(key.split(",", 1)[0])
+            i = bisect_left(lines, lineno)
+            if i < len(lines) and lines[i] == lineno and hit[i]:
                 partial += 1
     n_missing_functions = sum(1 for fn in data.functions.values() if fn.hits == 0)
     numbers = Numbers(
         n_files=1,
-        n_files_covered=1 if any(data.lines.values()) else 0,
-        n_statements=len(data.lines),
+        n_files_covered=1 if 1 in hit else 0,
+        n_statements=len(lines),
         n_missing=len(missing_lines),
-        n_branches=len(data.branches),
+        n_branches=len(data.taken),
         n_partial_branches=partial,
         n_missing_branches=missing_branches,
         n_functions=len(data.functions),
         n_missing_functions=n_missing_functions,
     )
-    functions = function_coverage(
-        [(name, fn.start, fn.end, "function") for name, fn in data.functions.items()], data.lines
+    functions = _spans(
+        [(name, fn.start, fn.end, "function") for name, fn in data.functions.items()], lines, hit
     )
-    return FileCoverage(rel, numbers, missing_lines, (), functions, tuple(sorted(data.lines)))
+    return FileCoverage(rel, numbers, missing_lines, (), functions, lines)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -195,6 +198,73 @@ def test_fifty_thousand_lines_is_fast(tmp_path: Path) -> None:
     report = read_lcov(info, root=tmp_path)
     assert time.perf_counter() - started < 1.0
     assert report.numbers.n_files == 400
+
+
+LARGE_C_FUNCTION = """\
+int f{n}(int x) {{
+    int y = x * {n};
+    if (x > {n} % 7)
+        y += 1;
+    else
+        y -= 1;
+    for (int i = 0; i < 3; i++)
+        y ^= i;
+    return y;
+}}
+"""
+
+PEAK_MEMORY = """\
+import json, resource, sys
+from pathlib import Path
+from covtui.readers.lcov import read_lcov
+
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = read_lcov(Path(sys.argv[1]), root=Path(sys.argv[2]))
+grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"grown_kb": grown_kb, "files": len(report.files),
+                  "lines": report.numbers.n_statements, "missed": report.numbers.n_missing}))
+"""
+
+
+def test_a_large_tracefile_is_read_in_memory_bounded_by_its_records(tmp_path: Path) -> None:
+    """A 13 MB, 1.2M-line tracefile whose records are merged: memory no longer follows the file.
+
+    The records are a real gcc+lcov record of a 2,400-line program, copied under 500 names,
+    and every copy appears twice (two test names), so each file is merged as `lcov -a` does.
+    Reading it grew the process by 130 MB before streaming, 3 MB after.
+    """
+    if not (shutil.which("gcc") and shutil.which("lcov")):
+        pytest.skip("gcc and lcov are needed")
+    project = tmp_path / "big"
+    project.mkdir()
+    n_functions = 200
+    calls = "".join(f"    t += f{n}(argc);\n" for n in range(0, n_functions, 2))
+    (project / "big.c").write_text(
+        "".join(LARGE_C_FUNCTION.format(n=n) for n in range(n_functions))
+        + f"int main(int argc, char **argv) {{\n    int t = 0;\n{calls}    return t & 1;\n}}\n"
+    )
+    run(["gcc", "--coverage", "-O0", "-o", "big", "big.c"], project)
+    run(["./big"], project)
+    record = lcov_capture(project, tmp_path / "one.info")
+    one = read_lcov(record, root=project)
+    assert_counts(one.numbers, lcov_summary(record))
+    body = record.read_text().split("SF:", 1)[1].split("\n", 1)[1]  # the record after its SF
+    copies = 500
+    info = tmp_path / "large.info"
+    with open(info, "w") as out:
+        for test in ("first", "second"):
+            for i in range(copies):
+                out.write(f"TN:{test}\nSF:{project}/copy{i}/big.c\n{body}")
+    assert info.stat().st_size > 12_000_000
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY, str(info), str(project)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    got = json.loads(result.stdout)
+    assert (got["files"], got["lines"], got["missed"]) == (
+        copies, copies * one.numbers.n_statements, copies * one.numbers.n_missing
+    )
+    assert got["grown_kb"] < 40 * 1024, f"reading grew memory by {got['grown_kb'] // 1024} MB"
 
 
 @pytest.mark.parametrize(
