@@ -275,6 +275,7 @@ def test_a_large_tracefile_is_read_in_memory_bounded_by_its_records(tmp_path: Pa
         ("DA:1,1\nend_of_record\n", "line 1: DA before any SF"),
         ("SF:/a.c\nDA:one,1\nend_of_record\n", "line 2: line number is not an integer"),
         ("SF:/a.c\nDA:1,lots\nend_of_record\n", "line 2: execution count is not an integer"),
+        ("SF:/a.c\nDA:99999999999999999999,1\nend_of_record\n", "line 2: line number 9999"),
         ("SF:/a.c\nDA:1\nend_of_record\n", "line 2: DA needs"),
         ("SF:/a.c\nBRDA:1,0,x\nend_of_record\n", "line 2: BRDA needs"),
         ("SF:/a.c\nLF:many\nend_of_record\n", "line 2: LF is not an integer"),
