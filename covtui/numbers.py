@@ -7,6 +7,10 @@ from operator import attrgetter
 
 from coverage.results import display_covered
 
+#: The largest count a report may hold: exact as a float and in JSON, and the sum of many
+#: still fits SQLite's 64-bit INTEGER.
+MAX_COUNT = 2**53
+
 
 @dataclass(frozen=True)
 class Numbers:
@@ -37,6 +41,14 @@ class Numbers:
         if other == 0:
             return self
         return NotImplemented if not isinstance(other, Numbers) else other + self
+
+    def out_of_range(self) -> tuple[str, int] | None:
+        """The first count that is negative or above `MAX_COUNT`, as (name, value); else None."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not 0 <= value <= MAX_COUNT:
+                return f.name, value
+        return None
 
     @property
     def n_executed(self) -> int:

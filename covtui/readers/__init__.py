@@ -65,23 +65,39 @@ def read_coverage(
     if kind == "coverage.py":
         from covtui.readers.coverage_data import read_coverage_data
 
-        return read_coverage_data(list(paths), root=root, cache_dir=cache_dir)
+        return _checked(paths[0], read_coverage_data(list(paths), root=root, cache_dir=cache_dir))
     if len(paths) > 1:
         raise InputError(paths[1], f"only coverage.py data files can be combined; {kind} is one file")
     path = paths[0]
     if kind == "coverage.json":
         from covtui.readers.coverage_json import read_coverage_json
 
-        return read_coverage_json(path, root=root)
+        return _checked(path, read_coverage_json(path, root=root))
     if kind == "lcov":
         from covtui.readers.lcov import read_lcov
 
-        return read_lcov(path, root=root)
+        return _checked(path, read_lcov(path, root=root))
     if kind == "cobertura":
         from covtui.readers.cobertura import read_cobertura
 
-        return read_cobertura(path, root=root)
+        return _checked(path, read_cobertura(path, root=root))
     raise InputError(path, f"unknown format {kind!r} (known: {', '.join(FORMATS)})")
+
+
+def _checked(path: Path, report: CoverageReport) -> CoverageReport:
+    """Refuse counts no real project has (they would overflow the store), naming the file."""
+    bad = report.numbers.out_of_range()
+    if bad is None:
+        return report
+    where = "in total"
+    for f in report.files:
+        if (in_file := f.numbers.out_of_range()) is not None:
+            where, bad = repr(f.path[:80]), in_file
+            break
+    name, value = bad
+    shown = str(value)[:40] if value.bit_length() < 10_000 else "a number of 3,000+ digits"
+    what = name.removeprefix("n_").replace("_", " ")
+    raise InputError(path, f"{where}: {shown} {what} is not a plausible count")
 
 
 def read_tests(path: Path) -> TestOutcomes:

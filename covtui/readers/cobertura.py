@@ -150,7 +150,12 @@ def _add_line(data: _FileData, elem: Element, number: int, hits: int) -> None:
     taken, total = int(match[1]), int(match[2])
     if total <= 0:
         return
-    _add_conditions(data, number, min(taken, total), total)
+    if taken > total:
+        raise ValueError(
+            f"<line> condition-coverage {elem.get('condition-coverage', '')[:40]!r} takes more"
+            f" branches than there are (line {number})"
+        )
+    _add_conditions(data, number, taken, total)
     missing = elem.get("missing-branches")
     if missing:
         # coverage.py names exits "exit" without their code object: any negative means exit.

@@ -51,6 +51,9 @@ def _convert(doc: Any, root: Path) -> tuple[list[FileCoverage], bool]:
     meta = doc.get("meta")
     if meta is not None and not isinstance(meta, Mapping):
         raise _Bad('"meta" is not an object')
+    version = meta.get("format", 1) if meta else 1  # version 1 had no format number
+    if version not in (1, 2, 3) or isinstance(version, bool):
+        raise _Bad(f"format {str(version)[:20]} is not one covtui reads (2 or 3)")
     has_branches = bool(meta.get("branch_coverage")) if meta else False
     files = []
     for name, entry in doc["files"].items():
