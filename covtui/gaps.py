@@ -15,6 +15,7 @@ from covtui.store.views import FileDetail
 
 SOURCE_NOT_AVAILABLE = "source not available"
 SOURCE_CHANGED = "source changed since the snapshot"
+SOURCE_OUTSIDE = "source outside the project root, not opened"
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,26 @@ def describe_arc(source_line: int, target_line: int, functions: Iterable[Uncover
     return f"line {source_line} never exited the code object at line {start}"
 
 
-def read_source(root: Path, path: str) -> str | None:
-    """The text of a measured file, or None when it can't be read (moved, deleted, binary)."""
+def project_file(root: Path, path: str) -> Path | None:
+    """The file a report's `path` names, resolved (symlinks included), if it is inside `root`.
+
+    A report is data and may name any path; covtui opens only the project's own files, so a
+    report saying `../secret.txt` or `/etc/passwd` (or a symlink pointing there) gets None.
+    """
     full = Path(path) if Path(path).is_absolute() else root / path
+    try:
+        resolved = full.resolve()
+        return resolved if resolved.is_relative_to(root.resolve()) else None
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop
+        return None
+
+
+def read_source(root: Path, path: str) -> str | None:
+    """The text of a measured file, or None when it can't be read (moved, deleted, binary)
+    or must not be (outside the project root)."""
+    full = project_file(root, path)
+    if full is None:
+        return None
     try:
         if full.suffix in (".py", ".pyw"):
             with tokenize.open(full) as f:  # honours the PEP 263 coding line
@@ -106,7 +124,16 @@ def read_source(root: Path, path: str) -> str | None:
         return None
 
 
-def analyse_file(detail: FileDetail, source_text: str | None) -> FileGaps:
+def analyse_source(root: Path, detail: FileDetail) -> FileGaps:
+    """`analyse_file` with the file as it is on disk now, if it is one of the project's."""
+    if project_file(root, detail.path) is None:
+        return analyse_file(detail, None, missing_note=SOURCE_OUTSIDE)
+    return analyse_file(detail, read_source(root, detail.path))
+
+
+def analyse_file(
+    detail: FileDetail, source_text: str | None, *, missing_note: str = SOURCE_NOT_AVAILABLE
+) -> FileGaps:
     """The gaps in `detail`; `source_text` (the file as it is now) adds the AST-only facts.
 
     Functions come from the stored result where the reader filled them (coverage.py
@@ -123,7 +150,7 @@ def analyse_file(detail: FileDetail, source_text: str | None) -> FileGaps:
     if _is_python(detail.path):
         tree = _parse(source_text) if source_text is not None else None
         if tree is None:
-            note = SOURCE_NOT_AVAILABLE
+            note = missing_note if source_text is None else SOURCE_NOT_AVAILABLE
         elif not _matches(tree, source_text or "", detail):
             note = SOURCE_CHANGED
         else:

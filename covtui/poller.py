@@ -14,7 +14,7 @@ from textual.timer import Timer
 from covtui.config import Config
 from covtui.critical import critical_files
 from covtui.errors import StoreError
-from covtui.gaps import FileGaps, analyse_file, read_source
+from covtui.gaps import FileGaps, analyse_source
 from covtui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 from covtui.model import Alert
 from covtui.numbers import Numbers
@@ -241,7 +241,7 @@ class Poller:
     async def file_gaps(self, detail: FileDetail) -> FileGaps:
         """The gap analysis of one file: its source is read and parsed in a thread."""
         root = self.config.root
-        return await asyncio.to_thread(lambda: analyse_file(detail, read_source(root, detail.path)))
+        return await asyncio.to_thread(analyse_source, root, detail)
 
     async def recommendations(self) -> list[Recommendation]:
         """What to test first: the critical files, then the next ones, each with its gaps.
@@ -263,7 +263,7 @@ class Poller:
 
         def compute() -> list[Recommendation]:
             gaps = {
-                key: analyse_file(detail, read_source(root, detail.path))
+                key: analyse_source(root, detail)
                 for key, (_, detail) in details.items()
             }
             return recommendations(

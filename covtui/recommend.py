@@ -6,7 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from covtui.critical import critical_files
-from covtui.gaps import SOURCE_CHANGED, SOURCE_NOT_AVAILABLE, FileGaps, UncoveredFunction
+from covtui.gaps import (
+    SOURCE_CHANGED,
+    SOURCE_NOT_AVAILABLE,
+    SOURCE_OUTSIDE,
+    FileGaps,
+    UncoveredFunction,
+)
 from covtui.numbers import Numbers
 from covtui.store.views import FileRow
 
@@ -54,7 +60,7 @@ class Action:
             return f"{n} branch arc{'s' if n != 1 else ''} never taken{example} → tests for the other side of those conditions"
         if self.kind == "lines":
             return f"uncovered {plain(self.detail)}"
-        if self.detail == SOURCE_NOT_AVAILABLE:
+        if self.detail in (SOURCE_NOT_AVAILABLE, SOURCE_OUTSIDE):
             return f"{self.detail}: except handlers not counted"
         if self.detail == SOURCE_CHANGED:
             return f"{self.detail}: line numbers may have moved; except handlers not counted"

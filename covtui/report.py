@@ -21,7 +21,7 @@ from covtui.config import Config, Phase
 from covtui.critical import critical_files
 from covtui.display import printable
 from covtui.errors import CovtuiError
-from covtui.gaps import FileGaps, analyse_file, read_source
+from covtui.gaps import FileGaps, analyse_source
 from covtui.model import Alert
 from covtui.numbers import Numbers, pc_str
 from covtui.phases import PhaseStatus, phase_status
@@ -348,7 +348,7 @@ async def _gaps(store: Store, config: Config, files: list[FileRow]) -> dict[tupl
     def analyse() -> dict[tuple[str, str], FileGaps]:
         # Parsing sources is CPU work: off the event loop.
         return {
-            (d.source, d.path): analyse_file(d, read_source(config.root, d.path))
+            (d.source, d.path): analyse_source(config.root, d)
             for d in details
             if d is not None
         }

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from covtui.config import Config
-from covtui.gaps import SOURCE_CHANGED, SOURCE_NOT_AVAILABLE, analyse_file, read_source
+from covtui.gaps import (
+    SOURCE_CHANGED,
+    SOURCE_NOT_AVAILABLE,
+    SOURCE_OUTSIDE,
+    analyse_file,
+    analyse_source,
+    read_source,
+)
 from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.readers import read_coverage
 from covtui.store import Store
@@ -250,3 +257,25 @@ async def test_missing_or_changed_source_is_noted_not_fatal(service, detail: Fil
     assert shorter.note == SOURCE_CHANGED
     broken = analyse_file(detail, "def (:\n")
     assert broken.note == SOURCE_NOT_AVAILABLE
+
+
+async def test_a_path_outside_the_project_is_never_read(
+    service, detail: FileDetail, tmp_path: Path
+) -> None:
+    """A report names `../secret.py`, an absolute path elsewhere, or a symlink out: not opened."""
+    service_root, _ = service
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "service.py").write_text((service_root / SERVICE_PATH).read_text())
+    secret = tmp_path / "secret.py"
+    secret.write_text((service_root / SERVICE_PATH).read_text() + 'TOKEN = "hunter2"\n')
+    (root / "pkg" / "inside.py").symlink_to(root / "pkg" / "service.py")
+    (root / "pkg" / "outside.py").symlink_to(secret)
+    assert "def parse" in (read_source(root, "pkg/inside.py") or "")  # a symlink within: fine
+    for name in ("../secret.py", str(secret), "pkg/outside.py", "pkg/../../secret.py"):
+        assert read_source(root, name) is None, name
+        gaps = analyse_source(root, dataclasses.replace(detail, path=name))
+        # The stored gaps still show; nothing that needs the source is claimed.
+        assert gaps.note == SOURCE_OUTSIDE and gaps.n_uncovered_handlers == 0
+        assert set(gaps.missed_ranges) == set(analyse_file(detail, None).missed_ranges)
+    assert analyse_source(root, detail).note == ""  # the project's own file is analysed

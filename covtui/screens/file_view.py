@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from covtui.display import printable
-from covtui.gaps import FileGaps
+from covtui.gaps import FileGaps, project_file
 from covtui.store.views import FileDetail
 from covtui.widgets.format import count, when
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
@@ -35,8 +35,15 @@ class DiskFile:
     problem: str | None = None
 
 
-def read_source(path: Path, dark: bool) -> DiskFile:
-    """The file's lines, syntax-coloured (runs in a thread)."""
+#: `DiskFile.problem` for a path that resolves outside the project: never opened.
+OUTSIDE_PROJECT = "outside the project root"
+
+
+def read_source(root: Path, name: str, dark: bool) -> DiskFile:
+    """The lines of the project file a report names, syntax-coloured (runs in a thread)."""
+    path = project_file(root, name)
+    if path is None:
+        return DiskFile(None, None, OUTSIDE_PROJECT)
     try:
         data = path.read_bytes()
         mtime = path.stat().st_mtime
@@ -122,10 +129,6 @@ class FileViewScreen(Screen):
         self.query_one(UncoveredList).show_pending()
         self.load()
 
-    def disk_path(self) -> Path:
-        path = Path(self.path)
-        return path if path.is_absolute() else self.app.config.root / path
-
     @work(exclusive=True, group="file-view")
     async def load(self) -> None:
         header = self.query_one("#file-header", Static)
@@ -141,7 +144,9 @@ class FileViewScreen(Screen):
         self.detail = detail
         # Both read the file in a thread: one colours it, the other parses it for functions.
         disk, file_gaps = await asyncio.gather(
-            asyncio.to_thread(read_source, self.disk_path(), self.app.current_theme.dark),
+            asyncio.to_thread(
+                read_source, self.app.config.root, self.path, self.app.current_theme.dark
+            ),
             self._analyse(detail),
         )
         self.file_gaps = file_gaps
@@ -191,7 +196,15 @@ class FileViewScreen(Screen):
             ),
         ]
         scanned = self._scanned_at(detail)
-        if disk.lines is None:
+        if disk.problem == OUTSIDE_PROJECT:
+            lines.append(
+                Content.styled(
+                    "⚠ the file resolves outside the project root, so covtui does not open it:"
+                    " showing its gaps only",
+                    "bold $text-warning",
+                )
+            )
+        elif disk.lines is None:
             lines.append(
                 Content.styled(
                     printable(f"⚠ the file is {disk.problem} (under the project root): showing its gaps only"),

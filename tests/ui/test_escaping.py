@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
+from covtui.config import SourceConfig
+from covtui.gaps import SOURCE_OUTSIDE
 from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.screens.file_view import FileViewScreen
 from covtui.screens.files import FilesScreen, FilesTable
@@ -14,7 +22,17 @@ from covtui.widgets.scan_log import ScanLog
 from covtui.widgets.source_view import SourceView
 
 from .conftest import NOW, loaded, make_app, screen_text, wait_for
-from .fixtures import MARKUP_CLICK, MARKUP_RED, T0, _file, fixture_drafts
+from .fixtures import (
+    MARKUP_CLICK,
+    MARKUP_RED,
+    REAL_EXERCISES,
+    REAL_HELPERS,
+    T0,
+    _file,
+    fixture_config,
+    fixture_drafts,
+    write_real_project,
+)
 
 EVIL = "[@click=app.quit]boom[/] and [red]red[/] and [b]bold"
 
@@ -167,7 +185,7 @@ async def test_control_characters_in_data_show_as_escapes(config, db):
         app.open_file("python", CONTROL_PATH)
         await pilot.pause()
         view = app.screen
-        await wait_for(pilot, lambda: view.gaps and view.file_gaps is not None)
+        await wait_for(pilot, lambda: view.gaps)
         await pilot.pause()
         text = screen_text(app)
         assert shown_path in text  # the header
@@ -180,3 +198,64 @@ async def test_control_characters_in_data_show_as_escapes(config, db):
         await pilot.pause()
         assert shown_path in screen_text(app)
         assert_no_raw_controls(app)
+
+
+SECRET = 'TOKEN = "hunter2-do-not-show"'
+
+
+@pytest.fixture(scope="module")
+def real_lcov(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`coverage lcov` of the real project: its SF lines name app/service.py, app/helpers.py."""
+    root = tmp_path_factory.mktemp("lcov")
+    write_real_project(root)
+    (root / "exercise.py").write_text(REAL_EXERCISES["latest"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    for args in (["run", "--branch", "--source=app", "exercise.py"], ["lcov", "-o", "cov.info"]):
+        subprocess.run([sys.executable, "-m", "coverage", *args], cwd=root, env=env, check=True,
+                       capture_output=True)
+    return (root / "cov.info").read_text()
+
+
+@pytest.mark.parametrize("sf", ["../secret.py", "ABSOLUTE", "app/link.py"])
+async def test_a_report_path_outside_the_project_is_shown_never_opened(
+    tmp_path: Path, real_lcov: str, sf: str
+) -> None:
+    """`SF:../secret.py`, an absolute path elsewhere, or a symlink out of the project."""
+    from covtui.readers import read_coverage
+
+    root = tmp_path / "proj"
+    write_real_project(root)
+    secret = tmp_path / "secret.py"
+    secret.write_text(REAL_HELPERS + SECRET + "\n")
+    (root / "app" / "link.py").symlink_to(secret)
+    sf = str(secret) if sf == "ABSOLUTE" else sf
+    assert "SF:app/helpers.py\n" in real_lcov
+    (root / "cov.info").write_text(real_lcov.replace("SF:app/helpers.py\n", f"SF:{sf}\n"))
+    config = fixture_config(root, sources=[SourceConfig("c", report="cov.info")])
+    report = read_coverage([root / "cov.info"], root=root)
+    async with await Store.open(config.database_path) as store:
+        await store.write_snapshot(
+            SnapshotDraft("ingest", [SourceResult("c", RunStatus.OK, report)], created_at=T0),
+            config,
+        )
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        await pilot.press("f")
+        screen = app.screen
+        assert isinstance(screen, FilesScreen)
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.press(*Path(sf).name)
+        await wait_for(pilot, lambda: screen.query_one(FilesTable).row_count == 1)
+        await pilot.click(FilesTable, offset=(20, 1))
+        await pilot.press("enter")
+        await pilot.pause()
+        view = app.screen
+        assert isinstance(view, FileViewScreen) and view.path == sf
+        await wait_for(pilot, lambda: view.gaps)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "hunter2" not in text
+        assert "outside the project root" in text
+        assert view.gaps_are_rows  # the gaps are listed instead of the file
+        assert view.file_gaps is not None and view.file_gaps.note == SOURCE_OUTSIDE
