@@ -193,7 +193,7 @@ class ChangeFilter:
     def __init__(self, config: Config) -> None:
         self.root = config.root
         self.omit = _coverage_omit(config.root)
-        outputs = [config.database_path.parent]
+        outputs = covtui_files(config)
         for source in config.sources:
             for path in (source.report, source.junit):
                 if path:
@@ -232,6 +232,17 @@ class ChangeFilter:
             return True
         ignored = {Path(os.fsdecode(p)) for p in out.split(b"\0") if p}
         return any(p not in ignored for p in paths)
+
+
+def covtui_files(config: Config) -> list[Path]:
+    """What covtui itself writes: the database folder, or, when that folder holds the project
+    (`--db ../m.db`, `database = "m.db"`), only the database, its journals, cache and runs."""
+    db = config.database_path
+    folder = db.parent
+    if folder != config.root and folder not in config.root.parents:
+        return [folder]
+    beside = [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".scan-lock")]
+    return [db, *beside, folder / "cache", folder / "run"]
 
 
 def _coverage_omit(root: Path) -> list[str]:

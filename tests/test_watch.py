@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -11,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+import watchfiles
+
+from covtui.watch import ChangeFilter
 
 from .conftest import Project, clean_env
 
@@ -70,6 +74,41 @@ def test_watch_rescans_on_change_beats_and_stops_on_sigterm(project: Project) ->
     assert "stopped" in out
     assert query(project.db, "SELECT * FROM heartbeats") == []
     assert [r[0] for r in query(project.db, "SELECT trigger FROM snapshots")] == ["watch", "watch"]
+
+
+def test_watch_sees_changes_when_the_database_sits_above_the_project(project: Project) -> None:
+    """`cd proj && covtui --db ../m.db watch --on-change`: the DB's folder holds the project."""
+    db = project.root.parent / "m.db"
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "covtui", "--db", "../m.db", "watch", "--interval", "300",
+         "--on-change"],
+        cwd=project.root, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(query(db, "SELECT id FROM snapshots")) == 1)
+        project.write("tests/test_more.py", "from pkg.calc import unused\n\ndef test_unused():\n    assert unused() == 4\n")
+        wait_until(lambda: len(query(db, "SELECT id FROM snapshots")) == 2)
+        watch.send_signal(signal.SIGTERM)
+        out, _ = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, out
+
+
+def test_the_change_filter_ignores_only_what_covtui_writes(project: Project) -> None:
+    source = str(project.root / "pkg" / "calc.py")
+    for database in ("../m.db", "m.db", ".covtui/covtui.db"):
+        config = dataclasses.replace(project.config, database=database)
+        wanted = ChangeFilter(config).wanted
+        db = config.database_path
+        assert wanted(watchfiles.Change.modified, source), database
+        for own in (db, db.with_name(db.name + "-wal"), db.parent / "cache" / "x.py"):
+            assert not wanted(watchfiles.Change.modified, str(own)), (database, own)
+    # The default folder is covtui's alone: anything in it is an output.
+    inside = project.config.database_path.parent / "x.toml"
+    assert not ChangeFilter(project.config).wanted(watchfiles.Change.modified, str(inside))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
