@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from operator import attrgetter
 
-from coverage.results import display_covered
+from covtui.coverage_compat import display_covered
 
 #: The largest count a report may hold: exact as a float and in JSON, and the sum of many
 #: still fits SQLite's 64-bit INTEGER.

@@ -247,16 +247,15 @@ def covtui_files(config: Config) -> list[Path]:
 
 def _coverage_omit(root: Path) -> list[str]:
     """The project's coverage.py `omit` patterns (run and report), as coverage reads them."""
-    from coverage.config import read_coverage_config
+    from covtui.coverage_compat import coverage_omit
 
     for name in (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml"):
         path = root / name
         if path.is_file():
             try:
-                config = read_coverage_config(config_file=str(path), warn=lambda msg: None)
+                return coverage_omit(path)
             except Exception:  # a broken coverage config is the scan's error to report
                 return []
-            return list(config.run_omit or []) + list(config.report_omit or [])
     return []
 
 

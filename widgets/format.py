@@ -6,12 +6,12 @@ import statistics
 from collections.abc import Iterable
 from datetime import datetime
 
-from coverage.results import display_covered
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
 
+from covtui.coverage_compat import display_covered
 from covtui.display import printable
 from covtui.model import Severity
 

@@ -24,11 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import coverage
-from coverage.exceptions import NotPython
-from coverage.parser import PythonParser
-from coverage.phystokens import source_encoding
-from coverage.regions import RegionFinder
+from covtui import coverage_compat as compat
+from covtui.coverage_compat import NotPython, PythonParser, RegionFinder, source_encoding
 
 CACHE_FILENAME = "analysis-v1.sqlite"
 #: Bumped whenever the stored JSON layout changes.
@@ -36,21 +33,14 @@ LAYOUT_VERSION = 2  # 2: results carry the statement lines (diff coverage)
 #: Keep at most this many entries; the least recently written go first.
 MAX_ENTRIES = 50_000
 
-# `PythonParser` attributes a restored parser fills in; if a future coverage.py renames
-# them, caching is switched off rather than giving wrong figures.
-_PARSER_ATTRS = ("statements", "excluded", "multiline_map", "_with_jump_fixers", "_all_arcs",
-                 "_first_line_cache")
-
-
 def caching_supported() -> bool:
     """Whether this coverage.py's `PythonParser` has the attributes a restore needs."""
-    parser = PythonParser(text="\n", filename="<check>")
-    return all(hasattr(parser, name) for name in _PARSER_ATTRS)
+    return compat.parser_restore_supported()
 
 
 def settings_key(exclude_regex: str, partial_regex: str) -> str:
     """A hash of everything besides the file's bytes that the analysis depends on."""
-    parts = [LAYOUT_VERSION, coverage.__version__, sys.version, exclude_regex, partial_regex]
+    parts = [LAYOUT_VERSION, compat.VERSION, sys.version, exclude_regex, partial_regex]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
@@ -132,13 +122,15 @@ def analyse_source(
     parser = PythonParser(text=decode_source(raw), filename=filename, exclude=exclude_regex)
     parser.parse_source()
     finder = DefinitionFinder()
-    tree = getattr(parser, "_ast_root", None)
+    tree = compat.parser_ast(parser)
     if tree is not None:
         finder.handle_node(tree)  # the same tree `code_regions()` would parse again
     else:
         finder.parse_source(parser.text)
     arcs = parser.arcs() if with_arcs else None
-    fixers = [[a, b, *(new or (None, None))] for (a, b), new in parser._with_jump_fixers.items()]
+    fixers = [
+        [a, b, *(new or (None, None))] for (a, b), new in compat.with_jump_fixers(parser).items()
+    ]
     regions = [
         [r.kind, r.name, r.start, is_async, end, _ranges(r.lines)]
         for r, (is_async, end) in zip(finder.regions, finder.extra, strict=True)
@@ -191,14 +183,10 @@ class StaticAnalysis:
 
 def restore_parser(sa: StaticAnalysis, filename: str) -> PythonParser:
     """A `PythonParser` in the state `parse_source()` + `arcs()` would leave it, without parsing."""
-    parser = PythonParser(text="\n", filename=filename)
-    parser.statements = set(sa.statements)
-    parser.excluded = set(sa.excluded)
-    parser.multiline_map = dict(sa.multiline_map)
-    parser._with_jump_fixers = dict(sa.with_jump_fixers)
-    parser._all_arcs = set(sa.arcs) if sa.arcs is not None else None
-    parser._first_line_cache = {}
-    return parser
+    return compat.restore_parser(
+        filename, set(sa.statements), set(sa.excluded), dict(sa.multiline_map),
+        dict(sa.with_jump_fixers), set(sa.arcs) if sa.arcs is not None else None,
+    )
 
 
 # --- parsing many files, in worker processes when it pays -----------------------------------

@@ -4,12 +4,14 @@ Figures are coverage.py's own: its config reading, path aliases, omit/include fi
 and `analysis_from_file_reporter()`, as `coverage json` run from the project root does.
 Only the static analysis of each source file is served from `analysis_cache`, which is
 what makes a warm read fast; a file whose source and measured data are both unchanged
-reuses its finished result outright.
+reuses its finished result outright. On a coverage.py whose private API this fast path
+can't use (`coverage_compat.FAST_READER_PROBLEM`), the public `json_report()` gives the
+same figures, slower.
 
 coverage.py resolves config files, relative paths and `relative_filename()` against the
-current directory (some of it in module globals), so setup runs with the process chdir'd
-to `root`, under `_CWD_LOCK`. That window is kept short: hashing, parsing and the analyses
-of cached files run in the caller's directory.
+current directory (some of it in module globals), and plugins may need the project on
+`sys.path`. So a read runs in a worker process of its own, which changes directory
+freely: the caller's (the dashboard's) directory and `sys.path` are never touched.
 """
 
 from __future__ import annotations
@@ -21,22 +23,30 @@ import functools
 import json
 import multiprocessing
 import os
+import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from coverage import Coverage
-from coverage.data import CoverageData, DataFileClassifier
-from coverage.exceptions import CoverageException, NoDataError, NotPython
-from coverage.files import GlobMatcher, prep_patterns
-from coverage.misc import join_regex
-from coverage.plugin import FileReporter
-from coverage.python import PythonFileReporter
-from coverage.results import Analysis, analysis_from_file_reporter
-
+from covtui import coverage_compat as compat
+from covtui.coverage_compat import (
+    Analysis,
+    Coverage,
+    CoverageData,
+    CoverageException,
+    FileReporter,
+    GlobMatcher,
+    NoDataError,
+    NotPython,
+    PythonFileReporter,
+    analysis_from_file_reporter,
+    join_regex,
+    prep_patterns,
+)
 from covtui.errors import InputError
 from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.numbers import Numbers
@@ -63,6 +73,7 @@ class ReadStats:
     n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
     used_pool: bool = False
     cache_rebuilt: bool = False
+    public_api: str | None = None  # why the public API read the data (slower), if it did
 
 
 def read_coverage_data(
@@ -70,6 +81,152 @@ def read_coverage_data(
 ) -> CoverageReport:
     """Read and combine coverage.py data files as `coverage json` run in `root` would see them."""
     return read_with_stats(paths, root=root, cache_dir=cache_dir)[0]
+
+
+def read_with_stats(
+    paths: list[Path], *, root: Path, cache_dir: Path | None, isolate: bool = True
+) -> tuple[CoverageReport, ReadStats]:
+    """`read_coverage_data()`, also saying what came from the cache (for tests and benchmarks).
+
+    `isolate=False` reads in this process, changing its directory while it does: only for
+    tests that patch the reader's internals.
+    """
+    if not paths:
+        raise InputError("(no files)", "nothing to read")
+    paths = [Path(os.path.abspath(p)) for p in paths]
+    root = Path(os.path.abspath(root))
+    if not isolate:
+        return _read_here(paths, root, cache_dir)
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=_worker_context()) as worker:
+        outcome = worker.submit(
+            _read_in_worker, paths, root, cache_dir, dict(os.environ), list(sys.path)
+        )
+        kind, *rest = outcome.result()
+    if kind == "error":
+        raise InputError(*rest)
+    report, stats = rest
+    return report, stats
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """forkserver (with the reader preloaded, so a read starts in milliseconds), else spawn.
+
+    Not fork: the dashboard has threads, and forking a threaded process is unsafe.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _read_in_worker(
+    paths: list[Path],
+    root: Path,
+    cache_dir: Path | None,
+    environ: dict[str, str],
+    path: list[str],
+) -> tuple:
+    """The worker's side: ("ok", report, stats) or ("error", path, problem)."""
+    # The caller's environment and import path now, not as when the forkserver started.
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    try:
+        return ("ok", *_read_here(paths, root, cache_dir))
+    except InputError as exc:
+        return ("error", exc.path, exc.problem)
+
+
+def _read_here(
+    paths: list[Path], root: Path, cache_dir: Path | None
+) -> tuple[CoverageReport, ReadStats]:
+    """Check each data file, then read them by the fast path or the public API."""
+    for path in paths:
+        _check_data_file(path)
+    if compat.FAST_READER_PROBLEM is not None:
+        return _read_public(paths, root), ReadStats(public_api=compat.FAST_READER_PROBLEM)
+    if compat.HAS_READ_ONLY:
+        return _read_fast(paths, root, cache_dir)
+    with tempfile.TemporaryDirectory(prefix="covtui-data-") as tmp:
+        copies = compat.private_copies(paths, Path(tmp))
+        try:
+            return _read_fast(copies, root, cache_dir)
+        except InputError as exc:
+            original = dict(zip(map(str, copies), map(str, paths), strict=True))
+            raise InputError(original.get(exc.path, exc.path), exc.problem) from None
+
+
+def _check_data_file(path: Path) -> None:
+    """Refuse what coverage.py can't read without a traceback: not a file, not its schema,
+    file names that are NULL or not UTF-8 text, line numbers that are not integers."""
+    if not path.is_file():
+        raise InputError(path, "no such file" if not path.exists() else "not a file")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "permission denied")
+    # immutable=1: read without locks or journals, never writing anything beside the file.
+    uri = f"{path.as_uri()}?mode=ro&immutable=1"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+        con.text_factory = bytes
+        try:
+            con.execute("SELECT version FROM coverage_schema").fetchone()
+            for table, column in (("file", "path"), ("context", "context")):
+                rows = con.execute(f"SELECT id, typeof({column}), {column} FROM {table}")
+                for row_id, kind, value in rows:
+                    if kind != b"text":
+                        raise InputError(
+                            path, f"{table}.{column} of row {row_id} is {kind.decode()}, not text"
+                        )
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise InputError(
+                            path, f"{table}.{column} of row {row_id} is not UTF-8 text"
+                        ) from None
+            for table, columns in (("arc", ("fromno", "tono")), ("line_bits", ("numbits",))):
+                want = "blob" if table == "line_bits" else "integer"
+                for column in columns:
+                    row = con.execute(
+                        f"SELECT typeof({column}) FROM {table} WHERE typeof({column}) != ? LIMIT 1",
+                        (want,),
+                    ).fetchone()
+                    if row is not None:
+                        raise InputError(
+                            path, f"{table}.{column} holds {row[0].decode()}, not {want}"
+                        )
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(path, f"isn't a coverage data file: {exc}") from None
+
+
+def _read_public(paths: list[Path], root: Path) -> CoverageReport:
+    """`coverage combine` + `coverage json` through the public API, on private copies."""
+    from covtui.readers.coverage_json import read_coverage_json
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="covtui-data-") as tmp:
+        copies = compat.private_copies(paths, Path(tmp), always=True)
+        out = Path(tmp) / "coverage.json"
+        data_file = copies[0] if len(copies) == 1 else Path(tmp) / ".coverage"
+        try:
+            with _CWD_LOCK, _in_directory(root):
+                cov = Coverage(data_file=str(data_file), config_file=True, messages=False)
+            plugins = bool(cov.get_option("run:plugins"))
+            with _CWD_LOCK, _in_directory(root, add_to_path=plugins):
+                if len(copies) > 1:
+                    cov.combine([str(p) for p in copies], strict=True, keep=True)
+                cov.load()
+                cov.json_report(outfile=str(out))
+        except NoDataError:
+            raise InputError(paths[0], "no data to report") from None
+        except CoverageException as exc:
+            raise InputError(paths[0], _problem(exc, paths[0])) from None
+        report = read_coverage_json(out, root=root)
+    return dataclasses.replace(
+        report, format="coverage.py", read_s=time.perf_counter() - started
+    )
 
 
 @contextlib.contextmanager
@@ -99,14 +256,9 @@ def _problem(exc: BaseException, path: Path) -> str:
 
 def _load_data(paths: list[Path], cov: Coverage) -> CoverageData:
     """One file as `coverage json` reads it; several combined as `coverage combine` does."""
-    for path in paths:
-        if not path.is_file():
-            raise InputError(path, "no such file" if not path.exists() else "not a file")
-        if not os.access(path, os.R_OK):
-            raise InputError(path, "permission denied")
 
     def open_one(path: Path) -> CoverageData:
-        data = CoverageData(str(path), read_only=True)
+        data = compat.open_data(path)
         try:
             data.read()
             data.measured_files()  # forces the schema check
@@ -118,10 +270,10 @@ def _load_data(paths: list[Path], cov: Coverage) -> CoverageData:
     if len(paths) == 1:
         return open_one(paths[0])
     combined = CoverageData(no_disk=True)
-    map_path = functools.cache(cov._make_aliases().map)
-    classifier = DataFileClassifier()
+    map_path = functools.cache(compat.make_path_mapper(cov))
+    classify = compat.data_file_classifier()
     for path in sorted(paths):
-        if classifier.classify(str(path)) == "skip":
+        if classify(str(path)) == "skip":
             continue  # the same data twice, as `coverage combine` skips it
         shard = open_one(path)
         try:
@@ -149,7 +301,7 @@ class _Item:
 
 def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
     """The files `get_analysis_to_report()` would analyse, in its order (needs cwd = root)."""
-    fr_morfs = cov._get_file_reporters(None)
+    fr_morfs = compat.file_reporters(cov)
     config = cov.config
     if config.report_include:
         matcher = GlobMatcher(prep_patterns(config.report_include), "report_include")
@@ -161,22 +313,10 @@ def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
         raise NoDataError("No data to report.")
     fr_morfs.sort()
     return [
-        _Item(fr, str(morf), cov._file_mapper(fr.filename), fr.relative_filename(),
+        _Item(fr, str(morf), compat.data_name(cov, fr.filename), fr.relative_filename(),
               os.path.abspath(fr.filename))
         for fr, morf in fr_morfs
     ]
-
-
-class _CachedReporter(PythonFileReporter):
-    """A `PythonFileReporter` whose parser state comes from the analysis cache."""
-
-    def __init__(self, morf: str, cov: Coverage, sa: ac.StaticAnalysis) -> None:
-        super().__init__(morf, cov)
-        self._parser = ac.restore_parser(sa, self.filename)
-        self._no_branch = sa.no_branch
-
-    def no_branch_lines(self) -> set[int]:
-        return set(self._no_branch)
 
 
 def _parse_missing(
@@ -302,15 +442,11 @@ def _decode_result(text: str, path: str) -> FileCoverage:
     )
 
 
-def read_with_stats(
-    paths: list[Path], *, root: Path, cache_dir: Path | None
+def _read_fast(
+    paths: list[Path], root: Path, cache_dir: Path | None
 ) -> tuple[CoverageReport, ReadStats]:
-    """`read_coverage_data()`, also saying what came from the cache (for tests and benchmarks)."""
+    """Read through coverage.py's reporting internals, with the analysis cache."""
     started = time.perf_counter()
-    if not paths:
-        raise InputError("(no files)", "nothing to read")
-    paths = [Path(os.path.abspath(p)) for p in paths]
-    root = Path(os.path.abspath(root))
     stats = ReadStats()
     with _CWD_LOCK:
         cov, data, items, to_close = _setup(paths, root)
@@ -340,13 +476,11 @@ def _setup(
     try:
         with _in_directory(root):
             cov = Coverage(data_file=None, config_file=True, messages=False)
-            cov._init()
-        with _in_directory(root, add_to_path=bool(cov.config.plugins)):
+        with _in_directory(root, add_to_path=bool(cov.get_option("run:plugins"))):
+            compat.init_coverage(cov)  # loads the plugins
             loaded = _load_data(paths, cov)
             to_close.append(loaded)
-            cov._data = loaded
-            cov._prepare_data_for_reporting()  # re-maps with [paths], as `coverage json` does
-            data = cov._data
+            data = compat.use_data_for_reporting(cov, loaded)
             if data is not loaded:
                 to_close.append(data)
             data.set_query_contexts(cov.config.report_contexts)
@@ -375,7 +509,7 @@ def _analyse_all(
     """Analyse every file: cached ones from the cache, the rest parsed and then cached."""
     config = cov.config
     has_arcs = data.has_arcs()
-    exclude = cov._exclude_regex("exclude")
+    exclude = compat.exclude_regex(cov)
     partial = join_regex(config.partial_list + config.partial_always_list)
     settings = ac.settings_key(exclude, partial)
     stats.n_files = len(items)
@@ -466,7 +600,9 @@ def _report_files(
         try:
             if item.key is not None and item.key in entries:
                 sa = entries[item.key]
-                reporter = _CachedReporter(item.morf, cov, sa)
+                reporter = compat.ReporterWithParser(
+                    item.morf, cov, functools.partial(ac.restore_parser, sa), sa.no_branch
+                )
                 analysis = analysis_from_file_reporter(
                     data, config.precision, reporter, item.data_name
                 )
@@ -484,7 +620,7 @@ def _report_files(
             else:
                 stats.n_uncached += 1
                 with _in_directory(root, add_to_path=bool(config.plugins)):
-                    analysis = cov._analyze(item.morf, file_reporter=item.reporter)
+                    analysis = compat.analyze(cov, item.morf, item.reporter)
                     regions = _plugin_regions(item.reporter)
         except NotPython as exc:
             # As get_analysis_to_report(): only .py-ish files are errors, and only if not ignored.

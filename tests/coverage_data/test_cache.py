@@ -31,8 +31,9 @@ def project(measured: Path, tmp_path: Path) -> Path:
     return root
 
 
-def _read(root: Path, cache: Path):
-    return read_with_stats([root / ".coverage"], root=root, cache_dir=cache)
+def _read(root: Path, cache: Path, isolate: bool = True):
+    """Read as covtui does; `isolate=False` in this process, for tests that patch the reader."""
+    return read_with_stats([root / ".coverage"], root=root, cache_dir=cache, isolate=isolate)
 
 
 def test_second_read_parses_nothing(
@@ -47,7 +48,7 @@ def test_second_read_parses_nothing(
         raise AssertionError("parsed although cached")
 
     monkeypatch.setattr(PythonParser, "parse_source", no_parsing)
-    second, stats = _read(project, cache)
+    second, stats = _read(project, cache, isolate=False)
     assert (stats.n_parsed, stats.n_cached) == (0, stats.n_files)
     assert second.files == first.files
 
@@ -62,7 +63,7 @@ def test_new_data_same_sources(
     assert stats.n_results == stats.n_files
     coverage(project, "run", "run.py", "99")
     monkeypatch.setattr(PythonParser, "parse_source", lambda self: 1 / 0)
-    report, stats = _read(project, cache)
+    report, stats = _read(project, cache, isolate=False)
     assert stats.n_parsed == 0 and 0 < stats.n_results < stats.n_files
     assert_agrees(report, coverage_json(project), project)
 
@@ -136,7 +137,7 @@ def test_line_data_entries_gain_arcs_for_branch_data(project: Path, tmp_path: Pa
 def test_worker_processes(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(coverage_data, "POOL_MIN_FILES", 1)
     monkeypatch.setattr(coverage_data, "POOL_MIN_BYTES", 0)
-    report, stats = _read(project, tmp_path / "cache")
+    report, stats = _read(project, tmp_path / "cache", isolate=False)
     assert stats.used_pool and stats.n_parsed == stats.n_files
     assert_agrees(report, coverage_json(project), project)
 

@@ -1,0 +1,266 @@
+"""Every use of coverage.py's private API, in one place, with a check that it is still there.
+
+covtui reads coverage.py data fast by driving coverage.py's own reporting internals (see
+`readers/coverage_data.py`). Those are not public, so each one is imported here and
+`FAST_READER_PROBLEM` says, in one line, why the fast reader can't be used with the installed
+coverage.py (None when it can). Then the reader falls back to the public API
+(`Coverage.combine()` + `Coverage.json_report()`): the same figures, slower. Names that are
+missing get harmless public stand-ins so importing the fast reader never fails.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import coverage
+from coverage import Coverage, CoverageData
+from coverage.exceptions import ConfigError, CoverageException, NoDataError, NotPython
+from coverage.plugin import FileReporter
+
+__all__ = [
+    "Analysis", "ConfigError", "Coverage", "CoverageData", "CoverageException",
+    "FAST_READER_PROBLEM", "FileReporter", "GlobMatcher", "NoDataError", "NotPython",
+    "PythonFileReporter", "PythonParser", "RegionFinder", "analysis_from_file_reporter",
+    "display_covered", "join_regex", "prep_patterns", "source_encoding",
+]
+
+VERSION: str = coverage.__version__
+
+_problems: list[str] = []
+
+
+def _missing(name: str, stand_in: Any = None) -> Any:
+    _problems.append(f"no {name}")
+    return stand_in
+
+
+try:
+    from coverage.results import Analysis, analysis_from_file_reporter
+except ImportError:
+    Analysis = _missing("coverage.results.Analysis", object)
+    analysis_from_file_reporter = _missing("coverage.results.analysis_from_file_reporter")
+try:
+    from coverage.python import PythonFileReporter
+except ImportError:
+    PythonFileReporter = _missing("coverage.python.PythonFileReporter", FileReporter)
+try:
+    from coverage.files import GlobMatcher, prep_patterns
+except ImportError:
+    GlobMatcher = prep_patterns = _missing("coverage.files.GlobMatcher")
+try:
+    from coverage.misc import join_regex
+except ImportError:
+    join_regex = _missing("coverage.misc.join_regex")
+try:
+    from coverage.parser import PythonParser
+except ImportError:
+    PythonParser = _missing("coverage.parser.PythonParser")
+try:
+    from coverage.phystokens import source_encoding
+except ImportError:
+    source_encoding = _missing("coverage.phystokens.source_encoding")
+try:
+    from coverage.regions import RegionFinder
+except ImportError:
+    RegionFinder = _missing("coverage.regions.RegionFinder", object)
+
+# `Coverage` methods the fast reader calls, and the arguments it passes them.
+_COVERAGE_METHODS = {
+    "_init": (), "_make_aliases": (), "_get_file_reporters": ("morfs",), "_file_mapper": (),
+    "_prepare_data_for_reporting": (), "_exclude_regex": ("which",),
+    "_analyze": ("morf", "file_reporter"),
+}
+for _name, _params in _COVERAGE_METHODS.items():
+    _method = getattr(Coverage, _name, None)
+    if _name == "_file_mapper":
+        continue  # set by `_init()` on the instance
+    if _method is None:
+        _missing(f"Coverage.{_name}")
+    elif not set(_params) <= set(inspect.signature(_method).parameters):
+        _problems.append(f"Coverage.{_name}() takes no {', '.join(_params)}")
+if analysis_from_file_reporter is not None:
+    _params = list(inspect.signature(analysis_from_file_reporter).parameters)
+    if _params[:4] != ["data", "precision", "file_reporter", "filename"]:
+        _problems.append("analysis_from_file_reporter() takes other arguments")
+if Analysis is not object and not hasattr(Analysis, "missing_branch_arcs"):
+    _missing("Analysis.missing_branch_arcs")
+
+#: Why the fast reader can't run on this coverage.py, in one line; None when it can.
+FAST_READER_PROBLEM: str | None = (
+    f"coverage {VERSION}: {'; '.join(_problems)}" if _problems else None
+)
+
+#: `CoverageData(read_only=True)` (7.17.1+) opens a data file without ever writing to it.
+HAS_READ_ONLY = "read_only" in inspect.signature(CoverageData.__init__).parameters
+
+# `PythonParser` attributes a restored parser fills in (see `analysis_cache.restore_parser`).
+_PARSER_ATTRS = ("statements", "excluded", "multiline_map", "_with_jump_fixers", "_all_arcs",
+                 "_first_line_cache")
+
+
+def parser_restore_supported() -> bool:
+    """Whether a `PythonParser` can be restored from the analysis cache on this coverage.py."""
+    if PythonParser is None:
+        return False
+    parser = PythonParser(text="\n", filename="<check>")
+    return all(hasattr(parser, name) for name in _PARSER_ATTRS)
+
+
+def open_data(path: Path) -> CoverageData:
+    """A `CoverageData` for an existing file that coverage.py will never write to.
+
+    Without `read_only`, reading a file can write to it (a schema into an empty database, a
+    rolled-back journal): callers hand this function a private copy then (`private_copies`).
+    """
+    if HAS_READ_ONLY:
+        return CoverageData(str(path), read_only=True)
+    return CoverageData(str(path))
+
+
+def private_copies(paths: list[Path], into: Path, always: bool = False) -> list[Path]:
+    """Copies of `paths` (names kept) for a coverage.py that may write to what it reads.
+
+    Not needed with `read_only` (7.17.1+) unless `always`: the public API can't ask for it.
+    """
+    if HAS_READ_ONLY and not always:
+        return paths
+    copies = []
+    for i, path in enumerate(paths):
+        folder = into / str(i)
+        folder.mkdir()
+        copies.append(Path(shutil.copyfile(path, folder / path.name)))
+    return copies
+
+
+def data_file_classifier() -> Callable[[str], str]:
+    """`coverage combine`'s rule for skipping a shard whose data was already combined.
+
+    coverage.py before 7.13.x combined every shard; combining the same data twice changes
+    no figure, so without the classifier every shard is combined.
+    """
+    try:
+        from coverage.data import DataFileClassifier
+    except ImportError:
+        return lambda path: "combine"
+    return DataFileClassifier().classify
+
+
+try:
+    from coverage.results import display_covered
+except ImportError:
+
+    def display_covered(pc: float, precision: int) -> str:
+        """coverage.py's percentage display: "0" and "100" only when exactly 0 and 100."""
+        if precision < 0:
+            raise ConfigError(f"precision={precision} is invalid. Must not be negative.")
+        near0 = 1.0 / 10**precision
+        if 0 < pc < near0:
+            pc = near0
+        elif (100.0 - near0) < pc < 100:
+            pc = 100.0 - near0
+        else:
+            pc = round(pc, precision)
+        return f"{pc:.{precision}f}"
+
+
+def coverage_omit(config_file: Path) -> list[str]:
+    """The `[run] omit` and `[report] omit` patterns of one coverage.py config file."""
+    try:
+        from coverage.config import read_coverage_config
+    except ImportError:
+        cov = Coverage(data_file=None, config_file=str(config_file), messages=False)
+        omits = [cov.get_option("run:omit"), cov.get_option("report:omit")]
+    else:
+        config = read_coverage_config(config_file=str(config_file), warn=lambda msg: None)
+        omits = [config.run_omit, config.report_omit]
+    return [pattern for patterns in omits for pattern in patterns or []]
+
+
+# --- the private calls themselves -------------------------------------------------------------
+
+
+def init_coverage(cov: Coverage) -> None:
+    """Read config and set up plugins and the file mapper, as reporting does first."""
+    cov._init()
+
+
+def make_path_mapper(cov: Coverage) -> Callable[[str], str]:
+    """The `[paths]` remapping `coverage combine` applies."""
+    return cov._make_aliases().map
+
+
+def use_data_for_reporting(cov: Coverage, data: CoverageData) -> CoverageData:
+    """Report on `data`, re-mapped with `[paths]` as `coverage json` does; the data to query."""
+    cov._data = data
+    cov._prepare_data_for_reporting()
+    return cov._data
+
+
+def file_reporters(cov: Coverage) -> list[tuple[FileReporter, Any]]:
+    """(file reporter, morf) for every measured file, before report include/omit."""
+    return cov._get_file_reporters(None)
+
+
+def data_name(cov: Coverage, filename: str) -> str:
+    """A reporter's file name as the coverage data names it."""
+    return cov._file_mapper(filename)
+
+
+def exclude_regex(cov: Coverage) -> str:
+    return cov._exclude_regex("exclude")
+
+
+def analyze(cov: Coverage, morf: str, reporter: FileReporter) -> Analysis:
+    """coverage.py's own analysis of one file (it parses the source)."""
+    return cov._analyze(morf, file_reporter=reporter)
+
+
+def parser_ast(parser: PythonParser) -> Any:
+    """The AST `parse_source()` built, or None if this coverage.py doesn't keep it."""
+    return getattr(parser, "_ast_root", None)
+
+
+def with_jump_fixers(parser: PythonParser) -> dict:
+    """The `with` jump fixers `arcs()` worked out."""
+    return dict(parser._with_jump_fixers)
+
+
+def restore_parser(
+    filename: str,
+    statements: set[int],
+    excluded: set[int],
+    multiline_map: dict[int, int],
+    with_jump_fixers: dict,
+    arcs: set[tuple[int, int]] | None,
+) -> PythonParser:
+    """A `PythonParser` in the state `parse_source()` + `arcs()` would leave it, without parsing."""
+    parser = PythonParser(text="\n", filename=filename)
+    parser.statements = statements
+    parser.excluded = excluded
+    parser.multiline_map = multiline_map
+    parser._with_jump_fixers = with_jump_fixers
+    parser._all_arcs = arcs
+    parser._first_line_cache = {}
+    return parser
+
+
+class ReporterWithParser(PythonFileReporter):
+    """A `PythonFileReporter` that uses a parser it is given instead of parsing the file."""
+
+    def __init__(
+        self,
+        morf: str,
+        cov: Coverage,
+        make_parser: Callable[[str], PythonParser],
+        no_branch: set[int],
+    ) -> None:
+        super().__init__(morf, cov)
+        self._parser = make_parser(self.filename)
+        self._no_branch = no_branch
+
+    def no_branch_lines(self) -> set[int]:
+        return set(self._no_branch)
