@@ -10,6 +10,7 @@ missing get harmless public stand-ins so importing the fast reader never fails.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import shutil
 from collections.abc import Callable
@@ -119,6 +120,12 @@ def open_data(path: Path) -> CoverageData:
     if HAS_READ_ONLY:
         return CoverageData(str(path), read_only=True)
     return CoverageData(str(path))
+
+
+def keep_db_open(data: CoverageData) -> contextlib.AbstractContextManager[object]:
+    """One database connection for a run of queries (7.17+); before that, one per query."""
+    keep = getattr(data, "keep_db_open", None)
+    return keep() if keep is not None else contextlib.nullcontext()
 
 
 def private_copies(paths: list[Path], into: Path, always: bool = False) -> list[Path]:

@@ -109,11 +109,15 @@ def read_with_stats(
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
-    """forkserver (with the reader preloaded, so a read starts in milliseconds), else spawn.
+    """fork while this process has one thread (the CLI); else forkserver, with the reader
+    preloaded so a read starts in milliseconds; else spawn.
 
-    Not fork: the dashboard has threads, and forking a threaded process is unsafe.
+    Not fork once there are threads (the dashboard, a scan): forking them is unsafe.
     """
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload([__name__])
         return ctx
@@ -452,7 +456,7 @@ def _read_fast(
         cov, data, items, to_close = _setup(paths, root)
         try:
             has_branches = data.has_arcs()
-            with data.keep_db_open():
+            with compat.keep_db_open(data):
                 files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
         finally:
             for d in to_close:
@@ -484,7 +488,7 @@ def _setup(
             if data is not loaded:
                 to_close.append(data)
             data.set_query_contexts(cov.config.report_contexts)
-            with data.keep_db_open():  # one connection, not one per query
+            with compat.keep_db_open(data):  # one connection, not one per query
                 items = _reporters_to_report(cov, data)
         return cov, data, items, to_close
     except NoDataError:

@@ -1,0 +1,65 @@
+"""A coverage.py whose private API moved: the capability check notices, and the public API
+(`combine` + `json_report`) gives the same figures as `coverage json`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from covtui import coverage_compat as compat
+from covtui.readers.coverage_data import read_with_stats
+
+from .conftest import assert_agrees, coverage, coverage_json, write_files
+from .test_agreement import PROJECT, PYPROJECT, branch_project  # noqa: F401 - a fixture
+
+
+def test_capability_check_names_what_is_missing() -> None:
+    code = (
+        "import coverage.control as c, coverage.python as p\n"
+        "del c.Coverage._analyze\n"
+        "del p.PythonFileReporter\n"
+        "from covtui import coverage_compat as m\n"
+        "print(m.FAST_READER_PROBLEM)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == (
+        f"coverage {compat.VERSION}: no coverage.python.PythonFileReporter; no Coverage._analyze"
+    )
+
+
+@pytest.fixture
+def public_api(monkeypatch: pytest.MonkeyPatch) -> str:
+    problem = f"coverage {compat.VERSION}: no Coverage._analyze (pretend)"
+    monkeypatch.setattr(compat, "FAST_READER_PROBLEM", problem)
+    return problem
+
+
+def test_public_api_agrees_with_coverage_json(branch_project: Path, public_api: str) -> None:  # noqa: F811
+    report, stats = read_with_stats(
+        [branch_project / ".coverage"], root=branch_project, cache_dir=None, isolate=False
+    )
+    assert stats.public_api == public_api
+    assert_agrees(report, coverage_json(branch_project), branch_project)
+    assert report.format == "coverage.py" and report.has_branches
+    fast, _ = read_with_stats([branch_project / ".coverage"], root=branch_project, cache_dir=None)
+    assert report.numbers == fast.numbers
+
+
+def test_public_api_combines_shards(tmp_path: Path, public_api: str) -> None:
+    write_files(tmp_path, PROJECT | {"pyproject.toml": PYPROJECT})
+    coverage(tmp_path, "run", "-p", "run.py", "50")
+    coverage(tmp_path, "run", "-p", "run.py", "-3")
+    shards = sorted(tmp_path.glob(".coverage.*"))
+    before = [s.read_bytes() for s in shards]
+    report, _ = read_with_stats(shards, root=tmp_path, cache_dir=None, isolate=False)
+    assert [s.read_bytes() for s in shards] == before  # read from copies, never written
+    combined = tmp_path.parent / (tmp_path.name + "-combined")
+    shutil.copytree(tmp_path, combined)
+    coverage(combined, "combine")
+    assert_agrees(report, coverage_json(combined), tmp_path)
