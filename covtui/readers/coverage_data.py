@@ -229,7 +229,10 @@ def _read_public(paths: list[Path], root: Path) -> CoverageReport:
             raise InputError(paths[0], _problem(exc, paths[0])) from None
         report = read_coverage_json(out, root=root)
     return dataclasses.replace(
-        report, format="coverage.py", read_s=time.perf_counter() - started
+        report,
+        format="coverage.py",
+        read_s=time.perf_counter() - started,
+        measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from covtui import coverage_compat as compat
+from covtui.readers import analysis_cache
 from covtui.readers.coverage_data import read_with_stats
 
 from .conftest import assert_agrees, coverage, coverage_json, write_files
@@ -63,3 +65,20 @@ def test_public_api_combines_shards(tmp_path: Path, public_api: str) -> None:
     shutil.copytree(tmp_path, combined)
     coverage(combined, "combine")
     assert_agrees(report, coverage_json(combined), tmp_path)
+
+
+def test_a_parser_restored_differently_turns_caching_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on coverage 7.15.4, whose `with` fixers have another shape: attributes alone can't
+    tell, so a restored parser is checked against a fresh one on a sample."""
+    assert analysis_cache.caching_supported()
+    real = analysis_cache.restore_parser
+
+    def forgetful(sa: analysis_cache.StaticAnalysis, filename: str):
+        return real(dataclasses.replace(sa, with_jump_fixers={}), filename)
+
+    monkeypatch.setattr(analysis_cache, "restore_parser", forgetful)
+    analysis_cache.caching_supported.cache_clear()
+    try:
+        assert not analysis_cache.caching_supported()
+    finally:
+        analysis_cache.caching_supported.cache_clear()
