@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -48,13 +47,18 @@ def f(path, n):
 _NEVER = "(?!x)x"
 
 
-@functools.cache
 def caching_supported() -> bool:
     """Whether a parser restored from a cache entry answers as a freshly parsed one does.
 
-    Checked on a sample, once: a coverage.py whose parser keeps its state in another shape
-    (as before 7.17) turns caching off, and files are analysed by coverage.py directly.
+    Checked on a sample when this module is imported: a coverage.py whose parser keeps its
+    state in another shape (as before 7.17) turns caching off, and files are analysed by
+    coverage.py directly.
     """
+    return _RESTORE_WORKS
+
+
+def check_restore() -> bool:
+    """Restore a parser for `_SAMPLE` from its cache entry and compare it with a fresh one."""
     if not compat.parser_restore_supported():
         return False
     try:
@@ -225,6 +229,9 @@ def restore_parser(sa: StaticAnalysis, filename: str) -> PythonParser:
         filename, set(sa.statements), set(sa.excluded), dict(sa.multiline_map),
         dict(sa.with_jump_fixers), set(sa.arcs) if sa.arcs is not None else None,
     )
+
+
+_RESTORE_WORKS = check_restore()
 
 
 # --- parsing many files, in worker processes when it pays -----------------------------------

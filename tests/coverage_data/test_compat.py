@@ -77,8 +77,4 @@ def test_a_parser_restored_differently_turns_caching_off(monkeypatch: pytest.Mon
         return real(dataclasses.replace(sa, with_jump_fixers={}), filename)
 
     monkeypatch.setattr(analysis_cache, "restore_parser", forgetful)
-    analysis_cache.caching_supported.cache_clear()
-    try:
-        assert not analysis_cache.caching_supported()
-    finally:
-        analysis_cache.caching_supported.cache_clear()
+    assert not analysis_cache.check_restore()
