@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 Arc = tuple[int, int]
 
+#: The largest id a row can have (SQLite's largest integer); a bigger one names nothing.
+MAX_ID = 2**63 - 1
+
 
 class RunStatus(str, Enum):
     """How a scan or ingest ended. Only `OK` snapshots are compared for regressions."""

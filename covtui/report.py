@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import stat
 import statistics
 import tempfile
 import time
@@ -22,7 +23,7 @@ from covtui.critical import critical_files
 from covtui.display import printable
 from covtui.errors import CovtuiError
 from covtui.gaps import FileGaps, analyse_source
-from covtui.model import Alert
+from covtui.model import MAX_ID, Alert
 from covtui.numbers import Numbers, pc_str
 from covtui.phases import PhaseStatus, phase_status
 from covtui.recommend import IMMEDIATE, SECONDARY, Recommendation, recommendations
@@ -204,6 +205,8 @@ def parse_since(value: str) -> Since:
     """`12` or `#12` is a snapshot; an ISO date or date-time (local time unless it says) a moment."""
     text = value.strip()
     if match := re.fullmatch(r"#?(\d+)", text):
+        if int(match[1]) > MAX_ID:  # more than SQLite can hold: no such snapshot
+            raise CovtuiError(f"--since {value!r}: no snapshot #{match[1]} in the database")
         return Since(value, snapshot_id=int(match[1]))
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
@@ -840,13 +843,61 @@ def _gaps_json(g: FileGaps | None) -> dict | None:
 # -- the command --------------------------------------------------------------------------------
 
 
+#: What a file starts with when it is an SQLite database.
+SQLITE_HEADER = b"SQLite format 3\x00"
+_KINDS = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
+          stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+
+
+def output_target(path: Path, db_path: Path) -> Path:
+    """The file `-o path` replaces: a symlink's target (the link stays), but never the monitoring
+    database or its companions, another SQLite database, or anything but a regular file."""
+    try:
+        target = path.resolve()
+        db = db_path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise CovtuiError(f"{path}: cannot resolve the path: {exc}") from None
+    companions = {Path(f"{db}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", ".scan-lock")}
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise CovtuiError(f"{path}: cannot write the report: {exc.strerror}") from None
+    if target in companions or (st is not None and db.exists() and os.path.samefile(target, db)):
+        raise CovtuiError(f"{path}: the monitoring database: not replaced")
+    if st is None:
+        return target
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS.items() if test(st.st_mode)), "not a plain file")
+        raise CovtuiError(f"{path}: not a regular file ({kind}): not replaced")
+    try:
+        with open(target, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise CovtuiError(f"{path}: cannot write the report: {exc.strerror}") from None
+    if head == SQLITE_HEADER:
+        raise CovtuiError(f"{path}: an SQLite database: not replaced")
+    return target
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader sees the old file or the new one, never half of one."""
+    """Write `text` to `path` so a reader sees the old file or the new one, never half of one.
+
+    A replaced file keeps its mode; a new one gets the usual mode (0666 less the umask).
+    """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise CovtuiError(f"{path}: the folder {directory} does not exist")
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -877,6 +928,7 @@ def report(obj, fmt: str, since: str | None, output: Path | None) -> None:
 def _report(obj, fmt: str, since: str | None, output: Path | None) -> None:
     if since is not None:
         parse_since(since)  # a bad value fails before the database is opened
+    target = None if output is None else output_target(output, obj.db_path)
 
     async def main() -> ReportData:
         async with await Store.open(obj.db_path, read_only=True) as store:
@@ -885,14 +937,16 @@ def _report(obj, fmt: str, since: str | None, output: Path | None) -> None:
     data = asyncio.run(main())
     if fmt == "json":
         text = json.dumps(render_json(data), indent=2, ensure_ascii=False) + "\n"
+        # JSON escapes C0 controls itself; DEL and C1 (a lone CSI) too, so none reaches a terminal.
+        text = re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m[0]):04x}", text)
     else:
         text = render_markdown(data)
     if output is None:
         click.echo(text, nl=False)
         return
     try:
-        write_atomic(output, text)
+        write_atomic(target, text)
     except OSError as exc:
         raise CovtuiError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
-    click.echo(f"report written to {output}", err=True)
+    click.echo(printable(f"report written to {output}"), err=True)
 

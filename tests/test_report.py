@@ -275,3 +275,72 @@ async def test_a_clock_gone_back_orders_by_number(service, tmp_path: Path) -> No
     md, js = render_markdown(data), render_json(data)
     assert "- **Note**: snapshot #3 is stamped before #1 (the clock went back)" in md
     assert js["baseline"]["note"] == data.clock_note
+
+
+# -- `-o` never replaces the database, another SQLite file or anything but a regular file -------
+
+def test_output_refuses_the_database_and_other_sqlite_files(config: Config, tmp_path: Path) -> None:
+    db = config.database_path
+    before = db.read_bytes()
+    other = tmp_path / "other.sqlite"
+    import sqlite3
+
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    other_bytes = other.read_bytes()
+    link = tmp_path / "link-to-db.md"
+    link.symlink_to(db)
+    hardlink = tmp_path / "hard.md"
+    os.link(db, hardlink)
+    for target, problem in [(db, "the monitoring database"), (link, "the monitoring database"),
+                            (hardlink, "the monitoring database"), (other, "an SQLite database"),
+                            (Path(f"{db}-wal"), "the monitoring database")]:
+        result = invoke(config, "-o", str(target))
+        assert result.exit_code == 2, result.output
+        lines = result.output.splitlines()
+        assert len(lines) == 1 and str(target) in lines[0] and problem in lines[0], lines
+    assert db.read_bytes() == before and other.read_bytes() == other_bytes
+    assert link.is_symlink() and not Path(f"{db}-wal").exists()
+    # Still a database covtui can read.
+    assert invoke(config).exit_code == 0
+
+
+def test_output_refuses_what_is_not_a_regular_file(config: Config, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "link-to-pipe"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        result = invoke(config, "-o", str(target))
+        assert result.exit_code == 2
+        assert result.output == f"covtui: error: {target}: not a regular file (a FIFO): not replaced\n"
+    assert fifo.is_fifo() and link.is_symlink()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+def test_output_writes_through_a_symlink(config: Config, tmp_path: Path) -> None:
+    real = tmp_path / "reports" / "latest.md"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "report.md"
+    link.symlink_to(real)
+    result = invoke(config, "-o", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text().startswith("# Coverage Progression Report")
+
+
+def test_output_file_modes(config: Config, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.md"
+        assert invoke(config, "-o", str(new)).exit_code == 0
+        assert new.stat().st_mode & 0o777 == 0o644  # the umask's mode, like any new file
+        os.umask(0o077)
+        kept = tmp_path / "kept.md"
+        kept.write_text("old")
+        kept.chmod(0o664)
+        assert invoke(config, "-o", str(kept)).exit_code == 0
+        assert kept.stat().st_mode & 0o777 == 0o664  # a replaced file keeps its mode
+    finally:
+        os.umask(old)
