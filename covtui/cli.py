@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import sys
@@ -17,11 +18,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from covtui.config import Config, load_config
+from covtui.config import (
+    CENTURY_DAYS,
+    Config,
+    Range,
+    check_number,
+    field_range,
+    load_config,
+    source_name_problem,
+)
 from covtui.critical import critical_files
 from covtui.display import printable, unimported_notice
 from covtui.errors import CovtuiError, InputError
 from covtui.model import (
+    MAX_ID,
     CoverageReport,
     RunStatus,
     Severity,
@@ -33,6 +43,7 @@ from covtui.numbers import Numbers, pc_str
 from covtui.phases import phase_status
 from covtui.signals import Interrupted, run_stoppable
 from covtui.store import Store
+from covtui.store.folder import make_database_folder
 from covtui.store.views import DashboardState
 
 console = Console(highlight=False, soft_wrap=True)
@@ -76,7 +87,7 @@ def run(coro: Awaitable):
 
 
 class Context:
-    def __init__(self, project: Path | None, db: Path | None) -> None:
+    def __init__(self, project: Path | None = None, db: Path | None = None) -> None:
         self.project = project
         self.db = db
         self._config: Config | None = None
@@ -97,19 +108,43 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+def _set_context(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        setattr(ctx.ensure_object(Context), param.name, value)
+
+
+def project_options(command):
+    """`--db` and `--project`, taken before the subcommand or after it (the later one wins)."""
+    command = click.option(
+        "--db", type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
+        callback=_set_context, help="Monitoring database (default from config: .covtui/covtui.db).",
+    )(command)
+    return click.option(
+        "--project", type=click.Path(path_type=Path, file_okay=False, exists=True),
+        expose_value=False, callback=_set_context,
+        help="Project directory (default: the current one).",
+    )(command)
+
+
+#: Days `prune --older-than` accepts (0: keep only the latest snapshot).
+OLDER_THAN = Range(min=0, max=CENTURY_DAYS)
+#: How many alerts `alerts -n` lists at most.
+ALERT_LIMIT = Range(min=1, max=1_000_000_000)
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), help="Monitoring database (default from config: .covtui/covtui.db).")
-@click.option("--project", type=click.Path(path_type=Path, file_okay=False, exists=True), help="Project directory (default: the current one).")
+@project_options
 @click.version_option(package_name="covtui")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None, project: Path | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Watch a codebase's test coverage move. With no command, opens the dashboard."""
-    ctx.obj = Context(project, db)
+    ctx.ensure_object(Context)
     if ctx.invoked_subcommand is None:
         ctx.invoke(dashboard)
 
 
 @cli.command()
+@project_options
 @pass_ctx
 @handles_errors
 def dashboard(obj: Context) -> None:
@@ -134,6 +169,7 @@ def demo(obj: Context, rebuild: bool) -> None:
 
 
 @cli.command()
+@project_options
 @click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when a critical alert fires (a CI gate).")
 @click.option("-q", "--quiet", is_flag=True, help="Don't stream the command's output.")
@@ -150,14 +186,17 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
     def on_output(source: str, line: str) -> None:
         current["source"] = source
         if not quiet:
-            console.print(Text(f"{source} │ ", style="dim") + Text(printable(line)), soft_wrap=True)
+            console.print(Text(printable(f"{source} │ "), style="dim") + Text(printable(line)),
+                          soft_wrap=True)
 
     async def main():
         with console.status("Scanning…") as status:
 
             async def tick():
                 while True:
-                    status.update(f"Scanning {current['source']} … {time.monotonic() - started:.0f}s")
+                    status.update(Text(printable(
+                        f"Scanning {current['source']} … {time.monotonic() - started:.0f}s"
+                    )))
                     await asyncio.sleep(0.5)
 
             ticker = asyncio.create_task(tick())
@@ -173,7 +212,9 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
             console.print(Text(printable(unimported_notice(result.name)), style="yellow"))
     print_alerts(outcome.alerts, detail_lines=10)
     notify(config, outcome.alerts)
-    console.print(f"snapshot #{outcome.snapshot_id} stored ({outcome.status.value}) in {obj.db_path}")
+    console.print(Text(printable(
+        f"snapshot #{outcome.snapshot_id} stored ({outcome.status.value}) in {obj.db_path}"
+    )))
     if outcome.status is not RunStatus.OK:
         sys.exit(1)
     if fail_on_alert and any(a.severity is Severity.CRITICAL for a in outcome.alerts):
@@ -181,6 +222,7 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
 
 
 @cli.command()
+@project_options
 @click.option("--interval", type=float, help="Seconds between scans (default: watch_interval, 300).")
 @click.option("--on-change", is_flag=True, help="Also scan when source or test files change.")
 @click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
@@ -193,17 +235,18 @@ def watch(obj: Context, interval: float | None, on_change: bool, sources: tuple[
     config = obj.config
     for name in sources:
         config.source(name)  # an unknown source is an error now, not at the first scan
+    if interval is not None:
+        check_number("--interval", interval, field_range(Config, "watch_interval"))
     every = config.watch_interval if interval is None else interval
-    if every <= 0:
-        raise CovtuiError("--interval must be positive")
     watcher = Watcher(
         config, interval_s=every, on_change=on_change, sources=list(sources) or None,
-        log=lambda message: console.print(Text(timestamped(message))),
+        log=lambda message: console.print(Text(printable(timestamped(message)))),
     )
     sys.exit(run(watcher.run()))
 
 
 @cli.command()
+@project_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--source", help="Source name to record under (default: python for coverage.py data).")
 @click.option("--format", "fmt", type=click.Choice(["coverage.py", "coverage.json", "lcov", "cobertura", "junit"]), help="Override format detection.")
@@ -215,6 +258,8 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
     Cobertura XML; JUnit XML for test outcomes)."""
     from covtui.readers import detect_format, read_coverage, read_tests
 
+    if source is not None and (problem := source_name_problem(source)):
+        raise CovtuiError(f"--source {problem}")
     config = obj.config
     coverage_paths: list[Path] = []
     tests: TestOutcomes | None = None
@@ -233,6 +278,8 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
             fmt_used = kind
     report: CoverageReport | None = None
     if coverage_paths:
+        with contextlib.suppress(OSError):  # opening the database reports it in one line
+            make_database_folder(config.database_path)  # before the analysis cache goes in it
         report = read_coverage(
             coverage_paths, fmt, root=config.root, cache_dir=config.database_path.parent / "cache"
         )
@@ -250,7 +297,7 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
     print_source_result(result, config)
     print_alerts(alerts)
     notify(config, alerts)
-    console.print(f"snapshot #{snapshot_id} stored in {obj.db_path}")
+    console.print(Text(printable(f"snapshot #{snapshot_id} stored in {obj.db_path}")))
 
 
 def _default_source(config: Config, fmt: str) -> str:
@@ -263,6 +310,7 @@ def _default_source(config: Config, fmt: str) -> str:
 
 
 @cli.command()
+@project_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 @handles_errors
@@ -301,7 +349,7 @@ def status(obj: Context, as_json: bool) -> None:
         return
     numbers = latest.numbers
     when = datetime.fromtimestamp(latest.created_at).strftime("%Y-%m-%d %H:%M:%S")
-    console.print(Text(f"Snapshot #{latest.id} at {when} ({latest.status}, {latest.trigger})", style="bold"))
+    console.print(Text(printable(f"Snapshot #{latest.id} at {when} ({latest.status}, {latest.trigger})"), style="bold"))
     if numbers is None or not numbers.has_data:
         console.print("Overall: no data")
     else:
@@ -321,12 +369,12 @@ def status(obj: Context, as_json: bool) -> None:
         )
     if latest.n_diff_statements is not None:
         console.print(Text(
-            f"  changed lines since {latest.diff_base}: "
+            f"  changed lines since {printable(latest.diff_base or '')}: "
             + (f"{pc_str(latest.pc_diff, config.precision)}% of {latest.n_diff_statements:,} statements"
                if latest.n_diff_statements else "no changed statements")
         ))
     for row in state.sources:
-        text = Text(f"  {row.source}: ") + Text(
+        text = Text(f"  {printable(row.source)}: ") + Text(
             pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
             + ("%" if row.numbers and row.numbers.has_data else "")
         )
@@ -410,6 +458,7 @@ def status_json(state, files, config: Config) -> dict:
 
 
 @cli.group(invoke_without_command=True)
+@project_options
 @click.option("--all", "show_all", is_flag=True, help="Include acknowledged alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-n", "--limit", default=50, show_default=True, help="How many, newest first.")
@@ -422,6 +471,8 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
     @handles_errors
     def show() -> None:
+        check_number("--limit", limit, ALERT_LIMIT)
+
         async def main():
             async with await Store.open(obj.db_path, read_only=True) as store:
                 return await store.alerts(unacknowledged_only=not show_all, limit=limit)
@@ -441,6 +492,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
 
 @alerts.command("ack")
+@project_options
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "ack_all", is_flag=True, help="Acknowledge every unacknowledged alert.")
 @pass_ctx
@@ -452,6 +504,9 @@ def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
 
     async def main():
         async with await Store.open(obj.db_path, create=False) as store:
+            for alert_id in ids:
+                if not 0 < alert_id <= MAX_ID:  # more than SQLite can hold: no such row
+                    raise CovtuiError(f"{obj.db_path}: no alert with id {alert_id}")
             return await store.acknowledge(None if ack_all else ids)
 
     n = run(main())
@@ -459,14 +514,15 @@ def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
 
 
 @cli.command()
+@project_options
 @click.option("--older-than", "days", type=float, help="Days to keep (default: retention_days, 90).")
 @pass_ctx
 @handles_errors
 def prune(obj: Context, days: float | None) -> None:
     """Remove snapshots older than the retention period (never the latest one)."""
+    if days is not None:
+        check_number("--older-than", days, OLDER_THAN)
     keep = obj.config.retention_days if days is None else days
-    if keep < 0:
-        raise CovtuiError("--older-than must not be negative")
 
     async def main():
         async with await Store.open(obj.db_path, create=False) as store:
@@ -484,12 +540,12 @@ def notify(config: Config, alerts) -> None:
     if alerts and config.on_alert:
         from covtui.hooks import run_alert_hook
 
-        run(run_alert_hook(config, alerts, lambda m: err_console.print(Text(f"covtui: {m}"))))
+        run(run_alert_hook(config, alerts, lambda m: err_console.print(Text(printable(f"covtui: {m}")))))
 
 
 def print_source_result(result: SourceResult, config: Config) -> None:
     numbers = result.numbers
-    text = Text(f"{result.name}: ", style="bold")
+    text = Text(f"{printable(result.name)}: ", style="bold")
     if result.status is not RunStatus.OK:
         text += Text(f"{result.status.value}: {printable(result.message)}", style="red")
         console.print(text)
@@ -533,7 +589,7 @@ def print_alerts(
         mark = " " if a.acknowledged_at else "●"
         line = Text(f"{mark} #{a.id} {when} ") + Text(
             f"{a.severity.value:8}", style=SEVERITY_STYLE.get(a.severity.value, "")
-        ) + Text(f" {a.rule}: ") + Text(printable(a.message))
+        ) + Text(f" {printable(a.rule)}: ") + Text(printable(a.message))
         console.print(line)
         details = a.detail.splitlines() if detail_lines != 0 else []
         for item in details[:detail_lines]:
@@ -546,7 +602,7 @@ def print_alerts(
 
 from covtui.report import report  # noqa: E402  (uses handles_errors above)
 
-cli.add_command(report)
+cli.add_command(project_options(report))
 
 
 def main() -> None:

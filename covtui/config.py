@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import types
@@ -9,6 +10,7 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
+from covtui.display import has_control, printable
 from covtui.errors import CovtuiError
 
 if sys.version_info >= (3, 11):
@@ -22,6 +24,68 @@ CONFIG_ENV = "COVTUI_CONFIG"
 
 class ConfigError(CovtuiError):
     """A config file that cannot be used; the message names the file and the key."""
+
+
+#: Upper bounds that keep times and dates computable (a year of seconds, a century of days).
+YEAR_S = 365 * 86400.0
+CENTURY_DAYS = 36500.0
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting accepts: finite, and within these bounds.
+
+    `above` is an exclusive lower bound (for "must be positive"), `min`/`max` inclusive ones.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    above: float | None = None
+
+    def problem(self, value: float) -> str | None:
+        """Why `value` is refused, or None when it is fine."""
+        return None if self.allows(value) else f"should be {self.describe()}, not {_number(value)}"
+
+    def allows(self, value: float) -> bool:
+        return (
+            (isinstance(value, int) or math.isfinite(value))
+            and (self.min is None or value >= self.min)
+            and (self.above is None or value > self.above)
+            and (self.max is None or value <= self.max)
+        )
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"between {_number(self.min, ',')} and {_number(self.max, ',')}"
+        low = (f"more than {_number(self.above, ',')}" if self.above is not None
+               else f"at least {_number(self.min, ',')}" if self.min is not None else None)
+        high = f"at most {_number(self.max, ',')}" if self.max is not None else None
+        return " and ".join(filter(None, [low, high])) or "a finite number"
+
+
+def _number(x: float, grouping: str = "") -> str:
+    """12, 0.05, 1e+300, nan: a number as a person would write it."""
+    if isinstance(x, int) or (math.isfinite(x) and x.is_integer() and abs(x) < 1e15):
+        return f"{int(x):{grouping}}"
+    return repr(x)
+
+
+def ranged(default=MISSING, **limits: float):
+    """A numeric field whose allowed values are checked when a config file is read."""
+    return field(default=default, metadata={"range": Range(**limits)})
+
+
+def check_number(key: str, value: float, allowed: Range) -> float:
+    """`value` if `allowed`, else a ConfigError naming `key` (a config key or a CLI option)."""
+    problem = allowed.problem(value)
+    if problem:
+        raise ConfigError(f"{key} {problem}")
+    return value
+
+
+def field_range(cls: type, name: str) -> Range:
+    """The Range declared on field `name` of config dataclass `cls`."""
+    return next(f.metadata["range"] for f in fields(cls) if f.name == name)
 
 
 @dataclass
@@ -38,7 +102,7 @@ class SourceConfig:
     #: JUnit XML with the test outcomes (pytest gets `--junitxml` added automatically).
     junit: str | None = None
     #: Seconds before the whole process group is killed.
-    timeout: float = 1800.0
+    timeout: float = ranged(1800.0, above=0, max=YEAR_S)
     #: Run through the shell instead of splitting the command like a shell would.
     shell: bool = False
     #: Extra environment variables for the command.
@@ -61,26 +125,26 @@ class AlertConfig:
     """Thresholds of the alert rules (defaults from the seed report)."""
 
     #: Points of overall coverage lost against the previous comparable snapshot (critical).
-    coverage_drop: float = 0.5
+    coverage_drop: float = ranged(0.5, above=0, max=100)
     #: More failing tests than the previous comparable snapshot (critical).
-    test_failures: int = 5
+    test_failures: int = ranged(5, min=1)
     #: Test time up this many percent over the median of recent successful runs (warning).
-    test_time_pct: float = 20.0
+    test_time_pct: float = ranged(20.0, above=0, max=1e6)
     #: How many recent successful runs make that median.
-    test_time_window: int = 10
+    test_time_window: int = ranged(10, min=1, max=10_000)
     #: Covered lines of a code file that still exist and are now missed: at least this many
     #: raise a warning, one per snapshot listing every such file (0 turns it off).
-    file_regression_lines: int = 1
+    file_regression_lines: int = ranged(1, min=0)
     #: Fewer tests than the source's previous good run, by at least this many (warning; 0: off).
-    tests_removed: int = 1
+    tests_removed: int = ranged(1, min=0)
     #: Measured code files that left the report in one snapshot: at least this many raise a
     #: warning naming each with its last percentage (0 turns it off).
-    files_left: int = 1
+    files_left: int = ranged(1, min=0)
     #: Globs of test files, which file alerts leave out; a glob without "/" matches the file
     #: name, one with "/" the whole path (`*` crosses folders).
     test_files: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_FILES))
     #: Coverage of lines changed since the git base; None turns the rule off.
-    diff_coverage_min: float | None = None
+    diff_coverage_min: float | None = ranged(None, min=0, max=100)
 
 
 @dataclass
@@ -88,8 +152,8 @@ class Phase:
     """A milestone band of overall coverage, e.g. "Foundation" from 0 to 25%."""
 
     name: str
-    start: float
-    end: float
+    start: float = ranged(min=0, max=100)
+    end: float = ranged(min=0, max=100)
 
 
 DEFAULT_PHASES = [
@@ -112,19 +176,19 @@ class Config:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     phases: list[Phase] = field(default_factory=lambda: list(DEFAULT_PHASES))
     #: How many critical files to show ("top 5").
-    critical_files: int = 5
+    critical_files: int = ranged(5, min=1, max=1000)
     #: Days of snapshots to keep; the latest snapshot and unacknowledged alerts are always kept.
-    retention_days: float = 90.0
+    retention_days: float = ranged(90.0, above=0, max=CENTURY_DAYS)
     #: Digits after the decimal point in percentages.
-    precision: int = 2
+    precision: int = ranged(2, min=0, max=10)
     #: Seconds between the dashboard's change checks.
-    poll_interval: float = 1.0
+    poll_interval: float = ranged(1.0, min=0.05, max=3600)
     #: Ring the terminal bell when a new alert arrives.
     bell: bool = True
     #: A command that receives each new alert as JSON on stdin.
     on_alert: str | None = None
     #: Seconds between scans in `covtui watch`.
-    watch_interval: float = 300.0
+    watch_interval: float = ranged(300.0, min=1, max=YEAR_S)
     #: Git ref that diff coverage compares with (default: the merge base with the main branch).
     diff_base: str | None = None
 
@@ -154,13 +218,16 @@ def load_config(project: Path | None = None) -> Config:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        tool = document.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' should be a table, not {_describe(tool)}")
         if path.name == "pyproject.toml" and not override:
-            table = document.get("tool", {}).get("covtui")
+            table = tool.get("covtui")
             if table is None:
                 continue
             prefix = "tool.covtui"
         else:
-            table = document.get("tool", {}).get("covtui", document)
+            table = tool.get("covtui", document)
             prefix = "tool.covtui" if table is not document else ""
         return config_from_table(table, root=root, where=f"{path}", prefix=prefix)
     return Config(root=root)
@@ -174,7 +241,9 @@ def config_from_table(table: dict, *, root: Path, where: str = "config", prefix:
         raise ConfigError(f"{where}: {_key(prefix, 'sources')}: source names must be unique")
     if not config.sources:
         raise ConfigError(f"{where}: {_key(prefix, 'sources')}: at least one source is needed")
-    for source in config.sources:
+    for i, source in enumerate(config.sources):
+        if problem := source_name_problem(source.name):
+            raise ConfigError(f"{where}: {_key(prefix, f'sources[{i}].name')!r} {problem}")
         if source.report is None and source.format is not None:
             raise ConfigError(
                 f"{where}: source {source.name!r}: 'format' needs 'report' (the file to read)"
@@ -185,13 +254,22 @@ def config_from_table(table: dict, *, root: Path, where: str = "config", prefix:
     return config
 
 
+def source_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a source (names are stored and shown in terminals), or None."""
+    if not name:
+        return "should not be empty"
+    if has_control(name):
+        return f"should have no control characters, not '{printable(name)}'"
+    return None
+
+
 def _key(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
 def _build(cls: type, table: object, where: str, prefix: str, extra: dict | None = None):
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: {prefix or 'config'}: expected a table")
+        raise ConfigError(f"{where}: {prefix or 'config'!r} should be a table, not {_describe(table)}")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in fields(cls) if f.name not in (extra or {})}
     unknown = sorted(set(table) - set(known))
@@ -202,7 +280,10 @@ def _build(cls: type, table: object, where: str, prefix: str, extra: dict | None
     values = dict(extra or {})
     for name, f in known.items():
         if name in table:
-            values[name] = _convert(hints[name], table[name], where, _key(prefix, name))
+            key = _key(prefix, name)
+            values[name] = value = _convert(hints[name], table[name], where, key)
+            if "range" in f.metadata and value is not None:
+                check_number(f"{where}: {key!r}", value, f.metadata["range"])
         elif f.default is MISSING and f.default_factory is MISSING:
             raise ConfigError(f"{where}: {_key(prefix, name)!r} is required")
     return cls(**values)
@@ -227,6 +308,8 @@ def _convert(hint, value, where: str, key: str):
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {key!r} should be a number, not {_describe(value)}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: {key!r} should be a finite number, not {value!r}")
         return float(value)
     if hint in (int, bool, str):
         if type(value) is not hint:

@@ -25,3 +25,8 @@ def unimported_notice(source: str | None = None) -> str:
         "(not counted at 0%); set it in pyproject.toml: [tool.coverage.run] "
         'source = ["your_package"]'
     )
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds any control character, a tab included."""
+    return "\t" in text or _CONTROL.search(text) is not None

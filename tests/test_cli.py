@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,159 @@ def test_python_dash_m_and_version(project: Project) -> None:
     proc = project.covtui("--help", check=True)
     for command in ("scan", "ingest", "status", "alerts", "prune", "demo"):
         assert command in proc.stdout
+
+
+# -- numbers, ids and names are checked at the boundary; nothing stored changes ----------------
+
+def n_snapshots(db: Path) -> int:
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return conn.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+
+
+def assert_one_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("covtui: error:"), proc.stderr
+    assert all(n in lines[0] for n in needles), lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def two_snapshots(project: Project, data_file: Path) -> Path:
+    """A database with two snapshots, the first a day old (as far as prune can tell)."""
+    project.covtui("ingest", str(data_file), check=True)
+    with closing(sqlite3.connect(project.db)) as conn, conn:  # closed: the WAL is checkpointed
+        conn.execute("UPDATE snapshots SET created_at = created_at - 86400")
+    project.covtui("ingest", str(data_file), check=True)
+    assert n_snapshots(project.db) == 2
+    return project.db
+
+
+def test_prune_refuses_numbers_out_of_range(project: Project, two_snapshots: Path) -> None:
+    before = digest(two_snapshots)
+    for days in ("nan", "inf", "-inf", "-1", "1e300"):
+        assert_one_line(project.covtui("prune", "--older-than", days), "--older-than")
+    assert digest(two_snapshots) == before and n_snapshots(two_snapshots) == 2
+
+
+def test_watch_refuses_numbers_out_of_range(project: Project) -> None:
+    for interval in ("nan", "inf", "0", "-1", "1e300"):
+        assert_one_line(project.covtui("watch", "--interval", interval), "--interval")
+    assert not project.db.parent.exists()
+
+
+def test_config_numbers_out_of_range_change_nothing(
+    project: Project, two_snapshots: Path, data_file: Path
+) -> None:
+    before = digest(two_snapshots)
+    for setting in ("retention_days = nan", "retention_days = -1", "precision = 100000",
+                    "precision = -3", "poll_interval = 0", "[alerts]\ncoverage_drop = -1",
+                    "[[sources]]\nname = 'python'\ntimeout = nan"):
+        key = setting.split("\n")[-1].split(" =")[0]
+        project.write("covtui.toml", setting + "\n")
+        for args in (("ingest", str(data_file)), ("status",), ("prune",)):
+            assert_one_line(project.covtui(*args), "covtui.toml", key)
+    assert digest(two_snapshots) == before and n_snapshots(two_snapshots) == 2
+
+
+def test_impossible_ids_and_limits_are_one_line(project: Project, two_snapshots: Path) -> None:
+    before = digest(two_snapshots)
+    for bad in ("99999999999999999999999", "-99999999999999999999999", "0"):
+        assert_one_line(project.covtui("alerts", "ack", "1", "--", bad), f"no alert with id {bad}")
+    for limit in ("99999999999999999999999", "-1", "0"):
+        assert_one_line(project.covtui("alerts", "-n", limit), "--limit")
+    assert_one_line(project.covtui("report", "--since", "#99999999999999999999999"), "--since")
+    assert digest(two_snapshots) == before
+
+
+def test_db_and_project_work_after_the_subcommand(
+    project: Project, data_file: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "elsewhere" / "m.db"
+    project.covtui("ingest", str(data_file), "--db", str(other), check=True)
+    assert other.exists() and not project.db.exists()
+    for args in (("status", "--db", str(other)), ("--db", str(other), "status")):
+        assert "Snapshot #1" in project.covtui(*args, check=True).stdout
+    ids = [a["id"] for a in json.loads(project.covtui("alerts", "--json", "--db", str(other),
+                                                       check=True).stdout)]
+    proc = project.covtui("alerts", "ack", "--all", "--db", str(other), check=True)
+    assert f"{len(ids)} alert" in proc.stdout
+    assert "# Coverage Progression Report" in project.covtui("report", "--db", str(other),
+                                                               check=True).stdout
+    # --project after the subcommand: the project's own config and database.
+    outside = subprocess.run(
+        [sys.executable, "-m", "covtui", "status", "--project", str(project.root), "--db", str(other)],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, check=True,
+    )
+    assert "Snapshot #1" in outside.stdout
+    project.write("covtui.toml", f"database = {json.dumps(str(other))}\n")
+    outside = subprocess.run(
+        [sys.executable, "-m", "covtui", "status", "--json", "--project", str(project.root)],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, check=True,
+    )
+    assert json.loads(outside.stdout)["snapshot"]["id"] == 1
+
+
+def test_covtui_folder_is_ignored_by_git(project: Project, data_file: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=project.root, check=True)
+    project.covtui("ingest", str(data_file), check=True)
+    assert (project.db.parent / ".gitignore").read_text() == "# created by covtui\n*\n"
+    subprocess.run([*git, "add", "-A"], cwd=project.root, check=True)
+    staged = subprocess.run([*git, "diff", "--cached", "--name-only"], cwd=project.root,
+                            check=True, capture_output=True, text=True).stdout.split()
+    assert "pyproject.toml" in staged
+    assert not [name for name in staged if name.startswith(".covtui")]
+
+
+def test_existing_database_folder_gets_no_gitignore(project: Project, data_file: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    project.covtui("--db", str(folder / "m.db"), "ingest", str(data_file), check=True)
+    assert not (folder / ".gitignore").exists()
+
+
+def test_ingest_refuses_control_characters_in_source_names(
+    project: Project, two_snapshots: Path, data_file: Path
+) -> None:
+    before = digest(two_snapshots)
+    for name in ("x\x1b[31m", "a\nb", "bell\x07", "", "tab\there"):
+        proc = project.covtui("ingest", "--source", name, str(data_file))
+        assert_one_line(proc, "--source")
+        assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert digest(two_snapshots) == before
+
+
+def test_no_escape_sequence_reaches_the_terminal(project: Project, data_file: Path, tmp_path: Path) -> None:
+    """Names stored by an older covtui, and paths given on the command line, are shown escaped."""
+    import asyncio
+
+    from covtui.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
+    from covtui.readers import read_coverage, read_tests
+    from covtui.store import Store
+
+    evil = "x\x1b[31m[red]\x07"
+    config = project.config
+    report = read_coverage([data_file], root=project.root)
+    tests = read_tests(project.root / "junit.xml")
+
+    async def write() -> None:
+        async with await Store.open(project.db) as store:
+            for _ in range(2):
+                draft = SnapshotDraft("ingest", [SourceResult(evil, RunStatus.OK, report, tests)],
+                                      label=evil, git=GitInfo(evil, evil, True))
+                await store.write_snapshot(draft, config)
+
+    asyncio.run(write())
+    outputs = [project.covtui("status", check=True), project.covtui("alerts", "--all", check=True),
+               project.covtui("report", check=True),
+               project.covtui("report", "--format", "json", check=True)]
+    db = tmp_path / "d\x1b[2J[red]" / "m.db"
+    outputs.append(project.covtui("--db", str(db), "ingest", str(data_file), check=True))
+    outputs.append(project.covtui("--db", str(db), "report", "-o", str(db.parent / "r\x1b.md"),
+                                  check=True))
+    for proc in outputs:
+        for out in (proc.stdout, proc.stderr):
+            assert not set(out) & {"\x1b", "\x07", "\x9b"}, out
+    assert "x\\x1b[31m[red]\\x07" in outputs[0].stdout  # visible, literally
+    assert "d\\x1b[2J[red]" in outputs[4].stdout

@@ -84,3 +84,81 @@ def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, expected: str) -
     assert expected in message
     assert "pyproject.toml" in message
     assert "\n" not in message
+
+
+# Every number is checked where it enters: finite, in range, one line naming the key.
+BAD_NUMBERS = [
+    ("retention_days", "nan", "retention_days"),
+    ("retention_days", "inf", "retention_days"),
+    ("retention_days", "-1", "retention_days"),
+    ("retention_days", "0", "retention_days"),
+    ("retention_days", "1e300", "retention_days"),
+    ("precision", "-3", "precision"),
+    ("precision", "100000", "precision"),
+    ("poll_interval", "0", "poll_interval"),
+    ("poll_interval", "nan", "poll_interval"),
+    ("poll_interval", "-inf", "poll_interval"),
+    ("watch_interval", "nan", "watch_interval"),
+    ("watch_interval", "0", "watch_interval"),
+    ("watch_interval", "-300", "watch_interval"),
+    ("watch_interval", "1e300", "watch_interval"),
+    ("critical_files", "-1", "critical_files"),
+    ("critical_files", "9223372036854775807", "critical_files"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "-1", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "nan", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "0", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ntest_failures", "-1", "alerts.test_failures"),
+    ("[tool.covtui.alerts]\ntest_time_pct", "inf", "alerts.test_time_pct"),
+    ("[tool.covtui.alerts]\ntest_time_window", "0", "alerts.test_time_window"),
+    ("[tool.covtui.alerts]\nfile_regression_lines", "-1", "alerts.file_regression_lines"),
+    ("[tool.covtui.alerts]\ndiff_coverage_min", "150", "alerts.diff_coverage_min"),
+    ("[tool.covtui.alerts]\ndiff_coverage_min", "nan", "alerts.diff_coverage_min"),
+    ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "-5", "sources[0].timeout"),
+    ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "nan", "sources[0].timeout"),
+    ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "0", "sources[0].timeout"),
+    ("[[tool.covtui.phases]]\nname = 'a'\nend = 50.0\nstart", "nan", "phases[0].start"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "named"), BAD_NUMBERS)
+def test_numbers_out_of_range_are_one_line_naming_the_key(
+    tmp_path: Path, key: str, value: str, named: str
+) -> None:
+    table = "" if key.startswith("[") else "[tool.covtui]\n"
+    (tmp_path / "pyproject.toml").write_text(f"{table}{key} = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    message = str(info.value)
+    assert f"'tool.covtui.{named}'" in message and "pyproject.toml" in message
+    assert "\n" not in message
+    assert "should be" in message  # and what is allowed
+
+
+def test_numbers_in_range_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "covtui.toml").write_text(
+        "retention_days = 0.5\nprecision = 0\npoll_interval = 0.25\nwatch_interval = 60\n"
+        "[alerts]\ncoverage_drop = 0.01\ntest_failures = 1\nfile_regression_lines = 0\n"
+        "diff_coverage_min = 100\n"
+    )
+    config = load_config(tmp_path)
+    assert (config.retention_days, config.precision, config.poll_interval) == (0.5, 0, 0.25)
+    assert config.alerts.file_regression_lines == 0 and config.alerts.diff_coverage_min == 100
+
+
+@pytest.mark.parametrize("filename", ["covtui.toml", "pyproject.toml"])
+@pytest.mark.parametrize("text", ["tool = 5\n", "tool = 'covtui'\n", "[tool]\ncovtui = [1]\n"])
+def test_tool_that_is_not_a_table_is_one_line(tmp_path: Path, filename: str, text: str) -> None:
+    (tmp_path / filename).write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    message = str(info.value)
+    assert filename in message and "'tool" in message and "table" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["x\\u001b[31m", "a\\nb", "", "tab\\there"])
+def test_source_names_without_control_characters(tmp_path: Path, name: str) -> None:
+    (tmp_path / "covtui.toml").write_text(f'[[sources]]\nname = "{name}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert "'sources[0].name'" in str(info.value) and "\n" not in str(info.value)

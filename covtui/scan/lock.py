@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from covtui.errors import ScanBusy, StoreError
+from covtui.store.folder import make_database_folder
 
 
 class ScanLock:
@@ -20,7 +21,7 @@ class ScanLock:
 
     def acquire(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_database_folder(self.path)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create the scan lock: {exc.strerror}") from None

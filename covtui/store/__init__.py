@@ -17,6 +17,7 @@ from urllib.parse import quote
 import aiosqlite
 
 from covtui.errors import StoreError
+from covtui.store.folder import make_database_folder
 from covtui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["PruneResult", "Store"]
@@ -48,7 +49,7 @@ async def connect(path: Path, *, create: bool, read_only: bool = False) -> aiosq
         return await _open(path, read_only=True)
     if create:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_database_folder(path)
         except OSError as exc:
             raise StoreError(f"{path.parent}: cannot create the database folder: {exc.strerror}") from None
     conn = await _open(path, read_only=False)
