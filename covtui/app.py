@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -103,15 +105,18 @@ class CovtuiApp(App):
             self._undo_signals = on_stop_signals(self._stop_by_signal)
 
     async def on_unmount(self) -> None:
-        if self._scan_worker is not None and not self._scan_worker.is_finished:
-            # Quitting some other way than `q`: let the scan end its command and record the
-            # cancel (Textual has cancelled it already) before the loop goes away.
-            self._scan_worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await self._scan_worker.wait()
-        await self.poller.stop()
-        if self._undo_signals is not None:
-            self._undo_signals()
+        try:
+            if self._scan_worker is not None and not self._scan_worker.is_finished:
+                # Quitting some other way than `q`: let the scan end its command and record
+                # the cancel (Textual has cancelled it already) before the loop goes away.
+                self._scan_worker.cancel()
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                    await self._scan_worker.wait()
+        finally:
+            # Always: an open connection's thread would keep the process from exiting.
+            await self.poller.stop()
+            if self._undo_signals is not None:
+                self._undo_signals()
 
     def _stop_by_signal(self, signum: int) -> None:
         self.stop_signal = signum
@@ -309,4 +314,10 @@ def run_dashboard(config: Config, db_path: Path, *, demo: bool = False) -> None:
     app.handle_stop_signals = True
     app.run()
     if app.stop_signal is not None:
-        raise Interrupted(app.stop_signal)
+        # The scan (if any) has ended and its cancel is written. Exit now rather than wait
+        # at interpreter shutdown for a thread nothing is left to stop: once, under heavy
+        # load, a dashboard whose terminal closed stayed there.
+        stopped = Interrupted(app.stop_signal)
+        with contextlib.suppress(OSError):  # the closed terminal took stderr with it
+            print(f"covtui: {stopped}", file=sys.stderr, flush=True)
+        os._exit(stopped.exit_code)

@@ -241,7 +241,7 @@ def test_closing_the_dashboards_terminal_during_a_rescan_ends_the_command(
         if group is not None and group_members(group):
             os.killpg(group, signal.SIGKILL)
         os.close(master)
-    assert app.returncode == code
+    assert app.returncode == code, screen[-2000:].decode(errors="replace")
     assert left == []
     assert list(temp.glob("covtui-run-*")) == []
     assert rows(project.db, "SELECT status, trigger FROM snapshots ORDER BY id") == [
