@@ -308,8 +308,8 @@ class CovtuiApp(App):
 
 
 def run_dashboard(config: Config, db_path: Path, *, demo: bool = False) -> None:
-    """Open the dashboard on `db_path` until the user quits; raises Interrupted when a stop
-    signal (a closed terminal's SIGHUP, SIGTERM) ended it."""
+    """Open the dashboard on `db_path` until the user quits; when a stop signal (a closed
+    terminal's SIGHUP, SIGTERM) ended it, exit 128 + the signal."""
     app = CovtuiApp(config, db_path, demo=demo)
     app.handle_stop_signals = True
     app.run()
