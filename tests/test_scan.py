@@ -369,3 +369,113 @@ def test_file_regressions_only_in_code_files_and_grouped(project: Project) -> No
     ]
     shown = project.covtui("alerts", check=True).stdout
     assert f"pkg/other.py lost 1 covered line (now missing: {newly_missed('pkg/other.py')[0]})" in shown
+
+
+# -- a run that did not complete is a failed scan ---------------------------------------------
+
+def _status(project: Project) -> dict:
+    return json.loads(project.covtui("status", "--json", check=True).stdout)
+
+
+def test_collection_error_is_a_failed_scan_not_a_drop(project: Project) -> None:
+    project.covtui("scan", check=True)
+    before = _status(project)
+    project.write("tests/test_x.py", "def test_x(:\n    pass\n")
+    proc = project.covtui("scan", "-q")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    reason = "pytest: 1 error during collection: tests/test_x.py"
+    assert reason in proc.stdout
+    alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
+    assert [(a["rule"], a["severity"]) for a in alerts] == [("scan_failed", "critical")]
+    assert alerts[0]["message"] == f"python: scan failed: {reason}"
+    after = _status(project)
+    assert after["snapshot"]["status"] == "failed"
+    # The total and the source's coverage still show the last good run, not the partial one.
+    assert after["totals"] == before["totals"]
+    assert after["sources"]["python"]["summary"] == before["sources"]["python"]["summary"]
+    assert after["sources"]["python"]["message"] == reason
+    # The failed run is never a baseline: the next good run compares with snapshot #1.
+    (project.root / "tests" / "test_x.py").unlink()
+    project.covtui("scan", "-q", check=True)
+    assert _status(project)["snapshot"]["previous_id"] == 1
+
+
+def test_empty_suite_is_a_failed_scan(project: Project) -> None:
+    project.covtui("scan", check=True)
+    (project.root / "tests" / "test_calc.py").unlink()
+    proc = project.covtui("scan", "-q")
+    assert proc.returncode == 1
+    assert "python: failed: pytest collected no tests" in proc.stdout
+    alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
+    assert [a["rule"] for a in alerts] == ["scan_failed"]
+    assert _status(project)["snapshot"]["status"] == "failed"
+
+
+def test_failing_command_without_its_report_is_a_failed_scan(project: Project) -> None:
+    project.write("covtui.toml", """
+        [[sources]]
+        name = "rust"
+        command = "sh -c 'exit 3'"
+        report = "target/lcov.info"
+    """)
+    proc = project.covtui("scan")
+    assert proc.returncode == 1
+    assert "target/lcov.info: the command exited with 3 and wrote no coverage report" in proc.stdout
+    alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
+    assert [a["rule"] for a in alerts] == ["scan_failed"]
+
+
+PYTEST_CASES = {
+    # name: (files, pytest args, exit code, the one-line reason)
+    "two collection errors": (
+        {"t/test_a.py": "def test_a(:\n", "t/test_b.py": "import no_such_module\n"},
+        ["-q", "t"], 2, "pytest: 2 errors during collection: t/test_a.py, t/test_b.py",
+    ),
+    "collection error, no summary": (
+        {"t/test_a.py": "def test_a(:\n"}, ["-q", "-rN", "t"], 2,
+        "pytest: 1 error during collection: t/test_a.py",
+    ),
+    "interrupted by pytest.exit": (
+        {"t/test_a.py": "import pytest\n\ndef test_a():\n    pytest.exit('enough', returncode=2)\n"},
+        ["t"], 2, "pytest was interrupted: _pytest.outcomes.Exit: enough",
+    ),
+    "internal error": (
+        {"t/test_a.py": "def test_a():\n    pass\n",
+         "t/conftest.py": "def pytest_collection_modifyitems(items):\n    raise RuntimeError('boom')\n"},
+        ["t"], 3, "pytest: internal error: RuntimeError: boom",
+    ),
+    "unknown option": ({}, ["--no-such-option"], 4,
+                       "pytest: usage error: unrecognized arguments: --no-such-option"),
+    "missing path": ({}, ["missing"], 4, "pytest: usage error: file or directory not found: missing"),
+    "broken conftest": (
+        {"t/test_a.py": "def test_a():\n    pass\n", "t/conftest.py": "import no_such_module\n"},
+        ["t"], 4,
+        "pytest could not load t/conftest.py: "
+        "ModuleNotFoundError: No module named 'no_such_module'",
+    ),
+    "no tests": ({"t/__init__.py": ""}, ["t"], 5, "pytest collected no tests"),
+    "all deselected": ({"t/test_a.py": "def test_a():\n    pass\n"}, ["-k", "zzz", "t"], 5,
+                       "pytest collected no tests (1 deselected)"),
+    "a test failed": ({"t/test_a.py": "def test_a():\n    assert 0\n"}, ["t"], 1, None),
+}
+
+
+@pytest.mark.parametrize("case", list(PYTEST_CASES))
+def test_pytest_failure_reason_from_real_output(case: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from covtui.scan.outcome import pytest_failure
+
+    from .conftest import clean_env
+
+    files, args, code, reason = PYTEST_CASES[case]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert pytest_failure(proc.returncode, proc.stdout + proc.stderr, tmp_path) == reason

@@ -20,11 +20,9 @@ from covtui.errors import CovtuiError
 from covtui.model import Alert, GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.readers import read_coverage, read_tests
 from covtui.scan.lock import ScanLock
+from covtui.scan.outcome import pytest_failure
 from covtui.scan.runner import run_command
 from covtui.store import Store
-
-#: pytest's exit code when tests ran and some failed: the coverage data is still good.
-PYTEST_TESTS_FAILED = 1
 
 
 @dataclass
@@ -152,9 +150,16 @@ async def scan_source(
                 tests = await asyncio.to_thread(read_tests, plan.junit)
             except CovtuiError as exc:
                 return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=str(exc))
-        exit_ok = metrics.exit_code == 0 or (
-            metrics.exit_code == PYTEST_TESTS_FAILED and plan.is_pytest
-        ) or (tests is not None and (tests.n_failed or tests.n_errors))
+        if plan.is_pytest:
+            # pytest's exit code says whether the suite ran; a run that stopped early (a
+            # collection error, no tests) measured a fraction of it and is not compared.
+            why = pytest_failure(metrics.exit_code, metrics.output_tail, config.root)
+            if why is not None:
+                return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=why)
+            exit_ok = True
+        else:
+            # Other runners exit non-zero when tests fail: their JUnit says whether they ran.
+            exit_ok = metrics.exit_code == 0 or bool(tests and (tests.n_failed or tests.n_errors))
         reports = plan.report_paths()
         if not reports:
             why = "the command exited 0 but wrote no coverage report" if metrics.exit_code == 0 else (
@@ -169,6 +174,12 @@ async def scan_source(
                 source.name, RunStatus.FAILED, tests=tests, run=metrics,
                 message=f"{source.report}: not updated by the command (an old report)",
             )
+        if not exit_ok:
+            # Its partial coverage is not shown or stored: the source keeps its last good numbers.
+            return SourceResult(
+                source.name, RunStatus.FAILED, tests=tests, run=metrics,
+                message=f"the command exited with {metrics.exit_code}",
+            )
         try:
             report = await asyncio.to_thread(
                 read_coverage, reports, source.format, root=config.root,
@@ -176,9 +187,7 @@ async def scan_source(
             )
         except CovtuiError as exc:
             return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
-        status = RunStatus.OK if exit_ok else RunStatus.FAILED
-        message = "" if exit_ok else f"the command exited with {metrics.exit_code}"
-        return SourceResult(source.name, status, report, tests, metrics, message)
+        return SourceResult(source.name, RunStatus.OK, report, tests, metrics)
     finally:
         for path in plan.cleanup:
             shutil.rmtree(path, ignore_errors=True)

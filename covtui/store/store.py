@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import time
@@ -219,10 +220,10 @@ class Store:
         for (name,) in await self._all("SELECT name FROM sources"):
             row = await self._one(
                 f"SELECT {_NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
-                "ORDER BY snapshot_id DESC LIMIT 1",
+                "AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1",
                 (name,),
             )
-            if row is not None and row[0] is not None:
+            if row is not None:
                 carried[name] = Numbers(*row)
         contributing: dict[str, Numbers] = dict(carried)
         for name, result in measured.items():
@@ -659,7 +660,11 @@ class Store:
         return _snapshot(row) if row else None
 
     async def sources(self) -> list[SourceRow]:
-        """Each source's latest result, with its previous good coverage for the change."""
+        """Each source's latest result, with its previous good coverage for the change.
+
+        When that result measured no coverage (a failed run, test outcomes only), its numbers
+        are the source's last measured ones: what the total counts for it.
+        """
         rows = []
         for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             row = await self._one(
@@ -682,14 +687,21 @@ class Store:
                 "AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT 1",
                 (name, last_ok[0] if last_ok else sid),
             )
-            result.append(
-                _source(
-                    row,
-                    previous_pc=previous[1] if previous else None,
-                    previous_snapshot_id=previous[0] if previous else None,
-                    last_ok_snapshot_id=last_ok[0] if last_ok else None,
-                )
+            source_row = _source(
+                row,
+                previous_pc=previous[1] if previous else None,
+                previous_snapshot_id=previous[0] if previous else None,
+                last_ok_snapshot_id=last_ok[0] if last_ok else None,
             )
+            if source_row.numbers is None:
+                measured = await self._one(
+                    f"SELECT {_NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
+                    "AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1",
+                    (name,),
+                )
+                if measured is not None:
+                    source_row = dataclasses.replace(source_row, numbers=Numbers(*measured))
+            result.append(source_row)
         return result
 
     async def files(self, source: str | None = None, snapshot_id: int | None = None) -> list[FileRow]:
@@ -702,7 +714,7 @@ class Store:
             current = await self._all(_STATE_AT_SQL, {"source": name, "sid": at})
             ok_ids = await self._all(
                 "SELECT snapshot_id FROM source_results WHERE source = ? AND status = 'ok' "
-                "AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 2",
+                "AND n_files IS NOT NULL AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 2",
                 (name, at),
             )
             previous: dict[str, Numbers] = {}
