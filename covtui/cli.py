@@ -44,12 +44,14 @@ from covtui.phases import phase_status
 from covtui.signals import Interrupted, run_stoppable
 from covtui.store import Store
 from covtui.store.folder import make_database_folder
-from covtui.store.views import DashboardState
+from covtui.store.views import DashboardState, TestCounts
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+#: How many failing tests `scan` names.
+FAILURES_NAMED = 5
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -283,7 +285,12 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
         report = read_coverage(
             coverage_paths, fmt, root=config.root, cache_dir=config.database_path.parent / "cache"
         )
-    name = source or _default_source(config, fmt_used if coverage_paths else "junit")
+    if source:
+        name = source
+    elif coverage_paths:
+        name = _default_source(config, fmt_used)
+    else:
+        name = _junit_source(config, paths)
     result = SourceResult(name, RunStatus.OK, report, tests)
 
     async def main():
@@ -298,6 +305,20 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
     print_alerts(alerts)
     notify(config, alerts)
     console.print(Text(printable(f"snapshot #{snapshot_id} stored in {obj.db_path}")))
+
+
+def _junit_source(config: Config, paths: tuple[Path, ...]) -> str:
+    """The source test outcomes belong to: the one whose `junit` is this file, or the only one."""
+    given = {path.resolve() for path in paths}
+    named = [s.name for s in config.sources if s.junit and (config.root / s.junit).resolve() in given]
+    if len(named) == 1:
+        return named[0]
+    if len(config.sources) == 1:
+        return config.sources[0].name
+    choices = ", ".join(s.name for s in config.sources)
+    raise InputError(
+        paths[0], f"test outcomes only; say which source they belong to with --source ({choices})"
+    )
 
 
 def _default_source(config: Config, fmt: str) -> str:
@@ -367,6 +388,9 @@ def status(obj: Context, as_json: bool) -> None:
         console.print(
             f"  {phase.label}: progress to {phase.phase.end:g}%: {phase.pc_progress:.1f}%"
         )
+    all_tests = total_tests(state.sources)
+    if all_tests is not None:
+        console.print(Text("Tests: ") + tests_text(all_tests, all_tests.test_s))
     if latest.n_diff_statements is not None:
         console.print(Text(
             f"  changed lines since {printable(latest.diff_base or '')}: "
@@ -380,6 +404,8 @@ def status(obj: Context, as_json: bool) -> None:
         )
         if row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
+        if row.tests is not None:
+            text += Text("  tests ") + tests_text(row.tests, row.tests.test_s)
         console.print(text)
         if row.measures_unimported is False:
             console.print(Text("    " + printable(unimported_notice()), style="yellow"))
@@ -447,7 +473,9 @@ def status_json(state, files, config: Config) -> dict:
             "snapshot_id": row.snapshot_id,
             "measures_unimported": row.measures_unimported,
             "summary": summary(row.numbers),
+            "tests": tests_json(row.tests),
         }
+    result["tests"] = tests_json(total_tests(state.sources))
     for f in files:
         result["files"].setdefault(f.source, {})[f.path] = {"summary": summary(f.numbers)}
     result["critical_files"] = [
@@ -543,6 +571,44 @@ def notify(config: Config, alerts) -> None:
         run(run_alert_hook(config, alerts, lambda m: err_console.print(Text(printable(f"covtui: {m}")))))
 
 
+def tests_text(tests: TestOutcomes | TestCounts, duration_s: float | None = None) -> Text:
+    """"2 passed, 1 failed, 0 errors, 1 skipped[ in 0.3s]", failures in red."""
+    bad = "bold red"
+    text = Text(f"{tests.n_passed:,} passed, ")
+    text += Text(f"{tests.n_failed:,} failed", style=bad if tests.n_failed else "")
+    text += Text(", ")
+    text += Text(f"{tests.n_errors:,} errors", style=bad if tests.n_errors else "")
+    text += Text(f", {tests.n_skipped:,} skipped")
+    if duration_s is not None:
+        text += Text(f" in {duration_s:.1f}s")
+    return text
+
+
+def tests_json(tests: TestCounts | None) -> dict | None:
+    if tests is None:
+        return None
+    return {
+        "total": tests.n_tests,
+        "passed": tests.n_passed,
+        "failed": tests.n_failed,
+        "errors": tests.n_errors,
+        "skipped": tests.n_skipped,
+        "duration_s": tests.test_s,
+    }
+
+
+def total_tests(rows) -> TestCounts | None:
+    """The sum of each source's last run's tests (None when no source has any)."""
+    counted = [row.tests for row in rows if row.tests is not None]
+    if not counted:
+        return None
+    durations = [t.test_s for t in counted if t.test_s is not None]
+    return TestCounts(
+        *(sum(getattr(t, name) for t in counted) for name in ("n_tests", "n_failed", "n_errors", "n_skipped")),
+        sum(durations) if durations else None,
+    )
+
+
 def print_source_result(result: SourceResult, config: Config) -> None:
     numbers = result.numbers
     text = Text(f"{printable(result.name)}: ", style="bold")
@@ -561,10 +627,7 @@ def print_source_result(result: SourceResult, config: Config) -> None:
         )
     tests = result.tests
     if tests is not None:
-        text += Text(
-            f"; tests {tests.n_passed} passed, {tests.n_failed} failed, {tests.n_errors} errors, "
-            f"{tests.n_skipped} skipped"
-        )
+        text += Text("; tests ") + tests_text(tests)
     run_metrics = result.run
     if run_metrics.wall_s is not None:
         text += Text(f"; {run_metrics.wall_s:.1f}s")
@@ -573,6 +636,16 @@ def print_source_result(result: SourceResult, config: Config) -> None:
     if result.report is not None:
         text += Text(f"; report read in {result.report.read_s:.2f}s")
     console.print(text)
+    if tests is not None and (tests.n_failed or tests.n_errors):
+        n = tests.n_failed + tests.n_errors
+        names = [printable(f.name) for f in tests.failures[:FAILURES_NAMED]]
+        more = n - len(names)
+        console.print(Text(
+            f"{printable(result.name)}: {n:,} test{'s' if n != 1 else ''} failed"
+            + (f": {', '.join(names)}" if names else "")
+            + (f" and {more:,} more" if names and more > 0 else ""),
+            style="bold red",
+        ))
 
 
 def print_alerts(

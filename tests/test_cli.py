@@ -305,3 +305,90 @@ def test_no_escape_sequence_reaches_the_terminal(project: Project, data_file: Pa
             assert not set(out) & {"\x1b", "\x07", "\x9b"}, out
     assert "x\\x1b[31m[red]\\x07" in outputs[0].stdout  # visible, literally
     assert "d\\x1b[2J[red]" in outputs[4].stdout
+
+FAILING_AND_SKIPPED = """
+    import pytest
+
+    def test_fails():
+        assert 1 == 2
+
+    @pytest.mark.skip
+    def test_skipped():
+        pass
+"""
+
+
+def test_failing_tests_are_said_plainly_and_status_shows_the_last_run(project: Project) -> None:
+    import re
+
+    project.write("tests/test_more.py", FAILING_AND_SKIPPED)
+    proc = project.covtui("scan", check=True)  # failing tests are a measurement, not a failure
+    summary = re.search(r"(\d+) failed, (\d+) passed, (\d+) skipped in", proc.stdout)
+    n_failed, n_passed, n_skipped = (int(n) for n in summary.groups())  # pytest's own count
+    assert "python: 1 test failed: tests.test_more::test_fails" in proc.stdout
+
+    status = json.loads(project.covtui("status", "--json", check=True).stdout)
+    tests = status["sources"]["python"]["tests"]
+    assert (tests["passed"], tests["failed"], tests["errors"], tests["skipped"]) == (
+        n_passed, n_failed, 0, n_skipped
+    )
+    assert tests["total"] == n_passed + n_failed + n_skipped
+    assert tests["duration_s"] > 0
+    assert status["tests"] == tests  # one source: the total is that source's run
+
+    out = " ".join(project.covtui("status", check=True).stdout.split())
+    counts = f"{n_passed} passed, {n_failed} failed, 0 errors, {n_skipped} skipped"
+    assert f"Tests: {counts}" in out
+    assert re.search(rf"python: [\d.]+% tests {counts} in [\d.]+s", out), out
+
+
+def test_ingest_junit_alone_attaches_to_its_source(project: Project, data_file: Path) -> None:
+    project.covtui("ingest", str(data_file), check=True)
+    before = json.loads(project.covtui("status", "--json", check=True).stdout)
+    proc = project.covtui("ingest", "junit.xml", check=True)
+    assert "python:" in proc.stdout
+    status = json.loads(project.covtui("status", "--json", check=True).stdout)
+    assert list(status["sources"]) == ["python"]  # no source "junit" that never has data
+    assert status["sources"]["python"]["tests"]["passed"] == 2
+    assert status["sources"]["python"]["summary"] == before["sources"]["python"]["summary"]
+    assert status["totals"] == before["totals"]
+    assert "no data" not in project.covtui("status", check=True).stdout
+
+
+def test_ingest_junit_follows_the_source_that_names_it(project: Project, data_file: Path) -> None:
+    project.write("covtui.toml", """
+        [[sources]]
+        name = "python"
+        command = "pytest -q"
+
+        [[sources]]
+        name = "unit"
+        command = "pytest -q"
+        report = "unit.info"
+        junit = "junit.xml"
+    """)
+    project.covtui("ingest", "junit.xml", check=True)
+    status = json.loads(project.covtui("status", "--json", check=True).stdout)
+    assert list(status["sources"]) == ["unit"]
+
+
+def test_ingest_junit_of_no_known_source_is_refused(project: Project, data_file: Path) -> None:
+    project.write("covtui.toml", """
+        [[sources]]
+        name = "python"
+        command = "pytest -q"
+
+        [[sources]]
+        name = "rust"
+        command = "cargo llvm-cov"
+        report = "lcov.info"
+    """)
+    project.covtui("ingest", str(data_file), check=True)
+    before = digest(project.db)
+    proc = project.covtui("ingest", "junit.xml")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "covtui: error: junit.xml: test outcomes only; say which source they belong to with "
+        "--source (python, rust)"
+    ]
+    assert digest(project.db) == before
