@@ -14,6 +14,7 @@ from textual.content import Content
 from covtui.coverage_compat import display_covered
 from covtui.display import printable
 from covtui.model import Severity
+from covtui.store.views import TestCounts
 
 #: Theme variables (which adapt to dark and light themes) per meaning.
 GOOD = "text-success"
@@ -117,6 +118,12 @@ def memory(kb: float | None) -> str:
 
 def count(n: int) -> str:
     return f"{n:,}"
+
+
+def failed_tests(tests: TestCounts) -> str:
+    """"7 tests failed": failures and errors of one run, said plainly."""
+    n = tests.n_failed + tests.n_errors
+    return f"{count(n)} test{'s' if n != 1 else ''} failed"
 
 
 def median(values: Iterable[float | None]) -> float | None:

@@ -10,7 +10,7 @@ from covtui.display import printable, unimported_notice
 from covtui.numbers import pc_str
 from covtui.store.views import DashboardState
 
-from .format import change_content
+from .format import change_content, failed_tests
 
 
 class SourcesPanel(Static):
@@ -51,17 +51,15 @@ class SourcesPanel(Static):
                 lines.append(Content.assemble(label, "  ", ("no data", "$text-muted")))
                 continue
             parts: list = [label, "  "]
-            pc = row.pc_covered
-            if pc is None and row.status != "ok":
-                # The latest run failed: its last good coverage still counts in the total.
-                last_good = state.trend.get(name) or []
-                pc = last_good[-1].pc_covered if last_good else None
+            pc = row.pc_covered  # a failed run's source shows its last measured coverage
             parts.append(Content(pc_str(pc, self.precision).rjust(7) + ("%" if pc is not None else "")))
             if row.status == "ok" and pc is not None and row.previous_pc is not None:
                 parts += ["  ", change_content(pc - row.previous_pc, self.precision)]
             if row.status != "ok":
                 problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
                 parts += ["  ", (printable(problem), "bold $text-error")]
+            elif row.tests is not None and (row.tests.n_failed or row.tests.n_errors):
+                parts += ["  ", (failed_tests(row.tests), "bold $text-error")]
             lines.append(Content.assemble(*parts))
             if row.measures_unimported is False:
                 lines.append(Content.styled("  " + unimported_notice(), "$text-warning"))

@@ -62,3 +62,32 @@ async def test_narrow_terminal_hides_the_trend(config, db):
         text = screen_text(app)
         assert "Top 5 critical files" in text
         assert "Alerts" in text
+
+
+async def test_failing_tests_and_a_failed_run_are_said_plainly(project):
+    """Real scans: a run with a failing test, then one that stopped at a collection error."""
+    import json
+
+    project.write("tests/test_more.py", "def test_fails():\n    assert 1 == 2\n")
+    project.covtui("scan", "-q", check=True)
+    shown = json.loads(project.covtui("status", "--json", check=True).stdout)
+    pc = shown["totals"]["percent_covered_display"]
+    config = project.config
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "python  " in text and "1 test failed" in text
+        assert "ok · 1 test failed" in text  # the last run's header
+
+    project.write("tests/test_x.py", "def test_x(:\n")
+    assert project.covtui("scan", "-q").returncode == 1
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        # The reason, however narrow the panel (here cut short with "…").
+        assert f"python    {pc}%  failed: pytest: 1 error during coll" in text, text
+        assert "· failed" in text and "test failed" not in text  # not a failing test
+        # The total keeps the last measured coverage too.
+        assert app.state.latest.numbers.pc_covered_str(config.precision) == pc
