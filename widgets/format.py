@@ -120,9 +120,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-def failed_tests(tests: TestCounts) -> str:
-    """"7 tests failed": failures and errors of one run, said plainly."""
+def failed_tests(tests: TestCounts, *, short: bool = False) -> str:
+    """"7 tests failed" (or, short, "7 failing"): failures and errors of one run."""
     n = tests.n_failed + tests.n_errors
+    if short:
+        return f"{count(n)} failing"
     return f"{count(n)} test{'s' if n != 1 else ''} failed"
 
 

@@ -57,16 +57,16 @@ class LastRun(Static):
         typical_wall = median(r.run.wall_s for r in before)
         typical_peak = median(r.run.peak_rss_kb for r in before)
         status_style = "$text-success" if last.status == "ok" else "bold $text-error"
-        header = Content.assemble(
-            (f"#{last.id} at {when(last.created_at)} · ", "$text-muted"),
-            (last.status, status_style),
-        )
-        if last.status == "ok" and last.tests is not None and (last.tests.n_failed or last.tests.n_errors):
-            header += Content.assemble(
-                (" · ", "$text-muted"), (failed_tests(last.tests), "bold $text-error")
-            )
         lines = [
-            header,
+            Content.assemble(
+                (f"#{last.id} at {when(last.created_at)} · ", "$text-muted"),
+                (last.status, status_style),
+            ),
+        ]
+        if last.status == "ok" and last.tests is not None and (last.tests.n_failed or last.tests.n_errors):
+            # A line of its own: beside the header it would wrap in a 120-column terminal.
+            lines.append(Content.styled(failed_tests(last.tests), "bold $text-error"))
+        lines += [
             Content.assemble(
                 ("".ljust(_LABEL), ""),
                 ("last".rjust(_VALUE), "$text-muted"),

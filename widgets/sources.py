@@ -59,7 +59,7 @@ class SourcesPanel(Static):
                 problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
                 parts += ["  ", (printable(problem), "bold $text-error")]
             elif row.tests is not None and (row.tests.n_failed or row.tests.n_errors):
-                parts += ["  ", (failed_tests(row.tests), "bold $text-error")]
+                parts += ["  ", (failed_tests(row.tests, short=True), "bold $text-error")]
             lines.append(Content.assemble(*parts))
             if row.measures_unimported is False:
                 lines.append(Content.styled("  " + unimported_notice(), "$text-warning"))

@@ -77,8 +77,10 @@ async def test_failing_tests_and_a_failed_run_are_said_plainly(project):
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot)
         text = screen_text(app)
-        assert "python  " in text and "1 test failed" in text
-        assert "ok · 1 test failed" in text  # the last run's header
+        assert "python  " in text and "1 failing" in text  # the Sources panel
+        rows = text.splitlines()
+        said = next(i for i, row in enumerate(rows) if "1 test failed" in row)
+        assert "· ok " in rows[said - 1]  # on its own line, under the last run's header
 
     project.write("tests/test_x.py", "def test_x(:\n")
     assert project.covtui("scan", "-q").returncode == 1
@@ -88,6 +90,6 @@ async def test_failing_tests_and_a_failed_run_are_said_plainly(project):
         text = screen_text(app)
         # The reason, however narrow the panel (here cut short with "…").
         assert f"python    {pc}%  failed: pytest: 1 error during coll" in text, text
-        assert "· failed" in text and "test failed" not in text  # not a failing test
+        assert "· failed" in text and "test failed" not in text and "failing" not in text
         # The total keeps the last measured coverage too.
         assert app.state.latest.numbers.pc_covered_str(config.precision) == pc
