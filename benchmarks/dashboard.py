@@ -29,9 +29,10 @@ from typing import NamedTuple
 
 from covtui.config import Config
 from covtui.demo import DemoHistory, build_demo_database, demo_database_path, ensure_demo_database
-from covtui.model import SnapshotDraft
-from covtui.poller import TREND_RANGES
+from covtui.domain.model import SnapshotDraft
+from covtui.record import record_snapshot
 from covtui.store import Store
+from covtui.tui.poller import TREND_RANGES
 
 WIDTH, HEIGHT = 120, 36
 #: Shown by the overall panel in the same update as the big percentage: data is on screen.
@@ -56,7 +57,7 @@ Baseline().run()
 # own timing of a full reload) is appended to a file, as a log would show it.
 HOOKED_DASHBOARD = """\
 import sys, time
-from covtui.app import CovtuiApp
+from covtui.tui.app import CovtuiApp
 
 _loaded = CovtuiApp.on_dashboard_loaded
 log_path, db_path = sys.argv[1], sys.argv[2]
@@ -285,7 +286,7 @@ async def measure(quick: bool, fresh: bool) -> list[Row]:
                 # Spread the writes over the poll phase.
                 await asyncio.sleep(1.0 + (k + 0.5) / n_refresh)
                 w0 = time.perf_counter()
-                snapshot_id, _ = await store.write_snapshot(draft, config)
+                snapshot_id, _ = await record_snapshot(store, draft, config)
                 committed = time.perf_counter()
                 shown = term.wait_for(f"#{snapshot_id} at", timeout=10)
                 writes.append(committed - w0)

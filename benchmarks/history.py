@@ -24,8 +24,9 @@ from pathlib import Path
 
 from covtui.config import Config
 from covtui.demo import BATCH, DemoHistory, build_demo_database
-from covtui.model import CoverageReport, FileCoverage, RunStatus, SnapshotDraft, SourceResult
-from covtui.numbers import Numbers
+from covtui.domain.model import CoverageReport, FileCoverage, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.numbers import Numbers
+from covtui.record import record_snapshot, record_snapshots
 from covtui.store import Store
 
 MB = 1024 * 1024
@@ -129,14 +130,14 @@ async def history_benchmarks(table: Table, workdir: Path, days: float) -> None:
         one_times = []
         for draft in itertools.islice(more, 10):
             t0 = time.perf_counter()
-            await store.write_snapshot(draft, config)
+            await record_snapshot(store, draft, config)
             one_times.append(time.perf_counter() - t0)
         one = statistics.median(one_times)
         table.add("write one snapshot (median of 10)", f"{one * 1000:.1f} ms")
 
         ten_days = list(more)
         for k in range(0, len(ten_days), BATCH):
-            await store.write_snapshots(ten_days[k : k + BATCH], config)
+            await record_snapshots(store, ten_days[k : k + BATCH], config)
         before = await checkpointed_size(store)
         latest = ten_days[-1].created_at
         t0 = time.perf_counter()
@@ -225,7 +226,7 @@ async def prune_benchmarks(table: Table, workdir: Path) -> None:
     drafts = _wide_history(10_000, 43, 39, end)
     async with await Store.open(path) as store:
         for k in range(0, len(drafts), 5):
-            await store.write_snapshots(drafts[k : k + 5], Config(root=workdir))
+            await record_snapshots(store, drafts[k : k + 5], Config(root=workdir))
     del drafts
     lcov = workdir / "late.info"
     lcov.write_text("SF:late.py\nDA:1,1\nDA:2,0\nend_of_record\n")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.synth import PACKAGE, make_project, run_coverage
-from covtui.model import CoverageReport
+from covtui.domain.model import CoverageReport
 from covtui.readers import relative_path
 from covtui.readers.analysis_cache import CACHE_FILENAME
 from covtui.readers.coverage_data import ReadStats, read_with_stats

@@ -27,10 +27,9 @@ from covtui.config import (
     load_config,
     source_name_problem,
 )
-from covtui.critical import critical_files
 from covtui.display import printable, unimported_notice
-from covtui.errors import CovtuiError, InputError
-from covtui.model import (
+from covtui.domain.critical import critical_files
+from covtui.domain.model import (
     MAX_ID,
     CoverageReport,
     RunStatus,
@@ -39,12 +38,14 @@ from covtui.model import (
     SourceResult,
     TestOutcomes,
 )
-from covtui.numbers import Numbers, pc_str
-from covtui.phases import phase_status
+from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.phases import phase_status
+from covtui.domain.records import DashboardState, TestCounts
+from covtui.errors import CovtuiError, InputError
+from covtui.record import record_snapshot
 from covtui.signals import Interrupted, run_stoppable
 from covtui.store import Store
 from covtui.store.folder import make_database_folder
-from covtui.store.views import DashboardState, TestCounts
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -151,7 +152,7 @@ def cli(ctx: click.Context) -> None:
 @handles_errors
 def dashboard(obj: Context) -> None:
     """Open the live dashboard for this project."""
-    from covtui.app import run_dashboard
+    from covtui.tui.app import run_dashboard
 
     run_dashboard(obj.config, obj.db_path)
 
@@ -162,8 +163,8 @@ def dashboard(obj: Context) -> None:
 @handles_errors
 def demo(obj: Context, rebuild: bool) -> None:
     """Open the dashboard on a generated 90-day demo database."""
-    from covtui.app import run_dashboard
     from covtui.demo import demo_config, ensure_demo_database
+    from covtui.tui.app import run_dashboard
 
     with console.status("Preparing the demo database (the first time takes a minute)…"):
         path = run(ensure_demo_database(rebuild=rebuild))
@@ -298,7 +299,7 @@ def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str |
 
         async with await Store.open(obj.db_path) as store:
             draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))
-            return await store.write_snapshot(draft, config)
+            return await record_snapshot(store, draft, config)
 
     snapshot_id, alerts = run(main())
     print_source_result(result, config)
@@ -358,7 +359,7 @@ def status(obj: Context, as_json: bool) -> None:
 
     state, files, unacked = run(main())
     if as_json:
-        from covtui.alerts import alert_json
+        from covtui.domain.alerts import alert_json
 
         data = status_json(state, files, config)
         data["alerts"] = [alert_json(a) for a in unacked]
@@ -507,7 +508,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
         rows = run(main())
         if as_json:
-            from covtui.alerts import alert_json
+            from covtui.domain.alerts import alert_json
 
             print(json.dumps([alert_json(a) for a in rows], indent=2))
         else:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from covtui import __version__
 from covtui.config import Config
-from covtui.model import (
+from covtui.domain.model import (
     CoverageReport,
     FileCoverage,
     FunctionCoverage,
@@ -36,7 +36,8 @@ from covtui.model import (
     TestFailure,
     TestOutcomes,
 )
-from covtui.numbers import Numbers
+from covtui.domain.numbers import Numbers
+from covtui.record import record_snapshot, record_snapshots
 from covtui.store import Store
 
 Progress = Callable[[int, int], None]
@@ -850,13 +851,13 @@ async def _write(
     for draft in drafts:
         batch.append(draft)
         if len(batch) >= BATCH:
-            await store.write_snapshots(batch, config)
+            await record_snapshots(store, batch, config)
             done += len(batch)
             batch = []
             if progress:
                 progress(done, total)
     if batch:
-        await store.write_snapshots(batch, config)
+        await record_snapshots(store, batch, config)
         done += len(batch)
     if progress:
         progress(done, total)
@@ -1022,7 +1023,7 @@ async def demo_scan(
             except asyncio.CancelledError:
                 # Recorded as a real scan's cancel is, and shielded from a second cancel alike.
                 draft = SnapshotDraft(trigger, [cancelled_result("python")], git=GitInfo("demo", "main", True))
-                await asyncio.shield(own.write_snapshot(draft, config))
+                await asyncio.shield(record_snapshot(own, draft, config))
                 raise
             new_files = []
             for row in files:
@@ -1056,7 +1057,7 @@ async def demo_scan(
                 )],
                 git=GitInfo("demo", "main", True),
             )
-            snapshot_id, alerts = await own.write_snapshot(draft, config)
+            snapshot_id, alerts = await record_snapshot(own, draft, config)
             return ScanOutcome(snapshot_id, draft.status, alerts, draft)
     finally:
         lock.release()

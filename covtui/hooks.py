@@ -8,9 +8,9 @@ import shlex
 import signal
 from collections.abc import Callable, Iterable
 
-from covtui.alerts import alert_json
 from covtui.config import Config
-from covtui.model import Alert
+from covtui.domain.alerts import alert_json
+from covtui.domain.model import Alert
 from covtui.scan.runner import reap, signal_group
 
 HOOK_TIMEOUT_S = 30.0

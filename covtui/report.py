@@ -19,16 +19,16 @@ from pathlib import Path
 import click
 
 from covtui.config import Config, Phase
-from covtui.critical import critical_files
 from covtui.display import printable
+from covtui.domain.critical import critical_files
+from covtui.domain.gaps import FileGaps, analyse_source
+from covtui.domain.model import MAX_ID, Alert
+from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.phases import PhaseStatus, phase_status
+from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation, recommendations
+from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
-from covtui.gaps import FileGaps, analyse_source
-from covtui.model import MAX_ID, Alert
-from covtui.numbers import Numbers, pc_str
-from covtui.phases import PhaseStatus, phase_status
-from covtui.recommend import IMMEDIATE, SECONDARY, Recommendation, recommendations
 from covtui.store import Store
-from covtui.store.views import FileRow, SnapshotRow
 
 DAY = 86400.0
 #: Days of history the forecast's rate of change is fitted over.

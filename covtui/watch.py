@@ -20,9 +20,9 @@ from pathlib import Path
 import watchfiles
 
 from covtui.config import Config
+from covtui.domain.numbers import pc_str
 from covtui.errors import ScanBusy, StoreError
 from covtui.hooks import run_alert_hook
-from covtui.numbers import pc_str
 from covtui.scan import run_scan
 from covtui.signals import STOP_SIGNALS
 from covtui.store import Store

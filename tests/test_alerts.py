@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from covtui.alerts import (
+from covtui.config import DEFAULT_PHASES, AlertConfig
+from covtui.domain.alerts import (
     AlertInputs,
     Baseline,
     FileChange,
@@ -14,8 +15,7 @@ from covtui.alerts import (
     is_test_file,
     lines_now_missed,
 )
-from covtui.config import DEFAULT_PHASES, AlertConfig
-from covtui.model import (
+from covtui.domain.model import (
     CoverageReport,
     FileCoverage,
     RunMetrics,
@@ -24,8 +24,8 @@ from covtui.model import (
     SourceResult,
     TestOutcomes,
 )
-from covtui.numbers import Numbers
-from covtui.phases import phase_status
+from covtui.domain.numbers import Numbers
+from covtui.domain.phases import phase_status
 
 
 def numbers_at(pc: float) -> Numbers:

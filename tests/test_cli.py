@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from covtui.record import record_snapshot
+
 from .conftest import Project, clean_env
 
 
@@ -276,7 +278,7 @@ def test_no_escape_sequence_reaches_the_terminal(project: Project, data_file: Pa
     """Names stored by an older covtui, and paths given on the command line, are shown escaped."""
     import asyncio
 
-    from covtui.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
+    from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
     from covtui.readers import read_coverage, read_tests
     from covtui.store import Store
 
@@ -290,7 +292,7 @@ def test_no_escape_sequence_reaches_the_terminal(project: Project, data_file: Pa
             for _ in range(2):
                 draft = SnapshotDraft("ingest", [SourceResult(evil, RunStatus.OK, report, tests)],
                                       label=evil, git=GitInfo(evil, evil, True))
-                await store.write_snapshot(draft, config)
+                await record_snapshot(store, draft, config)
 
     asyncio.run(write())
     outputs = [project.covtui("status", check=True), project.covtui("alerts", "--all", check=True),

@@ -31,7 +31,7 @@ async def test_snapshot_count_and_span(demo_db: Path) -> None:
 
 
 async def test_starts_where_the_seed_report_stands(demo_db: Path) -> None:
-    from covtui.critical import critical_files  # after the store: a cycle if imported first
+    from covtui.domain.critical import critical_files  # after the store: a cycle if imported first
 
     async with await Store.open(demo_db, create=False) as store:
         first = (await store.snapshots(limit=DAYS * 288))[-1]

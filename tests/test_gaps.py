@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from covtui.config import Config
-from covtui.gaps import (
+from covtui.domain.gaps import (
     SOURCE_CHANGED,
     SOURCE_NOT_AVAILABLE,
     SOURCE_OUTSIDE,
@@ -18,10 +18,11 @@ from covtui.gaps import (
     analyse_source,
     read_source,
 )
-from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.records import FileDetail
 from covtui.readers import read_coverage
+from covtui.record import record_snapshot
 from covtui.store import Store
-from covtui.store.views import FileDetail
 
 from .conftest import Project, clean_env
 
@@ -161,7 +162,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, C
 async def stored_detail(root: Path, report: CoverageReport, tmp_path: Path) -> FileDetail:
     async with await Store.open(tmp_path / "db.sqlite") as store:
         draft = SnapshotDraft("scan", [SourceResult("python", RunStatus.OK, report)], created_at=1e9)
-        await store.write_snapshot(draft, Config(root=root))
+        await record_snapshot(store, draft, Config(root=root))
         detail = await store.file_detail("python", SERVICE_PATH)
     assert detail is not None
     return detail

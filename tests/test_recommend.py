@@ -7,12 +7,13 @@ import random
 from pathlib import Path
 
 from covtui.config import Config
-from covtui.gaps import analyse_file, read_source
-from covtui.model import RunStatus, SnapshotDraft, SourceResult
-from covtui.numbers import Numbers
-from covtui.recommend import IMMEDIATE, SECONDARY, recommendations
+from covtui.domain.gaps import analyse_file, read_source
+from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.numbers import Numbers
+from covtui.domain.recommend import IMMEDIATE, SECONDARY, recommendations
+from covtui.domain.records import FileRow
+from covtui.record import record_snapshot
 from covtui.store import Store
-from covtui.store.views import FileRow
 
 from .test_gaps import SERVICE_PATH, service  # noqa: F401  (the fixture)
 
@@ -21,7 +22,7 @@ async def load(root: Path, report, tmp_path: Path):
     """Store the report; return its files and each file's gaps."""
     async with await Store.open(tmp_path / "db.sqlite") as store:
         draft = SnapshotDraft("scan", [SourceResult("python", RunStatus.OK, report)], created_at=1e9)
-        await store.write_snapshot(draft, Config(root=root))
+        await record_snapshot(store, draft, Config(root=root))
         files = await store.files()
         gaps = {
             f.path: analyse_file(await store.file_detail(f.source, f.path), read_source(root, f.path))

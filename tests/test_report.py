@@ -14,9 +14,17 @@ from click.testing import CliRunner
 
 from covtui.cli import Context
 from covtui.config import Config, SourceConfig
+from covtui.domain.model import (
+    CoverageReport,
+    GitInfo,
+    RunMetrics,
+    RunStatus,
+    SnapshotDraft,
+    SourceResult,
+)
 from covtui.errors import CovtuiError
-from covtui.model import CoverageReport, GitInfo, RunMetrics, RunStatus, SnapshotDraft, SourceResult
 from covtui.readers import read_tests
+from covtui.record import record_snapshots
 from covtui.report import (
     build_report,
     md_code,
@@ -82,7 +90,7 @@ async def build_database(root: Path, reports: dict[str, CoverageReport], config:
         git = GitInfo(f"{i:02d}23456789abcdef0123456789abcdef012345", "main", False)
         drafts.append(SnapshotDraft("scan", [result], created_at=T0 + hours * HOUR, git=git))
     async with await Store.open(config.database_path) as store:
-        await store.write_snapshots(drafts, config)
+        await record_snapshots(store, drafts, config)
     return config.database_path
 
 

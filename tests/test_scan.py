@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from covtui.domain.model import RunStatus
 from covtui.errors import ScanBusy
-from covtui.model import RunStatus
 from covtui.scan import run_scan
 from covtui.scan.lock import ScanLock
 from covtui.store import Store

@@ -8,8 +8,8 @@ from textual import events
 from textual.reactive import reactive
 
 from covtui.display import printable
-from covtui.model import Alert
-from covtui.store.views import DashboardState
+from covtui.domain.model import Alert
+from covtui.domain.records import DashboardState
 
 from .format import SEVERITY_VARIABLE, short_when, theme_style
 from .keyed_table import KeyedTable

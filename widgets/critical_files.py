@@ -7,7 +7,7 @@ from textual import events
 from textual.reactive import reactive
 
 from covtui.display import printable
-from covtui.store.views import DashboardState, FileRow
+from covtui.domain.records import DashboardState, FileRow
 
 from .format import change_text, count, shorten_path
 from .keyed_table import KeyedTable

@@ -13,8 +13,8 @@ from textual.content import Content
 
 from covtui.coverage_compat import display_covered
 from covtui.display import printable
-from covtui.model import Severity
-from covtui.store.views import TestCounts
+from covtui.domain.model import Severity
+from covtui.domain.records import TestCounts
 
 #: Theme variables (which adapt to dark and light themes) per meaning.
 GOOD = "text-success"

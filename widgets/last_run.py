@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from covtui.store.views import DashboardState, SnapshotRow
+from covtui.domain.records import DashboardState, SnapshotRow
 
 from .format import count, duration, failed_tests, median, memory, when
 

@@ -10,9 +10,9 @@ from textual.widgets import Digits, Static
 
 from covtui.config import Phase
 from covtui.display import printable
-from covtui.numbers import pc_str
-from covtui.phases import phase_status
-from covtui.store.views import DashboardState, SnapshotRow
+from covtui.domain.numbers import pc_str
+from covtui.domain.phases import phase_status
+from covtui.domain.records import DashboardState, SnapshotRow
 
 from .format import change_content, count, when
 

@@ -7,8 +7,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from covtui.config import Phase
-from covtui.phases import phase_status
-from covtui.store.views import DashboardState
+from covtui.domain.phases import phase_status
+from covtui.domain.records import DashboardState
 
 from .format import phase_variable
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from covtui.display import printable
-from covtui.messages import ScanLine
+from covtui.tui.messages import ScanLine
 
 from .format import printable_text
 

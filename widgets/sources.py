@@ -7,8 +7,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from covtui.display import printable, unimported_notice
-from covtui.numbers import pc_str
-from covtui.store.views import DashboardState
+from covtui.domain.numbers import pc_str
+from covtui.domain.records import DashboardState
 
 from .format import change_content, failed_tests
 

@@ -11,8 +11,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from covtui.display import printable
-from covtui.messages import PollStatus
-from covtui.store.views import DashboardState, Heartbeat
+from covtui.domain.records import DashboardState, Heartbeat
+from covtui.tui.messages import PollStatus
 
 from .format import ago, count, when
 

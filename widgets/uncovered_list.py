@@ -9,7 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from covtui.display import printable
-from covtui.gaps import FileGaps
+from covtui.domain.gaps import FileGaps
 
 from .format import count
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from covtui.domain.model import CoverageReport, TestOutcomes
 from covtui.errors import InputError
-from covtui.model import CoverageReport, TestOutcomes
 
 FORMATS = ("coverage.py", "coverage.json", "lcov", "cobertura", "junit")
 

@@ -20,9 +20,9 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as DET
 
+from covtui.domain.model import CoverageReport, FileCoverage
+from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
-from covtui.model import CoverageReport, FileCoverage
-from covtui.numbers import Numbers
 from covtui.readers import relative_path
 from covtui.readers.lcov import function_coverage
 from covtui.readers.xml_input import tag as element_tag

@@ -47,9 +47,9 @@ from covtui.coverage_compat import (
     join_regex,
     prep_patterns,
 )
+from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
+from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
-from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
-from covtui.numbers import Numbers
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
 from covtui.store.codec import decode_lines, encode_lines

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
+from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
-from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
-from covtui.numbers import Numbers
 from covtui.readers import relative_path
 
 MAX_BYTES = 1 << 30  # refuse reports over 1 GiB

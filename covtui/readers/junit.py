@@ -12,8 +12,8 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as DET
 
+from covtui.domain.model import TestFailure, TestOutcomes
 from covtui.errors import InputError
-from covtui.model import TestFailure, TestOutcomes
 from covtui.readers.xml_input import tag as element_tag
 from covtui.readers.xml_input import xml_errors
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 
+from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
+from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
-from covtui.model import CoverageReport, FileCoverage, FunctionCoverage
-from covtui.numbers import Numbers
 from covtui.readers import relative_path
 
 MAX_BYTES = 1 << 30  # refuse tracefiles over 1 GiB

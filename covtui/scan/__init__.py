@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covtui.config import Config, ConfigError, SourceConfig
+from covtui.domain.model import Alert, GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
-from covtui.model import Alert, GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.readers import read_coverage, read_tests
+from covtui.record import record_snapshot
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import pytest_failure
 from covtui.scan.runner import run_command
@@ -92,7 +93,7 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
     if not cancelled:
         draft.diff = await measure_diff(config, results)
     # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
-    snapshot_id, alerts = await asyncio.shield(store.write_snapshot(draft, config))
+    snapshot_id, alerts = await asyncio.shield(record_snapshot(store, draft, config))
     pruned = 0
     if not cancelled:
         pruned = (await store.prune(config.retention_days)).n_snapshots
@@ -109,7 +110,8 @@ def cancelled_result(source: str) -> SourceResult:
 
 async def measure_diff(config: Config, results: list[SourceResult]):
     """Diff coverage over the sources that measured well; None outside git."""
-    from covtui.diffcov import changed_lines, diff_coverage
+    from covtui.domain.diffcov import diff_coverage
+    from covtui.scan.git_diff import changed_lines
 
     changed = await changed_lines(config.root, config.diff_base)
     if changed is None:

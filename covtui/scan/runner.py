@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from covtui.model import RunMetrics
+from covtui.domain.model import RunMetrics
 
 MEASURE = Path(__file__).with_name("measure.py")
 TAIL_LINES = 400

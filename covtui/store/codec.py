@@ -6,7 +6,7 @@ import json
 import zlib
 from collections.abc import Iterable
 
-from covtui.model import Arc, FunctionCoverage
+from covtui.domain.model import Arc, FunctionCoverage
 
 
 def encode_lines(lines: Iterable[int]) -> str:

@@ -14,13 +14,31 @@ from pathlib import Path
 
 import aiosqlite
 
-from covtui import alerts as alert_rules
 from covtui.config import Config
-from covtui.critical import critical_files
+from covtui.domain import alerts as alert_rules
+from covtui.domain.critical import critical_files
+from covtui.domain.model import (
+    Alert,
+    FileCoverage,
+    RunStatus,
+    Severity,
+    SnapshotDraft,
+    SourceResult,
+)
+from covtui.domain.numbers import Numbers
+from covtui.domain.records import (
+    DashboardState,
+    FileDetail,
+    FileRow,
+    Heartbeat,
+    RunCost,
+    SnapshotRow,
+    SourceRow,
+    TestCounts,
+    TrendPoint,
+)
+from covtui.domain.retention import retention_cutoff
 from covtui.errors import StoreError
-from covtui.model import Alert, FileCoverage, RunStatus, Severity, SnapshotDraft, SourceResult
-from covtui.numbers import Numbers
-from covtui.retention import retention_cutoff
 from covtui.store import connect
 from covtui.store.codec import (
     decode_arcs,
@@ -33,17 +51,6 @@ from covtui.store.codec import (
     encode_names,
 )
 from covtui.store.schema import NUMBER_COLUMNS, RUN_COLUMNS, TEST_COLUMNS
-from covtui.store.views import (
-    DashboardState,
-    FileDetail,
-    FileRow,
-    Heartbeat,
-    RunCost,
-    SnapshotRow,
-    SourceRow,
-    TestCounts,
-    TrendPoint,
-)
 
 _NUMBERS = ", ".join(NUMBER_COLUMNS)
 _SNAPSHOT_COLUMNS = (

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from covtui.model import CoverageReport
+from covtui.domain.model import CoverageReport
 from covtui.readers import relative_path
 
 

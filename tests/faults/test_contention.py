@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from covtui.app import CovtuiApp
 from covtui.config import Config
+from covtui.tui.app import CovtuiApp
 from tests.counts import record
 
 from .conftest import start_writer

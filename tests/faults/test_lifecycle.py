@@ -15,7 +15,7 @@ import pytest
 
 from covtui import hooks
 from covtui.config import Config
-from covtui.model import Alert, Severity
+from covtui.domain.model import Alert, Severity
 
 from ..conftest import Project, clean_env
 

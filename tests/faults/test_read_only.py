@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from covtui.app import CovtuiApp
+from covtui.tui.app import CovtuiApp
 
 from ..conftest import Project, clean_env
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from covtui.config import Config
-from covtui.model import RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
+from covtui.record import record_snapshot
 from covtui.store import Store
 
 
@@ -26,7 +27,7 @@ async def main(db: Path, reports_path: Path, count: int, log: Path, trigger: str
         while count == 0 or i < count:
             report = reports[i % len(reports)]
             draft = SnapshotDraft(trigger, [SourceResult("python", RunStatus.OK, report)])
-            snapshot_id, _ = await store.write_snapshot(draft, config)
+            snapshot_id, _ = await record_snapshot(store, draft, config)
             with open(log, "a") as f:
                 f.write(f"{snapshot_id}\n")
             i += 1

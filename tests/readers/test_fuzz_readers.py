@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from covtui import model
+from covtui.domain import model
 from covtui.errors import InputError
 from covtui.readers.cobertura import read_cobertura
 from covtui.readers.coverage_json import read_coverage_json

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from covtui import alerts as alert_rules
 from covtui.config import Config
+from covtui.domain import alerts as alert_rules
+from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import StoreError
-from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.readers import read_coverage
+from covtui.record import record_snapshot, record_snapshots
 from covtui.store import Store
 from covtui.store.schema import SCHEMA_VERSION
 
@@ -56,7 +57,7 @@ def draft(report: CoverageReport, at: float, status: RunStatus = RunStatus.OK) -
 async def test_round_trip_keeps_every_figure(tmp_path: Path, reports) -> None:
     report = reports["more"]
     async with await Store.open(tmp_path / "db.sqlite") as store:
-        await store.write_snapshot(draft(report, 1000.0), Config(root=tmp_path))
+        await record_snapshot(store, draft(report, 1000.0), Config(root=tmp_path))
         files = {f.path: f for f in await store.files()}
         assert {p: f.numbers for p, f in files.items()} == {f.path: f.numbers for f in report.files}
         for f in report.files:
@@ -72,10 +73,10 @@ async def test_unchanged_files_are_not_stored_again(tmp_path: Path, reports) -> 
     async with await Store.open(tmp_path / "db.sqlite") as store:
         config = Config(root=tmp_path)
         for i in range(5):
-            await store.write_snapshot(draft(reports["more"], 1000.0 + i), config)
+            await record_snapshot(store, draft(reports["more"], 1000.0 + i), config)
         n_states = (await store._one("SELECT count(*) FROM file_states"))[0]
         assert n_states == len(reports["more"].files)
-        await store.write_snapshot(draft(reports["most"], 2000.0), config)
+        await record_snapshot(store, draft(reports["most"], 2000.0), config)
         changed = sum(
             1 for a, b in zip(sorted(reports["more"].files, key=lambda f: f.path),
                               sorted(reports["most"].files, key=lambda f: f.path), strict=True) if a != b
@@ -88,7 +89,7 @@ async def test_a_failing_write_changes_nothing(tmp_path: Path, reports, monkeypa
     path = tmp_path / "db.sqlite"
     config = Config(root=tmp_path)
     async with await Store.open(path) as store:
-        await store.write_snapshot(draft(reports["some"], 1000.0), config)
+        await record_snapshot(store, draft(reports["some"], 1000.0), config)
 
     def explode(*args, **kwargs):
         raise RuntimeError("crash in the middle of a write")
@@ -97,7 +98,7 @@ async def test_a_failing_write_changes_nothing(tmp_path: Path, reports, monkeypa
     async with await Store.open(path) as store:
         before = await store.dashboard_state(trend_since=0)
         with pytest.raises(RuntimeError):
-            await store.write_snapshot(draft(reports["most"], 2000.0), config)
+            await record_snapshot(store, draft(reports["most"], 2000.0), config)
         after = await store.dashboard_state(trend_since=0)
         assert after.n_snapshots == before.n_snapshots == 1
         assert await store.files() == [f for f in await store.files()]
@@ -112,7 +113,7 @@ async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) 
     order = ["some", "more", "most", "more", "some", "most"] * 5
     async with await Store.open(path) as store:
         for i, name in enumerate(order):
-            await store.write_snapshot(draft(reports[name], i * DAY), config)
+            await record_snapshot(store, draft(reports[name], i * DAY), config)
         await store.acknowledge([a.id for a in await store.alerts()][1:])  # keep one unacknowledged
         unacked = await store.alerts(unacknowledged_only=True)
         now = (len(order) - 1) * DAY
@@ -166,8 +167,8 @@ async def test_garbage_and_foreign_databases_are_refused(tmp_path: Path) -> None
 async def test_acknowledging_an_unknown_alert_changes_nothing(tmp_path: Path, reports) -> None:
     config = Config(root=tmp_path)
     async with await Store.open(tmp_path / "db.sqlite") as store:
-        await store.write_snapshot(draft(reports["most"], 0.0), config)
-        _, alerts = await store.write_snapshot(draft(reports["some"], 10.0), config)
+        await record_snapshot(store, draft(reports["most"], 0.0), config)
+        _, alerts = await record_snapshot(store, draft(reports["some"], 10.0), config)
         assert alerts, "a drop from 'most' to 'some' must alert"
         with pytest.raises(StoreError, match="no alert with id 999"):
             await store.acknowledge([alerts[0].id, 999])
@@ -183,7 +184,7 @@ async def test_trend_is_the_last_good_value_of_each_bucket(tmp_path: Path, repor
         status = RunStatus.FAILED if i % 17 == 0 else RunStatus.OK
         drafts.append(draft(reports[names[(i * 7) % 3]], 1000.0 + i * 60 + (i % 5), status))
     async with await Store.open(tmp_path / "db.sqlite") as store:
-        await store.write_snapshots(drafts, config)
+        await record_snapshots(store, drafts, config)
         since = 1000.0 + 30 * 60
         trend = await store.trend(since, points=40)
         rows = [s for s in await store.snapshots(limit=1000) if s.created_at >= since]
@@ -220,7 +221,7 @@ async def test_older_schema_is_migrated_even_when_not_creating(tmp_path: Path, r
         assert await store.schema_version() == SCHEMA_VERSION
         assert (await store.latest_snapshot()).id == 1
         assert [(a.message, a.detail) for a in await store.alerts()] == [("Milestone reached", "")]
-        await store.write_snapshot(draft(reports["some"], 2.0), Config(root=tmp_path))
+        await record_snapshot(store, draft(reports["some"], 2.0), Config(root=tmp_path))
         assert (await store.latest_snapshot()).n_diff_statements is None
 
 
@@ -247,7 +248,7 @@ async def test_a_read_only_opener_migrates_an_older_schema_then_only_reads(tmp_p
 
 
 async def test_test_ids_kept_are_each_sources_latest_good_run(tmp_path: Path, reports) -> None:
-    from covtui.model import TestOutcomes
+    from covtui.domain.model import TestOutcomes
 
     def run(n: int, at: float, status: RunStatus = RunStatus.OK) -> SnapshotDraft:
         ids = [f"tests.test_calc::test_{k}" for k in range(n)]
@@ -256,10 +257,10 @@ async def test_test_ids_kept_are_each_sources_latest_good_run(tmp_path: Path, re
 
     config = Config(root=tmp_path)
     async with await Store.open(tmp_path / "db.sqlite") as store:
-        await store.write_snapshot(run(3, 1.0), config)
+        await record_snapshot(store, run(3, 1.0), config)
         # A failed run is not a comparison point: its tests are not kept.
-        await store.write_snapshot(run(1, 2.0, RunStatus.FAILED), config)
-        _, alerts = await store.write_snapshot(run(2, 3.0), config)
+        await record_snapshot(store, run(1, 2.0, RunStatus.FAILED), config)
+        _, alerts = await record_snapshot(store, run(2, 3.0), config)
         (removed,) = [a for a in alerts if a.rule == "tests_removed"]
         assert removed.detail == "tests.test_calc::test_2"
         assert "than at snapshot #1 (3 → 2)" in removed.message
@@ -272,15 +273,15 @@ async def test_clock_far_ahead_for_one_scan_prunes_nothing_real(tmp_path: Path, 
     real = [1000 * DAY + i * DAY for i in range(3)]
     async with await Store.open(tmp_path / "db.sqlite") as store:
         for i, at in enumerate(real):
-            await store.write_snapshot(draft(reports[["some", "more", "most"][i]], at), config)
+            await record_snapshot(store, draft(reports[["some", "more", "most"][i]], at), config)
         # The clock jumps 200 days ahead for one (failed) scan, which then auto-prunes.
         odd = real[-1] + 200 * DAY
-        await store.write_snapshot(draft(reports["most"], odd, RunStatus.FAILED), config)
+        await record_snapshot(store, draft(reports["most"], odd, RunStatus.FAILED), config)
         result = await store.prune(90, now=odd)
         assert result.n_snapshots == 0
         assert len(await store.snapshots()) == 4
         # A clock that stays ahead is believed at the next scan: then history ages normally.
-        await store.write_snapshot(draft(reports["most"], odd + 60), config)
+        await record_snapshot(store, draft(reports["most"], odd + 60), config)
         assert (await store.prune(90, now=odd + 60)).n_snapshots == 3
 
 
@@ -294,7 +295,7 @@ async def test_prune_in_steps_leaves_the_same_history(tmp_path: Path, reports, m
         monkeypatch.setattr(Store, "PRUNE_STEP_ROWS", step_rows)
         async with await Store.open(tmp_path / f"db{step_rows}.sqlite") as store:
             for i, name in enumerate(order):
-                await store.write_snapshot(draft(reports[name], i * DAY), config)
+                await record_snapshot(store, draft(reports[name], i * DAY), config)
             result = await store.prune(5, now=len(order) * DAY)
             results[step_rows] = (
                 result.n_snapshots,
@@ -327,12 +328,12 @@ async def test_a_write_started_during_a_prune_succeeds(tmp_path: Path, reports, 
                                     created_at=k * DAY))
     path = tmp_path / "db.sqlite"
     async with await Store.open(path) as store:
-        await store.write_snapshots(drafts, config)
+        await record_snapshots(store, drafts, config)
     async with await Store.open(path) as store, await Store.open(path) as writer:
         await writer.conn.execute("PRAGMA busy_timeout = 2000")
         prune = asyncio.create_task(store.prune(3, now=30 * DAY))
         await asyncio.sleep(0.1)
-        snapshot_id, _ = await writer.write_snapshot(
+        snapshot_id, _ = await record_snapshot(writer,
             SnapshotDraft("ingest", [SourceResult("late", RunStatus.OK, reports["some"])],
                           created_at=30 * DAY), config)
         assert not prune.done(), "the write must have happened while the prune ran"

@@ -13,9 +13,9 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-from covtui.app import CovtuiApp  # noqa: E402
 from covtui.config import Config, SourceConfig  # noqa: E402
-from covtui.model import CoverageReport  # noqa: E402
+from covtui.domain.model import CoverageReport  # noqa: E402
+from covtui.tui.app import CovtuiApp  # noqa: E402
 
 from .fixtures import (  # noqa: E402
     T0,

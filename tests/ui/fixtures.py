@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from covtui.config import AlertConfig, Config, SourceConfig
-from covtui.diffcov import ChangedLines, diff_coverage
-from covtui.model import (
+from covtui.domain.diffcov import diff_coverage
+from covtui.domain.model import (
+    ChangedLines,
     CoverageReport,
     FileCoverage,
     GitInfo,
@@ -19,7 +20,8 @@ from covtui.model import (
     SourceResult,
     TestOutcomes,
 )
-from covtui.numbers import Numbers
+from covtui.domain.numbers import Numbers
+from covtui.record import record_snapshot
 from covtui.store import Store
 
 #: 2025-09-21 20:00:00 UTC: every fixture time is counted from here.
@@ -139,7 +141,7 @@ async def build_fixture_database(path: Path, config: Config, n: int = N_SNAPSHOT
     """Write the fixture snapshots (their alerts come from the real rules)."""
     async with await Store.open(path) as store:
         for draft in fixture_drafts(n):
-            await store.write_snapshot(draft, config)
+            await record_snapshot(store, draft, config)
     return path
 
 
@@ -160,7 +162,7 @@ async def add_snapshot(path: Path, config: Config, *, created_at: float, fractio
         RunMetrics(wall_s=45.0, peak_rss_kb=400_000),
     )
     async with await Store.open(path, create=False) as store:
-        await store.write_snapshot(SnapshotDraft("scan", [python], created_at=created_at), config)
+        await record_snapshot(store, SnapshotDraft("scan", [python], created_at=created_at), config)
 
 
 # -- a real project: coverage.py measures a small package, for gaps and recommendations -------
@@ -245,7 +247,7 @@ REAL_EXERCISES = {
     ),
 }
 
-#: The diff base the latest snapshot is compared with, as `covtui.diffcov` names it.
+#: The diff base the latest snapshot is compared with, as `covtui.domain.diffcov` names it.
 REAL_DIFF_BASE = "main (3f2a9c1)"
 
 #: Expected in the recommendations and the file view (from the gaps above).
@@ -317,5 +319,5 @@ async def build_real_database(config: Config, reports: dict[str, CoverageReport]
         os.utime(config.root / name, (T0 - 2 * STEP, T0 - 2 * STEP))
     async with await Store.open(config.database_path) as store:
         for draft in real_drafts(reports):
-            await store.write_snapshot(draft, config)
+            await record_snapshot(store, draft, config)
     return config.database_path

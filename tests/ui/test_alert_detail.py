@@ -6,8 +6,9 @@ import dataclasses
 
 from textual.widgets import Static
 
-from covtui.screens.alerts import AlertsScreen
+from covtui.record import record_snapshot
 from covtui.store import Store
+from covtui.tui.screens.alerts import AlertsScreen
 from covtui.widgets.sources import SourcesPanel
 
 from .conftest import loaded, make_app, screen_text, wait_for
@@ -27,7 +28,7 @@ async def test_grouped_alert_detail_and_the_unimported_notice(config, db):
         draft, sources=[dataclasses.replace(python, report=report)], created_at=draft.created_at + 1
     )
     async with await Store.open(db, create=False) as store:
-        _, alerts = await store.write_snapshot(draft, config)
+        _, alerts = await record_snapshot(store, draft, config)
     (grouped,) = [a for a in alerts if a.rule == "file_regression"]
     assert grouped.message.startswith("2 files lost")
 

@@ -6,9 +6,10 @@ import json
 
 from textual.widgets import Static
 
-from covtui.diffcov import ChangedLines, diff_coverage
-from covtui.model import RunStatus, SnapshotDraft, SourceResult
-from covtui.numbers import pc_str
+from covtui.domain.diffcov import diff_coverage
+from covtui.domain.model import ChangedLines, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.numbers import pc_str
+from covtui.record import record_snapshot
 from covtui.report import build_report, render_json, render_markdown
 from covtui.store import Store
 
@@ -69,7 +70,7 @@ async def _latest_with(db, config, real_reports, changed: ChangedLines | None) -
             created_at=T0 + 30,
             diff=None if changed is None else diff_coverage(changed, real_reports["latest"].files),
         )
-        await store.write_snapshot(draft, config)
+        await record_snapshot(store, draft, config)
 
 
 async def test_no_changed_statements_and_no_git(real_config, real_db, real_reports):

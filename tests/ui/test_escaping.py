@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from covtui.config import SourceConfig
-from covtui.gaps import SOURCE_OUTSIDE
-from covtui.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
-from covtui.screens.file_view import FileViewScreen
-from covtui.screens.files import FilesScreen, FilesTable
+from covtui.domain.gaps import SOURCE_OUTSIDE
+from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
+from covtui.record import record_snapshot
 from covtui.store import Store
+from covtui.tui.screens.file_view import FileViewScreen
+from covtui.tui.screens.files import FilesScreen, FilesTable
 from covtui.widgets.alert_history import AlertHistory
 from covtui.widgets.scan_log import ScanLog
 from covtui.widgets.source_view import SourceView
@@ -116,7 +117,7 @@ async def _add_control_snapshot(db, config) -> None:
     python = draft.sources[0]
     files = [*python.report.files, _file(CONTROL_PATH, 3000, 0, 0.0)]
     async with await Store.open(db, create=False) as store:
-        await store.write_snapshot(
+        await record_snapshot(store,
             SnapshotDraft(
                 "scan",
                 [SourceResult("python", RunStatus.OK, CoverageReport("coverage.py", files, has_branches=True))],
@@ -234,7 +235,7 @@ async def test_a_report_path_outside_the_project_is_shown_never_opened(
     config = fixture_config(root, sources=[SourceConfig("c", report="cov.info")])
     report = read_coverage([root / "cov.info"], root=root)
     async with await Store.open(config.database_path) as store:
-        await store.write_snapshot(
+        await record_snapshot(store,
             SnapshotDraft("ingest", [SourceResult("c", RunStatus.OK, report)], created_at=T0),
             config,
         )

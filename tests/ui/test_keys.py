@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+from covtui.domain.model import RunStatus
 from covtui.errors import ScanBusy
-from covtui.model import RunStatus
-from covtui.screens.alerts import AlertsScreen
-from covtui.screens.file_view import FileViewScreen
-from covtui.screens.files import FilesScreen, FilesTable
-from covtui.screens.help import HelpScreen
-from covtui.screens.main import MainScreen
 from covtui.store import Store
+from covtui.tui.screens.alerts import AlertsScreen
+from covtui.tui.screens.file_view import FileViewScreen
+from covtui.tui.screens.files import FilesScreen, FilesTable
+from covtui.tui.screens.help import HelpScreen
+from covtui.tui.screens.main import MainScreen
 from covtui.widgets.scan_log import ScanLog
 from covtui.widgets.source_view import SourceView
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import OptionList
 
-from covtui.recommend import IMMEDIATE
-from covtui.screens.file_view import FileViewScreen
-from covtui.screens.main import MainScreen
-from covtui.screens.recommendations import RecommendationsScreen
+from covtui.domain.recommend import IMMEDIATE
+from covtui.tui.screens.file_view import FileViewScreen
+from covtui.tui.screens.main import MainScreen
+from covtui.tui.screens.recommendations import RecommendationsScreen
 from covtui.widgets.source_view import SourceView
 from covtui.widgets.uncovered_list import UncoveredList
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from covtui.app import CovtuiApp
 from covtui.store import Store
+from covtui.tui.app import CovtuiApp
 
 from ..conftest import Project
 from .conftest import loaded, wait_for

@@ -18,8 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from covtui.display import printable
-from covtui.gaps import FileGaps, project_file
-from covtui.store.views import FileDetail
+from covtui.domain.gaps import FileGaps, project_file
+from covtui.domain.records import FileDetail
 from covtui.widgets.format import count, when
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
 from covtui.widgets.uncovered_list import Target, UncoveredList

@@ -12,16 +12,16 @@ from textual.message_pump import MessagePump
 from textual.timer import Timer
 
 from covtui.config import Config
-from covtui.critical import critical_files
+from covtui.domain.critical import critical_files
+from covtui.domain.gaps import FileGaps, analyse_source
+from covtui.domain.model import Alert
+from covtui.domain.numbers import Numbers
+from covtui.domain.recommend import Recommendation, recommendations
+from covtui.domain.records import DashboardState, FileDetail, FileRow
 from covtui.errors import StoreError
-from covtui.gaps import FileGaps, analyse_source
-from covtui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
-from covtui.model import Alert
-from covtui.numbers import Numbers
-from covtui.recommend import Recommendation, recommendations
 from covtui.store import Store
 from covtui.store.schema import SCHEMA_VERSION
-from covtui.store.views import DashboardState, FileDetail, FileRow
+from covtui.tui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 
 #: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
 TREND_RANGES: list[tuple[str, float]] = [("day", 86400.0), ("week", 7 * 86400.0), ("90 days", 90 * 86400.0)]

@@ -1,51 +1,17 @@
-"""Diff coverage: how much of the code changed since a git ref the tests run.
-
-Changed lines come from `git diff` against the merge base with the main branch (or a ref
-you name), plus untracked files; only changed lines that are statements count.
-"""
+"""The lines changed since a git ref: `git diff` against the merge base with the main
+branch (or a ref you name), plus untracked files."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from covtui.model import FileCoverage
+from covtui.domain.model import ChangedLines
 
 MAIN_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
-
-@dataclass(frozen=True)
-class DiffFile:
-    path: str
-    n_statements: int
-    missing_lines: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class DiffCoverage:
-    base: str  # the ref and commit compared with, e.g. "main (3f2a9c1)"
-    n_statements: int
-    n_missing: int
-    files: tuple[DiffFile, ...]
-
-    @property
-    def pc_covered(self) -> float | None:
-        """None when no changed line is a statement ("no data", not 0% or 100%)."""
-        if self.n_statements == 0:
-            return None
-        return 100.0 * (self.n_statements - self.n_missing) / self.n_statements
-
-
-@dataclass(frozen=True)
-class ChangedLines:
-    base: str
-    #: path relative to the project root → changed line numbers (None: the whole file is new)
-    lines: dict[str, frozenset[int] | None]
 
 
 async def _git(root: Path, *args: str) -> bytes | None:
@@ -100,22 +66,3 @@ async def changed_lines(root: Path, base_ref: str | None = None) -> ChangedLines
     return ChangedLines(f"{ref} ({base[:7]})", lines)
 
 
-def diff_coverage(changed: ChangedLines, files: Iterable[FileCoverage]) -> DiffCoverage:
-    """Coverage of the changed statements of the measured files."""
-    result = []
-    for f in files:
-        if f.path not in changed.lines:
-            continue
-        touched = changed.lines[f.path]
-        statements = f.statements if touched is None else [n for n in f.statements if n in touched]
-        if not statements:
-            continue
-        missing = set(f.missing_lines)
-        result.append(DiffFile(f.path, len(statements), tuple(n for n in statements if n in missing)))
-    result.sort(key=lambda d: d.path)
-    return DiffCoverage(
-        changed.base,
-        sum(d.n_statements for d in result),
-        sum(len(d.missing_lines) for d in result),
-        tuple(result),
-    )

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from covtui.critical import critical_files
-from covtui.gaps import (
+from covtui.domain.critical import critical_files
+from covtui.domain.gaps import (
     SOURCE_CHANGED,
     SOURCE_NOT_AVAILABLE,
     SOURCE_OUTSIDE,
     FileGaps,
     UncoveredFunction,
 )
-from covtui.numbers import Numbers
-from covtui.store.views import FileRow
+from covtui.domain.numbers import Numbers
+from covtui.domain.records import FileRow
 
 IMMEDIATE = "immediate"
 SECONDARY = "secondary"

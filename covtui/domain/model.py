@@ -6,12 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
-from typing import TYPE_CHECKING
 
-from covtui.numbers import Numbers
-
-if TYPE_CHECKING:
-    from covtui.diffcov import DiffCoverage
+from covtui.domain.numbers import Numbers
 
 Arc = tuple[int, int]
 
@@ -160,6 +156,35 @@ class GitInfo:
     commit: str | None = None
     branch: str | None = None
     dirty: bool | None = None
+
+
+@dataclass(frozen=True)
+class DiffFile:
+    path: str
+    n_statements: int
+    missing_lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DiffCoverage:
+    base: str  # the ref and commit compared with, e.g. "main (3f2a9c1)"
+    n_statements: int
+    n_missing: int
+    files: tuple[DiffFile, ...]
+
+    @property
+    def pc_covered(self) -> float | None:
+        """None when no changed line is a statement ("no data", not 0% or 100%)."""
+        if self.n_statements == 0:
+            return None
+        return 100.0 * (self.n_statements - self.n_missing) / self.n_statements
+
+
+@dataclass(frozen=True)
+class ChangedLines:
+    base: str
+    #: path relative to the project root → changed line numbers (None: the whole file is new)
+    lines: dict[str, frozenset[int] | None]
 
 
 @dataclass

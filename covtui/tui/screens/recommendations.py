@@ -11,8 +11,8 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from covtui.display import printable
-from covtui.numbers import pc_str
-from covtui.recommend import IMMEDIATE, SECONDARY, Recommendation
+from covtui.domain.numbers import pc_str
+from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation
 from covtui.widgets.critical_files import file_key, split_file_key
 
 TITLES = {

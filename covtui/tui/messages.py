@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from covtui.model import Alert
-from covtui.store.views import DashboardState
+from covtui.domain.model import Alert
+from covtui.domain.records import DashboardState
 
 
 @dataclass(frozen=True)

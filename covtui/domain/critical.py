@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from covtui.store.views import FileRow
+    from covtui.domain.records import FileRow
 
 
 def critical_files(files: Iterable[FileRow], limit: int = 5) -> list[FileRow]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from covtui.model import Alert, Arc, FunctionCoverage
-from covtui.numbers import Numbers
+from covtui.domain.model import Alert, Arc, FunctionCoverage
+from covtui.domain.numbers import Numbers
 
 
 @dataclass(frozen=True)

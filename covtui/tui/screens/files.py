@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from covtui.display import printable
-from covtui.store.views import FileRow
+from covtui.domain.records import FileRow
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import change_text, count, shorten_path
 from covtui.widgets.keyed_table import KeyedTable

@@ -1,4 +1,4 @@
-"""`python -m covtui.screenshots`: regenerate screenshots/*.svg from the demo database.
+"""`python -m covtui.tui.screenshots`: regenerate screenshots/*.svg from the demo database.
 
 Every screen at 120x36 (and the main screen at 80x24), on a demo history that ends at a fixed
 moment, in UTC, with a fixed clock: the same command gives the same pictures. Building the
@@ -22,7 +22,7 @@ DEMO_END = 1758484800.0
 #: What the dashboard believes "now" is: a minute after the last snapshot.
 NOW = DEMO_END + 60
 SIZE = (120, 36)
-OUT = Path(__file__).resolve().parent.parent / "screenshots"
+OUT = Path(__file__).resolve().parents[2] / "screenshots"
 
 
 def _pin_time_zone() -> None:
@@ -52,7 +52,7 @@ def _demo_config(path: Path):
 async def _shoot(
     db: Path, name: str, steps: Callable[[object], Awaitable[None]], size: tuple[int, int] = SIZE
 ) -> Path:
-    from covtui.app import CovtuiApp
+    from covtui.tui.app import CovtuiApp
 
     config = _demo_config(db)
     config.bell = False
@@ -142,7 +142,7 @@ async def _main(db: Path | None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m covtui.screenshots", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m covtui.tui.screenshots", description=__doc__)
     parser.add_argument("--db", type=Path, help="demo database to use (built there when missing)")
     args = parser.parse_args(argv)
     _pin_time_zone()

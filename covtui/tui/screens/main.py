@@ -10,8 +10,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from covtui.config import Config
-from covtui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
-from covtui.store.views import DashboardState
+from covtui.domain.records import DashboardState
+from covtui.tui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
 from covtui.widgets.alert_history import AlertHistory
 from covtui.widgets.critical_files import CriticalFiles, split_file_key
 from covtui.widgets.last_run import LastRun

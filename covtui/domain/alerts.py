@@ -1,4 +1,4 @@
-"""Alert rules, evaluated when a snapshot is written (thresholds from `[tool.covtui.alerts]`)."""
+"""Alert rules, evaluated when a snapshot is written (thresholds from `[tool.covtui.domain.alerts]`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
-from covtui.model import Alert, RunStatus, Severity, SnapshotDraft
-from covtui.numbers import Numbers, pc_str
-from covtui.phases import milestones_crossed
+from covtui.domain.model import Alert, RunStatus, Severity, SnapshotDraft
+from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.phases import milestones_crossed
 from covtui.store.codec import encode_lines
 
 

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Select, Static
 
 from covtui.display import printable
-from covtui.model import Alert, Severity
+from covtui.domain.model import Alert, Severity
 from covtui.widgets.alert_history import alert_cells
 from covtui.widgets.keyed_table import KeyedTable
 

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from covtui.model import FunctionCoverage
-from covtui.numbers import Numbers
+from covtui.domain.model import FunctionCoverage
+from covtui.domain.numbers import Numbers
+from covtui.domain.records import FileDetail
 from covtui.readers.analysis_cache import DefinitionFinder
-from covtui.store.views import FileDetail
 
 SOURCE_NOT_AVAILABLE = "source not available"
 SOURCE_CHANGED = "source changed since the snapshot"

@@ -20,8 +20,11 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from covtui.config import Config
 from covtui.display import printable
+from covtui.domain.model import Severity
+from covtui.domain.records import DashboardState
 from covtui.errors import CovtuiError, ScanBusy
-from covtui.messages import (
+from covtui.signals import Interrupted, on_stop_signals
+from covtui.tui.messages import (
     AlertsRaised,
     DashboardLoaded,
     PollFailed,
@@ -32,11 +35,8 @@ from covtui.messages import (
     ScanOutput,
     ScanStarted,
 )
-from covtui.model import Severity
-from covtui.poller import Poller
-from covtui.screens.main import MainScreen
-from covtui.signals import Interrupted, on_stop_signals
-from covtui.store.views import DashboardState
+from covtui.tui.poller import Poller
+from covtui.tui.screens.main import MainScreen
 
 _TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "information"}
 
@@ -172,31 +172,31 @@ class CovtuiApp(App):
         self.push_screen(screen)
 
     def action_show_alerts(self) -> None:
-        from covtui.screens.alerts import AlertsScreen
+        from covtui.tui.screens.alerts import AlertsScreen
 
         if not isinstance(self.screen, AlertsScreen):
             self._show(AlertsScreen())
 
     def action_show_files(self) -> None:
-        from covtui.screens.files import FilesScreen
+        from covtui.tui.screens.files import FilesScreen
 
         if not isinstance(self.screen, FilesScreen):
             self._show(FilesScreen())
 
     def action_show_recommendations(self) -> None:
-        from covtui.screens.recommendations import RecommendationsScreen
+        from covtui.tui.screens.recommendations import RecommendationsScreen
 
         if not isinstance(self.screen, RecommendationsScreen):
             self._show(RecommendationsScreen())
 
     def action_show_help(self) -> None:
-        from covtui.screens.help import HelpScreen
+        from covtui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def open_file(self, source: str, path: str) -> None:
-        from covtui.screens.file_view import FileViewScreen
+        from covtui.tui.screens.file_view import FileViewScreen
 
         self.push_screen(FileViewScreen(source, path))
 
