@@ -19,7 +19,8 @@ def main(constraints: str) -> int:
     )
     project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
     floors = {}
-    for spec in project["dependencies"]:
+    specs = project["dependencies"] + [s for extra in project.get("optional-dependencies", {}).values() for s in extra]
+    for spec in specs:
         if m := re.match(r"([A-Za-z0-9_.-]+)\s*>=\s*([^,;\s]+)", spec):
             floors[m.group(1).lower()] = m.group(2)
     problems = []

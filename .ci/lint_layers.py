@@ -18,4 +18,4 @@ with tempfile.TemporaryDirectory() as tmp:
     shutil.copytree(ROOT / "widgets", tree / "widgets", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp)
     env = {**os.environ, "PYTHONPATH": tmp}
-    sys.exit(subprocess.call(["lint-imports", "--no-cache"], cwd=tmp, env=env))
+    sys.exit(subprocess.call([str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=tmp, env=env))
