@@ -109,11 +109,13 @@ async def test_same_seed_same_history(tmp_path: Path, demo_db: Path) -> None:
 async def test_cached_demo_is_built_once_then_topped_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import time
+
     import covtui.demo as demo
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     clock = [END]
-    monkeypatch.setattr(demo.time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "time", lambda: clock[0])
     path = await demo.ensure_demo_database(days=2)
     assert path == demo.demo_database_path() and path.is_relative_to(tmp_path)
     assert not list(path.parent.glob(".*.tmp*"))
