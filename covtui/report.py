@@ -7,7 +7,6 @@ import json
 import os
 import re
 import stat
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -21,6 +20,17 @@ import click
 from covtui.config import Config, Phase
 from covtui.display import printable
 from covtui.domain.critical import critical_files
+from covtui.domain.forecast import (
+    DAY,
+    FORECAST_DAYS,
+    RUN_WINDOW,
+    Forecast,
+    MetricTrend,
+    RunRow,
+    forecast,
+    measured_pc,
+    run_trends,
+)
 from covtui.domain.gaps import FileGaps, analyse_source
 from covtui.domain.model import MAX_ID, Alert
 from covtui.domain.numbers import Numbers, pc_str
@@ -28,15 +38,10 @@ from covtui.domain.phases import PhaseStatus, phase_status
 from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation, recommendations
 from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
+from covtui.present.serialise import gaps_json, iso, snapshot_json, summary_json
+from covtui.present.text import diff_coverage_parts, duration, local_time, memory, plural
 from covtui.store import Store
 
-DAY = 86400.0
-#: Days of history the forecast's rate of change is fitted over.
-FORECAST_DAYS = 7.0
-#: Forecasts further out than this are "not at the current rate".
-FORECAST_HORIZON_DAYS = 3650.0
-#: Recent runs shown, and the most each median of the performance trend is taken over.
-RUN_WINDOW = 5
 #: Secondary recommendations after the critical files.
 N_SECONDARY = 5
 #: Latest alerts listed (all are counted).
@@ -81,57 +86,11 @@ class CriticalFile:
 
 
 @dataclass(frozen=True)
-class RunRow:
-    snapshot_id: int
-    created_at: float
-    wall_s: float | None
-    test_s: float | None
-    read_s: float | None
-    peak_rss_kb: int | None
-
-
-@dataclass(frozen=True)
-class MetricTrend:
-    """Median of the latest `n` runs against the `n` before them."""
-
-    name: str
-    n: int
-    recent: float | None
-    previous: float | None
-
-    @property
-    def pc_change(self) -> float | None:
-        if self.recent is None or not self.previous:
-            return None
-        return 100.0 * (self.recent - self.previous) / self.previous
-
-
-@dataclass(frozen=True)
 class AlertSummary:
     n_alerts: int
     by_rule: dict[str, int]
     by_severity: dict[str, int]
     latest: list[Alert]
-
-
-@dataclass(frozen=True)
-class Milestone:
-    phase: Phase
-    #: When the milestone is reached at the current rate; None: not at the current rate.
-    eta: float | None
-
-
-@dataclass(frozen=True)
-class Forecast:
-    #: Points of overall coverage gained per day (linear fit); None without enough history.
-    pc_per_day: float | None
-    since: float | None  # the first snapshot of the fit
-    n_points: int
-    milestones: list[Milestone]
-
-    @property
-    def rising(self) -> bool:
-        return self.pc_per_day is not None and self.pc_per_day > 1e-9
 
 
 @dataclass
@@ -181,12 +140,7 @@ class ReportData:
 def _change(before: SnapshotRow | None, after: SnapshotRow) -> Change | None:
     if before is None:
         return None
-    return Change(before, _pc(before), _pc(after))
-
-
-def _pc(snapshot: SnapshotRow) -> float | None:
-    n = snapshot.numbers
-    return n.pc_covered if n is not None and n.has_data else None
+    return Change(before, measured_pc(before), measured_pc(after))
 
 
 # -- building it --------------------------------------------------------------------------------
@@ -359,57 +313,6 @@ async def _gaps(store: Store, config: Config, files: list[FileRow]) -> dict[tupl
     return await asyncio.to_thread(analyse)
 
 
-def run_trends(runs: list[RunRow]) -> list[MetricTrend]:
-    """Each run metric's median over the latest runs against the same number before them."""
-    metrics: list[tuple[str, Callable[[RunRow], float | None]]] = [
-        ("run time", lambda r: r.wall_s),
-        ("test time", lambda r: r.test_s),
-        ("report read time", lambda r: r.read_s),
-        ("peak memory", lambda r: r.peak_rss_kb),
-    ]
-    result = []
-    for name, get in metrics:
-        values = [v for v in map(get, runs) if v is not None]
-        n = min(RUN_WINDOW, len(values) // 2)
-        if n == 0:
-            result.append(MetricTrend(name, 0, values[0] if values else None, None))
-            continue
-        result.append(
-            MetricTrend(name, n, statistics.median(values[:n]), statistics.median(values[n : 2 * n]))
-        )
-    return result
-
-
-def forecast(
-    points: list[tuple[float, float]], latest: SnapshotRow, *, since: float, phases: list[Phase]
-) -> Forecast:
-    """When each milestone ahead is reached at the rate of a linear fit since `since`."""
-    used = sorted((t, pc) for t, pc in points if t >= since and t <= latest.created_at)
-    current = _pc(latest)
-    ahead = sorted((p for p in phases if current is None or p.end > current), key=lambda p: p.end)
-    if len(used) < 2 or used[-1][0] - used[0][0] <= 0 or current is None:
-        return Forecast(None, used[0][0] if used else None, len(used), [Milestone(p, None) for p in ahead])
-    slope = _slope([(t / DAY, pc) for t, pc in used])
-    milestones = []
-    for p in ahead:
-        eta = None
-        if slope > 1e-9:
-            days = (p.end - current) / slope
-            if days <= FORECAST_HORIZON_DAYS:
-                eta = latest.created_at + days * DAY
-        milestones.append(Milestone(p, eta))
-    return Forecast(slope, used[0][0], len(used), milestones)
-
-
-def _slope(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of y over x."""
-    mean_x = statistics.fmean(x for x, _ in points)
-    mean_y = statistics.fmean(y for _, y in points)
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    return sxy / sxx if sxx else 0.0
-
-
 # -- Markdown -----------------------------------------------------------------------------------
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
@@ -432,9 +335,7 @@ def md_code(text: str) -> str:
 
 
 def _when(t: float | None, with_seconds: bool = False) -> str:
-    if t is None:
-        return "unknown"
-    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+    return "unknown" if t is None else local_time(t, seconds=with_seconds)
 
 
 def _snapshot_name(s: SnapshotRow) -> str:
@@ -457,21 +358,15 @@ def _points(change: float | None, precision: int) -> str:
 
 
 def _duration(s: float | None) -> str:
-    if s is None:
-        return "—"
-    return f"{s:.2f}s" if s < 10 else f"{s:.1f}s"
+    return duration(s, spaced=False, clock=False)
 
 
 def _memory(kb: float | None) -> str:
-    return "—" if kb is None else f"{kb / 1024:.1f} MB"
+    return memory(kb, decimals=1, gigabytes=False)
 
 
 def _metric(name: str, value: float | None) -> str:
     return _memory(value) if name == "peak memory" else _duration(value)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def render_markdown(data: ReportData) -> str:
@@ -618,7 +513,7 @@ def render_markdown(data: ReportData) -> str:
             trend = f"{change:+.1f}%" if change is not None else "no change"
             add(
                 f"- **{t.name.capitalize()}**: median {_metric(t.name, t.recent)} over the last "
-                f"{_plural(t.n, 'run')}, {_metric(t.name, t.previous)} over the {t.n} before ({trend})"
+                f"{plural(t.n, 'run')}, {_metric(t.name, t.previous)} over the {t.n} before ({trend})"
             )
     add("")
 
@@ -631,7 +526,7 @@ def render_markdown(data: ReportData) -> str:
         severities = ", ".join(
             f"{a.by_severity[s]:,} {s}" for s in ("critical", "warning", "info") if s in a.by_severity
         )
-        add(f"{_plural(a.n_alerts, 'alert')} ({severities}).")
+        add(f"{plural(a.n_alerts, 'alert')} ({severities}).")
         add("")
         add("| Rule | Alerts |")
         add("|---|---:|")
@@ -673,15 +568,12 @@ def render_markdown(data: ReportData) -> str:
 
 def diff_coverage_text(latest: SnapshotRow, precision: int, plain: Callable[[str], str]) -> str:
     """"Changed lines since main (3f2a9c1): 71.43% of 21 (6 missed)", as the dashboard says it."""
-    if latest.n_diff_statements is None:
+    parts = diff_coverage_parts(latest, precision, plain)
+    if parts is None:
         return "Not measured: the project is not in git, or it has no base to compare with."
-    base = plain(latest.diff_base or "the base")
-    if latest.n_diff_statements == 0:
-        return f"Changed lines since {base}: no changed statements."
-    return (
-        f"Changed lines since {base}: {_pc_text(latest.pc_diff, precision)} of "
-        f"{latest.n_diff_statements:,} ({latest.n_diff_missing or 0:,} missed)."
-    )
+    missed = f" ({latest.n_diff_missing or 0:,} missed)" if latest.n_diff_statements else ""
+    sentence = "".join(parts) + missed
+    return sentence[0].upper() + sentence[1:] + "."
 
 
 def _eta(eta: float | None, from_time: float) -> str:
@@ -700,27 +592,6 @@ def _file_name(source: str, path: str, data: ReportData) -> str:
 # -- JSON ---------------------------------------------------------------------------------------
 
 
-def _iso(t: float | None) -> str | None:
-    return None if t is None else datetime.fromtimestamp(t).astimezone().isoformat()
-
-
-def _summary(n: Numbers | None, precision: int) -> dict | None:
-    return n.as_coverage_json(precision) if n is not None and n.has_data else None
-
-
-def _snapshot_json(s: SnapshotRow) -> dict:
-    return {
-        "id": s.id,
-        "created_at": _iso(s.created_at),
-        "status": s.status,
-        "trigger": s.trigger,
-        "git_commit": s.git_commit,
-        "git_branch": s.git_branch,
-        "git_dirty": s.git_dirty,
-        "percent_covered": _pc(s),
-    }
-
-
 def render_json(data: ReportData) -> dict:
     """The same content as the Markdown, for machines."""
     p = data.precision
@@ -728,19 +599,19 @@ def render_json(data: ReportData) -> dict:
     def change(c: Change | None) -> dict | None:
         if c is None:
             return None
-        return {"against": _snapshot_json(c.against), "percent_before": c.pc_before,
+        return {"against": snapshot_json(c.against), "percent_before": c.pc_before,
                 "percent_after": c.pc_after, "change": c.pc_change}
 
     return {
-        "generated_at": _iso(data.generated_at),
+        "generated_at": iso(data.generated_at),
         "project": data.project,
-        "latest": _snapshot_json(data.latest),
-        "baseline": {**_snapshot_json(data.baseline), "reason": data.baseline_reason,
+        "latest": snapshot_json(data.latest),
+        "baseline": {**snapshot_json(data.baseline), "reason": data.baseline_reason,
                      **({"note": data.clock_note} if data.clock_note else {})},
-        "totals": _summary(data.overall, p),
+        "totals": summary_json(data.overall, p),
         "sources": [
             {"name": s.name, "status": s.status, "message": s.message,
-             "summary": _summary(s.numbers, p), "baseline": _summary(s.baseline, p)}
+             "summary": summary_json(s.numbers, p), "baseline": summary_json(s.baseline, p)}
             for s in data.sources
         ],
         "change": {"previous": change(data.change_previous), "baseline": change(data.change_baseline)},
@@ -761,7 +632,7 @@ def render_json(data: ReportData) -> dict:
         },
         "phases": [{"name": ph.name, "start": ph.start, "end": ph.end} for ph in data.phases],
         "critical_files": [
-            {"source": f.source, "path": f.path, "summary": _summary(f.numbers, p),
+            {"source": f.source, "path": f.path, "summary": summary_json(f.numbers, p),
              "missed": f.numbers.n_missed_total, "total": f.numbers.n_statements + f.numbers.n_branches,
              "change": f.pc_change, "change_since_baseline": f.pc_change_baseline}
             for f in data.critical
@@ -782,13 +653,13 @@ def render_json(data: ReportData) -> dict:
                      "detail": a.detail}
                     for a in r.actions
                 ],
-                "gaps": _gaps_json(data.gaps.get((r.source, r.path))),
+                "gaps": gaps_json(data.gaps.get((r.source, r.path))),
             }
             for r in data.recommendations
         ],
         "performance": {
             "runs": [
-                {"snapshot_id": r.snapshot_id, "created_at": _iso(r.created_at), "wall_s": r.wall_s,
+                {"snapshot_id": r.snapshot_id, "created_at": iso(r.created_at), "wall_s": r.wall_s,
                  "test_s": r.test_s, "read_s": r.read_s, "peak_rss_kb": r.peak_rss_kb}
                 for r in data.runs
             ],
@@ -803,7 +674,7 @@ def render_json(data: ReportData) -> dict:
             "by_rule": data.alerts.by_rule,
             "by_severity": data.alerts.by_severity,
             "latest": [
-                {"id": a.id, "created_at": _iso(a.created_at), "rule": a.rule,
+                {"id": a.id, "created_at": iso(a.created_at), "rule": a.rule,
                  "severity": a.severity.value, "source": a.source, "path": a.path,
                  "message": a.message, "snapshot_id": a.snapshot_id,
                  "acknowledged": a.acknowledged_at is not None}
@@ -812,31 +683,14 @@ def render_json(data: ReportData) -> dict:
         },
         "forecast": {
             "percent_per_day": data.forecast.pc_per_day,
-            "since": _iso(data.forecast.since),
+            "since": iso(data.forecast.since),
             "snapshots": data.forecast.n_points,
             "milestones": [
-                {"name": m.phase.name, "percent": m.phase.end, "reached_at": _iso(m.eta),
+                {"name": m.phase.name, "percent": m.phase.end, "reached_at": iso(m.eta),
                  "text": _eta(m.eta, data.latest.created_at)}
                 for m in data.forecast.milestones
             ],
         },
-    }
-
-
-def _gaps_json(g: FileGaps | None) -> dict | None:
-    if g is None:
-        return None
-    return {
-        "missed_lines": [list(r) for r in g.missed_ranges],
-        "missed_arcs": [{"from": a.source_line, "to": a.target_line, "description": a.description}
-                        for a in g.missed_arcs],
-        "functions": [{"name": f.name, "kind": f.kind, "start_line": f.start_line, "end_line": f.end_line,
-                       "statements": f.n_statements, "missing": f.n_missing} for f in g.functions],
-        "uncovered_except_handlers": [
-            {"line": h.line, "exception": h.exception, "function": h.function} for h in g.uncovered_handlers
-        ],
-        "uncovered_async_functions": [f.name for f in g.uncovered_async],
-        "note": g.note,
     }
 
 

@@ -1,0 +1,145 @@
+"""The JSON shapes of snapshots, numbers, tests, alerts and gaps, with one time format, for
+`covtui status --json`, `covtui alerts --json`, the report's JSON and the alert hook."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from covtui.config import Config
+from covtui.domain.gaps import FileGaps
+from covtui.domain.model import Alert
+from covtui.domain.numbers import Numbers
+from covtui.domain.phases import phase_status
+from covtui.domain.records import DashboardState, FileRow, SnapshotRow, TestCounts
+
+
+def iso(t: float | None) -> str | None:
+    """A time as ISO 8601 in the local zone, with its offset."""
+    return None if t is None else datetime.fromtimestamp(t).astimezone().isoformat()
+
+
+def summary_json(n: Numbers | None, precision: int) -> dict | None:
+    """Counts under coverage.py's JSON names; None when nothing was measured."""
+    return n.as_coverage_json(precision) if n is not None and n.has_data else None
+
+
+def snapshot_json(s: SnapshotRow) -> dict:
+    n = s.numbers
+    return {
+        "id": s.id,
+        "created_at": iso(s.created_at),
+        "status": s.status,
+        "trigger": s.trigger,
+        "git_commit": s.git_commit,
+        "git_branch": s.git_branch,
+        "git_dirty": s.git_dirty,
+        "percent_covered": n.pc_covered if n is not None and n.has_data else None,
+    }
+
+
+def alert_json(alert: Alert) -> dict:
+    """An alert for scripts and hooks."""
+    return {
+        "id": alert.id,
+        "created_at": iso(alert.created_at),
+        "rule": alert.rule,
+        "severity": alert.severity.value,
+        "source": alert.source,
+        "path": alert.path,
+        "message": alert.message,
+        "detail": alert.detail,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "snapshot_id": alert.snapshot_id,
+        "acknowledged_at": iso(alert.acknowledged_at),
+    }
+
+
+def tests_json(tests: TestCounts | None) -> dict | None:
+    if tests is None:
+        return None
+    return {
+        "total": tests.n_tests,
+        "passed": tests.n_passed,
+        "failed": tests.n_failed,
+        "errors": tests.n_errors,
+        "skipped": tests.n_skipped,
+        "duration_s": tests.test_s,
+    }
+
+
+def gaps_json(g: FileGaps | None) -> dict | None:
+    if g is None:
+        return None
+    return {
+        "missed_lines": [list(r) for r in g.missed_ranges],
+        "missed_arcs": [{"from": a.source_line, "to": a.target_line, "description": a.description}
+                        for a in g.missed_arcs],
+        "functions": [{"name": f.name, "kind": f.kind, "start_line": f.start_line, "end_line": f.end_line,
+                       "statements": f.n_statements, "missing": f.n_missing} for f in g.functions],
+        "uncovered_except_handlers": [
+            {"line": h.line, "exception": h.exception, "function": h.function} for h in g.uncovered_handlers
+        ],
+        "uncovered_async_functions": [f.name for f in g.uncovered_async],
+        "note": g.note,
+    }
+
+
+def status_json(
+    state: DashboardState,
+    files: list[FileRow],
+    alerts: list[Alert],
+    tests: TestCounts | None,
+    config: Config,
+) -> dict:
+    """`covtui status --json`: the latest snapshot, its totals, sources, files, critical files,
+    tests (`tests`: every source's summed) and the unacknowledged `alerts`."""
+    latest = state.latest
+    p = config.precision
+    result: dict = {"snapshot": None, "totals": None, "sources": {}, "files": {},
+                    "alerts": [alert_json(a) for a in alerts]}
+    if latest is not None:
+        result["snapshot"] = {
+            "id": latest.id,
+            "created_at": iso(latest.created_at),
+            "status": latest.status,
+            "trigger": latest.trigger,
+            "git_commit": latest.git_commit,
+            "git_branch": latest.git_branch,
+            "previous_id": state.previous.id if state.previous else None,
+        }
+        result["diff_coverage"] = (
+            None if latest.n_diff_statements is None else {
+                "base": latest.diff_base,
+                "num_statements": latest.n_diff_statements,
+                "missing_lines": latest.n_diff_missing,
+                "percent_covered": latest.pc_diff,
+            }
+        )
+        result["totals"] = summary_json(latest.numbers, p)
+        if latest.numbers is not None and latest.numbers.has_data:
+            phase = phase_status(latest.numbers.pc_covered, config.phases)
+            result["phase"] = {
+                "number": phase.number,
+                "name": phase.phase.name,
+                "start": phase.phase.start,
+                "end": phase.phase.end,
+                "percent_progress": phase.pc_progress,
+            }
+    for row in state.sources:
+        result["sources"][row.source] = {
+            "status": row.status,
+            "message": row.message,
+            "snapshot_id": row.snapshot_id,
+            "measures_unimported": row.measures_unimported,
+            "summary": summary_json(row.numbers, p),
+            "tests": tests_json(row.tests),
+        }
+    result["tests"] = tests_json(tests)
+    for f in files:
+        result["files"].setdefault(f.source, {})[f.path] = {"summary": summary_json(f.numbers, p)}
+    result["critical_files"] = [
+        {"source": f.source, "path": f.path, "summary": summary_json(f.numbers, p),
+         "change": f.pc_change} for f in state.critical_files
+    ]
+    return result

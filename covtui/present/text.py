@@ -1,0 +1,66 @@
+"""One formatter per quantity and one sentence per fact, as plain strings (no markup)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from covtui.display import printable
+from covtui.domain.numbers import pc_str
+from covtui.domain.records import SnapshotRow
+
+#: What an absent value shows as in a table.
+NONE = "—"
+
+
+def plural(n: int, word: str) -> str:
+    """"1 alert", "2,345 alerts"."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def local_time(ts: float, *, seconds: bool = False) -> str:
+    """"2026-11-20 10:00" (or "…10:00:05") in the local zone."""
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def duration(seconds: float | None, *, spaced: bool = True, clock: bool = True) -> str:
+    """"0.42 s", "12.3 s", then (with `clock`) "2m 05s" and "1h 03m"; `spaced=False` writes
+    "0.42s"."""
+    if seconds is None:
+        return NONE
+    unit = " s" if spaced else "s"
+    if seconds < 10:
+        return f"{seconds:.2f}{unit}"
+    if seconds < 100 or not clock:
+        return f"{seconds:.1f}{unit}"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def memory(kb: float | None, *, decimals: int = 0, gigabytes: bool = True) -> str:
+    """A size given in KiB as "12 MB" (or "12.3 MB" with `decimals=1`), past 1,024 MB as
+    "1.25 GB" unless `gigabytes` is off."""
+    if kb is None:
+        return NONE
+    mb = kb / 1024
+    if mb < 1024 or not gigabytes:
+        return f"{mb:.{decimals}f} MB"
+    return f"{mb / 1024:.2f} GB"
+
+
+def diff_coverage_parts(
+    latest: SnapshotRow | None, precision: int = 2, plain: Callable[[str], str] = printable
+) -> tuple[str, str, str] | None:
+    """The sentence for diff coverage in three parts, label, figure and count:
+    ("changed lines since main (3f2a9c1): ", "71.43%", " of 21"), or
+    ("changed lines since main: ", "no changed statements", "") when no changed line is a
+    statement; None when it was not measured (no git, or no base to compare with)."""
+    if latest is None or latest.n_diff_statements is None:
+        return None
+    label = f"changed lines since {plain(latest.diff_base or 'the base')}: "
+    if latest.n_diff_statements == 0:
+        return label, "no changed statements", ""
+    return label, f"{pc_str(latest.pc_diff, precision)}%", f" of {latest.n_diff_statements:,}"
