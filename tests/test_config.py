@@ -25,7 +25,7 @@ format = "lcov"
 junit = "target/nextest/junit.xml"
 timeout = 900
 
-[tool.covtui.domain.alerts]
+[tool.covtui.alerts]
 coverage_drop = 1.5
 '''
 
@@ -68,7 +68,7 @@ def test_covtui_toml_wins_and_env_override(tmp_path: Path, monkeypatch) -> None:
     [
         ("[tool.covtui]\ncritcal_files = 3\n", "unknown key 'tool.covtui.critcal_files'"),
         ("[tool.covtui]\ncritical_files = '3'\n", "'tool.covtui.critical_files' should be an int"),
-        ("[tool.covtui.domain.alerts]\ncoverage_drop = true\n", "'tool.covtui.domain.alerts.coverage_drop' should be a number"),
+        ("[tool.covtui.alerts]\ncoverage_drop = true\n", "'tool.covtui.alerts.coverage_drop' should be a number"),
         ("[[tool.covtui.sources]]\ncommand = 'pytest'\n", "'tool.covtui.sources[0].name' is required"),
         ("[[tool.covtui.sources]]\nname = 'a'\nshel = true\n", "unknown key 'tool.covtui.sources[0].shel'"),
         ("[tool.covtui]\nsources = 3\n", "'tool.covtui.sources' should be a list"),
@@ -104,19 +104,19 @@ BAD_NUMBERS = [
     ("watch_interval", "1e300", "watch_interval"),
     ("critical_files", "-1", "critical_files"),
     ("critical_files", "9223372036854775807", "critical_files"),
-    ("[tool.covtui.domain.alerts]\ncoverage_drop", "-1", "alerts.coverage_drop"),
-    ("[tool.covtui.domain.alerts]\ncoverage_drop", "nan", "alerts.coverage_drop"),
-    ("[tool.covtui.domain.alerts]\ncoverage_drop", "0", "alerts.coverage_drop"),
-    ("[tool.covtui.domain.alerts]\ntest_failures", "-1", "alerts.test_failures"),
-    ("[tool.covtui.domain.alerts]\ntest_time_pct", "inf", "alerts.test_time_pct"),
-    ("[tool.covtui.domain.alerts]\ntest_time_window", "0", "alerts.test_time_window"),
-    ("[tool.covtui.domain.alerts]\nfile_regression_lines", "-1", "alerts.file_regression_lines"),
-    ("[tool.covtui.domain.alerts]\ndiff_coverage_min", "150", "alerts.diff_coverage_min"),
-    ("[tool.covtui.domain.alerts]\ndiff_coverage_min", "nan", "alerts.diff_coverage_min"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "-1", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "nan", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ncoverage_drop", "0", "alerts.coverage_drop"),
+    ("[tool.covtui.alerts]\ntest_failures", "-1", "alerts.test_failures"),
+    ("[tool.covtui.alerts]\ntest_time_pct", "inf", "alerts.test_time_pct"),
+    ("[tool.covtui.alerts]\ntest_time_window", "0", "alerts.test_time_window"),
+    ("[tool.covtui.alerts]\nfile_regression_lines", "-1", "alerts.file_regression_lines"),
+    ("[tool.covtui.alerts]\ndiff_coverage_min", "150", "alerts.diff_coverage_min"),
+    ("[tool.covtui.alerts]\ndiff_coverage_min", "nan", "alerts.diff_coverage_min"),
     ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "-5", "sources[0].timeout"),
     ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "nan", "sources[0].timeout"),
     ("[[tool.covtui.sources]]\nname = 'py'\ntimeout", "0", "sources[0].timeout"),
-    ("[[tool.covtui.domain.phases]]\nname = 'a'\nend = 50.0\nstart", "nan", "phases[0].start"),
+    ("[[tool.covtui.phases]]\nname = 'a'\nend = 50.0\nstart", "nan", "phases[0].start"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Alert rules, evaluated when a snapshot is written (thresholds from `[tool.covtui.domain.alerts]`)."""
+"""Alert rules, evaluated when a snapshot is written (thresholds from `[tool.covtui.alerts]`)."""
 
 from __future__ import annotations
 
