@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from covtui.cli import Context
+from covtui.cli.context import Context
+from covtui.cli.report import report
 from covtui.config import Config, SourceConfig
 from covtui.domain.model import (
     CoverageReport,
@@ -32,7 +33,6 @@ from covtui.report import (
     parse_since,
     render_json,
     render_markdown,
-    report,
 )
 from covtui.store import Store
 

@@ -1,0 +1,74 @@
+"""`covtui alerts` and `covtui alerts ack`: list and acknowledge alerts."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
+from covtui.cli.render import console, print_alerts
+from covtui.config import Range, check_number
+from covtui.domain.model import MAX_ID
+from covtui.errors import CovtuiError
+from covtui.store import Store
+
+#: How many alerts `alerts -n` lists at most.
+ALERT_LIMIT = Range(min=1, max=1_000_000_000)
+
+
+@click.group(invoke_without_command=True)
+@project_options
+@click.option("--all", "show_all", is_flag=True, help="Include acknowledged alerts.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-n", "--limit", default=50, show_default=True, help="How many, newest first.")
+@click.pass_context
+def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> None:
+    """List alerts (unacknowledged ones unless --all)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+
+    @handles_errors
+    def show() -> None:
+        check_number("--limit", limit, ALERT_LIMIT)
+
+        async def main():
+            async with await Store.open(obj.db_path, read_only=True) as store:
+                return await store.alerts(unacknowledged_only=not show_all, limit=limit)
+
+        rows = run(main())
+        if as_json:
+            from covtui.domain.alerts import alert_json
+
+            print(json.dumps([alert_json(a) for a in rows], indent=2))
+        else:
+            print_alerts(
+                rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts",
+                empty="No alerts.", detail_lines=None,
+            )
+
+    show()
+
+
+@alerts.command("ack")
+@project_options
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "ack_all", is_flag=True, help="Acknowledge every unacknowledged alert.")
+@pass_ctx
+@handles_errors
+def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
+    """Acknowledge alerts by id (or --all)."""
+    if not ids and not ack_all:
+        raise CovtuiError("give alert ids or --all")
+
+    async def main():
+        async with await Store.open(obj.db_path, create=False) as store:
+            for alert_id in ids:
+                if not 0 < alert_id <= MAX_ID:  # more than SQLite can hold: no such row
+                    raise CovtuiError(f"{obj.db_path}: no alert with id {alert_id}")
+            return await store.acknowledge(None if ack_all else ids)
+
+    n = run(main())
+    console.print(f"{n} alert{'s' if n != 1 else ''} acknowledged")
+

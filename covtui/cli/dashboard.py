@@ -1,0 +1,19 @@
+"""`covtui dashboard`: the live dashboard."""
+
+from __future__ import annotations
+
+import click
+
+from covtui.cli.context import Context, handles_errors, pass_ctx, project_options
+
+
+@click.command()
+@project_options
+@pass_ctx
+@handles_errors
+def dashboard(obj: Context) -> None:
+    """Open the live dashboard for this project."""
+    from covtui.tui.app import run_dashboard
+
+    run_dashboard(obj.config, obj.db_path)
+

@@ -1,0 +1,176 @@
+"""`covtui status`: the current coverage, phase, critical files and alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
+from covtui.cli.render import console, print_alerts, tests_json, tests_text, total_tests
+from covtui.config import Config
+from covtui.display import printable, unimported_notice
+from covtui.domain.critical import critical_files
+from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.phases import phase_status
+from covtui.domain.records import DashboardState
+from covtui.store import Store
+
+
+@click.command()
+@project_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+@handles_errors
+def status(obj: Context, as_json: bool) -> None:
+    """Show the current coverage, phase, critical files and unacknowledged alerts."""
+    config = obj.config
+
+    async def main():
+        # What status shows, each read once (no trend, unlike the dashboard's state).
+        async with await Store.open(obj.db_path, read_only=True) as store:
+            latest = await store.latest_snapshot()
+            files = await store.files()
+            unacked = await store.alerts(unacknowledged_only=True)
+            state = DashboardState(
+                latest=latest,
+                previous=await store.comparable_before(latest) if latest else None,
+                sources=await store.sources(),
+                critical_files=critical_files(files, config.critical_files),
+                alerts=unacked,
+                n_unacknowledged=len(unacked),
+                trend={},
+            )
+            return state, files, unacked
+
+    state, files, unacked = run(main())
+    if as_json:
+        from covtui.domain.alerts import alert_json
+
+        data = status_json(state, files, config)
+        data["alerts"] = [alert_json(a) for a in unacked]
+        print(json.dumps(data, indent=2))
+        return
+    latest = state.latest
+    if latest is None:
+        console.print("No snapshots yet: run `covtui scan` or `covtui ingest`.")
+        return
+    numbers = latest.numbers
+    when = datetime.fromtimestamp(latest.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    console.print(Text(printable(f"Snapshot #{latest.id} at {when} ({latest.status}, {latest.trigger})"), style="bold"))
+    if numbers is None or not numbers.has_data:
+        console.print("Overall: no data")
+    else:
+        line = Text("Overall: ") + Text(f"{numbers.pc_covered_str(config.precision)}%", style="bold")
+        if state.previous is not None and state.previous.pc_covered is not None:
+            change = numbers.pc_covered - state.previous.pc_covered
+            line += Text(f"  ({change:+.{config.precision}f} since #{state.previous.id})")
+        console.print(line)
+        console.print(
+            f"  lines {numbers.n_executed:,} of {numbers.n_statements:,} covered"
+            + (f", branches {numbers.n_executed_branches:,} of {numbers.n_branches:,}" if numbers.n_branches else "")
+            + f"; files with coverage {numbers.n_files_covered:,} of {numbers.n_files:,}"
+        )
+        phase = phase_status(numbers.pc_covered, config.phases)
+        console.print(
+            f"  {phase.label}: progress to {phase.phase.end:g}%: {phase.pc_progress:.1f}%"
+        )
+    all_tests = total_tests(state.sources)
+    if all_tests is not None:
+        console.print(Text("Tests: ") + tests_text(all_tests, all_tests.test_s))
+    if latest.n_diff_statements is not None:
+        console.print(Text(
+            f"  changed lines since {printable(latest.diff_base or '')}: "
+            + (f"{pc_str(latest.pc_diff, config.precision)}% of {latest.n_diff_statements:,} statements"
+               if latest.n_diff_statements else "no changed statements")
+        ))
+    for row in state.sources:
+        text = Text(f"  {printable(row.source)}: ") + Text(
+            pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
+            + ("%" if row.numbers and row.numbers.has_data else "")
+        )
+        if row.status != "ok":
+            text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
+        if row.tests is not None:
+            text += Text("  tests ") + tests_text(row.tests, row.tests.test_s)
+        console.print(text)
+        if row.measures_unimported is False:
+            console.print(Text("    " + printable(unimported_notice()), style="yellow"))
+    if state.critical_files:
+        table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
+        table.add_column("file")
+        table.add_column("cover", justify="right")
+        table.add_column("missed", justify="right")
+        table.add_column("change", justify="right")
+        for f in state.critical_files:
+            n = f.numbers
+            change = f.pc_change
+            table.add_row(
+                Text(printable(f.path)),
+                f"{n.pc_covered_str(config.precision)}%",
+                f"{n.n_missed_total:,}/{n.n_statements + n.n_branches:,}",
+                "new" if change is None else f"{change:+.{config.precision}f}",
+            )
+        console.print(table)
+    shown = "" if len(unacked) <= 20 else " (the newest 20; `covtui alerts` lists them all)"
+    print_alerts(unacked[:20], title=f"{len(unacked)} unacknowledged alerts{shown}")
+
+
+def status_json(state, files, config: Config) -> dict:
+    latest = state.latest
+
+    def summary(numbers: Numbers | None) -> dict | None:
+        if numbers is None or not numbers.has_data:
+            return None
+        return numbers.as_coverage_json(config.precision)
+
+    result: dict = {"snapshot": None, "totals": None, "sources": {}, "files": {}, "alerts": []}
+    if latest is not None:
+        result["snapshot"] = {
+            "id": latest.id,
+            "created_at": datetime.fromtimestamp(latest.created_at).astimezone().isoformat(),
+            "status": latest.status,
+            "trigger": latest.trigger,
+            "git_commit": latest.git_commit,
+            "git_branch": latest.git_branch,
+            "previous_id": state.previous.id if state.previous else None,
+        }
+        result["diff_coverage"] = (
+            None if latest.n_diff_statements is None else {
+                "base": latest.diff_base,
+                "num_statements": latest.n_diff_statements,
+                "missing_lines": latest.n_diff_missing,
+                "percent_covered": latest.pc_diff,
+            }
+        )
+        result["totals"] = summary(latest.numbers)
+        if latest.numbers is not None and latest.numbers.has_data:
+            phase = phase_status(latest.numbers.pc_covered, config.phases)
+            result["phase"] = {
+                "number": phase.number,
+                "name": phase.phase.name,
+                "start": phase.phase.start,
+                "end": phase.phase.end,
+                "percent_progress": phase.pc_progress,
+            }
+    for row in state.sources:
+        result["sources"][row.source] = {
+            "status": row.status,
+            "message": row.message,
+            "snapshot_id": row.snapshot_id,
+            "measures_unimported": row.measures_unimported,
+            "summary": summary(row.numbers),
+            "tests": tests_json(row.tests),
+        }
+    result["tests"] = tests_json(total_tests(state.sources))
+    for f in files:
+        result["files"].setdefault(f.source, {})[f.path] = {"summary": summary(f.numbers)}
+    result["critical_files"] = [
+        {"source": f.source, "path": f.path, "summary": summary(f.numbers),
+         "change": f.pc_change} for f in state.critical_files
+    ]
+    return result
+
