@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from covtui.config import Config
 from covtui.domain.alerts import alert_json
 from covtui.domain.model import Alert
-from covtui.scan.runner import reap, signal_group
+from covtui.processes import reap, signal_group
 
 HOOK_TIMEOUT_S = 30.0
 

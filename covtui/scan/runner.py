@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from covtui.domain.model import RunMetrics
+from covtui.processes import exited, let_go, signal_group
 
 MEASURE = Path(__file__).with_name("measure.py")
 TAIL_LINES = 400
@@ -70,7 +71,7 @@ async def run_command(
         finally:
             # Whatever the command left running in its group goes with it.
             signal_group(process.pid, signal.SIGKILL)
-            _let_go(process)
+            let_go(process)
         wall = time.perf_counter() - started
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
         measured = _read_measure(measure_out)
@@ -139,37 +140,14 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     """SIGTERM the group, then SIGKILL what is still there a few seconds later."""
     signal_group(process.pid, signal.SIGTERM)
     try:
-        await _exited(process, 3.0)
+        await exited(process, 3.0)
     except asyncio.CancelledError:
         pass  # a second cancel must not stop the kill
     signal_group(process.pid, signal.SIGKILL)
     try:
-        await _exited(process, 3.0)
+        await exited(process, 3.0)
     except asyncio.CancelledError:
         pass
-
-
-async def _exited(process: asyncio.subprocess.Process, within: float) -> None:
-    """Wait up to `within` seconds for `process` itself to exit.
-
-    Not `process.wait()`: asyncio's also waits for the pipes to close, which a process that
-    left the group (`setsid`) can hold open forever.
-    """
-    deadline = time.monotonic() + within
-    while process.returncode is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-
-
-async def reap(process: asyncio.subprocess.Process, within: float) -> None:
-    """Wait up to `within` seconds for `process` to exit, then stop reading its pipes."""
-    await _exited(process, within)
-    _let_go(process)
-
-
-def _let_go(process: asyncio.subprocess.Process) -> None:
-    """Close our ends of the pipes now, so that a transport collected after the loop ended
-    does not complain "Event loop is closed" (asyncio has no public way to do this)."""
-    process._transport.close()
 
 
 def _pipe_holders(process: asyncio.subprocess.Process) -> list[int]:
@@ -200,13 +178,6 @@ def _describe(pids: list[int]) -> str:
     if not pids:
         return "a process"
     return ("pid " if len(pids) == 1 else "pids ") + ", ".join(one(pid) for pid in pids)
-
-
-def signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _read_measure(path: str) -> dict | None:
