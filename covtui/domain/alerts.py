@@ -9,10 +9,10 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
+from covtui.domain.codec import encode_lines
 from covtui.domain.model import Alert, RunStatus, Severity, SnapshotDraft
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.phases import milestones_crossed
-from covtui.store.codec import encode_lines
 
 
 @dataclass(frozen=True)

@@ -47,12 +47,12 @@ from covtui.coverage_compat import (
     join_regex,
     prep_patterns,
 )
+from covtui.domain.codec import decode_lines, encode_lines
 from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
-from covtui.store.codec import decode_lines, encode_lines
 
 #: Parse in worker processes only when at least this many files (and bytes) miss the cache.
 POOL_MIN_FILES = 24

@@ -16,6 +16,16 @@ import aiosqlite
 
 from covtui.config import Config
 from covtui.domain import alerts as alert_rules
+from covtui.domain.codec import (
+    decode_arcs,
+    decode_functions,
+    decode_lines,
+    decode_names,
+    encode_arcs,
+    encode_functions,
+    encode_lines,
+    encode_names,
+)
 from covtui.domain.critical import critical_files
 from covtui.domain.model import (
     Alert,
@@ -40,16 +50,6 @@ from covtui.domain.records import (
 from covtui.domain.retention import retention_cutoff
 from covtui.errors import StoreError
 from covtui.store import connect
-from covtui.store.codec import (
-    decode_arcs,
-    decode_functions,
-    decode_lines,
-    decode_names,
-    encode_arcs,
-    encode_functions,
-    encode_lines,
-    encode_names,
-)
 from covtui.store.schema import NUMBER_COLUMNS, RUN_COLUMNS, TEST_COLUMNS
 
 _NUMBERS = ", ".join(NUMBER_COLUMNS)

@@ -1,4 +1,4 @@
-"""Compact forms of line lists, arcs, functions and test ids for the database."""
+"""Compact text and blob forms of line lists, arcs, functions and test ids (as stored)."""
 
 from __future__ import annotations
 
