@@ -1,4 +1,5 @@
-"""Shared display helpers: changes, times, sizes, theme colours and path shortening."""
+"""The widgets' display helpers: changes, times, theme colours and path shortening (durations
+and sizes: covtui.present.text)."""
 
 from __future__ import annotations
 
@@ -82,20 +83,6 @@ def short_when(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%m-%d %H:%M")
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 100:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
 def ago(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 60:
@@ -105,15 +92,6 @@ def ago(seconds: float) -> str:
     if seconds < 86400 * 2:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.0f} days"
-
-
-def memory(kb: float | None) -> str:
-    if kb is None:
-        return "—"
-    mb = kb / 1024
-    if mb < 1024:
-        return f"{mb:.0f} MB"
-    return f"{mb / 1024:.2f} GB"
 
 
 def count(n: int) -> str:

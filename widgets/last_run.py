@@ -7,8 +7,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from covtui.domain.records import DashboardState, SnapshotRow
+from covtui.present.text import duration, memory
 
-from .format import count, duration, failed_tests, median, memory, when
+from .format import count, failed_tests, median, when
 
 
 def versus(value: float | None, typical: float | None, *, higher_is_worse: bool = True) -> Content:

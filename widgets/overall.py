@@ -9,10 +9,9 @@ from textual.reactive import reactive
 from textual.widgets import Digits, Static
 
 from covtui.config import Phase
-from covtui.display import printable
-from covtui.domain.numbers import pc_str
 from covtui.domain.phases import phase_status
 from covtui.domain.records import DashboardState, SnapshotRow
+from covtui.present.text import diff_coverage_parts
 
 from .format import change_content, count, when
 
@@ -138,14 +137,10 @@ class OverallPanel(Vertical):
 def diff_line(latest: SnapshotRow | None, precision: int = 2) -> Content | None:
     """"changed lines since main (3f2a9c1): 71.43% of 21"; None when diff coverage was not
     measured (no git, or no base to compare with)."""
-    if latest is None or latest.n_diff_statements is None:
+    parts = diff_coverage_parts(latest, precision)
+    if parts is None:
         return None
-    base = printable(latest.diff_base or "the base")
-    label = Content.styled(f"changed lines since {base}: ", "$text-muted")
-    if latest.n_diff_statements == 0:
-        return Content.assemble(label, "no changed statements")
+    label, figure, rest = parts
     return Content.assemble(
-        label,
-        (f"{pc_str(latest.pc_diff, precision)}%", "bold"),
-        f" of {count(latest.n_diff_statements)}",
+        (label, "$text-muted"), (figure, "bold" if latest.n_diff_statements else ""), rest
     )
