@@ -256,9 +256,7 @@ def _coverage(f: SimFile) -> FileCoverage:
         n_body = sum(fn.blocks)
         functions.append(FunctionCoverage(fn.name, fn.kind, fn.start, fn.end, n_body, fn_missing))
     n_statements = f.n_statements
-    numbers = Numbers(
-        n_files=1,
-        n_files_covered=int(len(missing) < n_statements),
+    numbers = Numbers.of_file(
         n_statements=n_statements,
         n_excluded=f.excluded,
         n_missing=len(missing),

@@ -225,9 +225,7 @@ def _file_coverage(rel: str, data: _FileData) -> FileCoverage:
     functions = function_coverage(
         [(name, start, end, "function") for (name, start), (end, _) in methods.items()], data.lines
     )
-    numbers = Numbers(
-        n_files=1,
-        n_files_covered=1 if any(data.lines.values()) else 0,
+    numbers = Numbers.of_file(
         n_statements=len(data.lines),
         n_missing=len(missing_lines),
         n_branches=n_branches,

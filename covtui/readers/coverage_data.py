@@ -388,10 +388,7 @@ def _file_coverage(
     item: _Item, analysis: Analysis, regions: list[ac.Region], root: Path
 ) -> FileCoverage:
     n = analysis.numbers
-    n_executed = n.n_statements - n.n_missing
-    numbers = Numbers(
-        n_files=1,
-        n_files_covered=1 if n_executed > 0 else 0,
+    numbers = Numbers.of_file(
         n_statements=n.n_statements,
         n_excluded=n.n_excluded,
         n_missing=n.n_missing,
@@ -429,9 +426,7 @@ def _encode_result(f: FileCoverage) -> str:
 def _decode_result(text: str, path: str) -> FileCoverage:
     counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
     n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
-    numbers = Numbers(
-        n_files=1,
-        n_files_covered=1 if n_statements > n_missing else 0,
+    numbers = Numbers.of_file(
         n_statements=n_statements,
         n_excluded=n_excluded,
         n_missing=n_missing,

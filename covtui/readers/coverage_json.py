@@ -117,9 +117,7 @@ def _numbers(summary: object, name: str) -> Numbers:
         raise _Bad(f"{name[:80]!r} has no summary")
     n_statements = _summary_int(summary, "num_statements", name)
     n_missing = _summary_int(summary, "missing_lines", name)
-    return Numbers(
-        n_files=1,
-        n_files_covered=1 if n_statements > n_missing else 0,
+    return Numbers.of_file(
         n_statements=n_statements,
         n_excluded=_summary_int(summary, "excluded_lines", name, required=False),
         n_missing=n_missing,

@@ -305,9 +305,7 @@ def _file_coverage(rel: str, data: _Packed, ints: dict[int, int]) -> FileCoverag
             if i < len(lines) and lines[i] == lineno and hit[i]:
                 partial += 1
     n_missing_functions = sum(1 for fn in data.functions.values() if fn.hits == 0)
-    numbers = Numbers(
-        n_files=1,
-        n_files_covered=1 if 1 in hit else 0,
+    numbers = Numbers.of_file(
         n_statements=len(lines),
         n_missing=len(missing_lines),
         n_branches=len(data.taken),
