@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 from pathlib import Path
 
 import click
@@ -17,7 +15,7 @@ from covtui.report import (
     build_report,
     output_target,
     parse_since,
-    render_json,
+    render_json_text,
     render_markdown,
     write_atomic,
 )
@@ -49,12 +47,7 @@ def _report(obj, fmt: str, since: str | None, output: Path | None) -> None:
             return await build_report(store, obj.config, since=since)
 
     data = asyncio.run(main())
-    if fmt == "json":
-        text = json.dumps(render_json(data), indent=2, ensure_ascii=False) + "\n"
-        # JSON escapes C0 controls itself; DEL and C1 (a lone CSI) too, so none reaches a terminal.
-        text = re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m[0]):04x}", text)
-    else:
-        text = render_markdown(data)
+    text = render_json_text(data) if fmt == "json" else render_markdown(data)
     if output is None:
         click.echo(text, nl=False)
         return

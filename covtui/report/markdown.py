@@ -1,0 +1,288 @@
+"""The report as GitHub-flavoured Markdown, every piece of data escaped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from covtui.display import printable
+from covtui.domain.forecast import DAY
+from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.recommend import IMMEDIATE, SECONDARY
+from covtui.domain.records import SnapshotRow
+from covtui.present.text import diff_coverage_parts, duration, local_time, memory, plural
+from covtui.report.data import ReportData
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
+# that can start emphasis, code, links, HTML, headings, tables or entities mid-line.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!&$])")
+
+
+def md_escape(text: object) -> str:
+    """Data (paths, messages, names) made inert for Markdown, on one line."""
+    flat = printable(" ".join(str(text).splitlines()))
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def md_code(text: str) -> str:
+    """A code span that holds `text` whatever backticks it contains (not for table cells)."""
+    flat = printable(" ".join(text.splitlines()))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def _when(t: float | None, with_seconds: bool = False) -> str:
+    return "unknown" if t is None else local_time(t, seconds=with_seconds)
+
+
+def _snapshot_name(s: SnapshotRow) -> str:
+    return f"snapshot #{s.id} at {_when(s.created_at)}"
+
+
+def _pct(n: Numbers | None, precision: int) -> str:
+    return f"{n.pc_covered_str(precision)}%" if n is not None and n.has_data else "no data"
+
+
+def _pc_text(pc: float | None, precision: int) -> str:
+    return pc_str(pc, precision) + ("%" if pc is not None else "")
+
+
+def _points(change: float | None, precision: int) -> str:
+    if change is None:
+        return "no data"
+    text = f"{change:+.{precision}f}"
+    return "±0" if float(text) == 0 else text
+
+
+def _duration(s: float | None) -> str:
+    return duration(s, spaced=False, clock=False)
+
+
+def _memory(kb: float | None) -> str:
+    return memory(kb, decimals=1, gigabytes=False)
+
+
+def _metric(name: str, value: float | None) -> str:
+    return _memory(value) if name == "peak memory" else _duration(value)
+
+
+def render_markdown(data: ReportData) -> str:
+    """The report as GitHub-flavoured Markdown; everything from data is escaped."""
+    p = data.precision
+    out: list[str] = []
+    add = out.append
+    latest, overall = data.latest, data.overall
+
+    add("# Coverage Progression Report")
+    add("")
+    add(f"- **Timestamp**: {_when(data.generated_at, with_seconds=True)}")
+    add(f"- **Project**: {md_escape(data.project)}")
+    git = ""
+    if latest.git_commit:
+        git = f", {md_escape(latest.git_branch or 'detached')}@{md_escape(latest.git_commit[:10])}"
+        git += " (dirty)" if latest.git_dirty else ""
+    add(f"- **Latest**: {_snapshot_name(latest)} ({md_escape(latest.status)}, {md_escape(latest.trigger)}{git})")
+    add(f"- **Baseline**: {_snapshot_name(data.baseline)} ({md_escape(data.baseline_reason)})")
+    if data.clock_note:
+        add(f"- **Note**: {data.clock_note}")
+    add("")
+
+    add("## Current Coverage Baseline Assessment")
+    add("")
+    if overall is None:
+        add("- **Overall coverage**: no data")
+    else:
+        add(f"- **Overall coverage**: {_pct(overall, p)}")
+        add(f"- **Covered lines**: {overall.n_executed:,} out of {overall.n_statements:,}")
+        if overall.n_branches:
+            add(f"- **Branches taken**: {overall.n_executed_branches:,} out of {overall.n_branches:,}")
+        add(f"- **Files with coverage**: {overall.n_files_covered:,} out of {overall.n_files:,}")
+    add("")
+    add("| Source | Coverage | Covered lines | Files with coverage | At baseline | Status |")
+    add("|---|---:|---:|---:|---:|---|")
+    for s in data.sources:
+        n = s.numbers
+        lines = f"{n.n_executed:,} / {n.n_statements:,}" if n else "—"
+        with_cov = f"{n.n_files_covered:,} / {n.n_files:,}" if n else "—"
+        status = md_escape(s.status) + (f": {md_escape(s.message)}" if s.message and s.status != "ok" else "")
+        add(f"| {md_escape(s.name)} | {_pct(n, p)} | {lines} | {with_cov} | {_pct(s.baseline, p)} | {status} |")
+    add("")
+
+    add("## Change")
+    add("")
+    for label, change in (("Since the previous snapshot", data.change_previous),
+                          ("Since the baseline", data.change_baseline)):
+        if change is None:
+            none = "no earlier comparable snapshot" if label.endswith("previous snapshot") else "the baseline is the latest snapshot"
+            add(f"- **{label}**: {none}")
+            continue
+        line = (
+            f"- **{label}** ({_snapshot_name(change.against)}): {_points(change.pc_change, p)} points "
+            f"({_pc_text(change.pc_before, p)} → {_pc_text(change.pc_after, p)})"
+        )
+        new_sources = [s.name for s in data.sources if s.numbers is not None and s.baseline is None]
+        if change.against.id == data.baseline.id and new_sources:
+            line += f"; the baseline had no data for {', '.join(md_escape(n) for n in new_sources)}"
+        add(line)
+    add("")
+
+    add("## Diff Coverage")
+    add("")
+    add(diff_coverage_text(latest, p, md_escape))
+    add("")
+
+    add("## Phase Status")
+    add("")
+    if data.phase is None:
+        add("No coverage data yet: no phase.")
+    else:
+        ph = data.phase
+        add(f"**{md_escape(ph.label)}**, progress to {ph.phase.end:g}%: {ph.pc_progress:.1f}%")
+        add("")
+        add("| Phase | Range | Status |")
+        add("|---|---|---|")
+        for i, phase in enumerate(data.phases, start=1):
+            state = "reached" if i < ph.number else "current" if i == ph.number else "ahead"
+            if i == ph.number:
+                state += f", {ph.pc_progress:.1f}% of the way"
+            add(f"| Phase {i}: {md_escape(phase.name)} | {phase.start:g}–{phase.end:g}% | {state} |")
+    add("")
+
+    add(f"## Top {len(data.critical)} Critical Files" if data.critical else "## Critical Files")
+    add("")
+    if not data.critical:
+        add("Nothing left uncovered.")
+    else:
+        add("| # | File | Coverage | Missed / total | Change | Since baseline |")
+        add("|---:|---|---:|---:|---:|---:|")
+        for i, f in enumerate(data.critical, start=1):
+            n = f.numbers
+            add(
+                f"| {i} | {_file_name(f.source, f.path, data)} | {_pct(n, p)} | "
+                f"{n.n_missed_total:,} / {n.n_statements + n.n_branches:,} | "
+                f"{'new' if f.pc_change is None else _points(f.pc_change, p)} | "
+                f"{'new' if f.pc_change_baseline is None else _points(f.pc_change_baseline, p)} |"
+            )
+    add("")
+
+    add("## Test Recommendations by Priority")
+    add("")
+    if not data.recommendations:
+        add("No recommendations: every measured line and branch is covered.")
+        add("")
+    for priority, title in ((IMMEDIATE, "Immediate Priority"), (SECONDARY, "Secondary Priority")):
+        recs = [r for r in data.recommendations if r.priority == priority]
+        if not recs:
+            continue
+        phase = ""
+        if data.phase is not None:
+            phase = f" — {md_escape(data.phase.label)}" if priority == IMMEDIATE else ""
+        add(f"### {title}{phase}")
+        add("")
+        for r in recs:
+            head = r.headline(plain=lambda s, r=r: f"**{_file_name(r.source, s, data)}**", precision=p)
+            add(f"{r.rank}. {head}; covering it adds {pc_str(r.pc_lift, p)} points "
+                f"(to {pc_str(r.pc_after, p)}% with those above)")
+            for action in r.actions:
+                add(f"   - {action.describe(md_code, md_escape)}")
+        add("")
+
+    add("## Performance of Recent Runs")
+    add("")
+    if not data.runs:
+        add("No timed runs yet (ingested reports carry no run times).")
+    else:
+        add("| Snapshot | When | Run time | Test time | Report read | Peak memory |")
+        add("|---:|---|---:|---:|---:|---:|")
+        for run in data.runs:
+            add(
+                f"| #{run.snapshot_id} | {_when(run.created_at)} | {_duration(run.wall_s)} | "
+                f"{_duration(run.test_s)} | {_duration(run.read_s)} | {_memory(run.peak_rss_kb)} |"
+            )
+        add("")
+        for t in data.trends:
+            if t.recent is None:
+                continue
+            if t.previous is None:
+                add(f"- **{t.name.capitalize()}**: {_metric(t.name, t.recent)} (too few runs for a trend)")
+                continue
+            change = t.pc_change
+            trend = f"{change:+.1f}%" if change is not None else "no change"
+            add(
+                f"- **{t.name.capitalize()}**: median {_metric(t.name, t.recent)} over the last "
+                f"{plural(t.n, 'run')}, {_metric(t.name, t.previous)} over the {t.n} before ({trend})"
+            )
+    add("")
+
+    add("## Alerts Since the Baseline")
+    add("")
+    a = data.alerts
+    if a.n_alerts == 0:
+        add(f"No alerts since {_snapshot_name(data.baseline)}.")
+    else:
+        severities = ", ".join(
+            f"{a.by_severity[s]:,} {s}" for s in ("critical", "warning", "info") if s in a.by_severity
+        )
+        add(f"{plural(a.n_alerts, 'alert')} ({severities}).")
+        add("")
+        add("| Rule | Alerts |")
+        add("|---|---:|")
+        for rule, n in a.by_rule.items():
+            add(f"| {md_escape(rule)} | {n:,} |")
+        add("")
+        add(f"Latest {len(a.latest)}:")
+        add("")
+        for alert in a.latest:
+            where = f" [{alert.source}]" if alert.source else ""
+            add(
+                f"- {_when(alert.created_at)} **{alert.severity.value}** {md_escape(alert.rule)}"
+                f"{md_escape(where)}: {md_escape(alert.message)}"
+                + (" (acknowledged)" if alert.acknowledged_at else "")
+            )
+    add("")
+
+    add("## Forecast")
+    add("")
+    fc = data.forecast
+    if fc.pc_per_day is None:
+        add("Not enough history for a forecast (two snapshots with data, some time apart, are needed).")
+    else:
+        add(
+            f"At the recent rate of change ({_points(fc.pc_per_day, p)} points a day, a linear fit "
+            f"of {fc.n_points} snapshots since {_when(fc.since)}):"
+        )
+        add("")
+        if not fc.milestones:
+            add("Every milestone is reached.")
+        else:
+            add("| Milestone | Reached |")
+            add("|---|---|")
+            for m in fc.milestones:
+                add(f"| {md_escape(m.phase.name)} ({m.phase.end:g}%) | {eta_text(m.eta, latest.created_at)} |")
+    add("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def diff_coverage_text(latest: SnapshotRow, precision: int, plain: Callable[[str], str]) -> str:
+    """"Changed lines since main (3f2a9c1): 71.43% of 21 (6 missed)", as the dashboard says it."""
+    parts = diff_coverage_parts(latest, precision, plain)
+    if parts is None:
+        return "Not measured: the project is not in git, or it has no base to compare with."
+    missed = f" ({latest.n_diff_missing or 0:,} missed)" if latest.n_diff_statements else ""
+    sentence = "".join(parts) + missed
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def eta_text(eta: float | None, from_time: float) -> str:
+    if eta is None:
+        return "not at the current rate"
+    days = (eta - from_time) / DAY
+    return f"{datetime.fromtimestamp(eta).strftime('%Y-%m-%d')} (in about {days:.0f} day{'' if round(days) == 1 else 's'})"
+
+
+def _file_name(source: str, path: str, data: ReportData) -> str:
+    """A path, with its source when more than one source has files."""
+    several = sum(1 for s in data.sources if s.numbers is not None) > 1
+    return md_escape(f"{source}: {path}" if several else path)
