@@ -13,7 +13,8 @@ from covtui.cli.context import Context, handles_errors, pass_ctx, project_option
 @handles_errors
 def dashboard(obj: Context) -> None:
     """Open the live dashboard for this project."""
+    from covtui.scan import run_scan
     from covtui.tui.app import run_dashboard
 
-    run_dashboard(obj.config, obj.db_path)
+    run_dashboard(obj.config, obj.db_path, scanner=run_scan)
 

@@ -14,10 +14,10 @@ from covtui.cli.render import console
 @handles_errors
 def demo(obj: Context, rebuild: bool) -> None:
     """Open the dashboard on a generated 90-day demo database."""
-    from covtui.demo import demo_config, ensure_demo_database
+    from covtui.demo import demo_config, demo_scan, ensure_demo_database
     from covtui.tui.app import run_dashboard
 
     with console.status("Preparing the demo database (the first time takes a minute)…"):
         path = run(ensure_demo_database(rebuild=rebuild))
-    run_dashboard(demo_config(path), path, demo=True)
+    run_dashboard(demo_config(path), path, scanner=demo_scan, demo=True)
 

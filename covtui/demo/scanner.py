@@ -30,7 +30,8 @@ async def demo_scan(
     store: Store | None = None,
 ):
     """A pretend rescan for the demo: streams pytest-like output for a few seconds, then stores
-    a snapshot in which a few Python files gained coverage. Same contract as `run_scan`."""
+    a snapshot in which a few Python files gained coverage. A `Scanner`
+    (covtui.scan.scanner), as `run_scan` is."""
     import asyncio
 
     from covtui.scan import ScanOutcome, cancelled_result

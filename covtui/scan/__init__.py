@@ -1,7 +1,7 @@
 """Scanning: run each source's tests, read what they report, store one snapshot.
 
 `run_scan` is the one scan: `covtui scan`, the dashboard's `r` key and `covtui watch`
-all call it.
+all call it. It is a `Scanner` (covtui.scan.scanner), as the demo's pretend scan is.
 """
 
 from __future__ import annotations
@@ -16,23 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covtui.config import Config, ConfigError, SourceConfig
-from covtui.domain.model import Alert, GitInfo, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
 from covtui.record import record_snapshot
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import pytest_failure
 from covtui.scan.runner import run_command
+from covtui.scan.scanner import OnOutput, ScanOutcome
 from covtui.store import Store
-
-
-@dataclass
-class ScanOutcome:
-    snapshot_id: int
-    status: RunStatus
-    alerts: list[Alert]
-    draft: SnapshotDraft
-    pruned: int = 0
 
 
 @dataclass
@@ -52,7 +44,7 @@ async def run_scan(
     *,
     sources: list[str] | None = None,
     trigger: str = "scan",
-    on_output: Callable[[str, str], None] | None = None,
+    on_output: OnOutput | None = None,
     store: Store | None = None,
 ) -> ScanOutcome:
     """Run the configured sources (or the named ones) and store the snapshot.
@@ -121,7 +113,7 @@ async def measure_diff(config: Config, results: list[SourceResult]):
 
 
 async def scan_source(
-    config: Config, source: SourceConfig, on_output: Callable[[str, str], None] | None = None
+    config: Config, source: SourceConfig, on_output: OnOutput | None = None
 ) -> SourceResult:
     """Run one source's command and read its report; failures become a failed result."""
     plan = plan_source(config, source)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -38,11 +38,14 @@ from covtui.tui.messages import (
 from covtui.tui.poller import Poller
 from covtui.tui.screens.main import MainScreen
 
+if TYPE_CHECKING:
+    from covtui.scan.scanner import Scanner
+
 _TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "information"}
 
 
 class CovtuiApp(App):
-    """A live view of the monitoring database at `db_path`."""
+    """A live view of the monitoring database at `db_path`; `r` rescans with `scanner`."""
 
     CSS_PATH = Path(__file__).parent / "covtui.tcss"
     TITLE = "covtui"
@@ -68,8 +71,9 @@ class CovtuiApp(App):
         self,
         config: Config,
         db_path: Path,
-        demo: bool = False,
         *,
+        scanner: Scanner,
+        demo: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
@@ -80,8 +84,8 @@ class CovtuiApp(App):
         self.sub_title = printable(f"{'demo · ' if demo else ''}{self.db_path}")
         self.poller = Poller(self, config, self.db_path, clock=clock)
         self.trend_range = self.poller.trend_range[0]
-        #: The scanner; tests swap in a fake. None: import `covtui.scan.run_scan` when needed.
-        self.scan_function: Callable | None = None
+        #: What `r` runs: `run_scan`, the demo's `demo_scan`, or a test's fake.
+        self.scanner = scanner
         self._scan_worker: Worker | None = None
         self._quit_when_scan_ends = False
         #: Set by `run_dashboard`: SIGINT/SIGTERM/SIGHUP (a closed terminal) quit as `q` does.
@@ -236,27 +240,12 @@ class CovtuiApp(App):
         else:
             self.notify("No scan is running.", markup=False, timeout=3)
 
-    def _resolve_scan_function(self) -> Callable | None:
-        if self.scan_function is not None:
-            return self.scan_function
-        # The demo has no project to test: its pretend scan has the same contract.
-        module, name = ("covtui.demo", "demo_scan") if self.demo else ("covtui.scan", "run_scan")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            return None
-
     async def _scan(self) -> None:
-        run_scan = self._resolve_scan_function()
         started = time.monotonic()
         self.scan_started_at = self.clock()
         self.main_screen.post_message(ScanStarted(self.scan_started_at))
         status, summary = "error", "scan failed"
         try:
-            if run_scan is None:
-                status, summary = "error", "this covtui has no scanner (covtui.scan) yet"
-                return
-
             def on_output(source: str, line: str) -> None:
                 item = ScanLine(source, line, time.monotonic() - started)
                 if threading.get_ident() == self._thread_id:
@@ -264,7 +253,7 @@ class CovtuiApp(App):
                 else:
                     self.call_from_thread(self._queue_scan_line, item)
 
-            outcome = await run_scan(self.config, trigger="dashboard", on_output=on_output)
+            outcome = await self.scanner(self.config, trigger="dashboard", on_output=on_output)
             status = getattr(outcome.status, "value", str(outcome.status))
             n_alerts = len(outcome.alerts or [])
             summary = f"scan {status}: snapshot #{outcome.snapshot_id}" + (
@@ -307,10 +296,10 @@ class CovtuiApp(App):
             self.main_screen.post_message(ScanOutput(lines))
 
 
-def run_dashboard(config: Config, db_path: Path, *, demo: bool = False) -> None:
+def run_dashboard(config: Config, db_path: Path, *, scanner: Scanner, demo: bool = False) -> None:
     """Open the dashboard on `db_path` until the user quits; when a stop signal (a closed
     terminal's SIGHUP, SIGTERM) ended it, exit 128 + the signal."""
-    app = CovtuiApp(config, db_path, demo=demo)
+    app = CovtuiApp(config, db_path, scanner=scanner, demo=demo)
     app.handle_stop_signals = True
     app.run()
     if app.stop_signal is not None:

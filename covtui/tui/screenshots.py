@@ -52,11 +52,12 @@ def _demo_config(path: Path):
 async def _shoot(
     db: Path, name: str, steps: Callable[[object], Awaitable[None]], size: tuple[int, int] = SIZE
 ) -> Path:
+    from covtui.demo import demo_scan
     from covtui.tui.app import CovtuiApp
 
     config = _demo_config(db)
     config.bell = False
-    app = CovtuiApp(config, db, demo=True, clock=lambda: NOW)
+    app = CovtuiApp(config, db, scanner=demo_scan, demo=True, clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 10
         while app.state is None and time.monotonic() < deadline:

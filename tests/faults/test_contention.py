@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from covtui.config import Config
+from covtui.scan import run_scan
 from covtui.tui.app import CovtuiApp
 from tests.counts import record
 
@@ -37,7 +38,7 @@ async def contend(tmp_path: Path, pickled_reports: Path, seconds: float) -> None
         start_writer(db, pickled_reports, 0, logs[1], "ingest"),
     ]
     errors: list[str] = []
-    app = CovtuiApp(config, db)
+    app = CovtuiApp(config, db, scanner=run_scan)
     try:
         for w in writers:
             assert w.stdout.readline().strip() == "ready"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from covtui.scan import run_scan
 from covtui.tui.app import CovtuiApp
 
 from ..conftest import Project, clean_env
@@ -27,7 +28,7 @@ async def test_read_only_database_clear_error_then_recovery(project: Project) ->
     subprocess.run([sys.executable, "-m", "coverage", "lcov", "-o", str(project.root / "c.info"),
                     f"--data-file={db.parent / 'run' / 'python' / '.coverage'}"],
                    cwd=project.root, env=clean_env(), check=True, capture_output=True)
-    app = CovtuiApp(project.config.__class__(root=project.root, poll_interval=0.2), db)
+    app = CovtuiApp(project.config.__class__(root=project.root, poll_interval=0.2), db, scanner=run_scan)
     async with app.run_test(size=(120, 36)) as pilot:
         while app.state is None:
             await pilot.pause(0.05)

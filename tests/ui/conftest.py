@@ -15,6 +15,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 from covtui.config import Config, SourceConfig  # noqa: E402
 from covtui.domain.model import CoverageReport  # noqa: E402
+from covtui.scan import run_scan  # noqa: E402
 from covtui.tui.app import CovtuiApp  # noqa: E402
 
 from .fixtures import (  # noqa: E402
@@ -59,8 +60,8 @@ async def real_db(real_config: Config, real_reports) -> Path:
     return await build_real_database(real_config, real_reports)
 
 
-def make_app(config: Config, db_path: Path, *, clock=lambda: NOW) -> CovtuiApp:
-    return CovtuiApp(config, db_path, clock=clock)
+def make_app(config: Config, db_path: Path, *, clock=lambda: NOW, scanner=run_scan) -> CovtuiApp:
+    return CovtuiApp(config, db_path, scanner=scanner, clock=clock)
 
 
 async def wait_for(pilot, predicate, timeout: float = 3.0, step: float = 0.02) -> None:

@@ -132,13 +132,12 @@ async def test_control_characters_in_data_show_as_escapes(config, db):
     on_disk = config.root / CONTROL_PATH
     on_disk.parent.mkdir(parents=True)
     on_disk.write_text("".join(f'print("\x1b[2J\x07 {n}")\n' for n in range(1, 3001)))
-    app = make_app(config, db, clock=lambda: NOW + 30)
 
     async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None):
         on_output("python", "test_evil\x1b[2J\x07 PASSED \x1b]0;title\x07 \x1b[31mred\x1b[0m")
         return SimpleNamespace(snapshot_id=31, status=RunStatus.OK, alerts=[])
 
-    app.scan_function = fake_scan
+    app = make_app(config, db, clock=lambda: NOW + 30, scanner=fake_scan)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot)
         with sqlite3.connect(db) as conn:

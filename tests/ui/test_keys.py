@@ -34,7 +34,6 @@ async def test_q_quits(config, db):
 
 
 async def test_r_streams_the_scan_into_the_log(config, db):
-    app = make_app(config, db)
     calls = []
 
     async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None):
@@ -44,7 +43,7 @@ async def test_r_streams_the_scan_into_the_log(config, db):
             await asyncio.sleep(0.01)
         return SimpleNamespace(snapshot_id=42, status=RunStatus.OK, alerts=[])
 
-    app.scan_function = fake_scan
+    app = make_app(config, db, scanner=fake_scan)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("r")
@@ -61,7 +60,6 @@ async def test_r_streams_the_scan_into_the_log(config, db):
 
 
 async def test_c_and_escape_cancel_the_scan(config, db):
-    app = make_app(config, db)
     cancelled = []
 
     async def slow_scan(cfg, *, sources=None, trigger="scan", on_output=None):
@@ -72,7 +70,7 @@ async def test_c_and_escape_cancel_the_scan(config, db):
             cancelled.append(True)
             raise
 
-    app.scan_function = slow_scan
+    app = make_app(config, db, scanner=slow_scan)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         for key in ("c", "escape"):
@@ -88,12 +86,10 @@ async def test_c_and_escape_cancel_the_scan(config, db):
 
 
 async def test_a_busy_scanner_says_who_holds_the_lock(config, db):
-    app = make_app(config, db)
-
     async def busy(cfg, **kwargs):
         raise ScanBusy("another scan is running (pid 4242, covtui watch)")
 
-    app.scan_function = busy
+    app = make_app(config, db, scanner=busy)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("r")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from covtui.scan import run_scan
 from covtui.store import Store
 from covtui.tui.app import CovtuiApp
 
@@ -43,7 +44,7 @@ async def test_c_records_a_cancel_as_info_without_the_bell(project: Project, tmp
     slow_project(project, marker)
     config = project.config
     config.bell = True
-    app = CovtuiApp(config, project.db)
+    app = CovtuiApp(config, project.db, scanner=run_scan)
     rings = []
     monkeypatch.setattr(app, "bell", lambda: rings.append(1))
     async with app.run_test(size=(120, 36)) as pilot:
@@ -71,7 +72,7 @@ async def test_q_during_a_rescan_ends_the_command_and_records_the_cancel(
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the runner's files go
     slow_project(project, marker)
-    app = CovtuiApp(project.config, project.db)
+    app = CovtuiApp(project.config, project.db, scanner=run_scan)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("r")
