@@ -212,6 +212,43 @@ async def test_cancel_records_cancelled_snapshot(project: Project) -> None:
     assert alerts[0].rule == "scan_failed" and "cancelled" in alerts[0].message
 
 
+async def test_the_last_runs_data_is_removed_off_the_event_loop(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel runs leave a shard per process: removing thousands of files on the dashboard's
+    event loop would freeze it, so the scan does it in a thread."""
+    import shutil
+
+    import covtui.scan as scan
+    from covtui.domain.model import RunMetrics
+    from covtui.scan.runner import CommandResult
+
+    config = project.config
+    old_shard = config.database_path.parent / "run" / "python" / ".coverage.old"
+    old_shard.parent.mkdir(parents=True)
+    old_shard.write_text("")
+    on_the_loop = []
+    rmtree = shutil.rmtree
+
+    def watched_rmtree(path, *args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:
+            on_the_loop.append(False)
+        return rmtree(path, *args, **kwargs)
+
+    async def no_command(*args, **kwargs):
+        return CommandResult(RunMetrics(wall_s=0.0), not_found="pytest")
+
+    monkeypatch.setattr(shutil, "rmtree", watched_rmtree)
+    monkeypatch.setattr(scan, "run_command", no_command)
+    result = await scan.scan_source(config, config.sources[0])
+    assert result.message == "command not found: pytest"
+    assert on_the_loop == [False]
+    assert not old_shard.exists() and old_shard.parent.is_dir()
+
+
 def test_parallel_config_shards_are_combined(project: Project) -> None:
     project.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\nparallel = true\n')
     project.covtui("scan", check=True)

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from covtui.config import Config, ConfigError, SourceConfig
@@ -35,8 +35,7 @@ class _Plan:
     report_paths: Callable[[], list[Path]]
     junit: Path | None
     is_pytest: bool
-    work_dir: Path | None = None
-    cleanup: list[Path] = field(default_factory=list)
+    work_dir: Path | None = None  # emptied before the run
 
 
 async def run_scan(
@@ -117,74 +116,74 @@ async def scan_source(
 ) -> SourceResult:
     """Run one source's command and read its report; failures become a failed result."""
     plan = plan_source(config, source)
+    if plan.work_dir is not None:
+        # The last run's data (parallel runs leave a shard per process) is removed in a thread:
+        # on the dashboard's event loop it would freeze the screen.
+        await asyncio.to_thread(_fresh_folder, plan.work_dir)
     started = time.time()
 
     def on_line(line: str) -> None:
         if on_output is not None:
             on_output(source.name, line)
 
-    try:
-        result = await run_command(
-            plan.argv, cwd=config.root, env=source.env, timeout=source.timeout, on_line=on_line
+    result = await run_command(
+        plan.argv, cwd=config.root, env=source.env, timeout=source.timeout, on_line=on_line
+    )
+    metrics = result.metrics
+    if result.not_found:
+        return SourceResult(
+            source.name, RunStatus.FAILED, run=metrics,
+            message=f"command not found: {result.not_found}",
         )
-        metrics = result.metrics
-        if result.not_found:
-            return SourceResult(
-                source.name, RunStatus.FAILED, run=metrics,
-                message=f"command not found: {result.not_found}",
-            )
-        if result.timed_out:
-            return SourceResult(
-                source.name, RunStatus.TIMEOUT, run=metrics,
-                message=f"timed out after {source.timeout:g}s; the process group was killed",
-            )
-        tests = None
-        if plan.junit is not None and plan.junit.is_file() and plan.junit.stat().st_mtime >= started - 1:
-            try:
-                tests = await asyncio.to_thread(read_tests, plan.junit)
-            except CovtuiError as exc:
-                return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=str(exc))
-        if plan.is_pytest:
-            # pytest's exit code says whether the suite ran; a run that stopped early (a
-            # collection error, no tests) measured a fraction of it and is not compared.
-            why = pytest_failure(metrics.exit_code, metrics.output_tail, config.root)
-            if why is not None:
-                return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=why)
-            exit_ok = True
-        else:
-            # Other runners exit non-zero when tests fail: their JUnit says whether they ran.
-            exit_ok = metrics.exit_code == 0 or bool(tests and (tests.n_failed or tests.n_errors))
-        reports = plan.report_paths()
-        if not reports:
-            why = "the command exited 0 but wrote no coverage report" if metrics.exit_code == 0 else (
-                f"the command exited with {metrics.exit_code} and wrote no coverage report"
-            )
-            where = source.report or "coverage data"
-            return SourceResult(
-                source.name, RunStatus.FAILED, tests=tests, run=metrics, message=f"{where}: {why}"
-            )
-        if source.report is not None and all(p.stat().st_mtime < started - 1 for p in reports):
-            return SourceResult(
-                source.name, RunStatus.FAILED, tests=tests, run=metrics,
-                message=f"{source.report}: not updated by the command (an old report)",
-            )
-        if not exit_ok:
-            # Its partial coverage is not shown or stored: the source keeps its last good numbers.
-            return SourceResult(
-                source.name, RunStatus.FAILED, tests=tests, run=metrics,
-                message=f"the command exited with {metrics.exit_code}",
-            )
+    if result.timed_out:
+        return SourceResult(
+            source.name, RunStatus.TIMEOUT, run=metrics,
+            message=f"timed out after {source.timeout:g}s; the process group was killed",
+        )
+    tests = None
+    if plan.junit is not None and plan.junit.is_file() and plan.junit.stat().st_mtime >= started - 1:
         try:
-            report = await asyncio.to_thread(
-                read_coverage, reports, source.format, root=config.root,
-                cache_dir=config.database_path.parent / "cache",
-            )
+            tests = await asyncio.to_thread(read_tests, plan.junit)
         except CovtuiError as exc:
-            return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
-        return SourceResult(source.name, RunStatus.OK, report, tests, metrics)
-    finally:
-        for path in plan.cleanup:
-            shutil.rmtree(path, ignore_errors=True)
+            return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=str(exc))
+    if plan.is_pytest:
+        # pytest's exit code says whether the suite ran; a run that stopped early (a
+        # collection error, no tests) measured a fraction of it and is not compared.
+        why = pytest_failure(metrics.exit_code, metrics.output_tail, config.root)
+        if why is not None:
+            return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=why)
+        exit_ok = True
+    else:
+        # Other runners exit non-zero when tests fail: their JUnit says whether they ran.
+        exit_ok = metrics.exit_code == 0 or bool(tests and (tests.n_failed or tests.n_errors))
+    reports = plan.report_paths()
+    if not reports:
+        why = "the command exited 0 but wrote no coverage report" if metrics.exit_code == 0 else (
+            f"the command exited with {metrics.exit_code} and wrote no coverage report"
+        )
+        where = source.report or "coverage data"
+        return SourceResult(
+            source.name, RunStatus.FAILED, tests=tests, run=metrics, message=f"{where}: {why}"
+        )
+    if source.report is not None and all(p.stat().st_mtime < started - 1 for p in reports):
+        return SourceResult(
+            source.name, RunStatus.FAILED, tests=tests, run=metrics,
+            message=f"{source.report}: not updated by the command (an old report)",
+        )
+    if not exit_ok:
+        # Its partial coverage is not shown or stored: the source keeps its last good numbers.
+        return SourceResult(
+            source.name, RunStatus.FAILED, tests=tests, run=metrics,
+            message=f"the command exited with {metrics.exit_code}",
+        )
+    try:
+        report = await asyncio.to_thread(
+            read_coverage, reports, source.format, root=config.root,
+            cache_dir=config.database_path.parent / "cache",
+        )
+    except CovtuiError as exc:
+        return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
+    return SourceResult(source.name, RunStatus.OK, report, tests, metrics)
 
 
 def plan_source(config: Config, source: SourceConfig) -> _Plan:
@@ -206,8 +205,6 @@ def plan_source(config: Config, source: SourceConfig) -> _Plan:
 
     # Run under coverage.py, honouring the project's own coverage config, into a fresh folder.
     work = config.database_path.parent / "run" / source.name
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True, exist_ok=True)
     data_file = work / ".coverage"
     coverage_run = [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data_file}"]
     is_pytest = _is_pytest(argv)
@@ -239,6 +236,11 @@ def plan_source(config: Config, source: SourceConfig) -> _Plan:
         return sorted(p for p in work.glob(".coverage*") if p.is_file())
 
     return _Plan(command, data_files, junit, is_pytest, work)
+
+
+def _fresh_folder(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def _is_python(program: str) -> bool:

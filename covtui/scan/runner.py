@@ -106,9 +106,11 @@ async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) 
                 await asyncio.wait_for(asyncio.shield(reading), 1.0)
             except asyncio.TimeoutError:
                 # A daemon that left the group (setsid) still holds the pipe: stop reading it.
+                # Reading every process's fds in /proc is slow work: not on the event loop.
+                holders = await asyncio.to_thread(_describe_pipe_holders, _output_pipe(process))
                 note = (
-                    f"covtui: {_describe(_pipe_holders(process))} left the command's process "
-                    "group and still holds its output: covtui stopped reading it and left it running"
+                    f"covtui: {holders} left the command's process group and still holds its "
+                    "output: covtui stopped reading it and left it running"
                 )
                 tail.append(note)
                 if on_line is not None:
@@ -150,12 +152,22 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
         pass
 
 
-def _pipe_holders(process: asyncio.subprocess.Process) -> list[int]:
-    """Other processes holding the command's output pipe (from /proc; empty where there is none)."""
+def _output_pipe(process: asyncio.subprocess.Process) -> str | None:
+    """The command's output pipe as /proc names it (`pipe:[inode]`), if it can be told."""
     try:
         pipe = process._transport.get_pipe_transport(1).get_extra_info("pipe")
-        target = f"pipe:[{os.fstat(pipe.fileno()).st_ino}]"
+        return f"pipe:[{os.fstat(pipe.fileno()).st_ino}]"
     except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _describe_pipe_holders(target: str | None) -> str:
+    return _describe(_pipe_holders(target))
+
+
+def _pipe_holders(target: str | None) -> list[int]:
+    """Other processes holding the pipe `target` (from /proc; empty where there is none)."""
+    if target is None:
         return []
     holders = []
     for fds in Path("/proc").glob("[0-9]*/fd"):
