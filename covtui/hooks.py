@@ -9,8 +9,8 @@ import signal
 from collections.abc import Callable, Iterable
 
 from covtui.config import Config
-from covtui.domain.alerts import alert_json
 from covtui.domain.model import Alert
+from covtui.present.serialise import alert_json
 from covtui.processes import reap, signal_group
 
 HOOK_TIMEOUT_S = 30.0

@@ -39,7 +39,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
         rows = run(main())
         if as_json:
-            from covtui.domain.alerts import alert_json
+            from covtui.present.serialise import alert_json
 
             print(json.dumps([alert_json(a) for a in rows], indent=2))
         else:

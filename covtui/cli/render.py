@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.console import Console
 from rich.text import Text
 
@@ -11,6 +9,7 @@ from covtui.config import Config
 from covtui.display import printable
 from covtui.domain.model import RunStatus, SourceResult, TestOutcomes
 from covtui.domain.records import TestCounts
+from covtui.present.text import local_time, memory
 from covtui.signals import run_stoppable
 
 console = Console(highlight=False, soft_wrap=True)
@@ -39,19 +38,6 @@ def tests_text(tests: TestOutcomes | TestCounts, duration_s: float | None = None
     if duration_s is not None:
         text += Text(f" in {duration_s:.1f}s")
     return text
-
-
-def tests_json(tests: TestCounts | None) -> dict | None:
-    if tests is None:
-        return None
-    return {
-        "total": tests.n_tests,
-        "passed": tests.n_passed,
-        "failed": tests.n_failed,
-        "errors": tests.n_errors,
-        "skipped": tests.n_skipped,
-        "duration_s": tests.test_s,
-    }
 
 
 def total_tests(rows) -> TestCounts | None:
@@ -89,7 +75,7 @@ def print_source_result(result: SourceResult, config: Config) -> None:
     if run_metrics.wall_s is not None:
         text += Text(f"; {run_metrics.wall_s:.1f}s")
         if run_metrics.peak_rss_kb:
-            text += Text(f", peak {run_metrics.peak_rss_kb / 1024:.0f} MB")
+            text += Text(f", peak {memory(run_metrics.peak_rss_kb, gigabytes=False)}")
     if result.report is not None:
         text += Text(f"; report read in {result.report.read_s:.2f}s")
     console.print(text)
@@ -115,7 +101,7 @@ def print_alerts(
         return
     console.print(Text(title, style="bold"))
     for a in rows:
-        when = datetime.fromtimestamp(a.created_at).strftime("%Y-%m-%d %H:%M")
+        when = local_time(a.created_at)
         mark = " " if a.acknowledged_at else "●"
         line = Text(f"{mark} #{a.id} {when} ") + Text(
             f"{a.severity.value:8}", style=SEVERITY_STYLE.get(a.severity.value, "")

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 from rich.table import Table
 from rich.text import Text
 
 from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console, print_alerts, tests_json, tests_text, total_tests
-from covtui.config import Config
+from covtui.cli.render import console, print_alerts, tests_text, total_tests
 from covtui.display import printable, unimported_notice
 from covtui.domain.critical import critical_files
-from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.numbers import pc_str
 from covtui.domain.phases import phase_status
 from covtui.domain.records import DashboardState
+from covtui.present.text import diff_coverage_parts, local_time
 from covtui.store import Store
 
 
@@ -48,10 +47,9 @@ def status(obj: Context, as_json: bool) -> None:
 
     state, files, unacked = run(main())
     if as_json:
-        from covtui.domain.alerts import alert_json
+        from covtui.present.serialise import status_json
 
-        data = status_json(state, files, config)
-        data["alerts"] = [alert_json(a) for a in unacked]
+        data = status_json(state, files, unacked, total_tests(state.sources), config)
         print(json.dumps(data, indent=2))
         return
     latest = state.latest
@@ -59,7 +57,7 @@ def status(obj: Context, as_json: bool) -> None:
         console.print("No snapshots yet: run `covtui scan` or `covtui ingest`.")
         return
     numbers = latest.numbers
-    when = datetime.fromtimestamp(latest.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    when = local_time(latest.created_at, seconds=True)
     console.print(Text(printable(f"Snapshot #{latest.id} at {when} ({latest.status}, {latest.trigger})"), style="bold"))
     if numbers is None or not numbers.has_data:
         console.print("Overall: no data")
@@ -81,12 +79,8 @@ def status(obj: Context, as_json: bool) -> None:
     all_tests = total_tests(state.sources)
     if all_tests is not None:
         console.print(Text("Tests: ") + tests_text(all_tests, all_tests.test_s))
-    if latest.n_diff_statements is not None:
-        console.print(Text(
-            f"  changed lines since {printable(latest.diff_base or '')}: "
-            + (f"{pc_str(latest.pc_diff, config.precision)}% of {latest.n_diff_statements:,} statements"
-               if latest.n_diff_statements else "no changed statements")
-        ))
+    if diff := diff_coverage_parts(latest, config.precision):
+        console.print(Text("  " + "".join(diff) + (" statements" if latest.n_diff_statements else "")))
     for row in state.sources:
         text = Text(f"  {printable(row.source)}: ") + Text(
             pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
@@ -117,60 +111,4 @@ def status(obj: Context, as_json: bool) -> None:
         console.print(table)
     shown = "" if len(unacked) <= 20 else " (the newest 20; `covtui alerts` lists them all)"
     print_alerts(unacked[:20], title=f"{len(unacked)} unacknowledged alerts{shown}")
-
-
-def status_json(state, files, config: Config) -> dict:
-    latest = state.latest
-
-    def summary(numbers: Numbers | None) -> dict | None:
-        if numbers is None or not numbers.has_data:
-            return None
-        return numbers.as_coverage_json(config.precision)
-
-    result: dict = {"snapshot": None, "totals": None, "sources": {}, "files": {}, "alerts": []}
-    if latest is not None:
-        result["snapshot"] = {
-            "id": latest.id,
-            "created_at": datetime.fromtimestamp(latest.created_at).astimezone().isoformat(),
-            "status": latest.status,
-            "trigger": latest.trigger,
-            "git_commit": latest.git_commit,
-            "git_branch": latest.git_branch,
-            "previous_id": state.previous.id if state.previous else None,
-        }
-        result["diff_coverage"] = (
-            None if latest.n_diff_statements is None else {
-                "base": latest.diff_base,
-                "num_statements": latest.n_diff_statements,
-                "missing_lines": latest.n_diff_missing,
-                "percent_covered": latest.pc_diff,
-            }
-        )
-        result["totals"] = summary(latest.numbers)
-        if latest.numbers is not None and latest.numbers.has_data:
-            phase = phase_status(latest.numbers.pc_covered, config.phases)
-            result["phase"] = {
-                "number": phase.number,
-                "name": phase.phase.name,
-                "start": phase.phase.start,
-                "end": phase.phase.end,
-                "percent_progress": phase.pc_progress,
-            }
-    for row in state.sources:
-        result["sources"][row.source] = {
-            "status": row.status,
-            "message": row.message,
-            "snapshot_id": row.snapshot_id,
-            "measures_unimported": row.measures_unimported,
-            "summary": summary(row.numbers),
-            "tests": tests_json(row.tests),
-        }
-    result["tests"] = tests_json(total_tests(state.sources))
-    for f in files:
-        result["files"].setdefault(f.source, {})[f.path] = {"summary": summary(f.numbers)}
-    result["critical_files"] = [
-        {"source": f.source, "path": f.path, "summary": summary(f.numbers),
-         "change": f.pc_change} for f in state.critical_files
-    ]
-    return result
 

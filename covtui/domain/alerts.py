@@ -305,24 +305,3 @@ def file_regressions(changes: Iterable[FileChange], config: AlertConfig) -> Aler
         detail="" if len(hits) == 1 else "\n".join(describe(*hit) for hit in hits),
     )
 
-
-def alert_json(alert: Alert) -> dict:
-    """An alert for scripts and hooks: ISO times in the local zone."""
-
-    def iso(t: float | None) -> str | None:
-        return datetime.fromtimestamp(t).astimezone().isoformat() if t else None
-
-    return {
-        "id": alert.id,
-        "created_at": iso(alert.created_at),
-        "rule": alert.rule,
-        "severity": alert.severity.value,
-        "source": alert.source,
-        "path": alert.path,
-        "message": alert.message,
-        "detail": alert.detail,
-        "value": alert.value,
-        "threshold": alert.threshold,
-        "snapshot_id": alert.snapshot_id,
-        "acknowledged_at": iso(alert.acknowledged_at),
-    }

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from covtui.config import Config
-from covtui.domain.gaps import FileGaps
 from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers
 from covtui.domain.phases import phase_status
 from covtui.domain.records import DashboardState, FileRow, SnapshotRow, TestCounts
+
+if TYPE_CHECKING:  # the gap analysis (ast, its cache) is not needed to write the JSON
+    from covtui.domain.gaps import FileGaps
 
 
 def iso(t: float | None) -> str | None:
