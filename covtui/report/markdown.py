@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from covtui.display import printable
@@ -12,7 +12,7 @@ from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY
 from covtui.domain.records import SnapshotRow
 from covtui.present.text import diff_coverage_parts, duration, local_time, memory, plural
-from covtui.report.data import ReportData
+from covtui.report.data import ReportData, SourceSummary
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
 # that can start emphasis, code, links, HTML, headings, tables or entities mid-line.
@@ -70,53 +70,76 @@ def _metric(name: str, value: float | None) -> str:
 
 def render_markdown(data: ReportData) -> str:
     """The report as GitHub-flavoured Markdown; everything from data is escaped."""
-    p = data.precision
-    out: list[str] = []
-    add = out.append
-    latest, overall = data.latest, data.overall
+    sections = (_heading, _assessment, _change, _diff, _phase, _critical, _recommendations,
+                _performance, _alerts, _forecast)
+    out = [line for section in sections for line in (*section(data), "")]
+    return "\n".join(out).rstrip("\n") + "\n"
 
-    add("# Coverage Progression Report")
-    add("")
-    add(f"- **Timestamp**: {_when(data.generated_at, with_seconds=True)}")
-    add(f"- **Project**: {md_escape(data.project)}")
+
+def _table(columns: str, rows: Iterable[Iterable[object]]) -> list[str]:
+    """A table; `columns` names the columns, "|" between them, ">" after a right-aligned one."""
+    names = [c.strip() for c in columns.split("|")]
+    return [
+        "| " + " | ".join(n.rstrip(">") for n in names) + " |",
+        "|" + "|".join("---:" if n.endswith(">") else "---" for n in names) + "|",
+        *("| " + " | ".join(map(str, row)) + " |" for row in rows),
+    ]
+
+
+def _heading(data: ReportData) -> list[str]:
+    latest = data.latest
     git = ""
     if latest.git_commit:
         git = f", {md_escape(latest.git_branch or 'detached')}@{md_escape(latest.git_commit[:10])}"
         git += " (dirty)" if latest.git_dirty else ""
-    add(f"- **Latest**: {_snapshot_name(latest)} ({md_escape(latest.status)}, {md_escape(latest.trigger)}{git})")
-    add(f"- **Baseline**: {_snapshot_name(data.baseline)} ({md_escape(data.baseline_reason)})")
-    if data.clock_note:
-        add(f"- **Note**: {data.clock_note}")
-    add("")
+    return [
+        "# Coverage Progression Report",
+        "",
+        f"- **Timestamp**: {_when(data.generated_at, with_seconds=True)}",
+        f"- **Project**: {md_escape(data.project)}",
+        f"- **Latest**: {_snapshot_name(latest)} ({md_escape(latest.status)}, {md_escape(latest.trigger)}{git})",
+        f"- **Baseline**: {_snapshot_name(data.baseline)} ({md_escape(data.baseline_reason)})",
+        *([f"- **Note**: {data.clock_note}"] if data.clock_note else []),
+    ]
 
-    add("## Current Coverage Baseline Assessment")
-    add("")
+
+def _assessment(data: ReportData) -> list[str]:
+    p, overall = data.precision, data.overall
+    out = ["## Current Coverage Baseline Assessment", ""]
     if overall is None:
-        add("- **Overall coverage**: no data")
+        out.append("- **Overall coverage**: no data")
     else:
-        add(f"- **Overall coverage**: {_pct(overall, p)}")
-        add(f"- **Covered lines**: {overall.n_executed:,} out of {overall.n_statements:,}")
+        out.append(f"- **Overall coverage**: {_pct(overall, p)}")
+        out.append(f"- **Covered lines**: {overall.n_executed:,} out of {overall.n_statements:,}")
         if overall.n_branches:
-            add(f"- **Branches taken**: {overall.n_executed_branches:,} out of {overall.n_branches:,}")
-        add(f"- **Files with coverage**: {overall.n_files_covered:,} out of {overall.n_files:,}")
-    add("")
-    add("| Source | Coverage | Covered lines | Files with coverage | At baseline | Status |")
-    add("|---|---:|---:|---:|---:|---|")
-    for s in data.sources:
-        n = s.numbers
-        lines = f"{n.n_executed:,} / {n.n_statements:,}" if n else "—"
-        with_cov = f"{n.n_files_covered:,} / {n.n_files:,}" if n else "—"
-        status = md_escape(s.status) + (f": {md_escape(s.message)}" if s.message and s.status != "ok" else "")
-        add(f"| {md_escape(s.name)} | {_pct(n, p)} | {lines} | {with_cov} | {_pct(s.baseline, p)} | {status} |")
-    add("")
+            out.append(f"- **Branches taken**: {overall.n_executed_branches:,} out of {overall.n_branches:,}")
+        out.append(f"- **Files with coverage**: {overall.n_files_covered:,} out of {overall.n_files:,}")
+    out.append("")
 
-    add("## Change")
-    add("")
+    def row(s: SourceSummary) -> tuple[str, ...]:
+        n = s.numbers
+        status = md_escape(s.status) + (f": {md_escape(s.message)}" if s.message and s.status != "ok" else "")
+        return (
+            md_escape(s.name), _pct(n, p),
+            f"{n.n_executed:,} / {n.n_statements:,}" if n else "—",
+            f"{n.n_files_covered:,} / {n.n_files:,}" if n else "—",
+            _pct(s.baseline, p), status,
+        )
+
+    return out + _table(
+        "Source | Coverage> | Covered lines> | Files with coverage> | At baseline> | Status",
+        map(row, data.sources),
+    )
+
+
+def _change(data: ReportData) -> list[str]:
+    p = data.precision
+    out = ["## Change", ""]
     for label, change in (("Since the previous snapshot", data.change_previous),
                           ("Since the baseline", data.change_baseline)):
         if change is None:
             none = "no earlier comparable snapshot" if label.endswith("previous snapshot") else "the baseline is the latest snapshot"
-            add(f"- **{label}**: {none}")
+            out.append(f"- **{label}**: {none}")
             continue
         line = (
             f"- **{label}** ({_snapshot_name(change.against)}): {_points(change.pc_change, p)} points "
@@ -125,53 +148,61 @@ def render_markdown(data: ReportData) -> str:
         new_sources = [s.name for s in data.sources if s.numbers is not None and s.baseline is None]
         if change.against.id == data.baseline.id and new_sources:
             line += f"; the baseline had no data for {', '.join(md_escape(n) for n in new_sources)}"
-        add(line)
-    add("")
+        out.append(line)
+    return out
 
-    add("## Diff Coverage")
-    add("")
-    add(diff_coverage_text(latest, p, md_escape))
-    add("")
 
-    add("## Phase Status")
-    add("")
-    if data.phase is None:
-        add("No coverage data yet: no phase.")
-    else:
-        ph = data.phase
-        add(f"**{md_escape(ph.label)}**, progress to {ph.phase.end:g}%: {ph.pc_progress:.1f}%")
-        add("")
-        add("| Phase | Range | Status |")
-        add("|---|---|---|")
-        for i, phase in enumerate(data.phases, start=1):
-            state = "reached" if i < ph.number else "current" if i == ph.number else "ahead"
-            if i == ph.number:
-                state += f", {ph.pc_progress:.1f}% of the way"
-            add(f"| Phase {i}: {md_escape(phase.name)} | {phase.start:g}–{phase.end:g}% | {state} |")
-    add("")
+def _diff(data: ReportData) -> list[str]:
+    return ["## Diff Coverage", "", diff_coverage_text(data.latest, data.precision, md_escape)]
 
-    add(f"## Top {len(data.critical)} Critical Files" if data.critical else "## Critical Files")
-    add("")
+
+def _phase(data: ReportData) -> list[str]:
+    ph = data.phase
+    if ph is None:
+        return ["## Phase Status", "", "No coverage data yet: no phase."]
+
+    def state(i: int) -> str:
+        if i == ph.number:
+            return f"current, {ph.pc_progress:.1f}% of the way"
+        return "reached" if i < ph.number else "ahead"
+
+    return [
+        "## Phase Status",
+        "",
+        f"**{md_escape(ph.label)}**, progress to {ph.phase.end:g}%: {ph.pc_progress:.1f}%",
+        "",
+        *_table("Phase | Range | Status", (
+            (f"Phase {i}: {md_escape(phase.name)}", f"{phase.start:g}–{phase.end:g}%", state(i))
+            for i, phase in enumerate(data.phases, start=1)
+        )),
+    ]
+
+
+def _critical(data: ReportData) -> list[str]:
+    p = data.precision
     if not data.critical:
-        add("Nothing left uncovered.")
-    else:
-        add("| # | File | Coverage | Missed / total | Change | Since baseline |")
-        add("|---:|---|---:|---:|---:|---:|")
-        for i, f in enumerate(data.critical, start=1):
-            n = f.numbers
-            add(
-                f"| {i} | {_file_name(f.source, f.path, data)} | {_pct(n, p)} | "
-                f"{n.n_missed_total:,} / {n.n_statements + n.n_branches:,} | "
-                f"{'new' if f.pc_change is None else _points(f.pc_change, p)} | "
-                f"{'new' if f.pc_change_baseline is None else _points(f.pc_change_baseline, p)} |"
-            )
-    add("")
+        return ["## Critical Files", "", "Nothing left uncovered."]
 
-    add("## Test Recommendations by Priority")
-    add("")
+    def change(pc: float | None) -> str:
+        return "new" if pc is None else _points(pc, p)
+
+    return [
+        f"## Top {len(data.critical)} Critical Files",
+        "",
+        *_table("#> | File | Coverage> | Missed / total> | Change> | Since baseline>", (
+            (i, _file_name(f.source, f.path, data), _pct(f.numbers, p),
+             f"{f.numbers.n_missed_total:,} / {f.numbers.n_statements + f.numbers.n_branches:,}",
+             change(f.pc_change), change(f.pc_change_baseline))
+            for i, f in enumerate(data.critical, start=1)
+        )),
+    ]
+
+
+def _recommendations(data: ReportData) -> list[str]:
+    p = data.precision
+    out = ["## Test Recommendations by Priority", ""]
     if not data.recommendations:
-        add("No recommendations: every measured line and branch is covered.")
-        add("")
+        out += ["No recommendations: every measured line and branch is covered.", ""]
     for priority, title in ((IMMEDIATE, "Immediate Priority"), (SECONDARY, "Secondary Priority")):
         recs = [r for r in data.recommendations if r.priority == priority]
         if not recs:
@@ -179,90 +210,83 @@ def render_markdown(data: ReportData) -> str:
         phase = ""
         if data.phase is not None:
             phase = f" — {md_escape(data.phase.label)}" if priority == IMMEDIATE else ""
-        add(f"### {title}{phase}")
-        add("")
+        out += [f"### {title}{phase}", ""]
         for r in recs:
             head = r.headline(plain=lambda s, r=r: f"**{_file_name(r.source, s, data)}**", precision=p)
-            add(f"{r.rank}. {head}; covering it adds {pc_str(r.pc_lift, p)} points "
-                f"(to {pc_str(r.pc_after, p)}% with those above)")
-            for action in r.actions:
-                add(f"   - {action.describe(md_code, md_escape)}")
-        add("")
+            out.append(f"{r.rank}. {head}; covering it adds {pc_str(r.pc_lift, p)} points "
+                       f"(to {pc_str(r.pc_after, p)}% with those above)")
+            out += [f"   - {action.describe(md_code, md_escape)}" for action in r.actions]
+        out.append("")
+    return out[:-1] if out[-1] == "" else out
 
-    add("## Performance of Recent Runs")
-    add("")
+
+def _performance(data: ReportData) -> list[str]:
+    out = ["## Performance of Recent Runs", ""]
     if not data.runs:
-        add("No timed runs yet (ingested reports carry no run times).")
-    else:
-        add("| Snapshot | When | Run time | Test time | Report read | Peak memory |")
-        add("|---:|---|---:|---:|---:|---:|")
-        for run in data.runs:
-            add(
-                f"| #{run.snapshot_id} | {_when(run.created_at)} | {_duration(run.wall_s)} | "
-                f"{_duration(run.test_s)} | {_duration(run.read_s)} | {_memory(run.peak_rss_kb)} |"
-            )
-        add("")
-        for t in data.trends:
-            if t.recent is None:
-                continue
-            if t.previous is None:
-                add(f"- **{t.name.capitalize()}**: {_metric(t.name, t.recent)} (too few runs for a trend)")
-                continue
-            change = t.pc_change
-            trend = f"{change:+.1f}%" if change is not None else "no change"
-            add(
-                f"- **{t.name.capitalize()}**: median {_metric(t.name, t.recent)} over the last "
-                f"{plural(t.n, 'run')}, {_metric(t.name, t.previous)} over the {t.n} before ({trend})"
-            )
-    add("")
+        return [*out, "No timed runs yet (ingested reports carry no run times)."]
+    out += _table("Snapshot> | When | Run time> | Test time> | Report read> | Peak memory>", (
+        (f"#{run.snapshot_id}", _when(run.created_at), _duration(run.wall_s), _duration(run.test_s),
+         _duration(run.read_s), _memory(run.peak_rss_kb))
+        for run in data.runs
+    ))
+    out.append("")
+    for t in data.trends:
+        if t.recent is None:
+            continue
+        if t.previous is None:
+            out.append(f"- **{t.name.capitalize()}**: {_metric(t.name, t.recent)} (too few runs for a trend)")
+            continue
+        change = t.pc_change
+        trend = f"{change:+.1f}%" if change is not None else "no change"
+        out.append(
+            f"- **{t.name.capitalize()}**: median {_metric(t.name, t.recent)} over the last "
+            f"{plural(t.n, 'run')}, {_metric(t.name, t.previous)} over the {t.n} before ({trend})"
+        )
+    return out
 
-    add("## Alerts Since the Baseline")
-    add("")
+
+def _alerts(data: ReportData) -> list[str]:
     a = data.alerts
     if a.n_alerts == 0:
-        add(f"No alerts since {_snapshot_name(data.baseline)}.")
-    else:
-        severities = ", ".join(
-            f"{a.by_severity[s]:,} {s}" for s in ("critical", "warning", "info") if s in a.by_severity
-        )
-        add(f"{plural(a.n_alerts, 'alert')} ({severities}).")
-        add("")
-        add("| Rule | Alerts |")
-        add("|---|---:|")
-        for rule, n in a.by_rule.items():
-            add(f"| {md_escape(rule)} | {n:,} |")
-        add("")
-        add(f"Latest {len(a.latest)}:")
-        add("")
-        for alert in a.latest:
-            where = f" [{alert.source}]" if alert.source else ""
-            add(
-                f"- {_when(alert.created_at)} **{alert.severity.value}** {md_escape(alert.rule)}"
-                f"{md_escape(where)}: {md_escape(alert.message)}"
-                + (" (acknowledged)" if alert.acknowledged_at else "")
-            )
-    add("")
+        return ["## Alerts Since the Baseline", "", f"No alerts since {_snapshot_name(data.baseline)}."]
+    severities = ", ".join(
+        f"{a.by_severity[s]:,} {s}" for s in ("critical", "warning", "info") if s in a.by_severity
+    )
+    return [
+        "## Alerts Since the Baseline",
+        "",
+        f"{plural(a.n_alerts, 'alert')} ({severities}).",
+        "",
+        *_table("Rule | Alerts>", ((md_escape(rule), f"{n:,}") for rule, n in a.by_rule.items())),
+        "",
+        f"Latest {len(a.latest)}:",
+        "",
+        *(
+            f"- {_when(alert.created_at)} **{alert.severity.value}** {md_escape(alert.rule)}"
+            f"{md_escape(f' [{alert.source}]' if alert.source else '')}: {md_escape(alert.message)}"
+            + (" (acknowledged)" if alert.acknowledged_at else "")
+            for alert in a.latest
+        ),
+    ]
 
-    add("## Forecast")
-    add("")
+
+def _forecast(data: ReportData) -> list[str]:
     fc = data.forecast
     if fc.pc_per_day is None:
-        add("Not enough history for a forecast (two snapshots with data, some time apart, are needed).")
-    else:
-        add(
-            f"At the recent rate of change ({_points(fc.pc_per_day, p)} points a day, a linear fit "
-            f"of {fc.n_points} snapshots since {_when(fc.since)}):"
-        )
-        add("")
-        if not fc.milestones:
-            add("Every milestone is reached.")
-        else:
-            add("| Milestone | Reached |")
-            add("|---|---|")
-            for m in fc.milestones:
-                add(f"| {md_escape(m.phase.name)} ({m.phase.end:g}%) | {eta_text(m.eta, latest.created_at)} |")
-    add("")
-    return "\n".join(out).rstrip("\n") + "\n"
+        return ["## Forecast", "",
+                "Not enough history for a forecast (two snapshots with data, some time apart, are needed)."]
+    milestones = ["Every milestone is reached."] if not fc.milestones else _table("Milestone | Reached", (
+        (f"{md_escape(m.phase.name)} ({m.phase.end:g}%)", eta_text(m.eta, data.latest.created_at))
+        for m in fc.milestones
+    ))
+    return [
+        "## Forecast",
+        "",
+        f"At the recent rate of change ({_points(fc.pc_per_day, data.precision)} points a day, a linear fit "
+        f"of {fc.n_points} snapshots since {_when(fc.since)}):",
+        "",
+        *milestones,
+    ]
 
 
 def diff_coverage_text(latest: SnapshotRow, precision: int, plain: Callable[[str], str]) -> str:
