@@ -51,6 +51,13 @@ def memory(kb: float | None, *, decimals: int = 0, gigabytes: bool = True) -> st
     return f"{mb / 1024:.2f} GB"
 
 
+def lift_text(pc_lift: float, pc_after: float, precision: int = 2) -> str:
+    """What covering a recommended file adds: "covering it adds 3.2 points (to 45.1% with those
+    above)"."""
+    return (f"covering it adds {pc_str(pc_lift, precision)} points "
+            f"(to {pc_str(pc_after, precision)}% with those above)")
+
+
 def diff_coverage_parts(
     latest: SnapshotRow | None, precision: int = 2, plain: Callable[[str], str] = printable
 ) -> tuple[str, str, str] | None:

@@ -11,7 +11,14 @@ from covtui.domain.forecast import DAY
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY
 from covtui.domain.records import SnapshotRow
-from covtui.present.text import diff_coverage_parts, duration, local_time, memory, plural
+from covtui.present.text import (
+    diff_coverage_parts,
+    duration,
+    lift_text,
+    local_time,
+    memory,
+    plural,
+)
 from covtui.report.data import ReportData, SourceSummary
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones
@@ -213,8 +220,7 @@ def _recommendations(data: ReportData) -> list[str]:
         out += [f"### {title}{phase}", ""]
         for r in recs:
             head = r.headline(plain=lambda s, r=r: f"**{_file_name(r.source, s, data)}**", precision=p)
-            out.append(f"{r.rank}. {head}; covering it adds {pc_str(r.pc_lift, p)} points "
-                       f"(to {pc_str(r.pc_after, p)}% with those above)")
+            out.append(f"{r.rank}. {head}; {lift_text(r.pc_lift, r.pc_after, p)}")
             out += [f"   - {action.describe(md_code, md_escape)}" for action in r.actions]
         out.append("")
     return out[:-1] if out[-1] == "" else out

@@ -11,8 +11,8 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from covtui.display import printable
-from covtui.domain.numbers import pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation
+from covtui.present.text import lift_text
 from covtui.widgets.critical_files import file_key, split_file_key
 
 TITLES = {
@@ -38,11 +38,7 @@ def recommendation_prompt(rec: Recommendation, precision: int, *, with_source: b
     )
     lines = [
         shown,
-        Content.styled(
-            f"    covering it adds {pc_str(rec.pc_lift, precision)} points "
-            f"(to {pc_str(rec.pc_after, precision)}% with those above)",
-            "$text-muted",
-        ),
+        Content.styled("    " + lift_text(rec.pc_lift, rec.pc_after, precision), "$text-muted"),
     ]
     lines += [Content.assemble("    • ", action.describe(code, printable)) for action in rec.actions]
     return Content("\n").join(lines)
