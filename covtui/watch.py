@@ -20,9 +20,9 @@ from pathlib import Path
 import watchfiles
 
 from covtui.config import Config
-from covtui.domain.numbers import pc_str
 from covtui.errors import ScanBusy, StoreError
 from covtui.hooks import run_alert_hook
+from covtui.present.text import coverage_text
 from covtui.scan import run_scan
 from covtui.signals import STOP_SIGNALS
 from covtui.store import Store
@@ -146,10 +146,8 @@ class Watcher:
         latest = outcome.draft
         parts = []
         for result in latest.sources:
-            numbers = result.numbers
-            shown = pc_str(numbers.pc_covered if numbers and numbers.has_data else None,
-                           self.config.precision)
-            parts.append(f"{result.name} {shown}{'%' if numbers and numbers.has_data else ''}"
+            shown = coverage_text(result.numbers, self.config.precision)
+            parts.append(f"{result.name} {shown}"
                          + ("" if result.status.value == "ok" else f" ({result.status.value})"))
         self.log(
             f"snapshot #{outcome.snapshot_id} {outcome.status.value}: {', '.join(parts)}"

@@ -12,10 +12,9 @@ from covtui.cli.context import Context, handles_errors, pass_ctx, project_option
 from covtui.cli.render import console, print_alerts, tests_text, total_tests
 from covtui.display import printable, unimported_notice
 from covtui.domain.critical import critical_files
-from covtui.domain.numbers import pc_str
 from covtui.domain.phases import phase_status
 from covtui.domain.records import DashboardState
-from covtui.present.text import diff_coverage_parts, local_time
+from covtui.present.text import coverage_text, diff_coverage_parts, local_time
 from covtui.store import Store
 
 
@@ -82,10 +81,7 @@ def status(obj: Context, as_json: bool) -> None:
     if diff := diff_coverage_parts(latest, config.precision):
         console.print(Text("  " + "".join(diff) + (" statements" if latest.n_diff_statements else "")))
     for row in state.sources:
-        text = Text(f"  {printable(row.source)}: ") + Text(
-            pc_str(row.pc_covered if row.numbers and row.numbers.has_data else None, config.precision)
-            + ("%" if row.numbers and row.numbers.has_data else "")
-        )
+        text = Text(f"  {printable(row.source)}: ") + Text(coverage_text(row.numbers, config.precision))
         if row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
         if row.tests is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from covtui.config import Phase
+from covtui.domain.numbers import measured
 from covtui.domain.records import SnapshotRow
 
 DAY = 86400.0
@@ -67,8 +68,8 @@ class Forecast:
 
 def measured_pc(snapshot: SnapshotRow) -> float | None:
     """A snapshot's overall coverage; None when it measured nothing."""
-    n = snapshot.numbers
-    return n.pc_covered if n is not None and n.has_data else None
+    n = measured(snapshot.numbers)
+    return None if n is None else n.pc_covered
 
 
 def run_trends(runs: list[RunRow]) -> list[MetricTrend]:

@@ -121,6 +121,11 @@ class Numbers:
 _values = attrgetter(*(f.name for f in fields(Numbers)))
 
 
+def measured(n: Numbers | None) -> Numbers | None:
+    """`n`, or None when it is absent or measured nothing (shown as "no data", never as 0%)."""
+    return n if n is not None and n.has_data else None
+
+
 def pc_str(pc: float | None, precision: int = 2) -> str:
     """Display a stored percentage; None is "no data"."""
     return "no data" if pc is None else display_covered(pc, precision)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from covtui.config import Config
 from covtui.domain.model import Alert
-from covtui.domain.numbers import Numbers
+from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import phase_status
 from covtui.domain.records import DashboardState, FileRow, SnapshotRow, TestCounts
 
@@ -23,11 +23,12 @@ def iso(t: float | None) -> str | None:
 
 def summary_json(n: Numbers | None, precision: int) -> dict | None:
     """Counts under coverage.py's JSON names; None when nothing was measured."""
-    return n.as_coverage_json(precision) if n is not None and n.has_data else None
+    n = measured(n)
+    return None if n is None else n.as_coverage_json(precision)
 
 
 def snapshot_json(s: SnapshotRow) -> dict:
-    n = s.numbers
+    n = measured(s.numbers)
     return {
         "id": s.id,
         "created_at": iso(s.created_at),
@@ -36,7 +37,7 @@ def snapshot_json(s: SnapshotRow) -> dict:
         "git_commit": s.git_commit,
         "git_branch": s.git_branch,
         "git_dirty": s.git_dirty,
-        "percent_covered": n.pc_covered if n is not None and n.has_data else None,
+        "percent_covered": None if n is None else n.pc_covered,
     }
 
 
@@ -120,8 +121,8 @@ def status_json(
             }
         )
         result["totals"] = summary_json(latest.numbers, p)
-        if latest.numbers is not None and latest.numbers.has_data:
-            phase = phase_status(latest.numbers.pc_covered, config.phases)
+        if (numbers := measured(latest.numbers)) is not None:
+            phase = phase_status(numbers.pc_covered, config.phases)
             result["phase"] = {
                 "number": phase.number,
                 "name": phase.phase.name,

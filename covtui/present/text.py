@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from covtui.display import printable
-from covtui.domain.numbers import pc_str
+from covtui.domain.numbers import Numbers, measured, pc_str
 from covtui.domain.records import SnapshotRow
 
 #: What an absent value shows as in a table.
@@ -56,6 +56,12 @@ def lift_text(pc_lift: float, pc_after: float, precision: int = 2) -> str:
     above)"."""
     return (f"covering it adds {pc_str(pc_lift, precision)} points "
             f"(to {pc_str(pc_after, precision)}% with those above)")
+
+
+def coverage_text(n: Numbers | None, precision: int = 2) -> str:
+    """"45.1%" (to `precision` places), or "no data" when nothing was measured."""
+    n = measured(n)
+    return "no data" if n is None else f"{n.pc_covered_str(precision)}%"
 
 
 def diff_coverage_parts(

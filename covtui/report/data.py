@@ -25,7 +25,7 @@ from covtui.domain.forecast import (
 )
 from covtui.domain.gaps import FileGaps, analyse_source
 from covtui.domain.model import MAX_ID, Alert
-from covtui.domain.numbers import Numbers
+from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import PhaseStatus, phase_status
 from covtui.domain.recommend import Recommendation, recommendations
 from covtui.domain.records import FileRow, SnapshotRow
@@ -107,8 +107,7 @@ class ReportData:
 
     @property
     def overall(self) -> Numbers | None:
-        n = self.latest.numbers
-        return n if n is not None and n.has_data else None
+        return measured(self.latest.numbers)
 
     @property
     def clock_note(self) -> str | None:
@@ -188,7 +187,7 @@ async def build_report(
         )
         for f in critical_files(files, config.critical_files)
     ]
-    overall = latest.numbers if latest.numbers is not None and latest.numbers.has_data else None
+    overall = measured(latest.numbers)
 
     candidates = critical_files(files, config.critical_files + N_SECONDARY)
     gaps = await _gaps(store, config, candidates)
@@ -266,7 +265,7 @@ def _oldest(rows: list[SnapshotRow]) -> SnapshotRow:
 
 
 def _usable(s: SnapshotRow) -> bool:
-    return s.status == "ok" and s.numbers is not None and s.numbers.has_data
+    return s.status == "ok" and measured(s.numbers) is not None
 
 
 def _file_change(row: FileRow, before: Numbers | None) -> float | None:
@@ -284,8 +283,7 @@ async def _sources(store: Store, config: Config, baseline: SnapshotRow) -> list[
         if row is None:
             result.append(SourceSummary(name, None, None, "never measured"))
             continue
-        numbers = row.numbers if row.numbers is not None and row.numbers.has_data else None
-        result.append(SourceSummary(name, numbers, before, row.status, row.message))
+        result.append(SourceSummary(name, measured(row.numbers), before, row.status, row.message))
     return result
 
 

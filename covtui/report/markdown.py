@@ -8,10 +8,11 @@ from datetime import datetime
 
 from covtui.display import printable
 from covtui.domain.forecast import DAY
-from covtui.domain.numbers import Numbers, pc_str
+from covtui.domain.numbers import pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY
 from covtui.domain.records import SnapshotRow
 from covtui.present.text import (
+    coverage_text,
     diff_coverage_parts,
     duration,
     lift_text,
@@ -46,10 +47,6 @@ def _when(t: float | None, with_seconds: bool = False) -> str:
 
 def _snapshot_name(s: SnapshotRow) -> str:
     return f"snapshot #{s.id} at {_when(s.created_at)}"
-
-
-def _pct(n: Numbers | None, precision: int) -> str:
-    return f"{n.pc_covered_str(precision)}%" if n is not None and n.has_data else "no data"
 
 
 def _pc_text(pc: float | None, precision: int) -> str:
@@ -116,7 +113,7 @@ def _assessment(data: ReportData) -> list[str]:
     if overall is None:
         out.append("- **Overall coverage**: no data")
     else:
-        out.append(f"- **Overall coverage**: {_pct(overall, p)}")
+        out.append(f"- **Overall coverage**: {coverage_text(overall, p)}")
         out.append(f"- **Covered lines**: {overall.n_executed:,} out of {overall.n_statements:,}")
         if overall.n_branches:
             out.append(f"- **Branches taken**: {overall.n_executed_branches:,} out of {overall.n_branches:,}")
@@ -127,10 +124,10 @@ def _assessment(data: ReportData) -> list[str]:
         n = s.numbers
         status = md_escape(s.status) + (f": {md_escape(s.message)}" if s.message and s.status != "ok" else "")
         return (
-            md_escape(s.name), _pct(n, p),
+            md_escape(s.name), coverage_text(n, p),
             f"{n.n_executed:,} / {n.n_statements:,}" if n else "—",
             f"{n.n_files_covered:,} / {n.n_files:,}" if n else "—",
-            _pct(s.baseline, p), status,
+            coverage_text(s.baseline, p), status,
         )
 
     return out + _table(
@@ -197,7 +194,7 @@ def _critical(data: ReportData) -> list[str]:
         f"## Top {len(data.critical)} Critical Files",
         "",
         *_table("#> | File | Coverage> | Missed / total> | Change> | Since baseline>", (
-            (i, _file_name(f.source, f.path, data), _pct(f.numbers, p),
+            (i, _file_name(f.source, f.path, data), coverage_text(f.numbers, p),
              f"{f.numbers.n_missed_total:,} / {f.numbers.n_statements + f.numbers.n_branches:,}",
              change(f.pc_change), change(f.pc_change_baseline))
             for i, f in enumerate(data.critical, start=1)
