@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from covtui.config import Config
 from covtui.domain.model import Alert, SnapshotDraft
+from covtui.domain.plan import file_sources, plan_snapshot, sources_key
+from covtui.domain.recording import FileState, SnapshotHistory
 from covtui.store import Store
+
+#: Per source: its files' states after the batch's last snapshot (a batch reads them once).
+FilesMemo = dict[str, dict[str, FileState]]
 
 
 async def record_snapshot(store: Store, draft: SnapshotDraft, config: Config) -> tuple[int, list[Alert]]:
     """Store `draft` and the alerts it raises, all in one transaction."""
-    return await store.write_snapshot(draft, config)
+    async with store.transaction():
+        return await _record(store, draft, config, None)
 
 
 async def record_snapshots(
     store: Store, drafts: Iterable[SnapshotDraft], config: Config
 ) -> list[tuple[int, list[Alert]]]:
     """Store many snapshots in one transaction (imports, the demo, benchmarks)."""
-    return await store.write_snapshots(drafts, config)
+    memo: FilesMemo = {}
+    async with store.transaction():
+        return [await _record(store, draft, config, memo) for draft in drafts]
+
+
+async def _record(
+    store: Store, draft: SnapshotDraft, config: Config, memo: FilesMemo | None
+) -> tuple[int, list[Alert]]:
+    history = await read_history(store, draft, config, memo)
+    plan = plan_snapshot(draft, history, config, now=time.time())
+    snapshot_id = await store.insert_snapshot(plan)
+    if memo is not None:
+        memo.update(plan.files)
+    return snapshot_id, plan.alerts
+
+
+async def read_history(
+    store: Store, draft: SnapshotDraft, config: Config, memo: FilesMemo | None = None
+) -> SnapshotHistory:
+    """What the store holds that `draft` is planned against (call inside a transaction).
+
+    `memo` holds files already known from earlier in the batch: those are not read again.
+    """
+    last_good = await store.last_good_numbers()
+    key = sources_key(last_good, draft)
+    baseline = await store.baseline(key)
+    with_files = set(file_sources(draft))
+    sources = {}
+    for name in dict.fromkeys(s.name for s in draft.sources):
+        past = await store.source_history(name, config.alerts.test_time_window)
+        if name in with_files:
+            past.files = memo[name] if memo and name in memo else await store.current_files(name)
+        sources[name] = past
+    return SnapshotHistory(last_good, {key: baseline} if baseline else {}, sources)

@@ -7,10 +7,8 @@ import pytest
 from covtui.config import DEFAULT_PHASES, AlertConfig
 from covtui.domain.alerts import (
     AlertInputs,
-    Baseline,
     FileChange,
     FileLeft,
-    PreviousTests,
     evaluate,
     is_test_file,
     lines_now_missed,
@@ -26,6 +24,7 @@ from covtui.domain.model import (
 )
 from covtui.domain.numbers import Numbers
 from covtui.domain.phases import phase_status
+from covtui.domain.recording import Baseline, PreviousTests
 
 
 def numbers_at(pc: float) -> Numbers:

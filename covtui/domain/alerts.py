@@ -13,19 +13,7 @@ from covtui.domain.codec import encode_lines
 from covtui.domain.model import Alert, RunStatus, Severity, SnapshotDraft
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.phases import milestones_crossed
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The earlier snapshot a new one is compared with."""
-
-    snapshot_id: int
-    created_at: float
-    pc_covered: float | None
-
-    def describe(self) -> str:
-        when = datetime.fromtimestamp(self.created_at).strftime("%Y-%m-%d %H:%M")
-        return f"snapshot #{self.snapshot_id} at {when}"
+from covtui.domain.recording import Baseline, PreviousTests
 
 
 @dataclass(frozen=True)
@@ -49,19 +37,9 @@ class FileLeft:
     last: Numbers
 
 
-@dataclass(frozen=True)
-class PreviousTests:
-    """A source's tests at its previous good run that counted them."""
-
-    snapshot_id: int
-    n_tests: int
-    #: Their ids, when that run's report named them.
-    ids: frozenset[str] | None = None
-
-
 @dataclass
 class AlertInputs:
-    """What the store gathers from history so that the rules stay pure functions."""
+    """What the snapshot plan gathers from history so that the rules stay pure functions."""
 
     draft: SnapshotDraft
     overall: Numbers | None

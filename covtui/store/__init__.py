@@ -1,8 +1,9 @@
 """The monitoring database: every snapshot, per-file result and alert, through aiosqlite.
 
-Writers (scan, ingest, watch) call `write_snapshot`, which stores a snapshot and the alerts it
-raises in one transaction. Readers (dashboard, status, report) poll `data_version()` and load
-what they show with a few indexed queries.
+Persistence only: SQL, migrations, rows mapped by column name. Writers record through
+`covtui.record`, which reads a snapshot's history here, plans it in the domain and inserts the
+plan, all in one transaction. Readers (dashboard, status, report) poll `data_version()` and
+load what they show with a few indexed queries.
 """
 
 from __future__ import annotations

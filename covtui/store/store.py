@@ -8,14 +8,13 @@ import dataclasses
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import aiosqlite
 
-from covtui.config import Config
-from covtui.domain import alerts as alert_rules
 from covtui.domain.codec import (
     decode_arcs,
     decode_functions,
@@ -27,15 +26,15 @@ from covtui.domain.codec import (
     encode_names,
 )
 from covtui.domain.critical import critical_files
-from covtui.domain.model import (
-    Alert,
-    FileCoverage,
-    RunStatus,
-    Severity,
-    SnapshotDraft,
-    SourceResult,
-)
+from covtui.domain.model import Alert, FileCoverage, Severity, SourceResult
 from covtui.domain.numbers import Numbers
+from covtui.domain.recording import (
+    Baseline,
+    FileState,
+    PreviousTests,
+    SnapshotPlan,
+    SourceHistory,
+)
 from covtui.domain.records import (
     DashboardState,
     FileDetail,
@@ -52,20 +51,114 @@ from covtui.errors import StoreError
 from covtui.store import connect
 from covtui.store.schema import NUMBER_COLUMNS, RUN_COLUMNS, TEST_COLUMNS
 
+# `Numbers(*row[numbers])` relies on the columns being in the dataclass's order.
+assert tuple(f.name for f in dataclasses.fields(Numbers)) == NUMBER_COLUMNS
+
+
+class _Columns:
+    """A SELECT list and where each of its columns lands in a row: rows are read by name."""
+
+    def __init__(self, *columns: str) -> None:
+        self.sql = ", ".join(columns)
+        self.index = {c.rsplit(".", 1)[-1]: i for i, c in enumerate(columns)}
+
+    def get(self, *names: str) -> Callable[[Sequence], tuple]:
+        """Reads the named columns of a row, in that order (one C call per row)."""
+        return itemgetter(*(self.index[n] for n in names))
+
+    def span(self, names: Sequence[str]) -> slice:
+        """Where a run of adjacent columns lands (the numbers, the test counts, the run cost)."""
+        start = self.index[names[0]]
+        if [self.index[n] for n in names] != list(range(start, start + len(names))):
+            raise ValueError(f"not adjacent in the SELECT list: {', '.join(names)}")
+        return slice(start, start + len(names))
+
+
+def _prefixed(prefix: str, columns: Iterable[str]) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{c}" for c in columns)
+
+
 _NUMBERS = ", ".join(NUMBER_COLUMNS)
-_SNAPSHOT_COLUMNS = (
-    "id, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured, "
-    f"{_NUMBERS}, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-    "diff_base, n_diff_statements, n_diff_missing"
-)
-_SOURCE_COLUMNS = (
-    "r.source, r.snapshot_id, s.created_at, r.status, r.format, "
-    f"{', '.join('r.' + c for c in NUMBER_COLUMNS)}, "
-    f"{', '.join('r.' + c for c in TEST_COLUMNS)}, {', '.join('r.' + c for c in RUN_COLUMNS)}, "
-    "r.message, r.measures_unimported"
-)
 _N = len(NUMBER_COLUMNS)
 _LATEST = 2**62  # "at or before the newest snapshot"
+
+_SNAPSHOT = _Columns(
+    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
+    "measured", *NUMBER_COLUMNS, *TEST_COLUMNS, *RUN_COLUMNS,
+    "diff_base", "n_diff_statements", "n_diff_missing",
+)
+_SNAPSHOT_COLUMNS = _SNAPSHOT.sql
+_SNAPSHOT_FIELDS = _SNAPSHOT.get(
+    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
+    "measured", "diff_base", "n_diff_statements", "n_diff_missing",
+)
+_SOURCE = _Columns(
+    "r.source", "r.snapshot_id", "s.created_at", "r.status", "r.format",
+    *_prefixed("r", NUMBER_COLUMNS), *_prefixed("r", TEST_COLUMNS), *_prefixed("r", RUN_COLUMNS),
+    "r.message", "r.measures_unimported",
+)
+_SOURCE_COLUMNS = _SOURCE.sql
+_SOURCE_FIELDS = _SOURCE.get(
+    "source", "snapshot_id", "created_at", "status", "format", "message", "measures_unimported"
+)
+_ALERT = _Columns(
+    "id", "snapshot_id", "created_at", "rule", "severity", "source", "path", "message", "value",
+    "threshold", "acknowledged_at", "detail",
+)
+_ALERT_COLUMNS = _ALERT.sql
+_ALERT_FIELDS = _ALERT.get(*_ALERT.index)
+
+# A source's files with their state at snapshot :sid (the latest change at or before it).
+_STATE_AT = _Columns(
+    "f.id", "f.path", "c.state_id", *_prefixed("st", NUMBER_COLUMNS),
+    "st.missing_lines", "st.missing_arcs", "st.functions",
+)
+_STATE_AT_SQL = (
+    f"SELECT {_STATE_AT.sql} "
+    "FROM files f JOIN file_changes c ON c.file_id = f.id AND c.snapshot_id = "
+    "(SELECT MAX(snapshot_id) FROM file_changes WHERE file_id = f.id AND snapshot_id <= :sid) "
+    "LEFT JOIN file_states st ON st.id = c.state_id WHERE f.source = :source"
+)
+_STATE_FIELDS = _STATE_AT.get("id", "path", "state_id")
+_STATE_DETAIL = _STATE_AT.get("missing_lines", "missing_arcs", "functions")
+
+# A file's latest stored state at or before a snapshot, and when that was.
+_DETAIL = _Columns(
+    "c.snapshot_id", "s.created_at", *_prefixed("st", NUMBER_COLUMNS),
+    "st.missing_lines", "st.missing_arcs", "st.functions",
+)
+_DETAIL_FIELDS = _DETAIL.get(
+    "snapshot_id", "created_at", "missing_lines", "missing_arcs", "functions"
+)
+_D_NUMBERS = _DETAIL.span(NUMBER_COLUMNS)
+
+# Each source's last good numbers (a result that measured coverage). CROSS JOIN keeps the few
+# sources as the outer loop: SQLite would otherwise scan every result.
+_LAST_GOOD = _Columns("s.name", *_prefixed("r", NUMBER_COLUMNS))
+_LAST_GOOD_SQL = (
+    f"SELECT {_LAST_GOOD.sql} FROM sources s CROSS JOIN source_results r ON r.source = s.name "
+    "AND r.snapshot_id = (SELECT snapshot_id FROM source_results WHERE source = s.name "
+    "AND status = 'ok' AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1)"
+)
+_LAST_GOOD_NUMBERS = _LAST_GOOD.span(NUMBER_COLUMNS)
+
+_INSERT_SNAPSHOT = (
+    "INSERT INTO snapshots (created_at, trigger, label, status, git_commit, git_branch, "
+    f"git_dirty, measured, sources_key, {_NUMBERS}, pc_covered, "
+    f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
+    "diff_base, n_diff_statements, n_diff_missing) "
+    f"VALUES ({', '.join('?' * (9 + _N + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 3))})"
+)
+_INSERT_SOURCE_RESULT = (
+    "INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
+    f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
+    "exit_code, message, output_tail, measures_unimported) "
+    f"VALUES ({', '.join('?' * (6 + _N + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 4))})"
+)
+_INSERT_STATE = (
+    f"INSERT INTO file_states (id, {_NUMBERS}, missing_lines, missing_arcs, functions) "
+    f"VALUES ({', '.join('?' * (1 + _N + 3))})"
+)
 
 
 @dataclass(frozen=True)
@@ -76,73 +169,97 @@ class PruneResult:
     bytes_after: int
 
 
-def _numbers(row: Sequence) -> Numbers | None:
-    return None if row[0] is None else Numbers(*row)
+def _numbers(values: Sequence) -> Numbers | None:
+    return None if values[0] is None else Numbers(*values)
 
 
-def _tests(row: Sequence) -> TestCounts | None:
-    return None if row[0] is None else TestCounts(*row)
+def _tests(values: Sequence) -> TestCounts | None:
+    return None if values[0] is None else TestCounts(*values)
+
+
+_S_NUMBERS = _SNAPSHOT.span(NUMBER_COLUMNS)
+_S_TESTS = _SNAPSHOT.span(TEST_COLUMNS)
+_S_RUN = _SNAPSHOT.span(RUN_COLUMNS)
 
 
 def _snapshot(row: Sequence) -> SnapshotRow:
-    base = 9
+    (id_, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured,
+     diff_base, n_diff_statements, n_diff_missing) = _SNAPSHOT_FIELDS(row)
     return SnapshotRow(
-        id=row[0],
-        created_at=row[1],
-        trigger=row[2],
-        label=row[3],
-        status=row[4],
-        git_commit=row[5],
-        git_branch=row[6],
-        git_dirty=None if row[7] is None else bool(row[7]),
-        measured=tuple(filter(None, row[8].split(","))),
-        numbers=_numbers(row[base : base + _N]),
-        tests=_tests(row[base + _N : base + _N + 5]),
-        run=RunCost(*row[base + _N + 5 : base + _N + 9]),
-        diff_base=row[base + _N + 9],
-        n_diff_statements=row[base + _N + 10],
-        n_diff_missing=row[base + _N + 11],
+        id=id_,
+        created_at=created_at,
+        trigger=trigger,
+        label=label,
+        status=status,
+        git_commit=git_commit,
+        git_branch=git_branch,
+        git_dirty=None if git_dirty is None else bool(git_dirty),
+        measured=tuple(filter(None, measured.split(","))),
+        numbers=_numbers(row[_S_NUMBERS]),
+        tests=_tests(row[_S_TESTS]),
+        run=RunCost(*row[_S_RUN]),
+        diff_base=diff_base,
+        n_diff_statements=n_diff_statements,
+        n_diff_missing=n_diff_missing,
     )
 
 
+_R_NUMBERS = _SOURCE.span(NUMBER_COLUMNS)
+_R_TESTS = _SOURCE.span(TEST_COLUMNS)
+_R_RUN = _SOURCE.span(RUN_COLUMNS)
+
+
 def _source(row: Sequence, **extra) -> SourceRow:
-    base = 5
+    source, snapshot_id, created_at, status, format_, message, measures_unimported = (
+        _SOURCE_FIELDS(row)
+    )
     return SourceRow(
-        source=row[0],
-        snapshot_id=row[1],
-        created_at=row[2],
-        status=row[3],
-        format=row[4],
-        numbers=_numbers(row[base : base + _N]),
-        tests=_tests(row[base + _N : base + _N + 5]),
-        run=RunCost(*row[base + _N + 5 : base + _N + 9]),
-        message=row[base + _N + 9],
-        measures_unimported=None if row[base + _N + 10] is None else bool(row[base + _N + 10]),
+        source=source,
+        snapshot_id=snapshot_id,
+        created_at=created_at,
+        status=status,
+        format=format_,
+        numbers=_numbers(row[_R_NUMBERS]),
+        tests=_tests(row[_R_TESTS]),
+        run=RunCost(*row[_R_RUN]),
+        message=message,
+        measures_unimported=None if measures_unimported is None else bool(measures_unimported),
         **extra,
     )
 
 
 def _alert(row: Sequence) -> Alert:
+    (id_, snapshot_id, created_at, rule, severity, source, path, message, value, threshold,
+     acknowledged_at, detail) = _ALERT_FIELDS(row)
     return Alert(
-        id=row[0],
-        snapshot_id=row[1],
-        created_at=row[2],
-        rule=row[3],
-        severity=Severity(row[4]),
-        source=row[5],
-        path=row[6],
-        message=row[7],
-        value=row[8],
-        threshold=row[9],
-        acknowledged_at=row[10],
-        detail=row[11],
+        id=id_,
+        snapshot_id=snapshot_id,
+        created_at=created_at,
+        rule=rule,
+        severity=Severity(severity),
+        source=source,
+        path=path,
+        message=message,
+        value=value,
+        threshold=threshold,
+        acknowledged_at=acknowledged_at,
+        detail=detail,
     )
 
 
-_ALERT_COLUMNS = (
-    "id, snapshot_id, created_at, rule, severity, source, path, message, value, threshold, "
-    "acknowledged_at, detail"
-)
+_F_NUMBERS = _STATE_AT.span(NUMBER_COLUMNS)
+
+
+def _file_coverage(path: str, row: Sequence) -> FileCoverage:
+    """A file's state from a `_STATE_AT_SQL` row that has one."""
+    missing_lines, missing_arcs, functions = _STATE_DETAIL(row)
+    return FileCoverage(
+        path,
+        Numbers(*row[_F_NUMBERS]),
+        decode_lines(missing_lines),
+        decode_arcs(missing_arcs),
+        decode_functions(functions),
+    )
 
 
 def _state_values(f: FileCoverage) -> tuple:
@@ -152,6 +269,31 @@ def _state_values(f: FileCoverage) -> tuple:
         encode_lines(f.missing_lines),
         encode_arcs(f.missing_arcs),
         encode_functions(f.functions),
+    )
+
+
+def _source_values(snapshot_id: int, created_at: float, result: SourceResult) -> tuple:
+    numbers = result.numbers
+    report = result.report
+    return (
+        result.name,
+        snapshot_id,
+        created_at,
+        result.status.value,
+        report.format if report else None,
+        int(report.has_branches) if report else None,
+        *((getattr(numbers, c) for c in NUMBER_COLUMNS) if numbers else [None] * _N),
+        numbers.pc_covered if numbers else None,
+        *_test_values(result.tests),
+        result.run.wall_s,
+        result.run.cpu_s,
+        result.run.peak_rss_kb,
+        report.read_s if report else None,
+        result.run.exit_code,
+        result.message,
+        result.run.output_tail[-20_000:],
+        None if report is None or report.measures_unimported is None
+        else int(report.measures_unimported),
     )
 
 
@@ -197,156 +339,121 @@ class Store:
         """Changes whenever another connection commits: the dashboard's cheap change check."""
         return (await self._one("PRAGMA data_version"))[0]
 
-    # -- writing ---------------------------------------------------------------------------
+    # -- writing a snapshot: `covtui.record` reads its history, plans it, inserts the plan ------
 
-    async def write_snapshot(self, draft: SnapshotDraft, config: Config) -> tuple[int, list[Alert]]:
-        """Store `draft` and the alerts it raises, all in one transaction."""
-        created_at = draft.created_at if draft.created_at is not None else time.time()
-        async with _Transaction(self.conn, self.path):
-            return await self._write_snapshot(draft, config, created_at)
+    def transaction(self) -> _Transaction:
+        """`async with store.transaction():` BEGIN IMMEDIATE … COMMIT, rolled back on any
+        error, so what the history reads is what the insert writes on top of."""
+        return _Transaction(self.conn, self.path)
 
-    async def write_snapshots(
-        self, drafts: Iterable[SnapshotDraft], config: Config
-    ) -> list[tuple[int, list[Alert]]]:
-        """Store many snapshots in one transaction (imports, the demo, benchmarks)."""
-        results = []
-        memo: dict[str, dict[str, tuple[int, FileCoverage]]] = {}
-        async with _Transaction(self.conn, self.path):
-            for draft in drafts:
-                created_at = draft.created_at if draft.created_at is not None else time.time()
-                results.append(await self._write_snapshot(draft, config, created_at, memo))
-        return results
+    async def last_good_numbers(self) -> dict[str, Numbers]:
+        """Each source's numbers at its latest good result that measured coverage."""
+        return {
+            row[_LAST_GOOD.index["name"]]: Numbers(*row[_LAST_GOOD_NUMBERS])
+            for row in await self._all(_LAST_GOOD_SQL)
+        }
 
-    async def _write_snapshot(
-        self, draft: SnapshotDraft, config: Config, created_at: float, memo: dict | None = None
-    ) -> tuple[int, list[Alert]]:
-        measured = {s.name: s for s in draft.sources}
-        # Each source's latest good result: the total carries sources this snapshot did not
-        # measure (or whose run failed) at their last good numbers.
-        carried: dict[str, Numbers] = {}
-        for (name,) in await self._all("SELECT name FROM sources"):
-            row = await self._one(
-                f"SELECT {_NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
-                "AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1",
-                (name,),
-            )
-            if row is not None:
-                carried[name] = Numbers(*row)
-        contributing: dict[str, Numbers] = dict(carried)
-        for name, result in measured.items():
-            if result.status is RunStatus.OK and result.numbers is not None:
-                contributing[name] = result.numbers
-        overall = sum(contributing.values(), Numbers()) if contributing else None
-        sources_key = ",".join(sorted(contributing))
-
-        baseline_row = await self._one(
+    async def baseline(self, sources_key: str) -> Baseline | None:
+        """The latest good snapshot over exactly the sources in `sources_key`."""
+        row = await self._one(
             "SELECT id, created_at, pc_covered FROM snapshots "
             "WHERE status = 'ok' AND sources_key = ? ORDER BY id DESC LIMIT 1",
             (sources_key,),
         )
-        baseline = alert_rules.Baseline(*baseline_row) if baseline_row else None
+        if row is None:
+            return None
+        snapshot_id, created_at, pc_covered = row
+        return Baseline(snapshot_id, created_at, pc_covered)
 
-        tests = [s.tests for s in draft.sources if s.tests is not None]
-        test_sum = sum(tests[1:], tests[0]) if tests else None
+    async def source_history(self, source: str, wall_window: int) -> SourceHistory:
+        """The source's previous good run that counted tests (with their ids, when kept) and
+        the wall times of its last `wall_window` good runs."""
+        row = await self._one(
+            "SELECT r.snapshot_id, r.n_tests, r.n_failed + r.n_errors, t.ids "
+            "FROM source_results r LEFT JOIN test_ids t "
+            "ON t.source = r.source AND t.snapshot_id = r.snapshot_id "
+            "WHERE r.source = ? AND r.status = 'ok' AND r.n_tests IS NOT NULL "
+            "ORDER BY r.snapshot_id DESC LIMIT 1",
+            (source,),
+        )
+        previous = None
+        if row is not None:
+            snapshot_id, n_tests, n_failures, ids = row
+            previous = PreviousTests(
+                snapshot_id, n_tests, decode_names(ids) if ids is not None else None, n_failures
+            )
+        walls = await self._all(
+            "SELECT wall_s FROM source_results WHERE source = ? AND status = 'ok' "
+            "AND wall_s IS NOT NULL ORDER BY snapshot_id DESC LIMIT ?",
+            (source, wall_window),
+        )
+        return SourceHistory(previous, [wall_s for (wall_s,) in walls])
 
-        def total(attr: str):
-            values = [getattr(s.run, attr) for s in draft.sources if getattr(s.run, attr) is not None]
-            return sum(values) if values else None
+    async def current_files(self, source: str) -> dict[str, FileState]:
+        """Every file the source has reported, by path, at its latest state."""
+        files: dict[str, FileState] = {}
+        for row in await self._all(_STATE_AT_SQL, {"source": source, "sid": _LATEST}):
+            file_id, path, state_id = _STATE_FIELDS(row)
+            files[path] = FileState(file_id, None if state_id is None else _file_coverage(path, row))
+        return files
 
-        read_values = [s.report.read_s for s in draft.sources if s.report is not None]
-        peak = [s.run.peak_rss_kb for s in draft.sources if s.run.peak_rss_kb is not None]
+    async def insert_snapshot(self, plan: SnapshotPlan) -> int:
+        """Write a planned snapshot (inside `transaction()`); return its id.
+
+        Its alerts, and the files the store had not seen, get their ids here.
+        """
+        draft, overall = plan.draft, plan.overall
         cursor = await self.conn.execute(
-            f"INSERT INTO snapshots (created_at, trigger, label, status, git_commit, git_branch, "
-            f"git_dirty, measured, sources_key, {_NUMBERS}, pc_covered, "
-            f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-            "diff_base, n_diff_statements, n_diff_missing) "
-            f"VALUES ({', '.join('?' * (9 + _N + 1 + 5 + 4 + 3))})",
+            _INSERT_SNAPSHOT,
             (
-                created_at,
+                plan.created_at,
                 draft.trigger,
                 draft.label,
                 draft.status.value,
                 draft.git.commit,
                 draft.git.branch,
                 None if draft.git.dirty is None else int(draft.git.dirty),
-                ",".join(measured),
-                sources_key,
+                ",".join(r.name for r in plan.measured),
+                plan.sources_key,
                 *(
                     (getattr(overall, c) for c in NUMBER_COLUMNS)
                     if overall is not None
                     else [None] * _N
                 ),
                 overall.pc_covered if overall is not None else None,
-                *_test_values(test_sum),
-                total("wall_s"),
-                total("cpu_s"),
-                max(peak) if peak else None,
-                sum(read_values) if read_values else None,
+                *_test_values(plan.tests),
+                plan.run.wall_s,
+                plan.run.cpu_s,
+                plan.run.peak_rss_kb,
+                plan.run.read_s,
                 draft.diff.base if draft.diff else None,
                 draft.diff.n_statements if draft.diff else None,
                 draft.diff.n_missing if draft.diff else None,
             ),
         )
         snapshot_id = cursor.lastrowid
-
-        previous_failures: dict[str, int] = {}
-        previous_tests: dict[str, alert_rules.PreviousTests] = {}
-        recent_wall: dict[str, list[float]] = {}
-        file_changes: list[alert_rules.FileChange] = []
-        files_left: list[alert_rules.FileLeft] = []
-        for name, result in measured.items():
-            await self._insert_source_result(snapshot_id, created_at, result)
-            row = await self._one(
-                "SELECT n_failed + n_errors, snapshot_id, n_tests FROM source_results "
-                "WHERE source = ? AND status = 'ok' AND n_tests IS NOT NULL AND snapshot_id < ? "
-                "ORDER BY snapshot_id DESC LIMIT 1",
-                (name, snapshot_id),
+        if plan.measured:
+            await self.conn.executemany(
+                "INSERT OR IGNORE INTO sources (name) VALUES (?)", [(r.name,) for r in plan.measured]
             )
-            if row is not None:
-                previous_failures[name] = row[0]
-                previous_tests[name] = alert_rules.PreviousTests(
-                    row[1], row[2], await self._test_ids(name, row[1])
-                )
-            if result.status is RunStatus.OK and result.tests is not None:
-                await self.conn.execute(
-                    "INSERT OR REPLACE INTO test_ids (source, snapshot_id, ids) VALUES (?, ?, ?)",
-                    (name, snapshot_id, encode_names(result.tests.ids)),
-                )
-            recent_wall[name] = [
-                r[0]
-                for r in await self._all(
-                    "SELECT wall_s FROM source_results WHERE source = ? AND status = 'ok' "
-                    "AND wall_s IS NOT NULL AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT ?",
-                    (name, snapshot_id, config.alerts.test_time_window),
-                )
-            ]
-            if result.status is RunStatus.OK and result.report is not None:
-                changed, left = await self._write_file_changes(
-                    snapshot_id, name, result.report.files, memo
-                )
-                file_changes += changed
-                files_left += left
-
-        inputs = alert_rules.AlertInputs(
-            draft=draft,
-            overall=overall,
-            overall_baseline=baseline,
-            previous_failures=previous_failures,
-            recent_wall_s=recent_wall,
-            file_changes=file_changes,
-            previous_tests=previous_tests,
-            files_left=files_left,
-        )
-        new_alerts = alert_rules.evaluate(inputs, config.alerts, config.phases, config.precision)
-        for alert in new_alerts:
-            alert.snapshot_id = snapshot_id
-            alert.created_at = created_at
+            await self.conn.executemany(
+                _INSERT_SOURCE_RESULT,
+                [_source_values(snapshot_id, plan.created_at, r) for r in plan.measured],
+            )
+        if plan.test_ids:
+            await self.conn.executemany(
+                "INSERT OR REPLACE INTO test_ids (source, snapshot_id, ids) VALUES (?, ?, ?)",
+                [(name, snapshot_id, encode_names(ids)) for name, ids in plan.test_ids.items()],
+            )
+        if plan.file_writes:
+            await self._insert_file_writes(snapshot_id, plan)
+        for alert in plan.alerts:
             cursor = await self.conn.execute(
                 "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message, "
                 "value, threshold, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     snapshot_id,
-                    created_at,
+                    plan.created_at,
                     alert.rule,
                     alert.severity.value,
                     alert.source,
@@ -358,122 +465,54 @@ class Store:
                 ),
             )
             alert.id = cursor.lastrowid
-        return snapshot_id, new_alerts
+            alert.snapshot_id = snapshot_id
+        return snapshot_id
 
-    async def _insert_source_result(
-        self, snapshot_id: int, created_at: float, result: SourceResult
-    ) -> None:
-        numbers = result.numbers
-        report = result.report
-        await self.conn.execute("INSERT OR IGNORE INTO sources (name) VALUES (?)", (result.name,))
-        await self.conn.execute(
-            f"INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
-            f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-            f"exit_code, message, output_tail, measures_unimported) "
-            f"VALUES ({', '.join('?' * (6 + _N + 1 + 5 + 4 + 4))})",
-            (
-                result.name,
-                snapshot_id,
-                created_at,
-                result.status.value,
-                report.format if report else None,
-                int(report.has_branches) if report else None,
-                *((getattr(numbers, c) for c in NUMBER_COLUMNS) if numbers else [None] * _N),
-                numbers.pc_covered if numbers else None,
-                *_test_values(result.tests),
-                result.run.wall_s,
-                result.run.cpu_s,
-                result.run.peak_rss_kb,
-                report.read_s if report else None,
-                result.run.exit_code,
-                result.message,
-                result.run.output_tail[-20_000:],
-                None if report is None or report.measures_unimported is None
-                else int(report.measures_unimported),
-            ),
-        )
+    async def _insert_file_writes(self, snapshot_id: int, plan: SnapshotPlan) -> None:
+        """The plan's file states and changes, a statement per table.
 
-    async def _test_ids(self, source: str, snapshot_id: int) -> frozenset[str] | None:
-        """The source's test ids at `snapshot_id`, if they were kept (only the latest are)."""
-        row = await self._one(
-            "SELECT ids FROM test_ids WHERE source = ? AND snapshot_id = ?", (source, snapshot_id)
-        )
-        return decode_names(row[0]) if row is not None else None
-
-    async def _write_file_changes(
-        self,
-        snapshot_id: int,
-        source: str,
-        files: Iterable[FileCoverage],
-        memo: dict[str, dict[str, tuple[int, FileCoverage]]] | None = None,
-    ) -> tuple[list[alert_rules.FileChange], list[alert_rules.FileLeft]]:
-        """Store the files whose result differs from their current state; return what changed
-        and which files left the report.
-
-        `memo` carries each source's last written files between the snapshots of one batch,
-        so a batch reads the current states from the database only once.
+        Ids are given explicitly, as SQLite would (one past the largest): the write lock is
+        held, so they are free, and changes can name their states without a read per row.
         """
-        if memo is not None and source in memo:
-            current = memo[source]
-        else:
-            current = {}
-            for row in await self._all(_STATE_AT_SQL, {"source": source, "sid": _LATEST}):
-                if row[2] is None:
-                    current[row[1]] = (row[0], None)
-                    continue
-                current[row[1]] = (
-                    row[0],
-                    FileCoverage(
-                        row[1],
-                        Numbers(*row[3 : 3 + _N]),
-                        decode_lines(row[3 + _N]),
-                        decode_arcs(row[4 + _N]),
-                        decode_functions(row[5 + _N]),
-                    ),
-                )
-        changes: list[alert_rules.FileChange] = []
-        written: dict[str, tuple[int, FileCoverage]] = {}
-        for f in files:
-            file_id, old = current.get(f.path, (None, None))
-            if old is not None and (old is f or old == f):
-                # Remember the caller's object: the next draft often reuses it (identity check).
-                written[f.path] = (file_id, f)
-                continue
-            if file_id is None:
-                cursor = await self.conn.execute(
-                    "INSERT INTO files (source, path) VALUES (?, ?) "
-                    "ON CONFLICT (source, path) DO UPDATE SET path = excluded.path RETURNING id",
-                    (source, f.path),
-                )
-                file_id = (await cursor.fetchone())[0]
-            cursor = await self.conn.execute(
-                f"INSERT INTO file_states ({_NUMBERS}, missing_lines, missing_arcs, functions) "
-                f"VALUES ({', '.join('?' * (_N + 3))})",
-                _state_values(f),
+        last_file, last_state = await self._one(
+            "SELECT (SELECT MAX(id) FROM files), (SELECT MAX(id) FROM file_states)"
+        )
+        new = [w for w in plan.file_writes if w.file_id is None]
+        file_ids: dict[tuple[str, str], int] = {}
+        if new:
+            rows = [((last_file or 0) + i, w.source, w.path) for i, w in enumerate(new, 1)]
+            cursor = await self.conn.executemany(
+                "INSERT INTO files (id, source, path) VALUES (?, ?, ?) "
+                "ON CONFLICT (source, path) DO NOTHING",
+                rows,
             )
-            await self.conn.execute(
-                "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, ?)",
-                (file_id, snapshot_id, cursor.lastrowid),
-            )
-            written[f.path] = (file_id, f)
-            if old is not None:
-                changes.append(
-                    alert_rules.FileChange(
-                        source, f.path, old.numbers, f.numbers,
-                        frozenset(old.missing_lines), f.missing_lines,
+            if cursor.rowcount == len(rows):
+                file_ids = {(source, path): file_id for file_id, source, path in rows}
+            else:  # a path the store already had (or one listed twice): its existing id
+                for _, source, path in rows:
+                    (file_ids[source, path],) = await self._one(
+                        "SELECT id FROM files WHERE source = ? AND path = ?", (source, path)
                     )
-                )
-        left: list[alert_rules.FileLeft] = []
-        for path, (file_id, old) in current.items():
-            if path not in written and old is not None:
-                await self.conn.execute(
-                    "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, NULL)",
-                    (file_id, snapshot_id),
-                )
-                left.append(alert_rules.FileLeft(source, path, old.numbers))
-        if memo is not None:
-            memo[source] = written
-        return changes, left
+            for w in new:
+                plan.files[w.source][w.path] = FileState(file_ids[w.source, w.path], w.coverage)
+        states: list[tuple] = []
+        changes: list[tuple[int, int, int | None]] = []
+        state_id = last_state or 0
+        for w in plan.file_writes:
+            file_id = w.file_id if w.file_id is not None else file_ids[w.source, w.path]
+            if w.coverage is None:
+                changes.append((file_id, snapshot_id, None))
+                continue
+            state_id += 1
+            states.append((state_id, *_state_values(w.coverage)))
+            changes.append((file_id, snapshot_id, state_id))
+        if states:
+            await self.conn.executemany(_INSERT_STATE, states)
+        await self.conn.executemany(
+            "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, ?)", changes
+        )
+
+    # -- alerts and maintenance ----------------------------------------------------------------
 
     async def acknowledge(self, ids: Iterable[int] | None = None) -> int:
         """Acknowledge the given alerts (all unacknowledged ones when `ids` is None)."""
@@ -683,7 +722,7 @@ class Store:
                 rows.append(row)
         result = []
         for row in rows:
-            name, sid = row[0], row[1]
+            name, sid = _SOURCE_FIELDS(row)[:2]
             last_ok = await self._one(
                 "SELECT snapshot_id FROM source_results WHERE source = ? AND status = 'ok' "
                 "AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1",
@@ -726,24 +765,22 @@ class Store:
             )
             previous: dict[str, Numbers] = {}
             if len(ok_ids) == 2:
-                previous = {
-                    row[1]: Numbers(*row[3 : 3 + _N])
-                    for row in await self._all(_STATE_AT_SQL, {"source": name, "sid": ok_ids[1][0]})
-                    if row[2] is not None
-                }
+                for row in await self._all(_STATE_AT_SQL, {"source": name, "sid": ok_ids[1][0]}):
+                    _, path, state_id = _STATE_FIELDS(row)
+                    if state_id is not None:
+                        previous[path] = Numbers(*row[_F_NUMBERS])
             for row in current:
-                if row[2] is None:
+                _, path, state_id = _STATE_FIELDS(row)
+                if state_id is None:
                     continue
-                result.append(FileRow(name, row[1], Numbers(*row[3 : 3 + _N]), previous.get(row[1])))
+                result.append(FileRow(name, path, Numbers(*row[_F_NUMBERS]), previous.get(path)))
         return result
 
     async def file_detail(
         self, source: str, path: str, snapshot_id: int | None = None
     ) -> FileDetail | None:
         row = await self._one(
-            f"SELECT c.snapshot_id, s.created_at, {', '.join('st.' + c for c in NUMBER_COLUMNS)}, "
-            "st.missing_lines, st.missing_arcs, st.functions "
-            "FROM files f JOIN file_changes c ON c.file_id = f.id "
+            f"SELECT {_DETAIL.sql} FROM files f JOIN file_changes c ON c.file_id = f.id "
             "JOIN file_states st ON st.id = c.state_id "
             "LEFT JOIN snapshots s ON s.id = c.snapshot_id "
             "WHERE f.source = ? AND f.path = ? AND c.snapshot_id <= ? "
@@ -752,15 +789,16 @@ class Store:
         )
         if row is None:
             return None
+        at, created_at, missing_lines, missing_arcs, functions = _DETAIL_FIELDS(row)
         return FileDetail(
             source=source,
             path=path,
-            numbers=Numbers(*row[2 : 2 + _N]),
-            missing_lines=decode_lines(row[2 + _N]),
-            missing_arcs=decode_arcs(row[3 + _N]),
-            functions=decode_functions(row[4 + _N]),
-            snapshot_id=row[0],
-            created_at=row[1] or 0.0,
+            numbers=Numbers(*row[_D_NUMBERS]),
+            missing_lines=decode_lines(missing_lines),
+            missing_arcs=decode_arcs(missing_arcs),
+            functions=decode_functions(functions),
+            snapshot_id=at,
+            created_at=created_at or 0.0,
         )
 
     async def alerts(
@@ -860,16 +898,6 @@ class Store:
             heartbeats=await self.heartbeats(),
             n_snapshots=n_snapshots,
         )
-
-
-# A source's files with their state at snapshot :sid (the latest change at or before it).
-_STATE_AT_SQL = (
-    f"SELECT f.id, f.path, c.state_id, {', '.join('st.' + c for c in NUMBER_COLUMNS)}, "
-    "st.missing_lines, st.missing_arcs, st.functions "
-    "FROM files f JOIN file_changes c ON c.file_id = f.id AND c.snapshot_id = "
-    "(SELECT MAX(snapshot_id) FROM file_changes WHERE file_id = f.id AND snapshot_id <= :sid) "
-    "LEFT JOIN file_states st ON st.id = c.state_id WHERE f.source = :source"
-)
 
 
 def _test_values(tests) -> tuple:

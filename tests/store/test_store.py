@@ -107,6 +107,64 @@ async def test_a_failing_write_changes_nothing(tmp_path: Path, reports, monkeypa
         }
 
 
+async def test_a_write_failing_part_way_through_its_inserts_changes_nothing(
+    tmp_path: Path, reports, monkeypatch
+) -> None:
+    """The snapshot and source rows are in when the test ids fail to encode: all roll back."""
+    from covtui.domain.model import TestOutcomes
+    from covtui.store import store as store_module
+
+    config = Config(root=tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await record_snapshot(store, draft(reports["some"], 1000.0), config)
+
+        def explode(ids):
+            raise RuntimeError("crash between inserts")
+
+        monkeypatch.setattr(store_module, "encode_names", explode)
+        result = SourceResult("python", RunStatus.OK, reports["most"], TestOutcomes(1, ids=["t"]))
+        with pytest.raises(RuntimeError):
+            await record_snapshot(store, SnapshotDraft("scan", [result], created_at=2000.0), config)
+        counts = [
+            (await store._one(f"SELECT count(*) FROM {table}"))[0]
+            for table in ("snapshots", "source_results", "file_states", "file_changes", "alerts")
+        ]
+        assert counts == [1, 1, len(reports["some"].files), len(reports["some"].files), 0]
+
+
+async def test_a_batch_stores_what_one_write_at_a_time_would(tmp_path: Path, reports) -> None:
+    """`record_snapshots` keeps each source's files between drafts instead of reading them:
+    the database it leaves is row for row the one single writes leave."""
+    import dataclasses
+
+    config = Config(root=tmp_path)
+    some, most = reports["some"], reports["most"]
+    fewer = dataclasses.replace(most, files=most.files[1:])  # a file leaves the report
+    moved = dataclasses.replace(
+        some, files=[dataclasses.replace(f, path="pkg/renamed.py") for f in some.files[:1]]
+    )
+    rust = SourceResult("rust", RunStatus.OK, reports["more"])
+    drafts = [
+        SnapshotDraft("scan", [SourceResult("python", RunStatus.OK, r), rust], created_at=t)
+        for t, r in enumerate([some, most, fewer, most, moved, fewer], 1)
+    ]
+    drafts.insert(3, draft(most, 3.5, RunStatus.FAILED))
+    tables = ["snapshots", "source_results", "sources", "files", "file_states", "file_changes",
+              "alerts", "test_ids"]
+    contents = []
+    for batch in (True, False):
+        async with await Store.open(tmp_path / f"{batch}.sqlite") as store:
+            if batch:
+                await record_snapshots(store, drafts, config)
+            else:
+                for d in drafts:
+                    await record_snapshot(store, d, config)
+            contents.append({t: sorted(await store._all(f"SELECT * FROM {t}")) for t in tables})
+    assert contents[0] == contents[1]
+    assert any(row[2] is None for row in contents[0]["file_changes"])  # the departures are in
+    assert {row[3] for row in contents[0]["alerts"]} >= {"files_left", "scan_failed"}
+
+
 async def test_prune_keeps_history_readable_and_latest(tmp_path: Path, reports) -> None:
     path = tmp_path / "db.sqlite"
     config = Config(root=tmp_path)
