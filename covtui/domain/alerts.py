@@ -5,7 +5,6 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
