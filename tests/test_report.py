@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from covtui.cli import cli
 from covtui.cli.context import Context
-from covtui.cli.report import report
 from covtui.config import Config, SourceConfig
 from covtui.domain.model import (
     CoverageReport,
@@ -208,7 +208,7 @@ async def test_since_picks_the_baseline(config: Config) -> None:
 def invoke(config: Config, *args: str):
     context = Context(config.root, config.database_path)
     context._config = config
-    return CliRunner().invoke(report, list(args), obj=context)
+    return CliRunner().invoke(cli, ["report", *args], obj=context)
 
 
 # The command runs its own event loop: these tests are synchronous.

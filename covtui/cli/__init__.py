@@ -1,34 +1,33 @@
-"""The `covtui` command line: the group and its entry point; one module per command."""
+"""The `covtui` command line: the group and its entry point. Each command lives in a module of
+its own, imported only when that command runs, so `covtui --version` starts at once."""
 
 from __future__ import annotations
 
 import click
 
-from covtui.cli.alerts import alerts
+from covtui import __version__
 from covtui.cli.context import Context, project_options
-from covtui.cli.dashboard import dashboard
-from covtui.cli.demo import demo
-from covtui.cli.ingest import ingest
-from covtui.cli.prune import prune
-from covtui.cli.report import report
-from covtui.cli.scan import scan
-from covtui.cli.status import status
-from covtui.cli.watch import watch
+from covtui.cli.group import CommandGroup
+
+#: Every command, by name: the module and attribute that define it.
+COMMANDS = {
+    name: f"covtui.cli.{name}:{name}"
+    for name in ("alerts", "dashboard", "demo", "ingest", "prune", "report", "scan", "status", "watch")
+}
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=CommandGroup, lazy_commands=COMMANDS, invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @project_options
-@click.version_option(package_name="covtui")
+@click.version_option(__version__, package_name="covtui")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Watch a codebase's test coverage move. With no command, opens the dashboard."""
     ctx.ensure_object(Context)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(dashboard)
-
-
-for command in (dashboard, demo, scan, watch, ingest, status, alerts, prune, report):
-    cli.add_command(command)
+        ctx.invoke(cli.get_command(ctx, "dashboard"))
 
 
 def main() -> None:

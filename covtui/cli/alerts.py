@@ -6,8 +6,9 @@ import json
 
 import click
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console, print_alerts
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.render import print_alerts
 from covtui.config import Range, check_number
 from covtui.domain.model import MAX_ID
 from covtui.errors import CovtuiError
@@ -29,26 +30,22 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
         return
     obj: Context = ctx.obj
 
-    @handles_errors
-    def show() -> None:
-        check_number("--limit", limit, ALERT_LIMIT)
+    check_number("--limit", limit, ALERT_LIMIT)
 
-        async def main():
-            async with await Store.open(obj.db_path, read_only=True) as store:
-                return await store.alerts(unacknowledged_only=not show_all, limit=limit)
+    async def main():
+        async with await Store.open(obj.db_path, read_only=True) as store:
+            return await store.alerts(unacknowledged_only=not show_all, limit=limit)
 
-        rows = run(main())
-        if as_json:
-            from covtui.present.serialise import alert_json
+    rows = run(main())
+    if as_json:
+        from covtui.present.serialise import alert_json
 
-            print(json.dumps([alert_json(a) for a in rows], indent=2))
-        else:
-            print_alerts(
-                rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts",
-                empty="No alerts.", detail_lines=None,
-            )
-
-    show()
+        print(json.dumps([alert_json(a) for a in rows], indent=2))
+    else:
+        print_alerts(
+            rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts",
+            empty="No alerts.", detail_lines=None,
+        )
 
 
 @alerts.command("ack")
@@ -56,7 +53,6 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "ack_all", is_flag=True, help="Acknowledge every unacknowledged alert.")
 @pass_ctx
-@handles_errors
 def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
     """Acknowledge alerts by id (or --all)."""
     if not ids and not ack_all:

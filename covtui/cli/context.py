@@ -1,54 +1,21 @@
-"""What every command shares: the project and database options, the context, error handling."""
+"""What every command shares: the project and database options and the context they fill."""
 
 from __future__ import annotations
 
-import sqlite3
-import sys
-from collections.abc import Awaitable, Callable
-from functools import wraps
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.text import Text
 
-from covtui.cli.render import err_console
-from covtui.config import Config, load_config
-from covtui.display import printable
-from covtui.errors import CovtuiError
-from covtui.signals import Interrupted, run_stoppable
-
-
-def fail(message: str, code: int = 2) -> None:
-    err_console.print(Text(f"covtui: error: {printable(message)}"))
-    sys.exit(code)
-
-
-def handles_errors(func: Callable) -> Callable:
-    """User mistakes become one line on stderr and a non-zero exit, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except CovtuiError as exc:
-            fail(str(exc), exc.exit_code)
-        except sqlite3.Error as exc:
-            fail(f"database error: {exc}")
-        except Interrupted as exc:
-            try:
-                err_console.print(f"covtui: {exc}")
-            except OSError:
-                pass  # the terminal that closed took stderr with it
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("covtui: interrupted")
-            sys.exit(130)
-
-    return wrapper
+if TYPE_CHECKING:
+    from covtui.config import Config
 
 
 def run(coro: Awaitable):
     """Run `coro`; SIGINT, SIGTERM and SIGHUP cancel it cleanly and exit 130, 143 or 129."""
+    from covtui.signals import run_stoppable
+
     return run_stoppable(coro)
 
 
@@ -61,6 +28,8 @@ class Context:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from covtui.config import load_config
+
             self._config = load_config(self.project)
             if self.db is not None:
                 self._config.database = str(self.db.resolve())
@@ -90,4 +59,5 @@ def project_options(command):
         expose_value=False, callback=_set_context,
         help="Project directory (default: the current one).",
     )(command)
+
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options
+from covtui.cli.context import Context, pass_ctx, project_options
 
 
 @click.command()
 @project_options
 @pass_ctx
-@handles_errors
 def dashboard(obj: Context) -> None:
     """Open the live dashboard for this project."""
     from covtui.scan import run_scan

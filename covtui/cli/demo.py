@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, run
-from covtui.cli.render import console
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, run
 
 
 @click.command()
 @click.option("--rebuild", is_flag=True, help="Build the demo database anew.")
 @pass_ctx
-@handles_errors
 def demo(obj: Context, rebuild: bool) -> None:
     """Open the dashboard on a generated 90-day demo database."""
     from covtui.demo import demo_config, demo_scan, ensure_demo_database

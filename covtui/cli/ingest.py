@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console, notify, print_alerts, print_source_result
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.render import notify, print_alerts, print_source_result
 from covtui.config import Config, source_name_problem
 from covtui.display import printable
 from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult, TestOutcomes
@@ -26,7 +27,6 @@ from covtui.store.folder import make_database_folder
 @click.option("--format", "fmt", type=click.Choice(["coverage.py", "coverage.json", "lcov", "cobertura", "junit"]), help="Override format detection.")
 @click.option("--label", default="", help="A note stored with the snapshot.")
 @pass_ctx
-@handles_errors
 def ingest(obj: Context, paths: tuple[Path, ...], source: str | None, fmt: str | None, label: str) -> None:
     """Record a snapshot from existing reports (coverage.py data, coverage.json, lcov,
     Cobertura XML; JUnit XML for test outcomes)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.config import CENTURY_DAYS, Range, check_number
 from covtui.store import Store
 
@@ -17,7 +17,6 @@ OLDER_THAN = Range(min=0, max=CENTURY_DAYS)
 @project_options
 @click.option("--older-than", "days", type=float, help="Days to keep (default: retention_days, 90).")
 @pass_ctx
-@handles_errors
 def prune(obj: Context, days: float | None) -> None:
     """Remove snapshots older than the retention period (never the latest one)."""
     if days is not None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.text import Text
 
+from covtui.cli.console import console, err_console
 from covtui.config import Config
 from covtui.display import printable
 from covtui.domain.model import RunStatus, SourceResult, TestOutcomes
@@ -12,12 +12,10 @@ from covtui.domain.records import TestCounts
 from covtui.present.text import local_time, memory
 from covtui.signals import run_stoppable
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 #: How many failing tests `scan` names.
 FAILURES_NAMED = 5
+
 
 def notify(config: Config, alerts) -> None:
     """Hand new alerts to the `on_alert` hook, if one is configured."""

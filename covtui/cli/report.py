@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from covtui.cli.context import handles_errors, project_options
+from covtui.cli.context import project_options
 from covtui.display import printable
 from covtui.errors import CovtuiError
 from covtui.report import (
@@ -34,10 +34,6 @@ from covtui.store import Store
 def report(obj, fmt: str, since: str | None, output: Path | None) -> None:
     """Write the coverage progression report: baseline, changes, phases, critical files,
     performance, alerts, recommendations and a forecast."""
-    handles_errors(_report)(obj, fmt, since, output)
-
-
-def _report(obj, fmt: str, since: str | None, output: Path | None) -> None:
     if since is not None:
         parse_since(since)  # a bad value fails before the database is opened
     target = None if output is None else output_target(output, obj.db_path)

@@ -9,8 +9,9 @@ import time
 import click
 from rich.text import Text
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console, notify, print_alerts, print_source_result
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.render import notify, print_alerts, print_source_result
 from covtui.display import printable, unimported_notice
 from covtui.domain.model import RunStatus, Severity
 
@@ -21,7 +22,6 @@ from covtui.domain.model import RunStatus, Severity
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when a critical alert fires (a CI gate).")
 @click.option("-q", "--quiet", is_flag=True, help="Don't stream the command's output.")
 @pass_ctx
-@handles_errors
 def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: bool) -> None:
     """Run the tests under coverage and record a snapshot."""
     from covtui.scan import run_scan

@@ -8,8 +8,9 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console, print_alerts, tests_text, total_tests
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable, unimported_notice
 from covtui.domain.critical import critical_files
 from covtui.domain.phases import phase_status
@@ -22,7 +23,6 @@ from covtui.store import Store
 @project_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
-@handles_errors
 def status(obj: Context, as_json: bool) -> None:
     """Show the current coverage, phase, critical files and unacknowledged alerts."""
     config = obj.config

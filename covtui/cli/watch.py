@@ -7,8 +7,8 @@ import sys
 import click
 from rich.text import Text
 
-from covtui.cli.context import Context, handles_errors, pass_ctx, project_options, run
-from covtui.cli.render import console
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.config import Config, check_number, field_range
 from covtui.display import printable
 
@@ -19,7 +19,6 @@ from covtui.display import printable
 @click.option("--on-change", is_flag=True, help="Also scan when source or test files change.")
 @click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
 @pass_ctx
-@handles_errors
 def watch(obj: Context, interval: float | None, on_change: bool, sources: tuple[str, ...]) -> None:
     """Rescan continuously until interrupted (SIGINT/SIGTERM end it cleanly)."""
     from covtui.watch import Watcher, timestamped
