@@ -8,6 +8,10 @@ read with an empty cache, a warm read, a warm read after one source file changed
 read with no reusable per-file results (as if every file's data changed). Every
 covtui result is checked against `coverage json` on the same tree, figure by figure; any
 difference prints it and exits 1.
+
+Then whole processes, as a user runs them: `covtui ingest .coverage` with an empty cache, and
+warm after one source file changed (start-up, imports, the read, storing the snapshot), each
+run beside a `coverage json` run so both see the machine alike.
 """
 
 from __future__ import annotations
@@ -43,6 +47,23 @@ def coverage_json(root: Path) -> tuple[float, dict]:
     data = json.loads(out.read_text())
     out.unlink()
     return elapsed, data
+
+
+def covtui_ingest(root: Path) -> float:
+    """Run `covtui ingest .coverage` in `root` as a process of its own: wall seconds."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "covtui", "ingest", ".coverage"],
+        cwd=root, check=True, stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def touch_module(root: Path, i: int) -> None:
+    """Change one source file of the synthetic project (a new function at its end)."""
+    modules = sorted((root / PACKAGE).glob("mod_*.py"))
+    target = modules[(i * 37) % len(modules)]
+    target.write_text(target.read_text() + f"\n\ndef bench_touch_{i}(x):\n    return x\n")
 
 
 def differences(report: CoverageReport, expected: dict, root: Path) -> list[str]:
@@ -126,14 +147,21 @@ def run(root: Path, runs: int) -> None:
         new_data.append(elapsed)
     check("warm read, new data", report, expected, root)
 
-    modules = sorted((root / PACKAGE).glob("mod_*.py"))
     for i in range(runs):
-        target = modules[(i * 37) % len(modules)]
-        target.write_text(target.read_text() + f"\n\ndef bench_touch_{i}(x):\n    return x\n")
+        touch_module(root, i)
         elapsed, report, stats = timed(lambda: read(cache))
         assert stats.n_parsed == 1, stats
         changed.append(elapsed)
         check("warm read, 1 file changed", report, coverage_json(root)[1], root)
+
+    # Whole processes, each beside a coverage json run: the ratio is the median of the pairs'.
+    process_cold, process_changed = [], []
+    for _ in range(runs):
+        shutil.rmtree(root / ".covtui", ignore_errors=True)
+        process_cold.append((covtui_ingest(root), coverage_json(root)[0]))
+    for i in range(runs):
+        touch_module(root, runs + i)
+        process_changed.append((covtui_ingest(root), coverage_json(root)[0]))
 
     base = statistics.median(baseline)
     print(f"\n{stats_line}; medians of {runs} runs\n")
@@ -147,6 +175,14 @@ def run(root: Path, runs: int) -> None:
     ]:
         m = statistics.median(times)
         print(f"{label:34} {m:8.3f} {m / base:16.3f}")
+    print("\nwhole processes, each beside a coverage json run (median of the pairs' ratios)\n")
+    for label, pairs in [
+        ("covtui ingest process, cold", process_cold),
+        ("covtui ingest process, 1 changed", process_changed),
+    ]:
+        m = statistics.median(a for a, _ in pairs)
+        ratio = statistics.median(a / b for a, b in pairs)
+        print(f"{label:34} {m:8.3f} {ratio:16.3f}")
     print("\nall figures agree with coverage json")
     shutil.rmtree(cache_root, ignore_errors=True)
 
