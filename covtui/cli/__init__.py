@@ -21,7 +21,7 @@ COMMANDS = {
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @project_options
-@click.version_option(__version__, package_name="covtui")
+@click.version_option(__version__)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Watch a codebase's test coverage move. With no command, opens the dashboard."""
