@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
 from covtui.domain.codec import encode_lines
-from covtui.domain.model import Alert, RunStatus, Severity, SnapshotDraft
+from covtui.domain.model import Alert, AlertRule, RunStatus, Severity, SnapshotDraft
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.phases import milestones_crossed
 from covtui.domain.recording import Baseline, PreviousTests
@@ -97,7 +97,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
         if source.status is not RunStatus.OK:
             alerts.append(
                 Alert(
-                    "scan_failed",
+                    AlertRule.SCAN_FAILED,
                     # A cancel someone asked for is news, not an emergency; a timeout is.
                     Severity.INFO if source.status is RunStatus.CANCELLED else Severity.CRITICAL,
                     f"{source.name}: scan {source.status.value}"
@@ -116,7 +116,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
         if drop >= config.coverage_drop:
             alerts.append(
                 Alert(
-                    "coverage_drop",
+                    AlertRule.COVERAGE_DROP,
                     Severity.CRITICAL,
                     f"Coverage fell {drop:.{precision}f} points to {now.pc_covered_str(precision)}% "
                     f"(from {pc_str(baseline.pc_covered, precision)}% at {baseline.describe()})",
@@ -127,7 +127,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
         for phase in milestones_crossed(baseline.pc_covered, now.pc_covered, phases):
             alerts.append(
                 Alert(
-                    "milestone",
+                    AlertRule.MILESTONE,
                     Severity.INFO,
                     f"Milestone reached: {phase.end:g}% ({phase.name} complete), "
                     f"now {now.pc_covered_str(precision)}%",
@@ -144,7 +144,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
             if rise >= config.test_failures:
                 alerts.append(
                     Alert(
-                        "test_failures",
+                        AlertRule.TEST_FAILURES,
                         Severity.CRITICAL,
                         f"{source.name}: {rise} more failing tests ({failures} now)",
                         value=rise,
@@ -161,7 +161,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                 if rise_pc >= config.test_time_pct:
                     alerts.append(
                         Alert(
-                            "test_time",
+                            AlertRule.TEST_TIME,
                             Severity.WARNING,
                             f"{source.name}: test run took {wall:.1f}s, {rise_pc:.0f}% over the "
                             f"median {median:.1f}s of the last {min(len(recent), config.test_time_window)} runs",
@@ -227,7 +227,7 @@ def tests_removed(
     more = len(removed) - len(listed)
     detail = "\n".join(listed + ([f"… and {more:,} more"] if more else []))
     return Alert(
-        "tests_removed", Severity.WARNING, message,
+        AlertRule.TESTS_REMOVED, Severity.WARNING, message,
         value=fewer, threshold=config.tests_removed, source=source, detail=detail,
     )
 
@@ -241,7 +241,7 @@ def files_left(left: list[FileLeft], config: AlertConfig, precision: int) -> Ale
         message = f"{len(left):,} measured files left the report: {_summary(entries)}"
     sources = {f.source for f in left}
     return Alert(
-        "files_left", Severity.WARNING, message,
+        AlertRule.FILES_LEFT, Severity.WARNING, message,
         value=len(left), threshold=config.files_left,
         source=sources.pop() if len(sources) == 1 else None,
         path=left[0].path if len(left) == 1 else None,
@@ -275,7 +275,7 @@ def file_regressions(changes: Iterable[FileChange], config: AlertConfig) -> Aler
             + _summary([f"{change.path} ({n:,})" for change, n, _ in hits])
         )
     return Alert(
-        "file_regression", Severity.WARNING, message,
+        AlertRule.FILE_REGRESSION, Severity.WARNING, message,
         value=total, threshold=config.file_regression_lines,
         source=sources.pop() if len(sources) == 1 else None,
         path=hits[0][0].path if len(hits) == 1 else None,

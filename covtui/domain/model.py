@@ -30,6 +30,22 @@ class Severity(str, Enum):
     INFO = "info"
 
 
+class AlertRule(str, Enum):
+    """The rule an alert comes from; its value is what the database and JSON hold."""
+
+    SCAN_FAILED = "scan_failed"
+    COVERAGE_DROP = "coverage_drop"
+    MILESTONE = "milestone"
+    TEST_FAILURES = "test_failures"
+    TEST_TIME = "test_time"
+    TESTS_REMOVED = "tests_removed"
+    FILES_LEFT = "files_left"
+    FILE_REGRESSION = "file_regression"
+
+    def __str__(self) -> str:  # the value in f-strings and markup, on every Python
+        return self.value
+
+
 @dataclass(frozen=True)
 class FunctionCoverage:
     """A function, method or class and how much of it ran (for gap analysis)."""
@@ -211,7 +227,7 @@ class SnapshotDraft:
 class Alert:
     """A rule that fired when a snapshot was written."""
 
-    rule: str  # "coverage_drop", "test_failures", "tests_removed", "test_time", "files_left", "file_regression", "milestone", "scan_failed"
+    rule: str  # an AlertRule's value (read back from the database as a plain str)
     severity: Severity
     message: str  # one line
     value: float | None = None
