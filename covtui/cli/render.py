@@ -43,7 +43,7 @@ def total_tests(rows) -> TestCounts | None:
     counted = [row.tests for row in rows if row.tests is not None]
     if not counted:
         return None
-    durations = [t.test_s for t in counted if t.test_s is not None]
+    durations = [t.duration_s for t in counted if t.duration_s is not None]
     return TestCounts(
         *(sum(getattr(t, name) for t in counted) for name in ("n_tests", "n_failed", "n_errors", "n_skipped")),
         sum(durations) if durations else None,

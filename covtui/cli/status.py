@@ -77,7 +77,7 @@ def status(obj: Context, as_json: bool) -> None:
         )
     all_tests = total_tests(state.sources)
     if all_tests is not None:
-        console.print(Text("Tests: ") + tests_text(all_tests, all_tests.test_s))
+        console.print(Text("Tests: ") + tests_text(all_tests, all_tests.duration_s))
     if diff := diff_coverage_parts(latest, config.precision):
         console.print(Text("  " + "".join(diff) + (" statements" if latest.n_diff_statements else "")))
     for row in state.sources:
@@ -85,7 +85,7 @@ def status(obj: Context, as_json: bool) -> None:
         if row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
         if row.tests is not None:
-            text += Text("  tests ") + tests_text(row.tests, row.tests.test_s)
+            text += Text("  tests ") + tests_text(row.tests, row.tests.duration_s)
         console.print(text)
         if row.measures_unimported is False:
             console.print(Text("    " + printable(unimported_notice()), style="yellow"))

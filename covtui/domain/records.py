@@ -14,7 +14,7 @@ class TestCounts:
     n_failed: int
     n_errors: int
     n_skipped: int
-    test_s: float | None
+    duration_s: float | None  # the database's test_s
 
     @property
     def n_passed(self) -> int:

@@ -68,7 +68,7 @@ def tests_json(tests: TestCounts | None) -> dict | None:
         "failed": tests.n_failed,
         "errors": tests.n_errors,
         "skipped": tests.n_skipped,
-        "duration_s": tests.test_s,
+        "duration_s": tests.duration_s,
     }
 
 

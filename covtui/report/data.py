@@ -201,7 +201,7 @@ async def build_report(
 
     recent = [s for s in await store.snapshots(200) if s.run.wall_s is not None]
     runs = [
-        RunRow(s.id, s.created_at, s.run.wall_s, s.tests.test_s if s.tests else None, s.run.read_s,
+        RunRow(s.id, s.created_at, s.run.wall_s, s.tests.duration_s if s.tests else None, s.run.read_s,
                s.run.peak_rss_kb)
         for s in recent
     ]
