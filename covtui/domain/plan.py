@@ -16,7 +16,7 @@ from covtui.domain.recording import (
     SnapshotPlan,
     SourceHistory,
 )
-from covtui.domain.records import RunCost
+from covtui.domain.records import RunMetricsRow
 
 __all__ = ["SnapshotHistory", "SnapshotPlan", "file_sources", "plan_snapshot", "sources_key"]
 
@@ -109,7 +109,7 @@ def plan_snapshot(
         sources_key=key,
         overall=overall,
         tests=sum(tests[1:], tests[0]) if tests else None,
-        run=RunCost(total("wall_s"), total("cpu_s"), max(peak) if peak else None,
+        run=RunMetricsRow(total("wall_s"), total("cpu_s"), max(peak) if peak else None,
                     sum(read) if read else None),
         test_ids={
             name: result.tests.ids for name, result in measured.items()

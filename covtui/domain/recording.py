@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from covtui.domain.model import Alert, FileCoverage, SnapshotDraft, SourceResult, TestOutcomes
 from covtui.domain.numbers import Numbers
-from covtui.domain.records import RunCost
+from covtui.domain.records import RunMetricsRow
 
 # -- the history a draft is judged against ---------------------------------------------------
 
@@ -96,7 +96,7 @@ class SnapshotPlan:
     sources_key: str
     overall: Numbers | None  # None: no source has data
     tests: TestOutcomes | None  # summed over the sources that counted tests
-    run: RunCost  # summed over the sources (peak memory: the largest)
+    run: RunMetricsRow  # summed over the sources (peak memory: the largest)
     #: Per source: the test ids to keep (its good runs that counted tests).
     test_ids: dict[str, list[str]]
     #: Files whose state changed or that left the report, source by source.

@@ -22,7 +22,9 @@ class TestCounts:
 
 
 @dataclass(frozen=True)
-class RunCost:
+class RunMetricsRow:
+    """A run's RunMetrics as the database keeps them, with the time its report took to read."""
+
     wall_s: float | None
     cpu_s: float | None
     peak_rss_kb: int | None
@@ -42,7 +44,7 @@ class SnapshotRow:
     measured: tuple[str, ...]
     numbers: Numbers | None  # None: no data
     tests: TestCounts | None
-    run: RunCost
+    run: RunMetricsRow
     diff_base: str | None = None
     n_diff_statements: int | None = None
     n_diff_missing: int | None = None
@@ -70,7 +72,7 @@ class SourceRow:
     format: str | None
     numbers: Numbers | None
     tests: TestCounts | None
-    run: RunCost
+    run: RunMetricsRow
     message: str
     #: False: coverage.py's `source` is unset, so files no test imports are not in the report.
     measures_unimported: bool | None = None
