@@ -36,26 +36,13 @@ async def _build(path: Path) -> None:
     await build_demo_database(path, end=DEMO_END)
 
 
-def _demo_config(path: Path):
-    try:
-        from covtui.demo import demo_config
-    except ImportError:
-        from covtui.config import Config, SourceConfig
-
-        return Config(
-            root=path.parent,
-            sources=[SourceConfig("python"), SourceConfig("rust", command="cargo llvm-cov", report="lcov.info")],
-        )
-    return demo_config(path)
-
-
 async def _shoot(
     db: Path, name: str, steps: Callable[[object], Awaitable[None]], size: tuple[int, int] = SIZE
 ) -> Path:
-    from covtui.demo import demo_scan
+    from covtui.demo import demo_config, demo_scan
     from covtui.tui.app import CovtuiApp
 
-    config = _demo_config(db)
+    config = demo_config(db)
     config.bell = False
     app = CovtuiApp(config, db, scanner=demo_scan, demo=True, clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
