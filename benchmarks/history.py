@@ -26,6 +26,7 @@ from covtui.config import Config
 from covtui.demo import BATCH, DemoHistory, build_demo_database
 from covtui.domain.model import CoverageReport, FileCoverage, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.numbers import Numbers
+from covtui.query.dashboard import dashboard_state
 from covtui.record import record_snapshot, record_snapshots
 from covtui.store import Store
 
@@ -114,7 +115,7 @@ async def history_benchmarks(table: Table, workdir: Path, days: float) -> None:
         )
 
         async def refresh() -> None:
-            await store.dashboard_state(trend_since=end - 90 * 86400)
+            await dashboard_state(store, trend_since=end - 90 * 86400)
 
         full = await median_s(refresh, 20)
         table.add(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from covtui.demo import SEED_CRITICAL, DemoHistory, build_demo_database
+from covtui.query.dashboard import dashboard_state
 from covtui.store import Store
 
 END = 1_758_000_000.0  # fixed, so the history is the same on every run
@@ -23,7 +24,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def test_snapshot_count_and_span(demo_db: Path) -> None:
     async with await Store.open(demo_db, create=False) as store:
-        state = await store.dashboard_state(trend_since=END - DAYS * 86400)
+        state = await dashboard_state(store, trend_since=END - DAYS * 86400)
         assert state.n_snapshots == DAYS * 288
         assert state.latest is not None and state.latest.created_at == END
         oldest = (await store.snapshots(limit=state.n_snapshots))[-1]
@@ -76,7 +77,7 @@ async def test_rust_has_no_data_then_data(demo_db: Path) -> None:
 
 async def test_dashboard_critical_files_by_missed(demo_db: Path) -> None:
     async with await Store.open(demo_db, create=False) as store:
-        state = await store.dashboard_state(trend_since=END - DAYS * 86400)
+        state = await dashboard_state(store, trend_since=END - DAYS * 86400)
         files = await store.files()
     top = state.critical_files
     assert len(top) == 5

@@ -15,11 +15,10 @@ from covtui.domain.gaps import (
     SOURCE_NOT_AVAILABLE,
     SOURCE_OUTSIDE,
     analyse_file,
-    analyse_source,
-    read_source,
 )
 from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.records import FileDetail
+from covtui.query.files import analyse_source, read_source
 from covtui.readers import read_coverage
 from covtui.record import record_snapshot
 from covtui.store import Store

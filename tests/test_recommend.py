@@ -7,11 +7,12 @@ import random
 from pathlib import Path
 
 from covtui.config import Config
-from covtui.domain.gaps import analyse_file, read_source
+from covtui.domain.gaps import analyse_file
 from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.numbers import Numbers
 from covtui.domain.recommend import IMMEDIATE, SECONDARY, recommendations
 from covtui.domain.records import FileRow
+from covtui.query.files import read_source
 from covtui.record import record_snapshot
 from covtui.store import Store
 

@@ -9,7 +9,7 @@ from textual.reactive import reactive
 
 from covtui.display import printable
 from covtui.domain.model import Alert
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 
 from .format import SEVERITY_VARIABLE, short_when, theme_style
 from .keyed_table import KeyedTable

@@ -7,7 +7,8 @@ from textual import events
 from textual.reactive import reactive
 
 from covtui.display import printable
-from covtui.domain.records import DashboardState, FileRow
+from covtui.domain.records import FileRow
+from covtui.query.dashboard import DashboardState
 
 from .format import change_text, count, shorten_path
 from .keyed_table import KeyedTable

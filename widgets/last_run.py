@@ -6,8 +6,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from covtui.domain.records import DashboardState, SnapshotRow
+from covtui.domain.records import SnapshotRow
 from covtui.present.text import duration, memory
+from covtui.query.dashboard import DashboardState
 
 from .format import count, failed_tests, median, when
 

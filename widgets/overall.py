@@ -10,8 +10,9 @@ from textual.widgets import Digits, Static
 
 from covtui.config import Phase
 from covtui.domain.phases import phase_status
-from covtui.domain.records import DashboardState, SnapshotRow
+from covtui.domain.records import SnapshotRow
 from covtui.present.text import diff_coverage_parts
+from covtui.query.dashboard import DashboardState
 
 from .format import change_content, count, when
 

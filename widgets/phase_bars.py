@@ -8,7 +8,7 @@ from textual.widget import Widget
 
 from covtui.config import Phase
 from covtui.domain.phases import phase_status
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 
 from .format import phase_variable
 

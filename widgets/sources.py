@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from covtui.display import printable, unimported_notice
 from covtui.domain.numbers import pc_str
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 
 from .format import change_content, failed_tests
 

@@ -11,7 +11,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from covtui.display import printable
-from covtui.domain.records import DashboardState, Heartbeat
+from covtui.domain.records import Heartbeat
+from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus
 
 from .format import ago, count, when

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from covtui.config import Phase
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 
 #: Theme variables that colour the lines: overall first, then each source.
 LINE_VARIABLES = ("primary", "success", "warning", "secondary", "error")

@@ -14,8 +14,8 @@ from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable, unimported_notice
 from covtui.domain.critical import critical_files
 from covtui.domain.phases import phase_status
-from covtui.domain.records import DashboardState
 from covtui.present.text import coverage_text, diff_coverage_parts, local_time
+from covtui.query.dashboard import DashboardState
 from covtui.store import Store
 
 

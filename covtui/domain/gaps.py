@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import ast
-import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from covtui.domain.model import FunctionCoverage
 from covtui.domain.numbers import Numbers
 from covtui.domain.records import FileDetail
-from covtui.readers.analysis_cache import DefinitionFinder
+from covtui.domain.regions import DefinitionFinder
 
 SOURCE_NOT_AVAILABLE = "source not available"
 SOURCE_CHANGED = "source changed since the snapshot"
@@ -93,42 +91,6 @@ def describe_arc(source_line: int, target_line: int, functions: Iterable[Uncover
     if start == 1:
         return f"line {source_line} never exited the module"
     return f"line {source_line} never exited the code object at line {start}"
-
-
-def project_file(root: Path, path: str) -> Path | None:
-    """The file a report's `path` names, resolved (symlinks included), if it is inside `root`.
-
-    A report is data and may name any path; covtui opens only the project's own files, so a
-    report saying `../secret.txt` or `/etc/passwd` (or a symlink pointing there) gets None.
-    """
-    full = Path(path) if Path(path).is_absolute() else root / path
-    try:
-        resolved = full.resolve()
-        return resolved if resolved.is_relative_to(root.resolve()) else None
-    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop
-        return None
-
-
-def read_source(root: Path, path: str) -> str | None:
-    """The text of a measured file, or None when it can't be read (moved, deleted, binary)
-    or must not be (outside the project root)."""
-    full = project_file(root, path)
-    if full is None:
-        return None
-    try:
-        if full.suffix in (".py", ".pyw"):
-            with tokenize.open(full) as f:  # honours the PEP 263 coding line
-                return f.read()
-        return full.read_text(encoding="utf-8", errors="replace")
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return None
-
-
-def analyse_source(root: Path, detail: FileDetail) -> FileGaps:
-    """`analyse_file` with the file as it is on disk now, if it is one of the project's."""
-    if project_file(root, detail.path) is None:
-        return analyse_file(detail, None, missing_note=SOURCE_OUTSIDE)
-    return analyse_file(detail, read_source(root, detail.path))
 
 
 def analyse_file(

@@ -1,10 +1,10 @@
-"""What the store hands to readers (dashboard, status, report): plain, ready-to-show rows."""
+"""What the store hands to the query layer: plain, ready-to-show rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from covtui.domain.model import Alert, Arc, FunctionCoverage
+from covtui.domain.model import Arc, FunctionCoverage
 from covtui.domain.numbers import Numbers
 
 
@@ -125,19 +125,3 @@ class Heartbeat:
     beat_at: float
     next_scan_at: float | None
     state: str
-
-
-@dataclass
-class DashboardState:
-    """Everything the main screen shows, loaded in a few indexed queries."""
-
-    latest: SnapshotRow | None
-    previous: SnapshotRow | None  # the comparable snapshot the change is measured against
-    sources: list[SourceRow]
-    critical_files: list[FileRow]
-    alerts: list[Alert]
-    n_unacknowledged: int
-    trend: dict[str, list[TrendPoint]]  # "overall" and one per source
-    recent_runs: list[SnapshotRow] = field(default_factory=list)  # newest first, for medians
-    heartbeats: list[Heartbeat] = field(default_factory=list)
-    n_snapshots: int = 0

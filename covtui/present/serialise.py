@@ -10,7 +10,8 @@ from covtui.config import Config
 from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import phase_status
-from covtui.domain.records import DashboardState, FileRow, SnapshotRow, TestCounts
+from covtui.domain.records import FileRow, SnapshotRow, TestCounts
+from covtui.query.dashboard import DashboardState
 
 if TYPE_CHECKING:  # the gap analysis (ast, its cache) is not needed to write the JSON
     from covtui.domain.gaps import FileGaps

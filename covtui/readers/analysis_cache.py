@@ -12,7 +12,6 @@ each file's finished result keyed on the analysis key plus a hash of its measure
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import json
@@ -25,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from covtui import coverage_compat as compat
-from covtui.coverage_compat import NotPython, PythonParser, RegionFinder, source_encoding
+from covtui.coverage_compat import NotPython, PythonParser, source_encoding
+from covtui.domain.regions import DefinitionFinder
 
 CACHE_FILENAME = "analysis-v1.sqlite"
 #: Bumped whenever the stored JSON layout changes.
@@ -119,23 +119,6 @@ class Region:
     is_async: bool
     end_line: int
     lines: frozenset[int]
-
-
-class DefinitionFinder(RegionFinder):
-    """coverage.py's region finder, also noting `async def` and each node's last line."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Appended before the base class appends the node's region, so it stays in step.
-        self.extra: list[tuple[bool, int]] = []
-
-    def handle_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.extra.append((isinstance(node, ast.AsyncFunctionDef), node.end_lineno or node.lineno))
-        super().handle_FunctionDef(node)
-
-    def handle_ClassDef(self, node: ast.ClassDef) -> None:
-        self.extra.append((False, node.end_lineno or node.lineno))
-        super().handle_ClassDef(node)
 
 
 def _ranges(lines: Iterable[int]) -> list[list[int]]:

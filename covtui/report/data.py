@@ -23,13 +23,14 @@ from covtui.domain.forecast import (
     measured_pc,
     run_trends,
 )
-from covtui.domain.gaps import FileGaps, analyse_source
+from covtui.domain.gaps import FileGaps
 from covtui.domain.model import MAX_ID, Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import PhaseStatus, phase_status
 from covtui.domain.recommend import Recommendation, recommendations
 from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
+from covtui.query.files import analyse_source
 from covtui.store import Store
 
 #: Secondary recommendations after the critical files.

@@ -25,7 +25,6 @@ from covtui.domain.codec import (
     encode_lines,
     encode_names,
 )
-from covtui.domain.critical import critical_files
 from covtui.domain.model import Alert, FileCoverage, Severity, SourceResult
 from covtui.domain.numbers import Numbers
 from covtui.domain.recording import (
@@ -36,7 +35,6 @@ from covtui.domain.recording import (
     SourceHistory,
 )
 from covtui.domain.records import (
-    DashboardState,
     FileDetail,
     FileRow,
     Heartbeat,
@@ -868,36 +866,20 @@ class Store:
             "SELECT name, pid, started_at, beat_at, next_scan_at, state FROM heartbeats"
         )]
 
-    async def dashboard_state(
-        self, *, trend_since: float, critical_n: int = 5, alert_limit: int = 50
-    ) -> DashboardState:
-        """Everything the main screen shows."""
-        latest = await self.latest_snapshot()
-        previous = await self.comparable_before(latest) if latest else None
-        files = await self.files()
-        n_unacknowledged = (
-            await self._one("SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL")
-        )[0]
-        recent_runs = [
-            _snapshot(r)
-            for r in await self._all(
-                f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE wall_s IS NOT NULL "
-                "ORDER BY id DESC LIMIT 20"
-            )
-        ]
-        n_snapshots = (await self._one("SELECT count(*) FROM snapshots"))[0]
-        return DashboardState(
-            latest=latest,
-            previous=previous,
-            sources=await self.sources(),
-            critical_files=critical_files(files, critical_n),
-            alerts=await self.alerts(limit=alert_limit),
-            n_unacknowledged=n_unacknowledged,
-            trend=await self.trend(trend_since),
-            recent_runs=recent_runs,
-            heartbeats=await self.heartbeats(),
-            n_snapshots=n_snapshots,
+    async def n_unacknowledged(self) -> int:
+        return (await self._one("SELECT count(*) FROM alerts WHERE acknowledged_at IS NULL"))[0]
+
+    async def recent_runs(self, limit: int) -> list[SnapshotRow]:
+        """The latest snapshots that ran something (a wall time), newest first."""
+        rows = await self._all(
+            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE wall_s IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
         )
+        return [_snapshot(r) for r in rows]
+
+    async def n_snapshots(self) -> int:
+        return (await self._one("SELECT count(*) FROM snapshots"))[0]
 
 
 def _test_values(tests) -> tuple:

@@ -21,8 +21,9 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from covtui.config import Config
 from covtui.display import printable
 from covtui.domain.model import Severity
-from covtui.domain.records import DashboardState
 from covtui.errors import CovtuiError, ScanBusy
+from covtui.query.dashboard import DashboardState
+from covtui.query.queries import Queries
 from covtui.signals import Interrupted, on_stop_signals
 from covtui.tui.messages import (
     AlertsRaised,
@@ -82,7 +83,9 @@ class CovtuiApp(App):
         self.demo = demo
         self.clock = clock
         self.sub_title = printable(f"{'demo · ' if demo else ''}{self.db_path}")
-        self.poller = Poller(self, config, self.db_path, clock=clock)
+        #: The questions the screens ask; the poller watches for changes and keeps it connected.
+        self.queries = Queries(self.db_path, config, clock=clock)
+        self.poller = Poller(self, self.queries, clock=clock)
         self.trend_range = self.poller.trend_range[0]
         #: What `r` runs: `run_scan`, the demo's `demo_scan`, or a test's fake.
         self.scanner = scanner

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from covtui.domain.model import Alert
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 
 
 @dataclass(frozen=True)

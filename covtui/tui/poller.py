@@ -1,33 +1,24 @@
-"""The dashboard's one connection to the database: a cheap change check, a reload when needed."""
+"""The dashboard's watch on the database: a cheap change check, a reload when needed."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.message_pump import MessagePump
 from textual.timer import Timer
 
-from covtui.config import Config
-from covtui.domain.critical import critical_files
-from covtui.domain.gaps import FileGaps, analyse_source
-from covtui.domain.model import Alert
-from covtui.domain.numbers import Numbers
-from covtui.domain.recommend import Recommendation, recommendations
-from covtui.domain.records import DashboardState, FileDetail, FileRow
 from covtui.errors import StoreError
+from covtui.query.dashboard import DashboardState
+from covtui.query.queries import NOT_CONNECTED, Queries
 from covtui.store import Store
 from covtui.store.schema import SCHEMA_VERSION
 from covtui.tui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 
 #: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
 TREND_RANGES: list[tuple[str, float]] = [("day", 86400.0), ("week", 7 * 86400.0), ("90 days", 90 * 86400.0)]
-
-#: Recommendations after the critical files (the "secondary" ones), as the report has them.
-N_SECONDARY = 5
 
 #: The longest wait between attempts while the database is unavailable.
 MAX_BACKOFF_S = 10.0
@@ -50,25 +41,26 @@ class Poller:
     Every `config.poll_interval` seconds it checks `PRAGMA data_version` and the file's
     identity; only when either changed does it load the whole `DashboardState`. The next poll
     is scheduled when the last one finished, so polls never overlap; after an error it closes
-    the connection, backs off, and reopens it when the database is usable again.
+    the connection, backs off, and reopens it when the database is usable again. The
+    connection is `queries`' (the screens ask their questions through it): the poller opens
+    and closes it, and tells it why the database is unavailable.
     """
 
     def __init__(
         self,
         target: MessagePump,
-        config: Config,
-        db_path: Path,
+        queries: Queries,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.target = target
-        self.config = config
-        self.db_path = Path(db_path)
+        self.queries = queries
+        self.config = queries.config
+        self.db_path = queries.db_path
         self.clock = clock
-        self.interval = max(0.01, float(config.poll_interval))
+        self.interval = max(0.01, float(queries.config.poll_interval))
         self.trend_range_index = 1  # a week
-        self.status = PollStatus()
-        self.store: Store | None = None
+        self._status = PollStatus()
         self._opened_fingerprint: tuple[int, int, int] | None = None
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
         self._highest_alert_id: int | None = None
@@ -97,6 +89,16 @@ class Poller:
         self._reload_requested = True
         if not self._polling and not self._stopped:
             self._schedule(0)
+
+    @property
+    def status(self) -> PollStatus:
+        return self._status
+
+    @status.setter
+    def status(self, status: PollStatus) -> None:
+        self._status = status
+        # What the screens' questions are told while the connection is closed.
+        self.queries.unavailable = status.error or NOT_CONNECTED
 
     @property
     def trend_range(self) -> tuple[str, float]:
@@ -155,23 +157,24 @@ class Poller:
             if self.status.loaded_at is None:
                 raise StoreError(f"{self.db_path}: no monitoring database yet (press r to scan)")
             raise StoreError(f"{self.db_path}: the database is missing")
-        if self.store is not None and fingerprint != self._opened_fingerprint:
+        if self.queries.store is not None and fingerprint != self._opened_fingerprint:
             # Replaced, or overwritten in place (`cp garbage covtui.db`): an open connection
             # keeps reading its cached pages and WAL, a new one reads the file itself. (A
             # checkpoint changes the file too: one extra reopen, harmless.)
             await self._close()
-        if self.store is None:
-            self.store = await Store.open(self.db_path, read_only=True)
+        opening = self.queries.store is None
+        # stop() may close the connection meanwhile: then this one fails cleanly.
+        store = await self.queries.connect()
+        if opening:
             self._opened_fingerprint = fingerprint
             self._seen = None
-        store = self.store  # stop() may drop self.store meanwhile; this one fails cleanly
         version = await store.data_version()
         seen = (version, fingerprint)
         if seen != self._seen or self._reload_requested:
             self._reload_requested = False
             await self._check_schema(store)
             started = time.perf_counter()
-            state = await self._load(store)
+            state = await self.queries.dashboard(self.trend_range[1])
             load_s = time.perf_counter() - started
             self._seen = seen
             now = self.clock()
@@ -194,13 +197,6 @@ class Poller:
                 f"to {SCHEMA_VERSION}): upgrade covtui"
             )
 
-    async def _load(self, store: Store) -> DashboardState:
-        latest = await store.latest_snapshot()
-        anchor = latest.created_at if latest is not None else self.clock()
-        return await store.dashboard_state(
-            trend_since=anchor - self.trend_range[1], critical_n=self.config.critical_files
-        )
-
     def _announce_new_alerts(self, state: DashboardState, ino: int) -> None:
         highest = max((a.id for a in state.alerts if a.id is not None), default=0)
         if self._highest_alert_id is None or self._alerts_ino != ino:
@@ -213,77 +209,8 @@ class Poller:
             self.target.post_message(AlertsRaised(sorted(new, key=lambda a: a.id or 0)))
 
     async def _close(self) -> None:
-        store, self.store = self.store, None
         self._seen = None
-        if store is not None:
-            try:
-                await store.close()
-            except Exception:  # noqa: BLE001  (a broken connection is being dropped anyway)
-                pass
-
-    # -- queries and writes for the other screens -------------------------------------------
-
-    async def _store(self) -> Store:
-        if self.store is None:
-            error = self.status.error or "not connected yet"
-            raise StoreError(f"the database is not available: {error}")
-        return self.store
-
-    async def alerts(self) -> list[Alert]:
-        return await (await self._store()).alerts()
-
-    async def files(self) -> list[FileRow]:
-        return await (await self._store()).files()
-
-    async def file_detail(self, source: str, path: str) -> FileDetail | None:
-        return await (await self._store()).file_detail(source, path)
-
-    async def file_gaps(self, detail: FileDetail) -> FileGaps:
-        """The gap analysis of one file: its source is read and parsed in a thread."""
-        root = self.config.root
-        return await asyncio.to_thread(analyse_source, root, detail)
-
-    async def recommendations(self) -> list[Recommendation]:
-        """What to test first: the critical files, then the next ones, each with its gaps.
-
-        The file details come from the database here; reading and parsing the sources, the
-        CPU part, runs in a thread.
-        """
-        store = await self._store()
-        files = await store.files()
-        n_immediate = self.config.critical_files
-        details = {}
-        for row in critical_files(files, n_immediate + N_SECONDARY):
-            detail = await store.file_detail(row.source, row.path)
-            if detail is not None:
-                details[(row.source, row.path)] = (row, detail)
-        candidates = [row for row, _ in details.values()]
-        total = sum((f.numbers for f in files), Numbers())
-        root = self.config.root
-
-        def compute() -> list[Recommendation]:
-            gaps = {
-                key: analyse_source(root, detail)
-                for key, (_, detail) in details.items()
-            }
-            return recommendations(
-                candidates,
-                lambda row: gaps[(row.source, row.path)],
-                total=total,
-                n_immediate=n_immediate,
-                limit=len(candidates),
-            )
-
-        return await asyncio.to_thread(compute)
-
-    async def acknowledge(self, ids: Iterable[int] | None) -> int:
-        """Acknowledge alerts in the database (all when `ids` is None), then reload."""
-        await self._store()  # the same "not available" error as the reads
-        # The poller reads through a read-only connection: this one write has its own.
-        async with await Store.open(self.db_path, create=False) as store:
-            n = await store.acknowledge(ids)
-        self.request_reload()
-        return n
+        await self.queries.close()
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from covtui.config import Config
 from covtui.domain import alerts as alert_rules
 from covtui.domain.model import CoverageReport, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import StoreError
+from covtui.query.dashboard import dashboard_state
 from covtui.readers import read_coverage
 from covtui.record import record_snapshot, record_snapshots
 from covtui.store import Store
@@ -96,10 +97,10 @@ async def test_a_failing_write_changes_nothing(tmp_path: Path, reports, monkeypa
 
     monkeypatch.setattr(alert_rules, "evaluate", explode)
     async with await Store.open(path) as store:
-        before = await store.dashboard_state(trend_since=0)
+        before = await dashboard_state(store, trend_since=0)
         with pytest.raises(RuntimeError):
             await record_snapshot(store, draft(reports["most"], 2000.0), config)
-        after = await store.dashboard_state(trend_since=0)
+        after = await dashboard_state(store, trend_since=0)
         assert after.n_snapshots == before.n_snapshots == 1
         assert await store.files() == [f for f in await store.files()]
         assert {f.path: f.numbers for f in await store.files()} == {

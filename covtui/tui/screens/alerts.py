@@ -120,7 +120,7 @@ class AlertsScreen(Screen):
     @work(exclusive=True, group="alerts")
     async def load(self) -> None:
         try:
-            self.alerts = await self.app.poller.alerts()
+            self.alerts = await self.app.queries.alerts()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
             self.query_one("#alerts-summary", Static).update(Text(printable(f"cannot load the alerts: {exc}")))
             return
@@ -209,9 +209,10 @@ class AlertsScreen(Screen):
             self.notify("Nothing to acknowledge here.", markup=False, timeout=3)
             return
         try:
-            n = await self.app.poller.acknowledge(ids)
+            n = await self.app.queries.acknowledge(ids)
         except Exception as exc:  # noqa: BLE001  (a locked or missing database: say so)
             self.notify(f"Could not acknowledge: {exc}", severity="error", markup=False)
             return
+        self.app.poller.request_reload()  # written through another connection: show it now
         self.notify(f"Acknowledged {n:,} alert{'s' if n != 1 else ''}.", markup=False, timeout=3)
         self.load()

@@ -18,8 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from covtui.display import printable
-from covtui.domain.gaps import FileGaps, project_file
+from covtui.domain.gaps import FileGaps
 from covtui.domain.records import FileDetail
+from covtui.query.files import OUTSIDE_PROJECT, read_project_file
 from covtui.widgets.format import count, when
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
 from covtui.widgets.uncovered_list import Target, UncoveredList
@@ -35,22 +36,12 @@ class DiskFile:
     problem: str | None = None
 
 
-#: `DiskFile.problem` for a path that resolves outside the project: never opened.
-OUTSIDE_PROJECT = "outside the project root"
-
-
-def read_source(root: Path, name: str, dark: bool) -> DiskFile:
+def highlighted_source(root: Path, name: str, dark: bool) -> DiskFile:
     """The lines of the project file a report names, syntax-coloured (runs in a thread)."""
-    path = project_file(root, name)
-    if path is None:
-        return DiskFile(None, None, OUTSIDE_PROJECT)
-    try:
-        data = path.read_bytes()
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        return DiskFile(None, None, "not found on disk")
-    except OSError as exc:
-        return DiskFile(None, None, f"cannot be read: {exc.strerror}")
+    found = read_project_file(root, name)
+    if found.path is None or found.data is None:
+        return DiskFile(None, None, found.problem)
+    path, data, mtime = found.path, found.data, found.mtime
     text = data.decode("utf-8", errors="replace")
     # Lines as Python counts them; control characters (an escape sequence in a string
     # literal) are shown as escapes, never sent to the terminal.
@@ -134,7 +125,7 @@ class FileViewScreen(Screen):
         header = self.query_one("#file-header", Static)
         path = printable(self.path)
         try:
-            detail = await self.app.poller.file_detail(self.source, self.path)
+            detail = await self.app.queries.file_detail(self.source, self.path)
         except Exception as exc:  # noqa: BLE001  (shown, and the screen stays usable)
             header.update(Content.assemble((path, "bold"), (printable(f" · {exc}"), "$text-error")))
             return
@@ -145,7 +136,7 @@ class FileViewScreen(Screen):
         # Both read the file in a thread: one colours it, the other parses it for functions.
         disk, file_gaps = await asyncio.gather(
             asyncio.to_thread(
-                read_source, self.app.config.root, self.path, self.app.current_theme.dark
+                highlighted_source, self.app.config.root, self.path, self.app.current_theme.dark
             ),
             self._analyse(detail),
         )
@@ -168,7 +159,7 @@ class FileViewScreen(Screen):
 
     async def _analyse(self, detail: FileDetail) -> FileGaps | None:
         try:
-            return await self.app.poller.file_gaps(detail)
+            return await self.app.queries.file_gaps(detail)
         except Exception as exc:  # noqa: BLE001  (the source view still works without it)
             self.query_one(UncoveredList).failed(f"cannot analyse the file: {exc}")
             return None

@@ -88,7 +88,7 @@ class FilesScreen(Screen):
     @work(exclusive=True, group="files")
     async def load(self) -> None:
         try:
-            self.files = await self.app.poller.files()
+            self.files = await self.app.queries.files()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
             self.query_one("#files-summary", Static).update(Text(printable(f"cannot load the files: {exc}")))
             return

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from covtui.config import Config
-from covtui.domain.records import DashboardState
+from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
 from covtui.widgets.alert_history import AlertHistory
 from covtui.widgets.critical_files import CriticalFiles, split_file_key

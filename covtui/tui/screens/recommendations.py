@@ -95,7 +95,7 @@ class RecommendationsScreen(Screen):
         state = self.app.state
         snapshot_id = state.latest.id if state is not None and state.latest is not None else None
         try:
-            recs = await self.app.poller.recommendations()
+            recs = await self.app.queries.recommendations()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
             summary.update(Content(printable(f"cannot work out the recommendations: {exc}")))
             return

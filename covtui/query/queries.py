@@ -1,0 +1,92 @@
+"""`Queries`: every question the dashboard asks, bound to one read-only connection."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from covtui.config import Config
+from covtui.domain.gaps import FileGaps
+from covtui.domain.model import Alert
+from covtui.domain.recommend import Recommendation
+from covtui.domain.records import FileDetail, FileRow
+from covtui.errors import StoreError
+from covtui.query import alerts, files, recommendations
+from covtui.query.dashboard import DashboardState, dashboard_state
+from covtui.store import Store
+
+#: Why there is no connection, before the first one is opened.
+NOT_CONNECTED = "not connected yet"
+
+
+class Queries:
+    """The answers the dashboard shows, read from the monitoring database at `db_path`.
+
+    Whoever watches the database (the dashboard's poller) opens and closes the connection;
+    every question shares it, and while it is closed each one fails with `unavailable`,
+    the reason it is.
+    """
+
+    def __init__(
+        self, db_path: Path, config: Config, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.config = config
+        self.clock = clock
+        self.store: Store | None = None
+        #: Why the database can't be read now, said by whoever last failed to read it.
+        self.unavailable = NOT_CONNECTED
+
+    # -- the connection --------------------------------------------------------------------
+
+    async def connect(self) -> Store:
+        """The read-only connection, opened if it is not."""
+        if self.store is None:
+            self.store = await Store.open(self.db_path, read_only=True)
+        return self.store
+
+    async def close(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            with contextlib.suppress(Exception):  # a broken connection is being dropped anyway
+                await store.close()
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError(f"the database is not available: {self.unavailable}")
+        return self.store
+
+    # -- the answers -----------------------------------------------------------------------
+
+    async def dashboard(self, trend_span_s: float) -> DashboardState:
+        """The main screen's state, its trend `trend_span_s` back from the latest snapshot."""
+        store = self._store()
+        latest = await store.latest_snapshot()
+        anchor = latest.created_at if latest is not None else self.clock()
+        return await dashboard_state(
+            store, trend_since=anchor - trend_span_s, critical_n=self.config.critical_files
+        )
+
+    async def files(self) -> list[FileRow]:
+        return await self._store().files()
+
+    async def file_detail(self, source: str, path: str) -> FileDetail | None:
+        return await self._store().file_detail(source, path)
+
+    async def file_gaps(self, detail: FileDetail) -> FileGaps:
+        """The gap analysis of one file: its source is read and parsed in a thread."""
+        return await files.file_gaps(self.config.root, detail)
+
+    async def recommendations(self) -> list[Recommendation]:
+        """What to test first: the critical files, then the next ones, each with its gaps."""
+        return (await recommendations.recommend(self._store(), self.config)).items
+
+    async def alerts(self) -> list[Alert]:
+        return await alerts.alert_list(self._store())
+
+    async def acknowledge(self, ids: Iterable[int] | None) -> int:
+        """Acknowledge alerts (all when `ids` is None), through a writable connection of its own."""
+        self._store()  # the same "not available" error as the reads
+        return await alerts.acknowledge(self.db_path, ids)
