@@ -1,4 +1,4 @@
-"""What recording a snapshot passes between the store and the plan: the history read, the rows to write."""
+"""What recording a snapshot passes between store and plan: the history read, the rows to write."""
 
 from __future__ import annotations
 
