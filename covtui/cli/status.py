@@ -12,10 +12,9 @@ from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable, unimported_notice
-from covtui.domain.critical import critical_files
 from covtui.domain.phases import phase_status
 from covtui.present.text import coverage_text, diff_coverage_parts, local_time
-from covtui.query.dashboard import DashboardState
+from covtui.query.status import Status, current_status
 from covtui.store import Store
 
 
@@ -27,28 +26,16 @@ def status(obj: Context, as_json: bool) -> None:
     """Show the current coverage, phase, critical files and unacknowledged alerts."""
     config = obj.config
 
-    async def main():
-        # What status shows, each read once (no trend, unlike the dashboard's state).
+    async def main() -> Status:
         async with await Store.open(obj.db_path, read_only=True) as store:
-            latest = await store.latest_snapshot()
-            files = await store.files()
-            unacked = await store.alerts(unacknowledged_only=True)
-            state = DashboardState(
-                latest=latest,
-                previous=await store.comparable_before(latest) if latest else None,
-                sources=await store.sources(),
-                critical_files=critical_files(files, config.critical_files),
-                alerts=unacked,
-                n_unacknowledged=len(unacked),
-                trend={},
-            )
-            return state, files, unacked
+            return await current_status(store, config)
 
-    state, files, unacked = run(main())
+    state = run(main())
+    unacked = state.alerts
     if as_json:
         from covtui.present.serialise import status_json
 
-        data = status_json(state, files, unacked, total_tests(state.sources), config)
+        data = status_json(state, state.files, unacked, total_tests(state.sources), config)
         print(json.dumps(data, indent=2))
         return
     latest = state.latest

@@ -11,10 +11,10 @@ from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import phase_status
 from covtui.domain.records import FileRow, SnapshotRow, TestCounts
-from covtui.query.dashboard import DashboardState
 
 if TYPE_CHECKING:  # the gap analysis (ast, its cache) is not needed to write the JSON
     from covtui.domain.gaps import FileGaps
+    from covtui.query.status import Status
 
 
 def iso(t: float | None) -> str | None:
@@ -91,7 +91,7 @@ def gaps_json(g: FileGaps | None) -> dict | None:
 
 
 def status_json(
-    state: DashboardState,
+    state: Status,
     files: list[FileRow],
     alerts: list[Alert],
     tests: TestCounts | None,

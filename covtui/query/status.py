@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from covtui.config import Config
 from covtui.domain.critical import critical_files
 from covtui.domain.model import Alert
 from covtui.domain.records import FileRow, SnapshotRow, SourceRow
-from covtui.store import Store
+
+if TYPE_CHECKING:
+    from covtui.store import Store
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,8 @@ class Status:
     alerts: list[Alert]  # every unacknowledged one, newest first
 
 
-async def status(store: Store, config: Config) -> Status:
-    """Each part read once."""
+async def current_status(store: Store, config: Config) -> Status:
+    """What `covtui status` shows, each part read once."""
     latest = await store.latest_snapshot()
     files = await store.files()
     unacknowledged = await store.alerts(unacknowledged_only=True)

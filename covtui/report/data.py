@@ -3,7 +3,6 @@ sources, the changes, critical files, recommendations, run costs, alerts and the
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import Counter
@@ -27,14 +26,12 @@ from covtui.domain.gaps import FileGaps
 from covtui.domain.model import MAX_ID, Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import PhaseStatus, phase_status
-from covtui.domain.recommend import Recommendation, recommendations
+from covtui.domain.recommend import Recommendation
 from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
-from covtui.query.files import analyse_source
+from covtui.query.recommendations import recommend
 from covtui.store import Store
 
-#: Secondary recommendations after the critical files.
-N_SECONDARY = 5
 #: Latest alerts listed (all are counted).
 N_LATEST_ALERTS = 5
 _ALL = 10**9  # "every snapshot" for Store.snapshots(limit=…)
@@ -190,15 +187,7 @@ async def build_report(
     ]
     overall = measured(latest.numbers)
 
-    candidates = critical_files(files, config.critical_files + N_SECONDARY)
-    gaps = await _gaps(store, config, candidates)
-    recs = recommendations(
-        candidates,
-        lambda row: gaps[(row.source, row.path)],
-        total=sum((f.numbers for f in files), Numbers()),
-        n_immediate=config.critical_files,
-        limit=len(candidates),
-    )
+    recommended = await recommend(store, config, files)
 
     recent = [s for s in await store.snapshots(200) if s.run.wall_s is not None]
     runs = [
@@ -227,8 +216,8 @@ async def build_report(
             by_severity=dict(Counter(a.severity.value for a in alerts)),
             latest=alerts[:N_LATEST_ALERTS],
         ),
-        recommendations=recs,
-        gaps=gaps,
+        recommendations=recommended.items,
+        gaps=recommended.gaps,
         forecast=forecast(
             [(s.created_at, s.pc_covered) for s in history if _usable(s)],
             latest,
@@ -286,17 +275,3 @@ async def _sources(store: Store, config: Config, baseline: SnapshotRow) -> list[
             continue
         result.append(SourceSummary(name, measured(row.numbers), before, row.status, row.message))
     return result
-
-
-async def _gaps(store: Store, config: Config, files: list[FileRow]) -> dict[tuple[str, str], FileGaps]:
-    details = [await store.file_detail(f.source, f.path) for f in files]
-
-    def analyse() -> dict[tuple[str, str], FileGaps]:
-        # Parsing sources is CPU work: off the event loop.
-        return {
-            (d.source, d.path): analyse_source(config.root, d)
-            for d in details
-            if d is not None
-        }
-
-    return await asyncio.to_thread(analyse)
