@@ -66,8 +66,7 @@ class AlertHistory(KeyedTable):
         self.add_column("Message", key="message", width=self._message_width())
 
     def _message_width(self) -> int:
-        width = self.scrollable_content_region.width or self.size.width or 60
-        return max(10, width - (1 + 11 + 8) - 2 * self.cell_padding * 4)
+        return self.room_left(1 + 11 + 8, 4, fallback=60, minimum=10)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_column_width("message", self._message_width())

@@ -50,9 +50,7 @@ class CriticalFiles(KeyedTable):
         self.add_column(Text("Change", justify="right"), key="change", width=_CHANGE)
 
     def _path_width(self) -> int:
-        width = self.scrollable_content_region.width or self.size.width or 40
-        used = _COVER + _MISSED + _CHANGE + 2 * self.cell_padding * 4
-        return max(10, width - used)
+        return self.room_left(_COVER + _MISSED + _CHANGE, 4, fallback=40, minimum=10)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_column_width("path", self._path_width())

@@ -75,6 +75,12 @@ class KeyedTable(DataTable):
             except RowDoesNotExist:
                 pass
 
+    def room_left(self, fixed: int, n_columns: int, *, fallback: int = 80, minimum: int = 12) -> int:
+        """The width left for the one stretching column of `n_columns` (padding counted), when
+        the others' cells take `fixed` cells."""
+        width = self.scrollable_content_region.width or self.size.width or fallback
+        return max(minimum, width - fixed - 2 * self.cell_padding * n_columns)
+
     def set_column_width(self, key: str, width: int) -> None:
         """Give a fixed-width column a new width (after a resize)."""
         column = self.columns.get(key)  # type: ignore[call-overload]

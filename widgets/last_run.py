@@ -11,6 +11,7 @@ from covtui.present.text import duration, memory
 from covtui.query.dashboard import DashboardState
 
 from .format import count, failed_tests, median, when
+from .panel import panel_css
 
 
 def versus(value: float | None, typical: float | None, *, higher_is_worse: bool = True) -> Content:
@@ -27,15 +28,7 @@ def versus(value: float | None, typical: float | None, *, higher_is_worse: bool 
 class LastRun(Static):
     """What the newest measured run cost, compared with the runs before it."""
 
-    DEFAULT_CSS = """
-    LastRun {
-        height: auto;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
-        padding: 0 1;
-    }
-    """
+    DEFAULT_CSS = panel_css("LastRun")
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
 

@@ -15,18 +15,13 @@ from covtui.present.text import diff_coverage_parts
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, count, when
+from .panel import panel_css
 
 
 class OverallPanel(Vertical):
     """Overall coverage of the latest snapshot, coloured by the phase it is in."""
 
-    DEFAULT_CSS = """
-    OverallPanel {
-        height: auto;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
-        padding: 0 1;
+    DEFAULT_CSS = panel_css("OverallPanel", """
         #overall-percent {
             width: auto;
             text-style: bold;
@@ -48,9 +43,7 @@ class OverallPanel(Vertical):
         &.-phase-2 #overall-percent { color: $text-warning; }
         &.-phase-3 #overall-percent { color: $text-primary; }
         &.-phase-4 #overall-percent { color: $text-success; }
-        &.-no-data #overall-percent { color: $text-muted; }
-    }
-    """
+        &.-no-data #overall-percent { color: $text-muted; }""")
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
 

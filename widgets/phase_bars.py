@@ -11,6 +11,7 @@ from covtui.domain.phases import phase_status
 from covtui.query.dashboard import DashboardState
 
 from .format import phase_variable
+from .panel import panel_css
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -27,15 +28,7 @@ def bar(fraction: float, width: int) -> str:
 class PhaseBars(Widget):
     """The four milestones: how much of each band is covered, and progress to the next."""
 
-    DEFAULT_CSS = """
-    PhaseBars {
-        height: auto;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
-        padding: 0 1;
-    }
-    """
+    DEFAULT_CSS = panel_css("PhaseBars")
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
 

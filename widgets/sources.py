@@ -11,22 +11,15 @@ from covtui.domain.numbers import pc_str
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, failed_tests
+from .panel import panel_css
 
 
 class SourcesPanel(Static):
     """Each measured (or configured) source: its coverage, change and last status."""
 
-    DEFAULT_CSS = """
-    SourcesPanel {
-        height: auto;
-        border: round $primary 50%;
-        border-title-color: $text;
-        border-title-style: bold;
-        padding: 0 1;
+    DEFAULT_CSS = panel_css("SourcesPanel", """
         text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    """
+        text-overflow: ellipsis;""")
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
 

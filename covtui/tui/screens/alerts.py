@@ -7,11 +7,11 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Select, Static
 
 from covtui.display import printable
 from covtui.domain.model import Alert, Severity
+from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.alert_history import alert_cells
 from covtui.widgets.keyed_table import KeyedTable
 
@@ -24,20 +24,17 @@ class AlertsTable(KeyedTable):
     FIXED = {"ack": 1, "when": 11, "severity": 8, "rule": 15, "source": 8}
 
     def message_width(self) -> int:
-        width = self.scrollable_content_region.width or self.size.width or 80
         id_width = max((len(str(k.value)) for k in self.rows), default=1)
-        used = sum(self.FIXED.values()) + id_width + 2 * self.cell_padding * (len(self.FIXED) + 2)
-        return max(12, width - used)
+        return self.room_left(sum(self.FIXED.values()) + id_width, len(self.FIXED) + 2)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_column_width("message", self.message_width())
 
 
-class AlertsScreen(Screen):
+class AlertsScreen(SubScreen):
     """`space` acknowledges the selected alert, `A` all shown; both write to the database."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
         Binding("space", "acknowledge", "Acknowledge"),
         Binding("A", "acknowledge_all", "Acknowledge all", key_display="A"),
         Binding("s", "cycle_severity", "Severity"),

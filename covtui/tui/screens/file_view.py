@@ -14,13 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from covtui.display import printable
 from covtui.domain.gaps import FileGaps
 from covtui.domain.records import FileDetail
 from covtui.query.files import OUTSIDE_PROJECT, read_project_file
+from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.format import count, when
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
 from covtui.widgets.uncovered_list import Target, UncoveredList
@@ -57,11 +57,10 @@ def highlighted_source(root: Path, name: str, dark: bool) -> DiskFile:
     return DiskFile(lines, mtime)
 
 
-class FileViewScreen(Screen):
+class FileViewScreen(SubScreen):
     """A file's missed lines and partial branches, from the latest snapshot that measured it."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "next_gap", "Next gap"),
         Binding("N", "previous_gap", "Previous gap", key_display="N"),
         Binding("u", "focus_uncovered", "Uncovered"),

@@ -29,9 +29,7 @@ class FilesTable(KeyedTable):
     """All files; the path column takes the room the others leave."""
 
     def path_width(self) -> int:
-        width = self.scrollable_content_region.width or self.size.width or 80
-        used = sum(_FIXED.values()) + 2 * self.cell_padding * (len(_FIXED) + 1)
-        return max(12, width - used)
+        return self.room_left(sum(_FIXED.values()), len(_FIXED) + 1)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_column_width("path", self.path_width())

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from covtui.display import printable
 from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation
 from covtui.present.text import lift_text
+from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
 
 TITLES = {
@@ -44,12 +43,8 @@ def recommendation_prompt(rec: Recommendation, precision: int, *, with_source: b
     return Content("\n").join(lines)
 
 
-class RecommendationsScreen(Screen):
+class RecommendationsScreen(SubScreen):
     """Recommendations by priority; `enter` opens the file in the file view."""
-
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
 
     DEFAULT_CSS = """
     RecommendationsScreen {
