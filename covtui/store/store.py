@@ -8,9 +8,8 @@ import dataclasses
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
 import aiosqlite
@@ -20,12 +19,9 @@ from covtui.domain.codec import (
     decode_functions,
     decode_lines,
     decode_names,
-    encode_arcs,
-    encode_functions,
-    encode_lines,
     encode_names,
 )
-from covtui.domain.model import Alert, FileCoverage, Severity, SourceResult
+from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers
 from covtui.domain.recording import (
     Baseline,
@@ -38,125 +34,42 @@ from covtui.domain.records import (
     FileDetail,
     FileRow,
     Heartbeat,
-    RunMetricsRow,
     SnapshotRow,
     SourceRow,
-    TestCounts,
     TrendPoint,
 )
 from covtui.domain.retention import retention_cutoff
 from covtui.errors import StoreError
 from covtui.store import connect
-from covtui.store.schema import NUMBER_COLUMNS, RUN_COLUMNS, TEST_COLUMNS
-
-# `Numbers(*row[numbers])` relies on the columns being in the dataclass's order.
-assert tuple(f.name for f in dataclasses.fields(Numbers)) == NUMBER_COLUMNS
-
-
-class _Columns:
-    """A SELECT list and where each of its columns lands in a row: rows are read by name."""
-
-    def __init__(self, *columns: str) -> None:
-        self.sql = ", ".join(columns)
-        self.index = {c.rsplit(".", 1)[-1]: i for i, c in enumerate(columns)}
-
-    def get(self, *names: str) -> Callable[[Sequence], tuple]:
-        """Reads the named columns of a row, in that order (one C call per row)."""
-        return itemgetter(*(self.index[n] for n in names))
-
-    def span(self, names: Sequence[str]) -> slice:
-        """Where a run of adjacent columns lands (the numbers, the test counts, the run cost)."""
-        start = self.index[names[0]]
-        if [self.index[n] for n in names] != list(range(start, start + len(names))):
-            raise ValueError(f"not adjacent in the SELECT list: {', '.join(names)}")
-        return slice(start, start + len(names))
-
-
-def _prefixed(prefix: str, columns: Iterable[str]) -> tuple[str, ...]:
-    return tuple(f"{prefix}.{c}" for c in columns)
-
-
-_NUMBERS = ", ".join(NUMBER_COLUMNS)
-_N = len(NUMBER_COLUMNS)
-_LATEST = 2**62  # "at or before the newest snapshot"
-
-_SNAPSHOT = _Columns(
-    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
-    "measured", *NUMBER_COLUMNS, *TEST_COLUMNS, *RUN_COLUMNS,
-    "diff_base", "n_diff_statements", "n_diff_missing",
+from covtui.store.rows import (
+    ALERT_COLUMNS,
+    D_NUMBERS,
+    DETAIL,
+    DETAIL_FIELDS,
+    F_NUMBERS,
+    INSERT_SNAPSHOT,
+    INSERT_SOURCE_RESULT,
+    INSERT_STATE,
+    LAST_GOOD,
+    LAST_GOOD_NUMBERS,
+    LAST_GOOD_SQL,
+    LATEST,
+    N_NUMBER_COLUMNS,
+    NUMBERS,
+    SNAPSHOT_COLUMNS,
+    SOURCE_COLUMNS,
+    SOURCE_FIELDS,
+    STATE_AT_SQL,
+    STATE_FIELDS,
+    alert_row,
+    file_coverage_of,
+    snapshot_row,
+    source_row,
+    source_values,
+    state_values,
+    test_values,
 )
-_SNAPSHOT_COLUMNS = _SNAPSHOT.sql
-_SNAPSHOT_FIELDS = _SNAPSHOT.get(
-    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
-    "measured", "diff_base", "n_diff_statements", "n_diff_missing",
-)
-_SOURCE = _Columns(
-    "r.source", "r.snapshot_id", "s.created_at", "r.status", "r.format",
-    *_prefixed("r", NUMBER_COLUMNS), *_prefixed("r", TEST_COLUMNS), *_prefixed("r", RUN_COLUMNS),
-    "r.message", "r.measures_unimported",
-)
-_SOURCE_COLUMNS = _SOURCE.sql
-_SOURCE_FIELDS = _SOURCE.get(
-    "source", "snapshot_id", "created_at", "status", "format", "message", "measures_unimported"
-)
-_ALERT = _Columns(
-    "id", "snapshot_id", "created_at", "rule", "severity", "source", "path", "message", "value",
-    "threshold", "acknowledged_at", "detail",
-)
-_ALERT_COLUMNS = _ALERT.sql
-_ALERT_FIELDS = _ALERT.get(*_ALERT.index)
-
-# A source's files with their state at snapshot :sid (the latest change at or before it).
-_STATE_AT = _Columns(
-    "f.id", "f.path", "c.state_id", *_prefixed("st", NUMBER_COLUMNS),
-    "st.missing_lines", "st.missing_arcs", "st.functions",
-)
-_STATE_AT_SQL = (
-    f"SELECT {_STATE_AT.sql} "
-    "FROM files f JOIN file_changes c ON c.file_id = f.id AND c.snapshot_id = "
-    "(SELECT MAX(snapshot_id) FROM file_changes WHERE file_id = f.id AND snapshot_id <= :sid) "
-    "LEFT JOIN file_states st ON st.id = c.state_id WHERE f.source = :source"
-)
-_STATE_FIELDS = _STATE_AT.get("id", "path", "state_id")
-_STATE_DETAIL = _STATE_AT.get("missing_lines", "missing_arcs", "functions")
-
-# A file's latest stored state at or before a snapshot, and when that was.
-_DETAIL = _Columns(
-    "c.snapshot_id", "s.created_at", *_prefixed("st", NUMBER_COLUMNS),
-    "st.missing_lines", "st.missing_arcs", "st.functions",
-)
-_DETAIL_FIELDS = _DETAIL.get(
-    "snapshot_id", "created_at", "missing_lines", "missing_arcs", "functions"
-)
-_D_NUMBERS = _DETAIL.span(NUMBER_COLUMNS)
-
-# Each source's last good numbers (a result that measured coverage). CROSS JOIN keeps the few
-# sources as the outer loop: SQLite would otherwise scan every result.
-_LAST_GOOD = _Columns("s.name", *_prefixed("r", NUMBER_COLUMNS))
-_LAST_GOOD_SQL = (
-    f"SELECT {_LAST_GOOD.sql} FROM sources s CROSS JOIN source_results r ON r.source = s.name "
-    "AND r.snapshot_id = (SELECT snapshot_id FROM source_results WHERE source = s.name "
-    "AND status = 'ok' AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1)"
-)
-_LAST_GOOD_NUMBERS = _LAST_GOOD.span(NUMBER_COLUMNS)
-
-_INSERT_SNAPSHOT = (
-    "INSERT INTO snapshots (created_at, trigger, label, status, git_commit, git_branch, "
-    f"git_dirty, measured, sources_key, {_NUMBERS}, pc_covered, "
-    f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-    "diff_base, n_diff_statements, n_diff_missing) "
-    f"VALUES ({', '.join('?' * (9 + _N + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 3))})"
-)
-_INSERT_SOURCE_RESULT = (
-    "INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
-    f"{_NUMBERS}, pc_covered, {', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-    "exit_code, message, output_tail, measures_unimported) "
-    f"VALUES ({', '.join('?' * (6 + _N + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 4))})"
-)
-_INSERT_STATE = (
-    f"INSERT INTO file_states (id, {_NUMBERS}, missing_lines, missing_arcs, functions) "
-    f"VALUES ({', '.join('?' * (1 + _N + 3))})"
-)
+from covtui.store.schema import NUMBER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -165,134 +78,6 @@ class PruneResult:
     n_alerts: int
     bytes_before: int
     bytes_after: int
-
-
-def _numbers(values: Sequence) -> Numbers | None:
-    return None if values[0] is None else Numbers(*values)
-
-
-def _tests(values: Sequence) -> TestCounts | None:
-    return None if values[0] is None else TestCounts(*values)
-
-
-_S_NUMBERS = _SNAPSHOT.span(NUMBER_COLUMNS)
-_S_TESTS = _SNAPSHOT.span(TEST_COLUMNS)
-_S_RUN = _SNAPSHOT.span(RUN_COLUMNS)
-
-
-def _snapshot(row: Sequence) -> SnapshotRow:
-    (id_, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured,
-     diff_base, n_diff_statements, n_diff_missing) = _SNAPSHOT_FIELDS(row)
-    return SnapshotRow(
-        id=id_,
-        created_at=created_at,
-        trigger=trigger,
-        label=label,
-        status=status,
-        git_commit=git_commit,
-        git_branch=git_branch,
-        git_dirty=None if git_dirty is None else bool(git_dirty),
-        measured=tuple(filter(None, measured.split(","))),
-        numbers=_numbers(row[_S_NUMBERS]),
-        tests=_tests(row[_S_TESTS]),
-        run=RunMetricsRow(*row[_S_RUN]),
-        diff_base=diff_base,
-        n_diff_statements=n_diff_statements,
-        n_diff_missing=n_diff_missing,
-    )
-
-
-_R_NUMBERS = _SOURCE.span(NUMBER_COLUMNS)
-_R_TESTS = _SOURCE.span(TEST_COLUMNS)
-_R_RUN = _SOURCE.span(RUN_COLUMNS)
-
-
-def _source(row: Sequence, **extra) -> SourceRow:
-    source, snapshot_id, created_at, status, format_, message, measures_unimported = (
-        _SOURCE_FIELDS(row)
-    )
-    return SourceRow(
-        source=source,
-        snapshot_id=snapshot_id,
-        created_at=created_at,
-        status=status,
-        format=format_,
-        numbers=_numbers(row[_R_NUMBERS]),
-        tests=_tests(row[_R_TESTS]),
-        run=RunMetricsRow(*row[_R_RUN]),
-        message=message,
-        measures_unimported=None if measures_unimported is None else bool(measures_unimported),
-        **extra,
-    )
-
-
-def _alert(row: Sequence) -> Alert:
-    (id_, snapshot_id, created_at, rule, severity, source, path, message, value, threshold,
-     acknowledged_at, detail) = _ALERT_FIELDS(row)
-    return Alert(
-        id=id_,
-        snapshot_id=snapshot_id,
-        created_at=created_at,
-        rule=rule,
-        severity=Severity(severity),
-        source=source,
-        path=path,
-        message=message,
-        value=value,
-        threshold=threshold,
-        acknowledged_at=acknowledged_at,
-        detail=detail,
-    )
-
-
-_F_NUMBERS = _STATE_AT.span(NUMBER_COLUMNS)
-
-
-def _file_coverage(path: str, row: Sequence) -> FileCoverage:
-    """A file's state from a `_STATE_AT_SQL` row that has one."""
-    missing_lines, missing_arcs, functions = _STATE_DETAIL(row)
-    return FileCoverage(
-        path,
-        Numbers(*row[_F_NUMBERS]),
-        decode_lines(missing_lines),
-        decode_arcs(missing_arcs),
-        decode_functions(functions),
-    )
-
-
-def _state_values(f: FileCoverage) -> tuple:
-    n = f.numbers
-    return (
-        *(getattr(n, c) for c in NUMBER_COLUMNS),
-        encode_lines(f.missing_lines),
-        encode_arcs(f.missing_arcs),
-        encode_functions(f.functions),
-    )
-
-
-def _source_values(snapshot_id: int, created_at: float, result: SourceResult) -> tuple:
-    numbers = result.numbers
-    report = result.report
-    return (
-        result.name,
-        snapshot_id,
-        created_at,
-        result.status.value,
-        report.format if report else None,
-        int(report.has_branches) if report else None,
-        *((getattr(numbers, c) for c in NUMBER_COLUMNS) if numbers else [None] * _N),
-        numbers.pc_covered if numbers else None,
-        *_test_values(result.tests),
-        result.run.wall_s,
-        result.run.cpu_s,
-        result.run.peak_rss_kb,
-        report.read_s if report else None,
-        result.run.exit_code,
-        result.message,
-        result.run.output_tail[-20_000:],
-        None if report is None or report.measures_unimported is None
-        else int(report.measures_unimported),
-    )
 
 
 class Store:
@@ -347,8 +132,8 @@ class Store:
     async def last_good_numbers(self) -> dict[str, Numbers]:
         """Each source's numbers at its latest good result that measured coverage."""
         return {
-            row[_LAST_GOOD.index["name"]]: Numbers(*row[_LAST_GOOD_NUMBERS])
-            for row in await self._all(_LAST_GOOD_SQL)
+            row[LAST_GOOD.index["name"]]: Numbers(*row[LAST_GOOD_NUMBERS])
+            for row in await self._all(LAST_GOOD_SQL)
         }
 
     async def baseline(self, sources_key: str) -> Baseline | None:
@@ -390,9 +175,9 @@ class Store:
     async def current_files(self, source: str) -> dict[str, FileState]:
         """Every file the source has reported, by path, at its latest state."""
         files: dict[str, FileState] = {}
-        for row in await self._all(_STATE_AT_SQL, {"source": source, "sid": _LATEST}):
-            file_id, path, state_id = _STATE_FIELDS(row)
-            files[path] = FileState(file_id, None if state_id is None else _file_coverage(path, row))
+        for row in await self._all(STATE_AT_SQL, {"source": source, "sid": LATEST}):
+            file_id, path, state_id = STATE_FIELDS(row)
+            files[path] = FileState(file_id, None if state_id is None else file_coverage_of(path, row))
         return files
 
     async def insert_snapshot(self, plan: SnapshotPlan) -> int:
@@ -402,7 +187,7 @@ class Store:
         """
         draft, overall = plan.draft, plan.overall
         cursor = await self.conn.execute(
-            _INSERT_SNAPSHOT,
+            INSERT_SNAPSHOT,
             (
                 plan.created_at,
                 draft.trigger,
@@ -416,10 +201,10 @@ class Store:
                 *(
                     (getattr(overall, c) for c in NUMBER_COLUMNS)
                     if overall is not None
-                    else [None] * _N
+                    else [None] * N_NUMBER_COLUMNS
                 ),
                 overall.pc_covered if overall is not None else None,
-                *_test_values(plan.tests),
+                *test_values(plan.tests),
                 plan.run.wall_s,
                 plan.run.cpu_s,
                 plan.run.peak_rss_kb,
@@ -435,8 +220,8 @@ class Store:
                 "INSERT OR IGNORE INTO sources (name) VALUES (?)", [(r.name,) for r in plan.measured]
             )
             await self.conn.executemany(
-                _INSERT_SOURCE_RESULT,
-                [_source_values(snapshot_id, plan.created_at, r) for r in plan.measured],
+                INSERT_SOURCE_RESULT,
+                [source_values(snapshot_id, plan.created_at, r) for r in plan.measured],
             )
         if plan.test_ids:
             await self.conn.executemany(
@@ -502,10 +287,10 @@ class Store:
                 changes.append((file_id, snapshot_id, None))
                 continue
             state_id += 1
-            states.append((state_id, *_state_values(w.coverage)))
+            states.append((state_id, *state_values(w.coverage)))
             changes.append((file_id, snapshot_id, state_id))
         if states:
-            await self.conn.executemany(_INSERT_STATE, states)
+            await self.conn.executemany(INSERT_STATE, states)
         await self.conn.executemany(
             "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, ?)", changes
         )
@@ -679,29 +464,29 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
 
     async def latest_snapshot(self) -> SnapshotRow | None:
-        row = await self._one(f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots ORDER BY id DESC LIMIT 1")
-        return _snapshot(row) if row else None
+        row = await self._one(f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots ORDER BY id DESC LIMIT 1")
+        return snapshot_row(row) if row else None
 
     async def snapshot(self, snapshot_id: int) -> SnapshotRow | None:
-        row = await self._one(f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?", (snapshot_id,))
-        return _snapshot(row) if row else None
+        row = await self._one(f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?", (snapshot_id,))
+        return snapshot_row(row) if row else None
 
     async def snapshots(self, limit: int = 50, *, since: float | None = None) -> list[SnapshotRow]:
         """Newest first."""
         rows = await self._all(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE created_at >= ? ORDER BY id DESC LIMIT ?",
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE created_at >= ? ORDER BY id DESC LIMIT ?",
             (since if since is not None else 0, limit),
         )
-        return [_snapshot(r) for r in rows]
+        return [snapshot_row(r) for r in rows]
 
     async def comparable_before(self, snapshot: SnapshotRow) -> SnapshotRow | None:
         """The good snapshot before `snapshot` over the same sources: what its change is against."""
         row = await self._one(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE status = 'ok' AND id < ? AND "
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE status = 'ok' AND id < ? AND "
             "sources_key = (SELECT sources_key FROM snapshots WHERE id = ?) ORDER BY id DESC LIMIT 1",
             (snapshot.id, snapshot.id),
         )
-        return _snapshot(row) if row else None
+        return snapshot_row(row) if row else None
 
     async def sources(self) -> list[SourceRow]:
         """Each source's latest result, with its previous good coverage for the change.
@@ -712,7 +497,7 @@ class Store:
         rows = []
         for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             row = await self._one(
-                f"SELECT {_SOURCE_COLUMNS} FROM source_results r JOIN snapshots s "
+                f"SELECT {SOURCE_COLUMNS} FROM source_results r JOIN snapshots s "
                 "ON s.id = r.snapshot_id WHERE r.source = ? ORDER BY r.snapshot_id DESC LIMIT 1",
                 (name,),
             )
@@ -720,7 +505,7 @@ class Store:
                 rows.append(row)
         result = []
         for row in rows:
-            name, sid = _SOURCE_FIELDS(row)[:2]
+            name, sid = SOURCE_FIELDS(row)[:2]
             last_ok = await self._one(
                 "SELECT snapshot_id FROM source_results WHERE source = ? AND status = 'ok' "
                 "AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1",
@@ -731,21 +516,21 @@ class Store:
                 "AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT 1",
                 (name, last_ok[0] if last_ok else sid),
             )
-            source_row = _source(
+            shown = source_row(
                 row,
                 previous_pc=previous[1] if previous else None,
                 previous_snapshot_id=previous[0] if previous else None,
                 last_ok_snapshot_id=last_ok[0] if last_ok else None,
             )
-            if source_row.numbers is None:
+            if shown.numbers is None:
                 measured = await self._one(
-                    f"SELECT {_NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
+                    f"SELECT {NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
                     "AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1",
                     (name,),
                 )
                 if measured is not None:
-                    source_row = dataclasses.replace(source_row, numbers=Numbers(*measured))
-            result.append(source_row)
+                    shown = dataclasses.replace(shown, numbers=Numbers(*measured))
+            result.append(shown)
         return result
 
     async def files(self, source: str | None = None, snapshot_id: int | None = None) -> list[FileRow]:
@@ -754,8 +539,8 @@ class Store:
         names = [source] if source else [r[0] for r in await self._all("SELECT name FROM sources")]
         result: list[FileRow] = []
         for name in names:
-            at = snapshot_id if snapshot_id is not None else _LATEST
-            current = await self._all(_STATE_AT_SQL, {"source": name, "sid": at})
+            at = snapshot_id if snapshot_id is not None else LATEST
+            current = await self._all(STATE_AT_SQL, {"source": name, "sid": at})
             ok_ids = await self._all(
                 "SELECT snapshot_id FROM source_results WHERE source = ? AND status = 'ok' "
                 "AND n_files IS NOT NULL AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 2",
@@ -763,35 +548,35 @@ class Store:
             )
             previous: dict[str, Numbers] = {}
             if len(ok_ids) == 2:
-                for row in await self._all(_STATE_AT_SQL, {"source": name, "sid": ok_ids[1][0]}):
-                    _, path, state_id = _STATE_FIELDS(row)
+                for row in await self._all(STATE_AT_SQL, {"source": name, "sid": ok_ids[1][0]}):
+                    _, path, state_id = STATE_FIELDS(row)
                     if state_id is not None:
-                        previous[path] = Numbers(*row[_F_NUMBERS])
+                        previous[path] = Numbers(*row[F_NUMBERS])
             for row in current:
-                _, path, state_id = _STATE_FIELDS(row)
+                _, path, state_id = STATE_FIELDS(row)
                 if state_id is None:
                     continue
-                result.append(FileRow(name, path, Numbers(*row[_F_NUMBERS]), previous.get(path)))
+                result.append(FileRow(name, path, Numbers(*row[F_NUMBERS]), previous.get(path)))
         return result
 
     async def file_detail(
         self, source: str, path: str, snapshot_id: int | None = None
     ) -> FileDetail | None:
         row = await self._one(
-            f"SELECT {_DETAIL.sql} FROM files f JOIN file_changes c ON c.file_id = f.id "
+            f"SELECT {DETAIL.sql} FROM files f JOIN file_changes c ON c.file_id = f.id "
             "JOIN file_states st ON st.id = c.state_id "
             "LEFT JOIN snapshots s ON s.id = c.snapshot_id "
             "WHERE f.source = ? AND f.path = ? AND c.snapshot_id <= ? "
             "ORDER BY c.snapshot_id DESC LIMIT 1",
-            (source, path, snapshot_id if snapshot_id is not None else _LATEST),
+            (source, path, snapshot_id if snapshot_id is not None else LATEST),
         )
         if row is None:
             return None
-        at, created_at, missing_lines, missing_arcs, functions = _DETAIL_FIELDS(row)
+        at, created_at, missing_lines, missing_arcs, functions = DETAIL_FIELDS(row)
         return FileDetail(
             source=source,
             path=path,
-            numbers=Numbers(*row[_D_NUMBERS]),
+            numbers=Numbers(*row[D_NUMBERS]),
             missing_lines=decode_lines(missing_lines),
             missing_arcs=decode_arcs(missing_arcs),
             functions=decode_functions(functions),
@@ -819,11 +604,11 @@ class Store:
         if since_snapshot_id is not None:
             where.append("snapshot_id >= ?")
             params.append(since_snapshot_id)
-        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC"
+        sql = f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_alert(r) for r in await self._all(sql, params)]
+        return [alert_row(r) for r in await self._all(sql, params)]
 
     async def trend(self, since: float, points: int = 400) -> dict[str, list[TrendPoint]]:
         """Overall and per-source coverage since `since`, at most `points` per line: the last
@@ -872,20 +657,14 @@ class Store:
     async def recent_runs(self, limit: int) -> list[SnapshotRow]:
         """The latest snapshots that ran something (a wall time), newest first."""
         rows = await self._all(
-            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE wall_s IS NOT NULL "
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE wall_s IS NOT NULL "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        return [_snapshot(r) for r in rows]
+        return [snapshot_row(r) for r in rows]
 
     async def n_snapshots(self) -> int:
         return (await self._one("SELECT count(*) FROM snapshots"))[0]
-
-
-def _test_values(tests) -> tuple:
-    if tests is None:
-        return (None,) * 5
-    return (tests.n_tests, tests.n_failed, tests.n_errors, tests.n_skipped, tests.duration_s)
 
 
 def _file_size(path: Path) -> int:
