@@ -17,16 +17,6 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def unimported_notice(source: str | None = None) -> str:
-    """What a coverage.py source without `source` configured cannot see, and the fix."""
-    who = f"{source}: " if source else ""
-    return (
-        f"{who}coverage.py's `source` is not set, so files no test imports are invisible "
-        "(not counted at 0%); set it in pyproject.toml: [tool.coverage.run] "
-        'source = ["your_package"]'
-    )
-
-
 def has_control(text: str) -> bool:
     """Whether `text` holds any control character, a tab included."""
     return "\t" in text or _CONTROL.search(text) is not None

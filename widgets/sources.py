@@ -6,8 +6,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from covtui.display import printable, unimported_notice
+from covtui.display import printable
 from covtui.domain.numbers import pc_str
+from covtui.present.text import unimported_notice
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, failed_tests

@@ -12,8 +12,9 @@ from rich.text import Text
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import notify, print_alerts, print_source_result
-from covtui.display import printable, unimported_notice
+from covtui.display import printable
 from covtui.domain.model import RunStatus, Severity
+from covtui.present.text import unimported_notice
 
 
 @click.command()

@@ -11,9 +11,9 @@ from rich.text import Text
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts, tests_text, total_tests
-from covtui.display import printable, unimported_notice
+from covtui.display import printable
 from covtui.domain.phases import phase_status
-from covtui.present.text import coverage_text, diff_coverage_parts, local_time
+from covtui.present.text import coverage_text, diff_coverage_parts, local_time, unimported_notice
 from covtui.query.status import Status, current_status
 from covtui.store import Store
 

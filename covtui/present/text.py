@@ -77,3 +77,13 @@ def diff_coverage_parts(
     if latest.n_diff_statements == 0:
         return label, "no changed statements", ""
     return label, f"{pc_str(latest.pc_diff, precision)}%", f" of {latest.n_diff_statements:,}"
+
+
+def unimported_notice(source: str | None = None) -> str:
+    """What a coverage.py source without `source` configured cannot see, and the fix."""
+    who = f"{source}: " if source else ""
+    return (
+        f"{who}coverage.py's `source` is not set, so files no test imports are invisible "
+        "(not counted at 0%); set it in pyproject.toml: [tool.coverage.run] "
+        'source = ["your_package"]'
+    )
