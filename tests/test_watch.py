@@ -120,7 +120,8 @@ def test_a_signal_during_a_scan_records_cancelled_and_leaves_no_children(
         import os, time
 
         def test_slow():
-            open({str(marker)!r}, "w").write(str(os.getpid()))
+            open({str(marker)!r} + ".tmp", "w").write(str(os.getpid()))
+            os.replace({str(marker)!r} + ".tmp", {str(marker)!r})
             time.sleep(120)
     """)
     watch = start_watch(project, "--interval", "300")

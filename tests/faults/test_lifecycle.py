@@ -80,7 +80,9 @@ SLOW_TEST = """
     import os, time
 
     def test_slow():
-        open({marker!r}, "w").write(str(os.getpid()))
+        # Written whole, then renamed: the test never reads an empty marker.
+        open({marker!r} + ".tmp", "w").write(str(os.getpid()))
+        os.replace({marker!r} + ".tmp", {marker!r})
         time.sleep(120)
 """
 
