@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
+import io
 import json
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 
 from covtui import coverage_compat as compat
@@ -108,7 +110,7 @@ def read_with_stats(
     return report, stats
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
+def _worker_context(preload: bool = True) -> multiprocessing.context.BaseContext:
     """fork while this process has one thread (the CLI); else forkserver, with the reader
     preloaded so a read starts in milliseconds; else spawn.
 
@@ -119,9 +121,39 @@ def _worker_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
-        return ctx
-    return multiprocessing.get_context("spawn")
+        if preload:
+            ctx.set_forkserver_preload([__name__])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    _start_helpers(ctx)
+    return ctx
+
+
+_helpers_lock = threading.Lock()
+
+
+def _start_helpers(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start multiprocessing's resource tracker (and fork server) while `sys.stderr` is one
+    without a file descriptor.
+
+    The tracker hands its child `sys.stderr.fileno()`; inside the dashboard that is Textual's
+    stand-in, whose fileno() is -1, and the launch fails with "bad value(s) in fds_to_keep".
+    Started this way the helpers get no stderr at all, so nothing they might print can land
+    on the dashboard's screen either.
+    """
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    with _helpers_lock:
+        saved, sys.stderr = sys.stderr, io.StringIO()
+        try:
+            resource_tracker.ensure_running()
+            if ctx.get_start_method() == "forkserver":
+                forkserver.ensure_running()
+        finally:
+            sys.stderr = saved
 
 
 def _read_in_worker(
@@ -337,12 +369,7 @@ def _parse_missing(
     ordered = sorted(jobs, key=lambda j: -len(j[2]))
     n_batches = POOL_WORKERS * 4
     batches = [ordered[i::n_batches] for i in range(n_batches)]
-    # fork is cheapest, but unsafe once other threads exist (a TUI has some).
-    methods = multiprocessing.get_all_start_methods()
-    method = "fork" if "fork" in methods and threading.active_count() == 1 else None
-    if method is None and "forkserver" in methods:
-        method = "forkserver"
-    ctx = multiprocessing.get_context(method)
+    ctx = _worker_context(preload=False)
     try:
         with concurrent.futures.ProcessPoolExecutor(POOL_WORKERS, mp_context=ctx) as pool:
             futures = [
