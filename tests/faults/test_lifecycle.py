@@ -18,6 +18,7 @@ from covtui.config import Config
 from covtui.domain.model import Alert, Severity
 
 from ..conftest import Project, clean_env
+from ..terminal import Terminal
 
 
 def alive(pid: int) -> bool:
@@ -197,52 +198,25 @@ def test_closing_the_dashboards_terminal_during_a_rescan_ends_the_command(
     project: Project, tmp_path: Path, sig: int, code: int
 ) -> None:
     """The dashboard in a real pseudo-terminal; `r`, then the signal a closing terminal sends."""
-    import pty
-    import threading
-
     project.covtui("scan", check=True)  # something to show
     marker = tmp_path / "pytest.pid"
     project.write("tests/test_slow.py", SLOW_TEST.format(marker=str(marker)))
     temp = tmp_path / "temp"
     temp.mkdir()
-    master, slave = pty.openpty()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "covtui"], cwd=project.root,
-        env={**clean_env(), "TMPDIR": str(temp), "TERM": "xterm-256color", "COLUMNS": "120",
-             "LINES": "36"},
-        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-    )
-    os.close(slave)
-    screen = bytearray()
-
-    def drain() -> None:  # a terminal reads what the app writes, or the app blocks
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            screen.extend(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
     group = None
-    try:
-        wait_until(lambda: b"Rescan" in screen, 60)  # the footer: the app is up
-        time.sleep(0.5)
-        os.write(master, b"r")
-        wait_until(marker.exists, 60)
-        group = group_of(int(marker.read_text()))
-        app.send_signal(sig)
-        app.wait(timeout=60)
-        left = group_members(group)
-    finally:
-        if app.poll() is None:
-            app.kill()
-        if group is not None and group_members(group):
-            os.killpg(group, signal.SIGKILL)
-        os.close(master)
+    with Terminal(project.root, env={"TMPDIR": str(temp)}) as term:
+        try:
+            term.wait_for_footer()
+            term.press(b"r")
+            wait_until(marker.exists, 60)
+            group = group_of(int(marker.read_text()))
+            term.app.send_signal(sig)
+            term.app.wait(timeout=60)
+            left = group_members(group)
+        finally:
+            if group is not None and group_members(group):
+                os.killpg(group, signal.SIGKILL)
+    app, screen = term.app, term.screen
     assert app.returncode == code, screen[-2000:].decode(errors="replace")
     assert left == []
     assert list(temp.glob("covtui-run-*")) == []
