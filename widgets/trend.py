@@ -1,7 +1,9 @@
-"""The trend plot: overall and per-source coverage over a day, a week or 90 days."""
+"""The trend plot: overall and per-source coverage over an hour, a day, a week or 90 days."""
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import datetime
 
 from rich.text import Text
@@ -15,27 +17,91 @@ from covtui.query.dashboard import DashboardState
 #: Theme variables that colour the lines: overall first, then each source.
 LINE_VARIABLES = ("primary", "success", "warning", "secondary", "error")
 
-#: How the x axis labels its ticks, per range name.
-TICK_FORMATS = {"day": "%H:%M", "week": "%a %d", "90 days": "%b %d"}
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+#: Candidate x tick steps, in seconds, smallest first.
+TICK_STEPS = (
+    _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 15 * _MINUTE, 30 * _MINUTE,
+    _HOUR, 2 * _HOUR, 3 * _HOUR, 6 * _HOUR, 12 * _HOUR,
+    _DAY, 2 * _DAY, 7 * _DAY, 14 * _DAY, 30 * _DAY,
+)
+#: Candidate y tick steps, in percentage points.
+Y_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 25.0)
 
 
-def y_bounds(values: list[float], phases: list[Phase]) -> tuple[float, float]:
-    """The milestones just below the lowest and above the highest value: the targets show."""
-    marks = sorted({0.0, 100.0} | {p.start for p in phases} | {p.end for p in phases})
+def _formats(step: float, span: float) -> list[str]:
+    """Label formats for ticks `step` seconds apart over `span` seconds, plainest first."""
+    if step < _DAY:
+        plain = "%H:%M" if span < _DAY else "%a %H:%M"
+        return [plain, "%d %H:%M", "%m-%d %H:%M"]
+    if span <= 14 * _DAY:
+        return ["%a %d", "%b %d", "%Y-%m-%d"]
+    return ["%b %d", "%Y-%m-%d"]
+
+
+def x_ticks(first: float, last: float, max_ticks: int) -> tuple[list[float], list[str]]:
+    """Ticks at round local times between `first` and `last` (at most `max_ticks`, at least
+    two when the span allows), labelled so that no two labels are equal."""
+    if last <= first:
+        return [first], [datetime.fromtimestamp(first).strftime("%m-%d %H:%M")]
+    span = last - first
+    max_ticks = max(2, max_ticks)
+    step = next((s for s in TICK_STEPS if span / s <= max_ticks - 1), None)
+    if step is None:  # longer than the steps: whole multiples of the largest
+        step = TICK_STEPS[-1] * math.ceil(span / TICK_STEPS[-1] / (max_ticks - 1))
+    offset = time.localtime(first).tm_gmtoff  # round in local time: midnight, not 00:00 UTC
+    start = math.ceil((first + offset) / step) * step - offset
+    ticks = []
+    t = start
+    while t <= last + 1e-6:
+        ticks.append(t)
+        t += step
+    if len(ticks) < 2:  # a short span between round times: its ends
+        ticks = [first, last]
+    for fmt in _formats(step, span):
+        labels = [datetime.fromtimestamp(t).strftime(fmt) for t in ticks]
+        if len(set(labels)) == len(labels):
+            return ticks, labels
+    return ticks, [datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") for t in ticks]
+
+
+def y_bounds(values: list[float], max_ticks: int = 5) -> tuple[float, float, float]:
+    """A y range fitted to `values`: a little margin, ends on whole multiples of a round step
+    (at most `max_ticks` - 1 steps), kept within 0–100. Returns (bottom, top, step)."""
     if not values:
-        return marks[0], marks[1] if len(marks) > 1 else 100.0
+        return 0.0, 100.0, 25.0
     low, high = min(values), max(values)
-    bottom = max((m for m in marks if m <= low), default=0.0)
-    top = min((m for m in marks if m > high), default=100.0)
-    if high >= 100.0:
-        top = 100.0
+    margin = max((high - low) * 0.1, 0.5)
+    low, high = max(0.0, low - margin), min(100.0, high + margin)
+    for step in Y_STEPS:
+        bottom = math.floor(low / step + 1e-9) * step
+        top = math.ceil(high / step - 1e-9) * step
+        if (top - bottom) / step <= max(1, max_ticks - 1) + 1e-9:
+            break
+    bottom, top = max(0.0, bottom), min(100.0, top)
     if top <= bottom:
-        bottom = max(0.0, top - 25.0)
-    return bottom, top
+        top = min(100.0, bottom + step)
+        bottom = top - step
+    return bottom, top, step
+
+
+def y_ticks(bottom: float, top: float, step: float) -> list[float]:
+    """The multiples of `step` from `bottom` to `top`."""
+    n = round((top - bottom) / step)
+    return [round(bottom + i * step, 6) for i in range(n + 1)]
+
+
+def milestones_within(bottom: float, top: float, milestones: list[float]) -> list[float]:
+    """The milestones that fall inside the y range (its ends included): the lines to draw."""
+    return [m for m in milestones if bottom <= m <= top]
+
+
+def _label(value: float) -> str:
+    return f"{value:g}%"
 
 
 class TrendPlot(PlotextPlot):
-    """Coverage over time; milestones are horizontal lines. `t` (on the app) cycles the range."""
+    """Coverage over time, its legend in the title; milestones are horizontal lines.
+    `t` (on the app) cycles the range."""
 
     DEFAULT_CSS = """
     TrendPlot {
@@ -47,8 +113,7 @@ class TrendPlot(PlotextPlot):
     }
     """
 
-    #: plotext marker: "hd" (quarter blocks) renders the same in terminals and in SVG
-    #: screenshots; "braille" is finer but its glyphs are wider than a cell in many fonts.
+    #: plotext marker: "braille" (2×4 dots a cell) draws the finest lines.
     marker = "hd"
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
@@ -58,11 +123,18 @@ class TrendPlot(PlotextPlot):
         super().__init__(**kwargs)
         self.phases = phases
         self._cache: tuple[object, Text] | None = None
+        #: The y range last drawn (bottom, top, step).
+        self.y_range: tuple[float, float, float] = (0.0, 100.0, 25.0)
         self.border_title = "Trend"
+
+    @property
+    def milestones(self) -> list[float]:
+        """The phases' boundaries between 0 and 100."""
+        return sorted(({p.start for p in self.phases} | {p.end for p in self.phases}) - {0.0, 100.0})
 
     def watch_state(self, state: DashboardState | None) -> None:
         has_history = state is not None and any(len(p) > 0 for p in state.trend.values())
-        self.border_subtitle = "t: day / week / 90 days" if has_history else "no history yet"
+        self.border_subtitle = "t: range" if has_history else "no history yet"
         self._cache = None
         self.refresh()
 
@@ -77,8 +149,8 @@ class TrendPlot(PlotextPlot):
         background = Color.parse(variables.get("surface", "#000000"))
         return foreground.blend(background, 0.65).rgb
 
-    def _rgb(self, variable: str) -> tuple[int, int, int]:
-        return Color.parse(self.app.theme_variables.get(variable, "#888888")).rgb
+    def _colour(self, variable: str) -> Color:
+        return Color.parse(self.app.theme_variables.get(variable, "#888888"))
 
     def render(self):
         key = (self.size, self.app.theme, id(self.state), self.range_name)
@@ -89,52 +161,62 @@ class TrendPlot(PlotextPlot):
         self._cache = (key, text)
         return text
 
-    def _draw(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        state = self.state
-        trend = state.trend if state is not None else {}
+    def _series(self) -> list[tuple[str, list]]:
+        trend = self.state.trend if self.state is not None else {}
         series = [("overall", trend.get("overall", []))] + [
             (name, points) for name, points in sorted(trend.items()) if name != "overall"
         ]
         # One source: its line is the overall line, drawn once.
         if len(series) == 2 and [p.pc_covered for p in series[0][1]] == [p.pc_covered for p in series[1][1]]:
             series = series[:1]
+        return series
+
+    def _retitle(self, series: list[tuple[str, list]]) -> None:
+        """The range, then the legend: each line's name in its colour (outside the data)."""
+        title = f"Trend · {self.range_name}"
+        shown = [(i, name) for i, (name, points) in enumerate(series) if points]
+        if len(shown) > 1:
+            keys = " ".join(
+                f"[{self._colour(LINE_VARIABLES[i % len(LINE_VARIABLES)]).hex}]━ {name}[/]"
+                for i, name in shown
+            )
+            title = f"{title}  {keys}"
+        if self.border_title != title:
+            self.border_title = title
+
+    def _draw(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        series = self._series()
+        self._retitle(series)
         values = [p.pc_covered for _, points in series for p in points]
         times = [p.created_at for _, points in series for p in points]
-        bottom, top = y_bounds(values, self.phases)
-        marks = sorted({p.start for p in self.phases} | {p.end for p in self.phases})
-        for mark in marks:
-            if bottom < mark < top or mark in (bottom, top):
-                plt.hline(mark, self._muted())
+        rows = max(2, self.size.height - 3)
+        bottom, top, step = self.y_range = y_bounds(values, max_ticks=max(2, min(6, rows // 2 + 1)))
+        for mark in milestones_within(bottom, top, self.milestones):
+            plt.hline(mark, self._muted())
         # The overall line last, so that it is drawn over the sources.
-        for i, (name, points) in reversed(list(enumerate(series))):
+        for i, (_name, points) in reversed(list(enumerate(series))):
             if not points:
                 continue
             plt.plot(
                 [p.created_at for p in points],
                 [p.pc_covered for p in points],
-                label=name,
-                color=self._rgb(LINE_VARIABLES[i % len(LINE_VARIABLES)]),
+                color=self._colour(LINE_VARIABLES[i % len(LINE_VARIABLES)]).rgb,
                 marker=self.marker,
             )
         plt.ylim(bottom, top)
-        plt.yticks(
-            [m for m in marks if bottom <= m <= top],
-            [f"{m:g}%" for m in marks if bottom <= m <= top],
-        )
-        if times:
-            first, last = min(times), max(times)
-            if last > first:
-                # A little room on the right: plotext draws the last point past an exact limit.
-                plt.xlim(first, last + (last - first) * 0.01)
-                fmt = TICK_FORMATS.get(self.range_name, "%m-%d")
-                n = max(2, min(6, self.size.width // 16))
-                ticks = [first + (last - first) * i / (n - 1) for i in range(n)]
-                plt.xticks(ticks, [datetime.fromtimestamp(t).strftime(fmt) for t in ticks])
-            else:
-                # One moment of history: centre it, and label it with its time.
-                plt.xlim(first - 3600, first + 3600)
-                plt.xticks([first], [datetime.fromtimestamp(first).strftime("%m-%d %H:%M")])
-        else:
+        ticks = y_ticks(bottom, top, step)
+        plt.yticks(ticks, [_label(t) for t in ticks])
+        if not times:
             plt.xticks([], [])
+            return
+        first, last = min(times), max(times)
+        if last > first:
+            # A little room on the right: plotext draws the last point past an exact limit.
+            plt.xlim(first, last + (last - first) * 0.01)
+        else:
+            # One moment of history: centre it.
+            plt.xlim(first - 3600, first + 3600)
+        xs, labels = x_ticks(first, last, max(2, min(7, self.size.width // 10)))
+        plt.xticks(xs, labels)

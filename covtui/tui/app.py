@@ -220,7 +220,7 @@ class CovtuiApp(App):
             "What to test", "Recommendations: what to test first, and where (g)",
             self.action_show_recommendations,
         )
-        yield SystemCommand("Trend range", "Cycle day / week / 90 days (t)", self.action_trend_range)
+        yield SystemCommand("Trend range", "Cycle hour / day / week / 90 days (t)", self.action_trend_range)
         yield SystemCommand("Help", "Keys and what the panels mean (?)", self.action_show_help)
 
     # -- rescans ---------------------------------------------------------------------------

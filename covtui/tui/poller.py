@@ -18,7 +18,12 @@ from covtui.store.schema import SCHEMA_VERSION
 from covtui.tui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 
 #: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
-TREND_RANGES: list[tuple[str, float]] = [("day", 86400.0), ("week", 7 * 86400.0), ("90 days", 90 * 86400.0)]
+TREND_RANGES: list[tuple[str, float]] = [
+    ("hour", 3600.0),
+    ("day", 86400.0),
+    ("week", 7 * 86400.0),
+    ("90 days", 90 * 86400.0),
+]
 
 #: The longest wait between attempts while the database is unavailable.
 MAX_BACKOFF_S = 10.0
@@ -59,7 +64,7 @@ class Poller:
         self.db_path = queries.db_path
         self.clock = clock
         self.interval = max(0.01, float(queries.config.poll_interval))
-        self.trend_range_index = 1  # a week
+        self.trend_range_index = 2  # a week
         self._status = PollStatus()
         self._opened_fingerprint: tuple[int, int, int] | None = None
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None

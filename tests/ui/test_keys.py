@@ -105,6 +105,8 @@ async def test_t_cycles_the_trend_range(config, db):
         await pilot.press("t")
         await wait_for(pilot, lambda: "Trend · 90 days" in screen_text(app))
         await pilot.press("t")
+        await wait_for(pilot, lambda: "Trend · hour" in screen_text(app))
+        await pilot.press("t")
         await wait_for(pilot, lambda: "Trend · day" in screen_text(app))
         await pilot.press("t")
         await wait_for(pilot, lambda: "Trend · week" in screen_text(app))
