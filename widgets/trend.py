@@ -90,6 +90,19 @@ def y_ticks(bottom: float, top: float, step: float) -> list[float]:
     return [round(bottom + i * step, 6) for i in range(n + 1)]
 
 
+def with_milestones(ticks: list[float], milestones: list[float], rows: int) -> list[float]:
+    """The y ticks plus the milestones inside their range that keep two rows (of `rows`)
+    from every other label: a milestone line gets its value where there is room."""
+    if len(ticks) < 2 or rows <= 0:
+        return ticks
+    room = 2 * (ticks[-1] - ticks[0]) / rows
+    labels = list(ticks)
+    for m in milestones_within(ticks[0], ticks[-1], milestones):
+        if all(abs(m - t) >= room for t in labels):
+            labels.append(m)
+    return sorted(labels)
+
+
 def milestones_within(bottom: float, top: float, milestones: list[float]) -> list[float]:
     """The milestones that fall inside the y range (its ends included): the lines to draw."""
     return [m for m in milestones if bottom <= m <= top]
@@ -206,7 +219,7 @@ class TrendPlot(PlotextPlot):
                 marker=self.marker,
             )
         plt.ylim(bottom, top)
-        ticks = y_ticks(bottom, top, step)
+        ticks = with_milestones(y_ticks(bottom, top, step), self.milestones, rows)
         plt.yticks(ticks, [_label(t) for t in ticks])
         if not times:
             plt.xticks([], [])

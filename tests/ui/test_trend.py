@@ -7,7 +7,14 @@ from datetime import datetime
 
 import pytest
 
-from covtui.widgets.trend import TrendPlot, milestones_within, x_ticks, y_bounds, y_ticks
+from covtui.widgets.trend import (
+    TrendPlot,
+    milestones_within,
+    with_milestones,
+    x_ticks,
+    y_bounds,
+    y_ticks,
+)
 
 from .conftest import loaded, make_app, wait_for
 from .fixtures import T0, add_snapshot
@@ -60,6 +67,12 @@ def test_the_y_range_stays_within_0_and_100_and_holds_the_data(values):
 def test_milestones_outside_the_range_are_not_drawn():
     assert milestones_within(57.5, 67.5, [25.0, 50.0, 75.0]) == []
     assert milestones_within(40.0, 80.0, [25.0, 50.0, 75.0]) == [50.0, 75.0]
+
+
+def test_milestones_get_a_label_where_there_is_room():
+    ticks = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+    assert with_milestones(ticks, [25.0, 50.0, 75.0], rows=30) == [0.0, 10.0, 20.0, 25.0, 30.0, 40.0, 50.0]
+    assert with_milestones(ticks, [25.0, 50.0, 75.0], rows=8) == ticks  # no room: not crowded in
 
 
 async def test_the_plot_draws_only_milestones_in_range_and_its_legend_is_in_the_title(config, db):
