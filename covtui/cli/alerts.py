@@ -10,8 +10,8 @@ from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts
 from covtui.config import Range, check_number
-from covtui.domain.model import MAX_ID
 from covtui.errors import CovtuiError
+from covtui.query.alerts import acknowledge, alert_list
 from covtui.store import Store
 
 #: How many alerts `alerts -n` lists at most.
@@ -34,7 +34,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
     async def main():
         async with await Store.open(obj.db_path, read_only=True) as store:
-            return await store.alerts(unacknowledged_only=not show_all, limit=limit)
+            return await alert_list(store, unacknowledged_only=not show_all, limit=limit)
 
     rows = run(main())
     if as_json:
@@ -58,13 +58,6 @@ def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
     if not ids and not ack_all:
         raise CovtuiError("give alert ids or --all")
 
-    async def main():
-        async with await Store.open(obj.db_path, create=False) as store:
-            for alert_id in ids:
-                if not 0 < alert_id <= MAX_ID:  # more than SQLite can hold: no such row
-                    raise CovtuiError(f"{obj.db_path}: no alert with id {alert_id}")
-            return await store.acknowledge(None if ack_all else ids)
-
-    n = run(main())
+    n = run(acknowledge(obj.db_path, None if ack_all else ids))
     console.print(f"{n} alert{'s' if n != 1 else ''} acknowledged")
 
