@@ -3,8 +3,6 @@ and sizes: covtui.present.text)."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable
 from datetime import datetime
 
 from rich.style import Style
@@ -104,11 +102,6 @@ def failed_tests(tests: TestCounts, *, short: bool = False) -> str:
     if short:
         return f"{count(n)} failing"
     return f"{count(n)} test{'s' if n != 1 else ''} failed"
-
-
-def median(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
 
 
 def shorten_path(path: str, width: int) -> str:

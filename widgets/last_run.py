@@ -1,4 +1,5 @@
-"""The last test run: duration, passed/failed, peak memory, each against the recent median."""
+"""The last test run: duration, passed/failed, peak memory, each against the median of the
+good runs before it (the test-time alert's median, domain/run_median)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,33 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from covtui.domain.records import SnapshotRow
+from covtui.display import printable
+from covtui.domain.run_median import VersusMedian
 from covtui.present.text import duration, memory
-from covtui.query.dashboard import DashboardState
+from covtui.query.dashboard import DashboardState, LastRunComparison
 
-from .format import count, failed_tests, median, when
+from .format import count, failed_tests, when
 from .panel import panel_css
 
 
-def versus(value: float | None, typical: float | None, *, higher_is_worse: bool = True) -> Content:
-    """"+12% vs median": coloured when it is more than 10% worse than usual."""
-    if value is None or typical is None or typical == 0:
+def versus(compared: VersusMedian | None, *, higher_is_worse: bool = True) -> Content:
+    """"+12%": the change against the median (domain/run_median, as the test-time alert
+    words it), coloured when it is more than 10% worse or better than usual."""
+    if compared is None or compared.pc_change is None:
         return Content("")
-    pc = 100.0 * (value - typical) / typical
+    pc = compared.pc_change
     worse = pc > 10 if higher_is_worse else pc < -10
     better = pc < -10 if higher_is_worse else pc > 10
     style = "$text-warning bold" if worse else "$text-success" if better else "$text-muted"
-    return Content.styled(f"{pc:+.0f}%", style)
+    return Content.styled(compared.change_str, style)
+
+
+def _median(compared: VersusMedian | None) -> float | None:
+    return compared.median if compared is not None else None
 
 
 class LastRun(Static):
-    """What the newest measured run cost, compared with the runs before it."""
+    """What the newest measured run cost, against the median of the good runs before it."""
 
     DEFAULT_CSS = panel_css("LastRun")
 
@@ -40,17 +47,14 @@ class LastRun(Static):
         if state is None:
             self.update("loading…")
             return
-        if not state.recent_runs:
+        if state.last_run is None:
             self.update(Content.styled("no test runs recorded yet", "$text-muted"))
             return
-        last, *before = state.recent_runs
-        before = [r for r in before if r.status == "ok"]
-        self.update(Content("\n").join(self._lines(last, before)))
+        self.update(Content("\n").join(self._lines(state.last_run)))
 
-    def _lines(self, last: SnapshotRow, before: list[SnapshotRow]) -> list[Content]:
-        """A small grid: what, this run, the median of the runs before, the change."""
-        typical_wall = median(r.run.wall_s for r in before)
-        typical_peak = median(r.run.peak_rss_kb for r in before)
+    def _lines(self, compared: LastRunComparison) -> list[Content]:
+        """A small grid: what, this run, the median of the good runs before, the change."""
+        last = compared.run
         status_style = "$text-success" if last.status == "ok" else "bold $text-error"
         lines = [
             Content.assemble(
@@ -61,35 +65,43 @@ class LastRun(Static):
         if last.status == "ok" and last.tests is not None and (last.tests.n_failed or last.tests.n_errors):
             # A line of its own: beside the header it would wrap in a 120-column terminal.
             lines.append(Content.styled(failed_tests(last.tests), "bold $text-error"))
-        lines += [
+        lines.append(
             Content.assemble(
                 ("".ljust(_LABEL), ""),
                 ("last".rjust(_VALUE), "$text-muted"),
                 ("median".rjust(_MEDIAN + 1), "$text-muted"),
-            ),
-            _row("Duration", duration(last.run.wall_s), duration(typical_wall),
-                 versus(last.run.wall_s, typical_wall)),
-        ]
+            )
+        )
+        if len(compared.times) > 1:
+            # Each source against its own good runs: the figure its test-time alert gives.
+            for t in compared.times:
+                lines.append(
+                    _row(shorten(printable(t.source), _LABEL - 1), duration(t.wall_s),
+                         duration(_median(t.versus)), versus(t.versus))
+                )
+        else:
+            # One source: its time is the run's, compared as its alert compares it.
+            one = compared.times[0].versus if compared.times else compared.wall
+            lines.append(
+                _row("Duration", duration(last.run.wall_s), duration(_median(one)), versus(one))
+            )
         tests = last.tests
         if tests is not None:
             failed = tests.n_failed + tests.n_errors
-            with_tests = [r.tests for r in before if r.tests is not None]
-            typical_passed = median(t.n_passed for t in with_tests)
-            typical_failed = median(t.n_failed + t.n_errors for t in with_tests)
             lines.append(
-                _row("Passed", count(tests.n_passed), _number(typical_passed),
-                     versus(tests.n_passed, typical_passed, higher_is_worse=False))
+                _row("Passed", count(tests.n_passed), _number(_median(compared.passed)),
+                     versus(compared.passed, higher_is_worse=False))
             )
             lines.append(
-                _row("Failed", count(failed), _number(typical_failed),
-                     _difference(failed, typical_failed),
+                _row("Failed", count(failed), _number(_median(compared.failed)),
+                     _difference(failed, _median(compared.failed)),
                      value_style="bold $text-error" if failed else "bold")
             )
         else:
             lines.append(_row("Tests", "no results", "", Content("")))
         lines.append(
-            _row("Peak memory", memory(last.run.peak_rss_kb), memory(typical_peak),
-                 versus(last.run.peak_rss_kb, typical_peak))
+            _row("Peak memory", memory(last.run.peak_rss_kb), memory(_median(compared.peak)),
+                 versus(compared.peak))
         )
         return lines
 
@@ -119,3 +131,7 @@ def _difference(value: int, typical: float | None) -> Content:
     if delta == 0:
         return Content.styled("=", "$text-muted")
     return Content.styled(f"{delta:+,.0f}", "bold $text-warning" if delta > 0 else "$text-success")
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -13,6 +12,7 @@ from covtui.domain.model import Alert, AlertRule, RunStatus, Severity, SnapshotD
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.phases import milestones_crossed
 from covtui.domain.recording import Baseline, PreviousTests
+from covtui.domain.run_median import median_phrase, versus_median
 
 
 @dataclass(frozen=True)
@@ -152,24 +152,22 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                         source=source.name,
                     )
                 )
-        recent = inputs.recent_wall_s.get(source.name) or []
-        wall = source.run.wall_s
-        if wall is not None and len(recent) >= 3:
-            median = statistics.median(recent[: config.test_time_window])
-            if median > 0:
-                rise_pc = 100.0 * (wall - median) / median
-                if rise_pc >= config.test_time_pct:
-                    alerts.append(
-                        Alert(
-                            AlertRule.TEST_TIME,
-                            Severity.WARNING,
-                            f"{source.name}: test run took {wall:.1f}s, {rise_pc:.0f}% over the "
-                            f"median {median:.1f}s of the last {min(len(recent), config.test_time_window)} runs",
-                            value=rise_pc,
-                            threshold=config.test_time_pct,
-                            source=source.name,
-                        )
-                    )
+        # The one "vs median" of the Last-run panel and the help: domain/run_median.py.
+        slow = versus_median(
+            source.run.wall_s, inputs.recent_wall_s.get(source.name) or [], config.test_time_window
+        )
+        if slow is not None and slow.pc_change is not None and slow.pc_change >= config.test_time_pct:
+            alerts.append(
+                Alert(
+                    AlertRule.TEST_TIME,
+                    Severity.WARNING,
+                    f"{source.name}: test run took {slow.value:.1f}s, {slow.change_str} vs "
+                    f"{median_phrase(slow.n_runs)} ({slow.median:.1f}s)",
+                    value=slow.pc_change,
+                    threshold=config.test_time_pct,
+                    source=source.name,
+                )
+            )
         previous = inputs.previous_tests.get(source.name)
         if tests is not None and previous is not None and config.tests_removed > 0:
             alert = tests_removed(source.name, previous, tests.n_tests, tests.ids, config)

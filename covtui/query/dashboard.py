@@ -8,12 +8,40 @@ from typing import TYPE_CHECKING
 from covtui.domain.critical import critical_files
 from covtui.domain.model import Alert
 from covtui.domain.records import FileRow, Heartbeat, SnapshotRow, SourceRow, TrendPoint
+from covtui.domain.run_median import VersusMedian, versus_median
 
 if TYPE_CHECKING:
     from covtui.store import Store
 
 #: Runs kept for the medians the last-run panel compares with.
 N_RECENT_RUNS = 20
+#: The median's window when no config says (the test-time alert's default).
+MEDIAN_WINDOW = 10
+
+
+@dataclass(frozen=True)
+class SourceTime:
+    """One source's test time in the last run, against its own good runs (as the alert does)."""
+
+    source: str
+    wall_s: float | None
+    versus: VersusMedian | None
+
+
+@dataclass(frozen=True)
+class LastRunComparison:
+    """The newest run against the median of the good runs before it (domain/run_median): each
+    source's time against the source's good runs, the totals against good snapshots that ran
+    the same sources."""
+
+    run: SnapshotRow
+    times: list[SourceTime]
+    wall: VersusMedian | None
+    passed: VersusMedian | None
+    failed: VersusMedian | None
+    peak: VersusMedian | None
+    #: The good runs the totals are compared with (0: none yet).
+    n_runs: int
 
 
 @dataclass
@@ -30,10 +58,46 @@ class DashboardState:
     recent_runs: list[SnapshotRow] = field(default_factory=list)  # newest first, for medians
     heartbeats: list[Heartbeat] = field(default_factory=list)
     n_snapshots: int = 0
+    last_run: LastRunComparison | None = None
+
+
+async def last_run_comparison(
+    store: Store, run: SnapshotRow, sources: list[SourceRow], window: int
+) -> LastRunComparison:
+    """`run` against the median of the `window` good runs before it."""
+    times = []
+    for row in sources:
+        if row.snapshot_id == run.id and row.source in run.measured:
+            walls = await store.good_walls(row.source, window, before_id=run.id)
+            times.append(SourceTime(row.source, row.run.wall_s, versus_median(row.run.wall_s, walls, window)))
+    times.sort(key=lambda t: run.measured.index(t.source))
+    before = await store.good_runs(run.measured, run.id, window)
+    with_tests = [r.tests for r in before if r.tests is not None]
+    tests = run.tests
+    return LastRunComparison(
+        run=run,
+        times=times,
+        wall=versus_median(run.run.wall_s, (r.run.wall_s for r in before), window),
+        passed=versus_median(
+            tests.n_passed if tests else None, (t.n_passed for t in with_tests), window
+        ),
+        failed=versus_median(
+            tests.n_failed + tests.n_errors if tests else None,
+            (t.n_failed + t.n_errors for t in with_tests),
+            window,
+        ),
+        peak=versus_median(run.run.peak_rss_kb, (r.run.peak_rss_kb for r in before), window),
+        n_runs=len(before),
+    )
 
 
 async def dashboard_state(
-    store: Store, *, trend_since: float, critical_n: int = 5, alert_limit: int = 50
+    store: Store,
+    *,
+    trend_since: float,
+    critical_n: int = 5,
+    alert_limit: int = 50,
+    median_window: int = MEDIAN_WINDOW,
 ) -> DashboardState:
     """Everything the main screen shows, the trend from `trend_since` on."""
     latest = await store.latest_snapshot()
@@ -42,10 +106,16 @@ async def dashboard_state(
     n_unacknowledged = await store.n_unacknowledged()
     recent_runs = await store.recent_runs(N_RECENT_RUNS)
     n_snapshots = await store.n_snapshots()
+    sources = await store.sources()
+    last_run = (
+        await last_run_comparison(store, recent_runs[0], sources, median_window)
+        if recent_runs
+        else None
+    )
     return DashboardState(
         latest=latest,
         previous=previous,
-        sources=await store.sources(),
+        sources=sources,
         critical_files=critical_files(files, critical_n),
         alerts=await store.alerts(limit=alert_limit),
         n_unacknowledged=n_unacknowledged,
@@ -53,4 +123,5 @@ async def dashboard_state(
         recent_runs=recent_runs,
         heartbeats=await store.heartbeats(),
         n_snapshots=n_snapshots,
+        last_run=last_run,
     )

@@ -66,7 +66,10 @@ class Queries:
         latest = await store.latest_snapshot()
         anchor = latest.created_at if latest is not None else self.clock()
         return await dashboard_state(
-            store, trend_since=anchor - trend_span_s, critical_n=self.config.critical_files
+            store,
+            trend_since=anchor - trend_span_s,
+            critical_n=self.config.critical_files,
+            median_window=self.config.alerts.test_time_window,
         )
 
     async def files(self) -> list[FileRow]:

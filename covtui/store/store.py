@@ -165,12 +165,19 @@ class Store:
             previous = PreviousTests(
                 snapshot_id, n_tests, decode_names(ids) if ids is not None else None, n_failures
             )
-        walls = await self._all(
+        return SourceHistory(previous, await self.good_walls(source, wall_window))
+
+    async def good_walls(
+        self, source: str, limit: int, before_id: int | None = None
+    ) -> list[float]:
+        """Wall times of the source's last `limit` good runs (before snapshot `before_id`),
+        newest first: what its test time is compared with."""
+        rows = await self._all(
             "SELECT wall_s FROM source_results WHERE source = ? AND status = 'ok' "
-            "AND wall_s IS NOT NULL ORDER BY snapshot_id DESC LIMIT ?",
-            (source, wall_window),
+            "AND wall_s IS NOT NULL AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT ?",
+            (source, before_id if before_id is not None else 2**62, limit),
         )
-        return SourceHistory(previous, [wall_s for (wall_s,) in walls])
+        return [wall_s for (wall_s,) in rows]
 
     async def current_files(self, source: str) -> dict[str, FileState]:
         """Every file the source has reported, by path, at its latest state."""
@@ -660,6 +667,16 @@ class Store:
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE wall_s IS NOT NULL "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
+        )
+        return [snapshot_row(r) for r in rows]
+
+    async def good_runs(self, measured: tuple[str, ...], before_id: int, limit: int) -> list[SnapshotRow]:
+        """The last `limit` good snapshots before `before_id` that ran exactly the sources in
+        `measured`, newest first: what a run's totals are compared with."""
+        rows = await self._all(
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE status = 'ok' AND measured = ? "
+            "AND id < ? AND wall_s IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (",".join(measured), before_id, limit),
         )
         return [snapshot_row(r) for r in rows]
 

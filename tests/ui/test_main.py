@@ -93,3 +93,62 @@ async def test_failing_tests_and_a_failed_run_are_said_plainly(project):
         assert "· failed" in text and "test failed" not in text and "failing" not in text
         # The total keeps the last measured coverage too.
         assert app.state.latest.numbers.pc_covered_str(config.precision) == pc
+
+
+# -- one median: the Last-run panel and the test-time alert give the same figure ----------------
+
+
+def _last_run_text(app) -> str:
+    from covtui.widgets.last_run import LastRun
+
+    return str(app.screen.query_one(LastRun).render())
+
+
+def _time_alert(app, source: str):
+    return next(
+        a for a in app.state.alerts
+        if a.rule == "test_time" and a.source == source and a.created_at == app.state.latest.created_at
+    )
+
+
+async def test_the_panel_and_the_alert_agree_on_the_median(config, db):
+    """The fixture's last run: python slow, rust as usual; each source against its own runs."""
+    import re
+
+    app = make_app(config, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        alert = _time_alert(app, "python")
+        figure = re.search(r"[+-]\d+%", alert.message).group()
+        assert f"{alert.value:+.0f}%" == figure
+        rows = _last_run_text(app).splitlines()
+        python = next(row for row in rows if row.startswith("python"))
+        assert python.split()[-1] == figure, rows
+        assert any(row.startswith("rust") for row in rows)
+
+
+async def test_a_run_of_one_source_compares_with_that_sources_runs(config, db):
+    """As the demo's rescan: python alone, slow, after runs of python and rust together. The
+    old panel compared it with the totals of both (a few percent); the alert says +100%-ish."""
+    import re
+
+    from covtui.domain.model import RunMetrics, SnapshotDraft, SourceResult
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    from .fixtures import T0, fixture_drafts
+
+    python = fixture_drafts()[-2].sources[0]
+    slow = SourceResult(python.name, python.status, python.report, python.tests,
+                        RunMetrics(wall_s=95.0, cpu_s=90.0, peak_rss_kb=400_000, exit_code=0))
+    async with await Store.open(db, create=False) as store:
+        await record_snapshot(store, SnapshotDraft("scan", [slow], created_at=T0 + 30), config)
+    app = make_app(config, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        alert = _time_alert(app, "python")
+        figure = re.search(r"[+-]\d+%", alert.message).group()
+        rows = _last_run_text(app).splitlines()
+        duration = next(row for row in rows if row.startswith("Duration"))
+        assert duration.split()[-1] == figure, rows
+        assert "vs the median of the last 10 good runs" in alert.message

@@ -47,7 +47,9 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 - **Critical files**: where the most lines and branches are missed, so tests there lift the
   total most.
 - **Alerts**: newest first; ● marks the unacknowledged ones.
-- **Last test run**: the newest run against the median of the runs before it.
+- **Last test run**: the newest run against the median of the last good runs before it
+  (as many as `alerts.test_time_window`; each source's time against its own runs: the same
+  "+N%" its test-time alert gives).
 - **Status line**: green when the database answers; red **STALE** when it cannot be read
   (missing, locked, replaced, newer schema). It recovers by itself. A running `covtui watch`
   shows as alive with its next scan; one that stopped beating, or whose process is gone, is
