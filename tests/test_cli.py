@@ -128,6 +128,15 @@ def test_alerts_ack_and_prune(project: Project) -> None:
     assert proc.returncode == 2 and "no alert with id 12345" in proc.stderr
     project.covtui("alerts", "ack", "--all", check=True)
     assert json.loads(project.covtui("alerts", "--json", check=True).stdout) == []
+    # Undone: the alert is unacknowledged again; an unknown id or --all changes nothing.
+    undo = project.covtui("alerts", "ack", "--undo", str(first), check=True).stdout
+    assert "1 alert unacknowledged" in undo
+    assert [a["id"] for a in json.loads(project.covtui("alerts", "--json", check=True).stdout)] == [first]
+    proc = project.covtui("alerts", "ack", "--undo", str(first), "12345")
+    assert proc.returncode == 2 and "no alert with id 12345" in proc.stderr
+    proc = project.covtui("alerts", "ack", "--undo", "--all")
+    assert proc.returncode != 0 and "--undo takes alert ids" in proc.stderr
+    assert [a["id"] for a in json.loads(project.covtui("alerts", "--json", check=True).stdout)] == [first]
     proc = project.covtui("prune", "--older-than", "0", check=True)
     assert "removed 1 snapshots" in proc.stdout
     status = json.loads(project.covtui("status", "--json", check=True).stdout)

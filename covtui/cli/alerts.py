@@ -11,6 +11,7 @@ from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts
 from covtui.config import Range, check_number
 from covtui.errors import CovtuiError
+from covtui.present.text import plural
 from covtui.query.alerts import acknowledge, alert_list
 from covtui.store import Store
 
@@ -43,7 +44,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
         print(json.dumps([alert_json(a) for a in rows], indent=2))
     else:
         print_alerts(
-            rows, title=f"{len(rows)} {'' if show_all else 'unacknowledged '}alerts",
+            rows, title=plural(len(rows), "alert" if show_all else "unacknowledged alert"),
             empty="No alerts.", detail_lines=None,
         )
 
@@ -52,12 +53,14 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 @project_options
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "ack_all", is_flag=True, help="Acknowledge every unacknowledged alert.")
+@click.option("--undo", is_flag=True, help="Take the acknowledgement of these alert ids back.")
 @pass_ctx
-def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool) -> None:
-    """Acknowledge alerts by id (or --all)."""
+def alerts_ack(obj: Context, ids: tuple[int, ...], ack_all: bool, undo: bool) -> None:
+    """Acknowledge alerts by id (or --all); --undo takes it back."""
+    if undo and (ack_all or not ids):
+        raise CovtuiError("--undo takes alert ids (not --all)")
     if not ids and not ack_all:
         raise CovtuiError("give alert ids or --all")
 
-    n = run(acknowledge(obj.db_path, None if ack_all else ids))
-    console.print(f"{n} alert{'s' if n != 1 else ''} acknowledged")
-
+    changed = run(acknowledge(obj.db_path, None if ack_all else ids, undo=undo))
+    console.print(f"{plural(len(changed), 'alert')} {'unacknowledged' if undo else 'acknowledged'}")

@@ -1,11 +1,13 @@
-"""Alert lists, and acknowledging alerts (the one write a reader makes)."""
+"""Alert lists, and acknowledging alerts or taking that back (the one write a reader makes)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from covtui.domain.model import MAX_ID, Alert
+from covtui.domain.model import MAX_ID, Alert, AlertRule
+from covtui.domain.records import SnapshotRow
 from covtui.errors import CovtuiError
 from covtui.store import Store
 
@@ -17,11 +19,51 @@ async def alert_list(
     return await store.alerts(unacknowledged_only=unacknowledged_only, limit=limit)
 
 
-async def acknowledge(db_path: Path, ids: Iterable[int] | None) -> int:
-    """Acknowledge alerts (all when `ids` is None) through a connection of its own: readers
-    hold read-only ones. Returns how many were acknowledged."""
+#: Rules that compare the whole snapshot with the previous good one over the same sources.
+OVERALL_RULES = frozenset({AlertRule.COVERAGE_DROP.value, AlertRule.MILESTONE.value})
+#: Rules that compare one source's result with its previous good one (that counted tests).
+SOURCE_RULES = {
+    AlertRule.FILE_REGRESSION.value: False,
+    AlertRule.FILES_LEFT.value: False,
+    AlertRule.TEST_FAILURES.value: True,
+    AlertRule.TESTS_REMOVED.value: True,
+}
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """An alert with the snapshot that raised it and the one it was compared with."""
+
+    alert: Alert
+    #: None when the snapshot is gone (pruned) or the alert names none.
+    snapshot: SnapshotRow | None
+    #: None for rules that compare with no single snapshot (a failed scan, the test-time
+    #: median, diff coverage against the merge base), or when it is gone.
+    baseline: SnapshotRow | None
+
+
+async def alert_context(store: Store, alert: Alert) -> AlertContext:
+    """What `alert` was raised by and compared with, found as the rules found it."""
+    if alert.snapshot_id is None:
+        return AlertContext(alert, None, None)
+    snapshot = await store.snapshot(alert.snapshot_id)
+    baseline = None
+    if snapshot is not None and alert.rule in OVERALL_RULES:
+        baseline = await store.comparable_before(snapshot)
+    elif alert.rule in SOURCE_RULES and alert.source is not None:
+        baseline = await store.source_good_before(
+            alert.snapshot_id, alert.source, with_tests=SOURCE_RULES[alert.rule]
+        )
+    return AlertContext(alert, snapshot, baseline)
+
+
+async def acknowledge(db_path: Path, ids: Iterable[int] | None, *, undo: bool = False) -> list[int]:
+    """Acknowledge alerts (all when `ids` is None), or with `undo` take their acknowledgement
+    back, through a connection of its own: readers hold read-only ones. Returns the ids whose
+    state changed (what a later undo gives back)."""
+    ids = None if ids is None else list(ids)
     async with await Store.open(db_path, create=False) as store:
         for alert_id in ids or ():
             if not 0 < alert_id <= MAX_ID:  # more than SQLite can hold: no such row
                 raise CovtuiError(f"{db_path}: no alert with id {alert_id}")
-        return await store.acknowledge(ids)
+        return await store.set_acknowledged(ids, not undo)

@@ -89,7 +89,12 @@ class Queries:
     async def alerts(self) -> list[Alert]:
         return await alerts.alert_list(self._store())
 
-    async def acknowledge(self, ids: Iterable[int] | None) -> int:
-        """Acknowledge alerts (all when `ids` is None), through a writable connection of its own."""
+    async def alert_context(self, alert: Alert) -> alerts.AlertContext:
+        """The snapshot that raised `alert` and the one it was compared with."""
+        return await alerts.alert_context(self._store(), alert)
+
+    async def acknowledge(self, ids: Iterable[int] | None, *, undo: bool = False) -> list[int]:
+        """Acknowledge alerts (all when `ids` is None), or with `undo` take that back, through a
+        writable connection of its own. Returns the ids whose state changed."""
         self._store()  # the same "not available" error as the reads
-        return await alerts.acknowledge(self.db_path, ids)
+        return await alerts.acknowledge(self.db_path, ids, undo=undo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import sqlite3
 import time
@@ -306,29 +307,35 @@ class Store:
 
     async def acknowledge(self, ids: Iterable[int] | None = None) -> int:
         """Acknowledge the given alerts (all unacknowledged ones when `ids` is None)."""
-        now = time.time()
+        return len(await self.set_acknowledged(ids, True))
+
+    async def set_acknowledged(self, ids: Iterable[int] | None, acknowledged: bool) -> list[int]:
+        """Acknowledge the given alerts, or take their acknowledgement back (`ids` None: all
+        of them), in one transaction; an unknown id changes nothing. Returns the ids whose
+        state changed, so that an acknowledgement can be undone exactly."""
+        value = time.time() if acknowledged else None
+        change = "UPDATE alerts SET acknowledged_at = ? WHERE acknowledged_at IS " + (
+            "NULL" if acknowledged else "NOT NULL"
+        )
         async with _Transaction(self.conn, self.path):
             if ids is None:
-                cursor = await self.conn.execute(
-                    "UPDATE alerts SET acknowledged_at = ? WHERE acknowledged_at IS NULL", (now,)
-                )
-                return cursor.rowcount
-            ids = list(ids)
+                return sorted(r[0] for r in await self._all(change + " RETURNING id", (value,)))
+            wanted = sorted(set(ids))
+            # The ids as one JSON parameter: any number of them, past SQLite's variable limit.
+            as_json = json.dumps(wanted)
             known = {
                 r[0]
                 for r in await self._all(
-                    f"SELECT id FROM alerts WHERE id IN ({', '.join('?' * len(ids))})", ids
+                    "SELECT id FROM alerts WHERE id IN (SELECT value FROM json_each(?))", (as_json,)
                 )
             }
-            missing = sorted(set(ids) - known)
+            missing = [i for i in wanted if i not in known]
             if missing:
                 raise StoreError(f"{self.path}: no alert with id {missing[0]}")
-            cursor = await self.conn.execute(
-                f"UPDATE alerts SET acknowledged_at = ? WHERE acknowledged_at IS NULL "
-                f"AND id IN ({', '.join('?' * len(ids))})",
-                (now, *ids),
+            rows = await self._all(
+                change + " AND id IN (SELECT value FROM json_each(?)) RETURNING id", (value, as_json)
             )
-            return cursor.rowcount
+            return sorted(r[0] for r in rows)
 
     async def prune(self, older_than_days: float, now: float | None = None) -> PruneResult:
         """Drop snapshots older than the cutoff, keeping the latest snapshot and the file
@@ -492,6 +499,19 @@ class Store:
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE status = 'ok' AND id < ? AND "
             "sources_key = (SELECT sources_key FROM snapshots WHERE id = ?) ORDER BY id DESC LIMIT 1",
             (snapshot.id, snapshot.id),
+        )
+        return snapshot_row(row) if row else None
+
+    async def source_good_before(
+        self, snapshot_id: int, source: str, *, with_tests: bool = False
+    ) -> SnapshotRow | None:
+        """The latest snapshot before `snapshot_id` in which `source` ran well (and counted
+        tests, with `with_tests`): what that source's results were compared with."""
+        row = await self._one(
+            f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE id = (SELECT MAX(snapshot_id) "
+            "FROM source_results WHERE source = ? AND snapshot_id < ? AND status = 'ok'"
+            + (" AND n_tests IS NOT NULL" if with_tests else "") + ")",
+            (source, snapshot_id),
         )
         return snapshot_row(row) if row else None
 

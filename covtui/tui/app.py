@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from covtui.config import Config
 from covtui.display import printable
-from covtui.domain.model import Severity
+from covtui.domain.model import Alert, Severity
 from covtui.errors import CovtuiError, ScanBusy
 from covtui.query.dashboard import DashboardState
 from covtui.query.queries import Queries
@@ -201,6 +201,11 @@ class CovtuiApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def open_alert(self, alert: Alert) -> None:
+        from covtui.tui.screens.alert_detail import AlertDetailScreen
+
+        self.push_screen(AlertDetailScreen(alert))
 
     def open_file(self, source: str, path: str) -> None:
         from covtui.tui.screens.file_view import FileViewScreen

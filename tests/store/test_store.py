@@ -235,6 +235,29 @@ async def test_acknowledging_an_unknown_alert_changes_nothing(tmp_path: Path, re
         assert await store.acknowledge([alerts[0].id]) == 1
 
 
+async def test_an_acknowledgement_is_undone_exactly(tmp_path: Path, reports) -> None:
+    config = Config(root=tmp_path)
+    async with await Store.open(tmp_path / "db.sqlite") as store:
+        await record_snapshot(store, draft(reports["most"], 0.0), config)
+        await record_snapshot(store, draft(reports["some"], 10.0), config)
+        await record_snapshot(store, draft(reports["most"], 20.0), config)
+        await record_snapshot(store, draft(reports["some"], 30.0), config)
+        ids = sorted(a.id for a in await store.alerts())
+        assert len(ids) >= 2
+        first = await store.set_acknowledged([ids[0]], True)
+        assert first == [ids[0]]
+        # All: only those not acknowledged before change, and only those are given back.
+        rest = await store.set_acknowledged(None, True)
+        assert rest == ids[1:]
+        assert await store.set_acknowledged(rest, False) == rest
+        assert {a.id for a in await store.alerts(unacknowledged_only=True)} == set(rest)
+        with pytest.raises(StoreError, match="no alert with id 999"):
+            await store.set_acknowledged([ids[0], 999], False)
+        assert {a.id for a in await store.alerts(unacknowledged_only=True)} == set(rest)
+        assert await store.set_acknowledged([ids[0]], False) == [ids[0]]
+        assert await store.set_acknowledged([ids[0]], False) == []  # already undone
+
+
 async def test_trend_is_the_last_good_value_of_each_bucket(tmp_path: Path, reports) -> None:
     config = Config(root=tmp_path)
     names = ["some", "more", "most"]

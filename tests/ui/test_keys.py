@@ -236,14 +236,14 @@ async def test_enter_on_a_critical_file_opens_it(config, db):
         assert "never ran" in screen_text(app)
 
 
-async def test_enter_on_a_file_alert_opens_the_file(config, db):
+async def test_o_on_a_file_alert_opens_the_file(config, db):
     app = make_app(config, db)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("a")
         screen = app.screen
         await wait_for(pilot, lambda: screen.loaded)
-        await pilot.press("enter")  # the newest: a file_regression alert
+        await pilot.press("o")  # the newest: a file_regression alert (enter: the alert in full)
         await pilot.pause()
         assert isinstance(app.screen, FileViewScreen)
         assert app.screen.path == "src/pkg/[red]x[/].py"

@@ -67,6 +67,21 @@ def test_alerts_screen(snap_compare, snap_config, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_alert_detail_screen(snap_compare, snap_config, size):
+    """The grouped file-regression alert in full: its files, snapshot and baseline."""
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "context", None) is not None)
+        await pilot.pause()
+
+    assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_files_screen(snap_compare, snap_config, size):
     async def run_before(pilot) -> None:
         await loaded(pilot)

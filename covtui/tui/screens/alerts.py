@@ -1,4 +1,5 @@
-"""The whole alert history: filter by severity and rule, acknowledge one or all."""
+"""The whole alert history: filter by severity and rule, acknowledge one or all (and undo),
+`enter` for an alert in full."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Select, Static
+from textual.widgets import DataTable, Select, Static
 
 from covtui.display import printable
 from covtui.domain.model import Alert, Severity
+from covtui.present.text import plural
+from covtui.tui.screens.alert_detail import AlertDetailScreen, acknowledge_alerts
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.alert_history import alert_cells
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.keyed_table import KeyedTable
+from covtui.widgets.title_bar import TitleBar
 
 ALL = "all"
 
@@ -28,17 +33,23 @@ class AlertsTable(KeyedTable):
         return self.room_left(sum(self.FIXED.values()) + id_width, len(self.FIXED) + 2)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_column_width("message", self.message_width())
+        # The messages are cut (with an ellipsis) to the new width, not just their column.
+        if isinstance(self.screen, AlertsScreen):
+            self.screen.show_alerts()
 
 
 class AlertsScreen(SubScreen):
-    """`space` acknowledges the selected alert, `A` all shown; both write to the database."""
+    """`space` acknowledges the selected alert, `A` all shown, `z` takes the last of those
+    back; each writes to the database. `enter` shows the alert in full."""
 
     BINDINGS = [
+        Binding("enter", "open_alert", "Detail", show=False),
         Binding("space", "acknowledge", "Acknowledge"),
         Binding("A", "acknowledge_all", "Acknowledge all", key_display="A"),
+        Binding("z", "undo", "Undo"),
         Binding("s", "cycle_severity", "Severity"),
         Binding("u", "cycle_rule", "Rule"),
+        Binding("o", "open_file", "Open file", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -56,22 +67,6 @@ class AlertsScreen(SubScreen):
             width: 24;
             margin-right: 3;
         }
-        #alerts-summary {
-            height: 1;
-            padding: 0 1;
-            color: $text-muted;
-        }
-        #alert-detail {
-            display: none;
-            height: auto;
-            max-height: 40%;
-            padding: 0 1;
-            border-top: solid $primary 50%;
-            overflow-y: auto;
-        }
-        #alert-detail.-shown {
-            display: block;
-        }
     }
     """
 
@@ -80,8 +75,11 @@ class AlertsScreen(SubScreen):
         self.alerts: list[Alert] = []
         self.loaded = False
         self._rule_options: list[tuple[str, str]] = [("all", ALL)]
+        #: What the last `space` or `A` acknowledged: what `z` takes back.
+        self.last_acknowledged: list[int] = []
 
     def compose(self) -> ComposeResult:
+        yield TitleBar("Alerts", "loading…", id="title")
         with Horizontal(id="alert-filters"):
             yield Static("Severity (s)")
             yield Select(
@@ -95,10 +93,8 @@ class AlertsScreen(SubScreen):
             yield Select(
                 [("all", ALL)], value=ALL, allow_blank=False, compact=True, id="rule-filter"
             )
-        yield Static("loading…", id="alerts-summary")
         yield AlertsTable(id="alerts-table")
-        yield Static(id="alert-detail")  # what the highlighted alert's one line leaves out
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(AlertsTable)
@@ -119,7 +115,7 @@ class AlertsScreen(SubScreen):
         try:
             self.alerts = await self.app.queries.alerts()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#alerts-summary", Static).update(Text(printable(f"cannot load the alerts: {exc}")))
+            self.query_one(TitleBar).show(printable(f"cannot load the alerts: {exc}"))
             return
         self.loaded = True
         rules = sorted({a.rule for a in self.alerts})
@@ -142,21 +138,25 @@ class AlertsScreen(SubScreen):
             if (severity == ALL or a.severity.value == severity) and (rule == ALL or a.rule == rule)
         ]
 
+    def selected(self) -> Alert | None:
+        key = self.query_one(AlertsTable).cursor_key
+        return next((a for a in self.alerts if str(a.id) == key), None)
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """`enter` on an alert about a file opens the file."""
-        alert = next((a for a in self.alerts if str(a.id) == event.row_key.value), None)
+        self.action_open_alert()
+
+    def action_open_alert(self) -> None:
+        """The selected alert in full."""
+        alert = self.selected()
+        if alert is not None:
+            self.app.push_screen(AlertDetailScreen(alert))
+
+    def action_open_file(self) -> None:
+        alert = self.selected()
         if alert is not None and alert.path and alert.source:
             self.app.open_file(alert.source, alert.path)
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show_detail(event.row_key.value if event.row_key is not None else None)
-
-    def show_detail(self, key: str | None) -> None:
-        alert = next((a for a in self.alerts if str(a.id) == key), None)
-        pane = self.query_one("#alert-detail", Static)
-        detail = alert.detail if alert is not None else ""
-        pane.set_class(bool(detail), "-shown")
-        pane.update(Text("\n".join(printable(line) for line in detail.splitlines())))
+        elif alert is not None:
+            self.notify("This alert is about no one file.", markup=False, timeout=3)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.show_alerts()
@@ -169,12 +169,16 @@ class AlertsScreen(SubScreen):
         table.sync(
             [(str(a.id), alert_cells(table, a, message_width=width, full=True)) for a in shown]
         )
-        self.show_detail(table.cursor_key)
         if self.loaded:
             unacknowledged = sum(1 for a in shown if a.acknowledged_at is None)
-            self.query_one("#alerts-summary", Static).update(
-                f"{len(shown):,} of {len(self.alerts):,} alerts shown · "
-                f"{unacknowledged:,} unacknowledged (●) · newest first"
+            severity = self.query_one("#severity-filter", Select).value
+            rule = self.query_one("#rule-filter", Select).value
+            filters = [f"{name}: {value}" for name, value in (("severity", severity), ("rule", rule)) if value != ALL]
+            self.query_one(TitleBar).show(
+                f"{len(shown):,} of {plural(len(self.alerts), 'alert')} shown",
+                f"{unacknowledged:,} unacknowledged (●)",
+                *(printable(f) for f in filters),
+                "newest first",
             )
 
     def _cycle(self, select_id: str, values: list[str]) -> None:
@@ -200,16 +204,24 @@ class AlertsScreen(SubScreen):
         else:
             self.acknowledge([a.id for a in shown if a.acknowledged_at is None and a.id is not None])
 
+    def action_undo(self) -> None:
+        """Take back the last acknowledgement made here; with none, the selected alert's."""
+        if self.last_acknowledged:
+            self.acknowledge(self.last_acknowledged, undo=True)
+            return
+        alert = self.selected()
+        if alert is not None and alert.acknowledged_at is not None and alert.id is not None:
+            self.acknowledge([alert.id], undo=True)
+        else:
+            self.notify("Nothing to undo: no acknowledged alert selected.", markup=False, timeout=3)
+
     @work(group="acknowledge")
-    async def acknowledge(self, ids: list[int] | None) -> None:
+    async def acknowledge(self, ids: list[int] | None, *, undo: bool = False) -> None:
         if ids == []:
             self.notify("Nothing to acknowledge here.", markup=False, timeout=3)
             return
-        try:
-            n = await self.app.queries.acknowledge(ids)
-        except Exception as exc:  # noqa: BLE001  (a locked or missing database: say so)
-            self.notify(f"Could not acknowledge: {exc}", severity="error", markup=False)
+        changed = await acknowledge_alerts(self, ids, undo=undo)
+        if changed is None:
             return
-        self.app.poller.request_reload()  # written through another connection: show it now
-        self.notify(f"Acknowledged {n:,} alert{'s' if n != 1 else ''}.", markup=False, timeout=3)
+        self.last_acknowledged = [] if undo else changed
         self.load()

@@ -107,4 +107,7 @@ class MainScreen(Screen):
             source, path = split_file_key(event.row_key.value)
             self.app.open_file(source, path)
         elif isinstance(event.data_table, AlertHistory):
-            self.app.action_show_alerts()
+            key = event.row_key.value
+            alert = next((a for a in event.data_table.alerts if str(a.id) == key), None)
+            if alert is not None:
+                self.app.open_alert(alert)  # the alert in full
