@@ -12,7 +12,10 @@ from covtui.cli.group import CommandGroup
 #: Every command, by name: the module and attribute that define it.
 COMMANDS = {
     name: f"covtui.cli.{name}:{name}"
-    for name in ("alerts", "dashboard", "demo", "ingest", "prune", "report", "scan", "status", "watch")
+    for name in (
+        "alerts", "check", "dashboard", "demo", "ingest", "prune", "ratchet", "report", "scan",
+        "status", "watch",
+    )
 }
 
 

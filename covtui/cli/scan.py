@@ -67,4 +67,25 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
         sys.exit(1)
     if fail_on_alert and any(a.severity is Severity.CRITICAL for a in outcome.alerts):
         sys.exit(1)
+    if fail_on_alert and _gates_fail(obj):
+        sys.exit(1)
+
+
+def _gates_fail(obj: Context) -> bool:
+    """Print each failed gate (`covtui check`'s lines); whether any failed."""
+    from covtui.domain.gates import floors_of
+
+    if not floors_of(obj.config):
+        return False
+    from covtui.query.components import component_state
+    from covtui.store import Store
+
+    async def main():
+        async with await Store.open(obj.db_path, read_only=True) as store:
+            return await component_state(store, obj.config)
+
+    failures = [line for result in run(main()).gates for line in result.failures]
+    for line in failures:
+        console.print(Text(printable(f"FAIL {line}"), style="red"))
+    return bool(failures)
 

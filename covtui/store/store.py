@@ -700,6 +700,15 @@ class Store:
         )
         return [snapshot_row(r) for r in rows]
 
+    async def good_snapshot_ids(self, limit: int) -> list[int]:
+        """The latest `limit` good snapshots that measured coverage, newest first."""
+        rows = await self._all(
+            "SELECT id FROM snapshots WHERE status = 'ok' AND n_files IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [r[0] for r in rows]
+
     async def n_snapshots(self) -> int:
         return (await self._one("SELECT count(*) FROM snapshots"))[0]
 

@@ -1,0 +1,121 @@
+"""Components, gates and the ratchet's history, computed from the stored per-file numbers.
+
+Nothing new is stored: a component's numbers at a snapshot are the sum of its files' states
+at that snapshot, which the store keeps already.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from covtui.config import Config
+from covtui.domain.components import (
+    Breakdown,
+    PathGlobs,
+    break_down,
+    components_of,
+    selection_numbers,
+)
+from covtui.domain.gates import GATE, Floor, GateResult, Raise, check, floors_of, ratchet
+from covtui.domain.generated import GeneratedFile, GeneratedFinder, find_generated
+from covtui.domain.numbers import Numbers
+from covtui.domain.records import FileRow
+from covtui.query.files import project_file
+from covtui.store import Store
+
+#: Bytes of each file read to look for a "generated" header.
+HEAD_BYTES = 2048
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    """The components and gates at one snapshot."""
+
+    snapshot_id: int | None
+    breakdown: Breakdown
+    generated: list[GeneratedFile]
+    gates: list[GateResult]
+
+
+def _head(root: Path, path: str) -> str | None:
+    full = project_file(root, path)
+    if full is None:
+        return None
+    try:
+        with open(full, "rb") as f:
+            return f.read(HEAD_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+async def generated_files(config: Config, paths: Sequence[str]) -> list[GeneratedFile]:
+    """The generated files among `paths`, by name or by the header on disk (read in a thread)."""
+    finder = GeneratedFinder(config.generated, config.root)
+    root = config.root
+
+    def find() -> list[GeneratedFile]:
+        heads = ((p, None if finder.by_path(p) else _head(root, p)) for p in sorted(set(paths)))
+        return find_generated(finder, heads)
+
+    return await asyncio.to_thread(find)
+
+
+def _left_out(config: Config, generated: list[GeneratedFile]) -> set[str]:
+    return {g.path for g in generated} if config.generated.leave_out else set()
+
+
+def floor_numbers(
+    config: Config, floor: Floor, files: Sequence[FileRow], breakdown: Breakdown, left_out: set[str]
+) -> Numbers | None:
+    """The numbers a floor is checked against."""
+    if floor.kind == GATE:
+        return selection_numbers(files, PathGlobs(config.gates[floor.index].paths, config.root), left_out)
+    found = breakdown.get(floor.name)
+    return found.numbers if found is not None else None
+
+
+async def component_state(
+    store: Store, config: Config, snapshot_id: int | None = None,
+    generated: list[GeneratedFile] | None = None,
+) -> ComponentState:
+    """The components, generated files and gates at `snapshot_id` (default: now)."""
+    files = await store.files(snapshot_id=snapshot_id)
+    if generated is None:
+        generated = await generated_files(config, [f.path for f in files])
+    left_out = _left_out(config, generated)
+    breakdown = break_down(files, components_of(config), left_out)
+    results = [
+        check(floor, floor_numbers(config, floor, files, breakdown, left_out), config.precision)
+        for floor in floors_of(config)
+    ]
+    return ComponentState(snapshot_id, breakdown, generated, results)
+
+
+@dataclass(frozen=True)
+class RatchetPlan:
+    raises: list[Raise]
+    notes: list[str]  # floors left as they are, and why
+
+
+async def ratchet_plan(store: Store, config: Config) -> RatchetPlan:
+    """What `covtui ratchet` would change: each floor against its last good snapshots."""
+    floors = floors_of(config)
+    ids = await store.good_snapshot_ids(config.ratchet.snapshots)
+    history: dict[Floor, list[Numbers | None]] = {f: [] for f in floors}
+    generated: list[GeneratedFile] | None = None
+    for sid in ids:
+        state = await component_state(store, config, sid, generated)
+        generated = state.generated  # found once: the disk does not change between snapshots
+        for result in state.gates:
+            history[result.floor].append(result.numbers)
+    raises: list[Raise] = []
+    notes: list[str] = []
+    for floor in floors:
+        found, note = ratchet(floor, history[floor], config.ratchet, config.precision)
+        raises += found
+        if note:
+            notes.append(note)
+    return RatchetPlan(raises, notes)
