@@ -90,7 +90,8 @@ async def test_failing_tests_and_a_failed_run_are_said_plainly(project):
         text = screen_text(app)
         # The reason, however narrow the panel (here cut short with "…").
         assert f"python    {pc}%  failed: pytest: 1 error during coll" in text, text
-        assert "· failed" in text and "test failed" not in text and "failing" not in text
+        body = "\n".join(text.splitlines()[1:])  # the header's path names this test
+        assert "· failed" in body and "test failed" not in body and "failing" not in body
         # The total keeps the last measured coverage too.
         assert app.state.latest.numbers.pc_covered_str(config.precision) == pc
 
@@ -152,3 +153,88 @@ async def test_a_run_of_one_source_compares_with_that_sources_runs(config, db):
         duration = next(row for row in rows if row.startswith("Duration"))
         assert duration.split()[-1] == figure, rows
         assert "vs the median of the last 10 good runs" in alert.message
+
+
+# -- the header: which project, which branch and commit ------------------------------------------
+
+
+async def test_the_header_names_the_project_and_its_git_state(config, db):
+    from covtui.widgets.project_header import ProjectHeader
+
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        latest = app.state.latest
+        header = str(app.screen.query_one(ProjectHeader).render())
+        assert header.startswith(config.root.name)
+        assert str(config.root)[-20:] in header
+        assert f"main @ {latest.git_commit[:7]} · clean · at snapshot #{latest.id}" in header
+        assert screen_text(app).splitlines()[0].strip().startswith(config.root.name)
+
+
+async def test_the_header_shows_a_markup_branch_as_typed_and_marks_a_dirty_tree(config, db):
+    from covtui.domain.model import GitInfo, SnapshotDraft
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    from .fixtures import T0, fixture_drafts
+
+    draft = fixture_drafts()[-1]
+    branch = "[bold]feat[/bold][@click=app.quit]x"
+    async with await Store.open(db, create=False) as store:
+        await record_snapshot(
+            store,
+            SnapshotDraft("scan", draft.sources, created_at=T0 + 30,
+                          git=GitInfo("0123456789abcdef", branch, True)),
+            config,
+        )
+    app = make_app(config, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        first = screen_text(app).splitlines()[0]
+        assert f"{branch} @ 0123456 · ● uncommitted changes" in first, first
+        assert app.is_running
+
+
+async def test_the_header_keeps_the_git_state_when_the_path_is_long(tmp_path, db, config):
+    """At 80 columns a long path gives way (its end kept), the branch and commit stay."""
+    from covtui.widgets.project_header import ProjectHeader
+
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        header = app.screen.query_one(ProjectHeader)
+        header.project_name = "proj"
+        header.project_path = tmp_path / ("very-long-directory-name-" * 4) / "project"
+        header.refresh()
+        await pilot.pause()
+        first = screen_text(app).splitlines()[0]
+        assert "…" in first and f"#{app.state.latest.id}" in first, first
+
+
+# -- the top row: panels end on one line ------------------------------------------------------------
+
+
+async def test_the_top_panels_share_a_bottom_edge_with_one_source(real_config, real_db):
+    await _top_panels_share_a_bottom_edge(real_config, real_db)
+
+
+async def test_the_top_panels_share_a_bottom_edge_with_three_sources(config, db):
+    await _top_panels_share_a_bottom_edge(config, db)
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "docs" in text and "Peak memory" in text  # nothing cut off
+
+
+async def _top_panels_share_a_bottom_edge(config, db):
+    for size in [(120, 36), (160, 48), (200, 50)]:
+        app = make_app(config, db)
+        async with app.run_test(size=size) as pilot:
+            await loaded(pilot)
+            bottoms = {
+                name: app.screen.query_one(f"#{name}").region.bottom
+                for name in ("overall", "sources", "last-run")
+            }
+            assert len(set(bottoms.values())) == 1, (size, bottoms)

@@ -17,6 +17,19 @@ from .fixtures import T0, build_fixture_database, build_real_database, fixture_c
 SIZES = [(80, 24), (160, 48)]
 
 
+@pytest.fixture(autouse=True)
+def _pinned_project_path(monkeypatch):
+    """The header names the project's directory, a new temporary one each run: pin it."""
+    from covtui.widgets.project_header import ProjectHeader
+
+    init = ProjectHeader.__init__
+
+    def pinned(self, name, path, **kwargs):
+        init(self, "shop", Path("/home/dev/src/shop"), **kwargs)
+
+    monkeypatch.setattr(ProjectHeader, "__init__", pinned)
+
+
 @pytest.fixture
 def snap_config(tmp_path: Path) -> Config:
     config = fixture_config(tmp_path)

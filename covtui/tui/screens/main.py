@@ -17,6 +17,7 @@ from covtui.widgets.critical_files import CriticalFiles, split_file_key
 from covtui.widgets.last_run import LastRun
 from covtui.widgets.overall import OverallPanel
 from covtui.widgets.phase_bars import PhaseBars
+from covtui.widgets.project_header import ProjectHeader
 from covtui.widgets.scan_log import ScanLog
 from covtui.widgets.sources import SourcesPanel
 from covtui.widgets.status_line import StatusLine
@@ -44,6 +45,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         config = self.config
+        yield ProjectHeader(config.root.name, config.root, id="project").data_bind(MainScreen.state)
         with Horizontal(id="top"):
             yield OverallPanel(config.phases, config.precision, id="overall").data_bind(
                 MainScreen.state
@@ -75,6 +77,33 @@ class MainScreen(Screen):
         self.watch(app, "scan_started_at", self._take("scan_started_at"))
         self.watch(app, "trend_range", self._take("trend_range"))
         self.query_one(CriticalFiles).focus()
+
+    def watch_state(self) -> None:
+        self.call_after_refresh(self._align_top)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._align_top)
+
+    def _align_top(self) -> None:
+        """The top row's panels end on one line: each is stretched to the tallest one's height
+        (their content decides it: the number of sources, a failed-tests line, a diff line)."""
+        overall = self.query_one(OverallPanel)
+        phases = self.query_one(PhaseBars)
+        sources = self.query_one(SourcesPanel)
+        last = self.query_one(LastRun)
+
+        def natural(widget) -> int:
+            size = widget.content_region.size
+            return widget.get_content_height(size, self.size, size.width) + widget.gutter.height
+
+        overall_h = sum(c.outer_size.height for c in overall.children if c.display)
+        columns = [overall_h + overall.gutter.height, phases.outer_size.height + natural(sources)]
+        if last.display:
+            columns.append(natural(last))
+        target = max(columns)
+        overall.styles.min_height = target
+        sources.styles.min_height = target - phases.outer_size.height
+        last.styles.min_height = target
 
     def _take(self, name: str):
         def take(value) -> None:
