@@ -145,6 +145,9 @@ class AlertConfig:
     #: Globs of test files, which file alerts leave out; a glob without "/" matches the file
     #: name, one with "/" the whole path (`*` crosses folders).
     test_files: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_FILES))
+    #: More lines excluded from measurement (pragmas, exclude regexes) than the previous
+    #: comparable snapshot, by at least this many: a warning (0 turns it off).
+    excluded_lines: int = ranged(10, min=0)
     #: Coverage of lines changed since the git base; None turns the rule off.
     diff_coverage_min: float | None = ranged(None, min=0, max=100)
 

@@ -13,8 +13,8 @@ from covtui.cli.group import CommandGroup
 COMMANDS = {
     name: f"covtui.cli.{name}:{name}"
     for name in (
-        "alerts", "check", "dashboard", "demo", "ingest", "prune", "ratchet", "report", "scan",
-        "status", "watch",
+        "alerts", "check", "dashboard", "demo", "excluded", "ingest", "prune", "ratchet", "report",
+        "scan", "status", "watch",
     )
 }
 

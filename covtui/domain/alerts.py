@@ -124,6 +124,11 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                     threshold=config.coverage_drop,
                 )
             )
+        if (
+            config.excluded_lines > 0 and baseline.n_excluded is not None
+            and now.n_excluded - baseline.n_excluded >= config.excluded_lines
+        ):
+            alerts.append(excluded_lines(now.n_excluded, baseline, config))
         for phase in milestones_crossed(baseline.pc_covered, now.pc_covered, phases):
             alerts.append(
                 Alert(
@@ -227,6 +232,17 @@ def tests_removed(
     return Alert(
         AlertRule.TESTS_REMOVED, Severity.WARNING, message,
         value=fewer, threshold=config.tests_removed, source=source, detail=detail,
+    )
+
+
+def excluded_lines(n_excluded: int, baseline: Baseline, config: AlertConfig) -> Alert:
+    """More lines left out of measurement: a pragma that hides a regression is one."""
+    jump = n_excluded - (baseline.n_excluded or 0)
+    return Alert(
+        AlertRule.EXCLUDED_LINES, Severity.WARNING,
+        f"{_plural(jump, 'more line')} excluded from coverage ({n_excluded:,}, from "
+        f"{baseline.n_excluded:,} at {baseline.describe()}): `covtui excluded` lists them",
+        value=jump, threshold=config.excluded_lines,
     )
 
 

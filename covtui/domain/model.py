@@ -41,6 +41,7 @@ class AlertRule(str, Enum):
     TESTS_REMOVED = "tests_removed"
     FILES_LEFT = "files_left"
     FILE_REGRESSION = "file_regression"
+    EXCLUDED_LINES = "excluded_lines"
 
     def __str__(self) -> str:  # the value in f-strings and markup, on every Python
         return self.value

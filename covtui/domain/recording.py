@@ -20,6 +20,8 @@ class Baseline:
     snapshot_id: int
     created_at: float
     pc_covered: float | None
+    #: Lines coverage.py excluded (pragmas, exclude regexes) in that snapshot; None: unknown.
+    n_excluded: int | None = None
 
     def describe(self) -> str:
         when = datetime.fromtimestamp(self.created_at).strftime("%Y-%m-%d %H:%M")

@@ -140,14 +140,13 @@ class Store:
     async def baseline(self, sources_key: str) -> Baseline | None:
         """The latest good snapshot over exactly the sources in `sources_key`."""
         row = await self._one(
-            "SELECT id, created_at, pc_covered FROM snapshots "
+            "SELECT id, created_at, pc_covered, n_excluded FROM snapshots "
             "WHERE status = 'ok' AND sources_key = ? ORDER BY id DESC LIMIT 1",
             (sources_key,),
         )
         if row is None:
             return None
-        snapshot_id, created_at, pc_covered = row
-        return Baseline(snapshot_id, created_at, pc_covered)
+        return Baseline(*row)
 
     async def source_history(self, source: str, wall_window: int) -> SourceHistory:
         """The source's previous good run that counted tests (with their ids, when kept) and

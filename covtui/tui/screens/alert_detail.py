@@ -32,6 +32,7 @@ _UNITS = {
     AlertRule.TESTS_REMOVED.value: ("fewer test", "fewer tests"),
     AlertRule.FILES_LEFT.value: ("file", "files"),
     AlertRule.FILE_REGRESSION.value: ("covered line lost", "covered lines lost"),
+    AlertRule.EXCLUDED_LINES.value: ("more excluded line", "more excluded lines"),
 }
 
 #: When a rule fires, in words (the threshold is the configured one, `[tool.covtui.alerts]`).
@@ -50,6 +51,8 @@ RULES = {
     AlertRule.FILE_REGRESSION.value: "covered lines of code files became missed, at least the "
     "threshold in a file",
     "diff_coverage": "the lines changed since the merge base are covered less than the threshold",
+    AlertRule.EXCLUDED_LINES.value: "at least the threshold more lines were excluded (pragmas, "
+    "exclude regexes) than at the previous good snapshot over the same sources",
 }
 
 #: What rules that compare with no single snapshot compare with.

@@ -1,0 +1,176 @@
+"""The exclusions audit against coverage.py's own `excluded` lines, on a fixture project."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Project, clean_env
+from .test_components import make_project
+
+EXCLUDING = '''
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import os
+
+DEBUG = False
+if DEBUG:
+    print("debugging")
+
+
+def kept(x):
+    if x:  # pragma: no cover
+        return 1
+    return 2
+
+
+def dropped():  # pragma: no cover
+    a = 1
+    return a
+
+
+class Base:
+    def method(self):
+        raise NotImplementedError
+
+
+def call(
+    a,
+    b,
+):  # pragma: no cover
+    return a + b
+'''
+
+CONFIG = '''
+[tool.coverage.run]
+source = ["pkg"]
+branch = true
+omit = ["pkg/skip_*.py"]
+
+[tool.coverage.report]
+exclude_also = ["if DEBUG:", "raise NotImplementedError"]
+
+[[tool.covtui.components]]
+name = "core"
+paths = ["pkg/core/*"]
+'''
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory) -> tuple[Project, dict]:
+    p = make_project(tmp_path_factory.mktemp("exclusions") / "proj", CONFIG)
+    p.write("pkg/excluding.py", EXCLUDING)
+    p.write("pkg/skip_me.py", "X = 1\n")
+    p.write("tests/test_excluding.py", "from pkg.excluding import kept\n\ndef test_k():\n    assert kept(0) == 2\n")
+    p.covtui("scan", check=True)
+    proc = p.covtui("excluded", "--json", check=True)
+    return p, json.loads(proc.stdout)
+
+
+def coverage_excluded(p: Project) -> dict[str, list[int]]:
+    """coverage.py's `Analysis.excluded` for every measured file (`Coverage.analysis2`)."""
+    script = (
+        "import json, coverage\n"
+        "cov = coverage.Coverage(data_file='.covtui/run/python/.coverage')\n"
+        "cov.load()\n"
+        "out = {}\n"
+        "for f in cov.get_data().measured_files():\n"
+        "    out[f] = sorted(cov.analysis2(f)[2])\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=p.root, env=clean_env(),
+                          capture_output=True, text=True, check=True)
+    root = str(p.root.resolve())
+    return {k[len(root) + 1:]: v for k, v in json.loads(proc.stdout).items()}
+
+
+def test_audit_lines_equal_coverage_pys_excluded(audited) -> None:
+    p, data = audited
+    theirs = {path: lines for path, lines in coverage_excluded(p).items() if lines}
+    mine = {path: [x["line"] for x in f["lines"]] for path, f in data["files"].items()}
+    assert mine == theirs
+    assert set(mine) == {"pkg/excluding.py", "pkg/core/b.py"}
+    for f in data["files"].values():
+        assert f["n_excluded"] == f["n_excluded_at_snapshot"]
+    totals = p.coverage_json(p.root / ".covtui" / "run" / "python" / ".coverage")["totals"]
+    assert data["n_excluded_lines"] == totals["excluded_lines"]
+    assert data["history"][-1]["n_excluded"] == totals["excluded_lines"]
+
+
+def test_each_line_has_its_reason(audited) -> None:
+    _, data = audited
+    lines = {x["line"]: (x["reason"], x["by_line"]) for x in data["files"]["pkg/excluding.py"]["lines"]}
+    text = EXCLUDING.splitlines()
+    pragma, debug, raising = ("pragma: no cover", "exclude regex 'if DEBUG:'",
+                              "exclude regex 'raise NotImplementedError'")
+    checking = r"coverage.py default '^\s*if (typing\.)?TYPE_CHECKING:'"
+    at = {t.strip(): n for n, t in enumerate(text, 1) if t.strip()}
+    assert lines[at["if TYPE_CHECKING:"]] == (checking, at["if TYPE_CHECKING:"])
+    assert lines[at["import os"]] == (checking, at["if TYPE_CHECKING:"])
+    assert lines[at['print("debugging")']] == (debug, at["if DEBUG:"])
+    assert lines[at["def dropped():  # pragma: no cover"]][0] == pragma
+    assert lines[at["a = 1"]] == (pragma, at["def dropped():  # pragma: no cover"])
+    assert lines[at["raise NotImplementedError"]][0] == raising
+    # A statement over several lines matched on its last line: coverage.py matches it whole.
+    assert lines[at["def call("]][0] == pragma
+    assert lines[at["return a + b"]] == (pragma, at["def call("])
+    counts = data["counts"]
+    assert sum(counts[r] for r in (pragma, checking, debug, raising)) == data["n_excluded_lines"]
+
+
+def test_omitted_and_generated_files_are_listed(audited) -> None:
+    p, data = audited
+    left = {x["path"]: x["reason"] for x in data["left_out"]}
+    assert left["pkg/skip_me.py"] == "omit pattern 'pkg/skip_*.py'"
+    assert left["pkg/gen/thing_pb2.py"] == "generated (*_pb2.py)"
+    assert left["pkg/made.py"].startswith("generated (header: # Code generated")
+    assert "pkg/skip_me.py" not in coverage_excluded(p)  # omitted: coverage.py never measured it
+    assert data["counts"]["file: omit pattern 'pkg/skip_*.py'"] == 1
+    assert data["counts"]["file: generated"] == 2
+
+
+def test_text_output_lists_lines_and_counts(audited) -> None:
+    p, data = audited
+    out = p.covtui("excluded", check=True).stdout
+    assert out.startswith(f"{data['n_excluded_lines']} excluded lines in 2 files; 3 files left out")
+    assert "pkg/skip_me.py: left out, omit pattern 'pkg/skip_*.py'" in out
+    assert "(block at line" in out
+
+
+@pytest.mark.parametrize(("before", "after", "fires"), [(5, 15, True), (5, 14, False), (None, 90, False)])
+def test_excluded_lines_jump_threshold(before, after, fires) -> None:
+    from covtui.config import DEFAULT_PHASES, AlertConfig
+    from covtui.domain.alerts import AlertInputs, evaluate
+    from covtui.domain.numbers import Numbers
+    from covtui.domain.recording import Baseline
+
+    from .test_alerts import draft
+
+    now = Numbers(n_files=1, n_files_covered=1, n_statements=100, n_missing=10, n_excluded=after)
+    alerts = evaluate(AlertInputs(draft(), now, Baseline(3, 0.0, 90.0, before)), AlertConfig(), DEFAULT_PHASES)
+    found = [a for a in alerts if a.rule == "excluded_lines"]
+    assert bool(found) is fires
+    if fires:
+        assert found[0].message.startswith("10 more lines excluded from coverage (15, from 5 at snapshot #3")
+        assert found[0].severity.value == "warning" and found[0].value == 10
+
+
+def test_a_pragma_that_hides_lines_raises_an_alert(tmp_path: Path) -> None:
+    p = make_project(tmp_path / "proj", CONFIG + "\n[tool.covtui.alerts]\nexcluded_lines = 3\n")
+    data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
+    p.covtui("scan", check=True)
+    before = p.coverage_json(data_file)["totals"]["excluded_lines"]
+    # The untested function disappears from the numbers behind a pragma: 3 lines.
+    p.write("pkg/cli/main.py", (p.root / "pkg/cli/main.py").read_text().replace(
+        "def unused():", "def unused():  # pragma: no cover"))
+    out = p.covtui("scan", check=True).stdout
+    after = p.coverage_json(data_file)["totals"]["excluded_lines"]
+    assert after - before == 3
+    assert f"3 more lines excluded from coverage ({after}, from {before} at snapshot #1" in out
+    data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
+    assert [h["n_excluded"] for h in data["history"]] == [before, after]
