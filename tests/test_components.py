@@ -443,3 +443,34 @@ def test_ratchet_needs_history_and_never_lowers() -> None:
     assert raises == []  # 70% and 30 missing: below the floors, which stay
     raises, note = ratchet(floor, [n(100, 5), None, n(100, 5)], settings, 2)
     assert raises == [] and "no data" in note
+
+
+def test_status_shows_component_rows_and_the_labelled_total(scanned: Project) -> None:
+    data = json.loads(scanned.covtui("status", "--json", check=True).stdout)
+    core = data["components"]["core"]["summary"]
+    assert theirs(core) == theirs(coverage_json(scanned, "--include=pkg/core/*"))
+    assert data["components"]["cli"]["shared_files"] == ["pkg/util.py"]
+    without = coverage_json(scanned, "--omit=pkg/gen/thing_pb2.py,pkg/made.py")
+    assert theirs(data["totals_without_generated"]) == theirs(without)
+    assert data["gates"] == [{"name": "core", "kind": "components", "fail_under": 10.0,
+                              "max_uncovered": None, "passed": True, "failures": []}]
+    from covtui.coverage_compat import display_covered
+
+    text = scanned.covtui("status", check=True).stdout
+    core_row = next(line for line in text.splitlines() if line.startswith("│ core "))
+    assert f" {display_covered(core['percent_covered'], 2)}% " in core_row and "ok" in core_row
+    assert (f"Without the 2 generated files: {display_covered(without['percent_covered'], 2)}% "
+            "(coverage.py's total with them omitted)") in text
+    assert "shares pkg/util.py with" in text and "Gates: 1 of 1 pass" in text
+
+
+def test_report_has_a_components_section(scanned: Project) -> None:
+    from covtui.coverage_compat import display_covered
+
+    core = coverage_json(scanned, "--include=pkg/core/*")
+    md = scanned.covtui("report", check=True).stdout
+    section = md.split("## Components\n", 1)[1].split("\n## ", 1)[0]
+    assert f"| core | {display_covered(core['percent_covered'], 2)}% | " in section
+    assert "| other |" in section and "`pkg/gen/thing_pb2.py`, `pkg/made.py`" in section
+    data = json.loads(scanned.covtui("report", "--format", "json", check=True).stdout)
+    assert theirs(data["components"]["core"]["summary"]) == theirs(core)

@@ -13,7 +13,10 @@ from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable
 from covtui.domain.phases import phase_status
+from covtui.present.components import component_rows, components_json, generated_line
+from covtui.present.components import shown as has_components
 from covtui.present.text import coverage_text, diff_coverage_parts, local_time, unimported_notice
+from covtui.query.components import ComponentState, component_state
 from covtui.query.status import Status, current_status
 from covtui.store import Store
 
@@ -26,16 +29,20 @@ def status(obj: Context, as_json: bool) -> None:
     """Show the current coverage, phase, critical files and unacknowledged alerts."""
     config = obj.config
 
-    async def main() -> Status:
+    async def main() -> tuple[Status, ComponentState | None]:
         async with await Store.open(obj.db_path, read_only=True) as store:
-            return await current_status(store, config)
+            found = await current_status(store, config)
+            parts = await component_state(store, config) if found.latest is not None else None
+            return found, parts
 
-    state = run(main())
+    state, parts = run(main())
     unacked = state.alerts
     if as_json:
         from covtui.present.serialise import status_json
 
         data = status_json(state, state.files, unacked, total_tests(state.sources), config)
+        if parts is not None and has_components(parts):
+            data |= components_json(parts, config.precision)
         print(json.dumps(data, indent=2))
         return
     latest = state.latest
@@ -76,6 +83,8 @@ def status(obj: Context, as_json: bool) -> None:
         console.print(text)
         if row.measures_unimported is False:
             console.print(Text("    " + printable(unimported_notice()), style="yellow"))
+    if parts is not None and has_components(parts):
+        _print_components(parts, config.precision)
     if state.critical_files:
         table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
         table.add_column("file")
@@ -95,3 +104,29 @@ def status(obj: Context, as_json: bool) -> None:
     shown = "" if len(unacked) <= 20 else " (the newest 20; `covtui alerts` lists them all)"
     print_alerts(unacked[:20], title=f"{len(unacked)} unacknowledged alerts{shown}")
 
+
+
+def _print_components(parts: ComponentState, precision: int) -> None:
+    rows = component_rows(parts, precision)
+    if rows:
+        table = Table(title="Components", title_justify="left")
+        for name, justify in (("component", "left"), ("cover", "right"), ("lines", "right"),
+                              ("files", "right"), ("gate", "left"), ("", "left")):
+            table.add_column(name, justify=justify)
+        for row in rows:
+            table.add_row(
+                Text(printable(row.name)), row.cover, row.lines, f"{row.n_files:,}",
+                Text(row.gate, style="bold red" if row.gate == "FAIL" else "green"),
+                Text(printable(row.note), style="dim"),
+            )
+        console.print(table)
+    if line := generated_line(parts, precision):
+        console.print(Text(printable(line)))
+    failed = [line for g in parts.gates for line in g.failures]
+    if parts.gates:
+        console.print(Text(
+            f"Gates: {len(parts.gates) - sum(not g.passed for g in parts.gates)} of {len(parts.gates)} pass",
+            style="red" if failed else "",
+        ))
+    for line in failed:
+        console.print(Text(printable(f"  FAIL {line}"), style="red"))

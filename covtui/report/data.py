@@ -29,6 +29,8 @@ from covtui.domain.phases import PhaseStatus, phase_status
 from covtui.domain.recommend import Recommendation
 from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
+from covtui.present.components import shown as has_components
+from covtui.query.components import ComponentState, component_state
 from covtui.query.recommendations import recommend
 from covtui.store import Store
 
@@ -102,6 +104,8 @@ class ReportData:
     recommendations: list[Recommendation]
     gaps: dict[tuple[str, str], FileGaps] = field(default_factory=dict)
     forecast: Forecast = field(default_factory=lambda: Forecast(None, None, 0, []))
+    #: Components, gates and generated files now; None when the project has none.
+    components: ComponentState | None = None
 
     @property
     def overall(self) -> Numbers | None:
@@ -196,7 +200,9 @@ async def build_report(
         for s in recent
     ]
     alerts = await store.alerts(since_snapshot_id=baseline.id)
+    parts = await component_state(store, config)
     return ReportData(
+        components=parts if has_components(parts) else None,
         generated_at=now,
         project=config.root.name,
         precision=config.precision,

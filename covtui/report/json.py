@@ -6,6 +6,7 @@ import json
 import re
 
 from covtui.display import printable
+from covtui.present.components import components_json
 from covtui.present.serialise import gaps_json, iso, snapshot_json, summary_json
 from covtui.report.data import Change, ReportData
 from covtui.report.markdown import diff_coverage_text, eta_text
@@ -100,6 +101,7 @@ def render_json(data: ReportData) -> dict:
                 for a in data.alerts.latest
             ],
         },
+        **({} if data.components is None else components_json(data.components, data.precision)),
         "forecast": {
             "percent_per_day": data.forecast.pc_per_day,
             "since": iso(data.forecast.since),

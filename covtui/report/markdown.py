@@ -11,6 +11,7 @@ from covtui.domain.forecast import DAY
 from covtui.domain.numbers import pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY
 from covtui.domain.records import SnapshotRow
+from covtui.present.components import component_rows, generated_line
 from covtui.present.text import (
     coverage_text,
     diff_coverage_parts,
@@ -74,9 +75,9 @@ def _metric(name: str, value: float | None) -> str:
 
 def render_markdown(data: ReportData) -> str:
     """The report as GitHub-flavoured Markdown; everything from data is escaped."""
-    sections = (_heading, _assessment, _change, _diff, _phase, _critical, _recommendations,
+    sections = (_heading, _assessment, _components, _change, _diff, _phase, _critical, _recommendations,
                 _performance, _alerts, _forecast)
-    out = [line for section in sections for line in (*section(data), "")]
+    out = [line for section in sections if (lines := section(data)) for line in (*lines, "")]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -134,6 +135,27 @@ def _assessment(data: ReportData) -> list[str]:
         "Source | Coverage> | Covered lines> | Files with coverage> | At baseline> | Status",
         map(row, data.sources),
     )
+
+
+def _components(data: ReportData) -> list[str]:
+    """Each component's coverage and gate; the total without generated files, labelled."""
+    parts = data.components
+    if parts is None:
+        return []
+    out = ["## Components", ""]
+    rows = component_rows(parts, data.precision)
+    if rows:
+        out += _table(
+            "Component | Coverage> | Lines covered> | Files> | Gate | Note",
+            ((md_escape(r.name), r.cover, r.lines, f"{r.n_files:,}", r.gate or "—", md_escape(r.note))
+             for r in rows),
+        )
+        out.append("")
+    if line := generated_line(parts, data.precision):
+        out += [md_escape(line) + ": " + ", ".join(md_code(p) for p in parts.breakdown.generated), ""]
+    for failure in (f for g in parts.gates for f in g.failures):
+        out.append(f"- **Gate failed:** {md_escape(failure)}")
+    return out[:-1] if out[-1] == "" else out
 
 
 def _change(data: ReportData) -> list[str]:
