@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 
 class KeyedTable(DataTable):
-    """Base of the dashboard's tables: `sync()` shows rows by key, changing only what changed."""
+    """Base of the dashboard's tables: `sync()` shows rows by key, changing only what changed.
+    `home`/`end` go to the first/last row (a DataTable's scroll sideways)."""
+
+    BINDINGS = [
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+    ]
 
     DEFAULT_CSS = """
     KeyedTable {
@@ -32,6 +39,16 @@ class KeyedTable(DataTable):
     def on_blur(self) -> None:
         # An unfocused table shows no cursor row: its colours stay readable.
         self.show_cursor = False
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+        self.scroll_to(x=0, animate=False)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+        self.scroll_to(x=0, animate=False)
 
     @property
     def cursor_key(self) -> str | None:

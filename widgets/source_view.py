@@ -35,15 +35,20 @@ class Gap:
 
     def what(self) -> str:
         """What went missing, without the line number ("never jumped to 15")."""
-        return f"never {jumps(self.destinations)}" if self.kind == "partial" else "never ran"
+        return never_taken(self.destinations) if self.kind == "partial" else "never ran"
 
 
-def jumps(destinations: tuple[int, ...]) -> str:
-    """"jumped to 15 or 20", "exited the function": coverage.py's convention, in words."""
-    parts = [f"jumped to {d}" for d in destinations if d > 0]
+def never_taken(destinations: tuple[int, ...]) -> str:
+    """"never jumped to 42 or 44", "never returned", "never jumped to 42 and never returned":
+    coverage.py's missed arcs in words (a negative destination is the function's exit)."""
+    lines = [str(d) for d in destinations if d > 0]
+    parts = []
+    if lines:
+        listed = lines[0] if len(lines) == 1 else f"{', '.join(lines[:-1])} or {lines[-1]}"
+        parts.append(f"never jumped to {listed}")
     if any(d <= 0 for d in destinations):
-        parts.append("exited the function")
-    return " or ".join(parts) if parts else "took a branch"
+        parts.append("never returned")
+    return " and ".join(parts) if parts else "never took a branch"
 
 
 def find_gaps(missing_lines: tuple[int, ...], missing_arcs: tuple[tuple[int, int], ...]) -> list[Gap]:
@@ -63,6 +68,21 @@ def find_gaps(missing_lines: tuple[int, ...], missing_arcs: tuple[tuple[int, int
     gaps += [Gap(line, line, "partial", tuple(sorted(d, key=lambda x: (x <= 0, x)))) for line, d in partial.items()]
     gaps.sort(key=lambda g: g.start)
     return gaps
+
+
+#: A branch note shorter than this is not shown beside the code (the gap bar has it).
+MIN_NOTE = 12
+
+
+def fitted_note(what: str, room: int, color: str) -> Text:
+    """"   ↳ never jumped to 4" after a partial line, cut with an ellipsis to `room` cells
+    (the pane's edge), or left out where even a short note would not fit."""
+    note = f"   ↳ {what}"
+    if len(note) > room:
+        if room < MIN_NOTE:
+            return Text("")
+        note = note[: room - 1] + "…"
+    return Text(note, style=Style(color=color, italic=True))
 
 
 @dataclass
@@ -107,8 +127,9 @@ class SourceView(ScrollView, can_focus=True):
         self.model = model
         self._gutter = len(str(max(1, len(model.lines)))) + 1
         width = max((line.cell_len for line in model.lines), default=0)
-        annotation = max((len(g.what()) for g in model.partial.values()), default=0)
-        self.virtual_size = Size(self._gutter + 2 + width + (annotation + 4 if annotation else 0), len(model.lines))
+        # The branch notes are shortened to the pane (the gap bar says them whole): only
+        # the code decides how far the view scrolls sideways.
+        self.virtual_size = Size(self._gutter + 2 + width, len(model.lines))
         self.refresh()
 
     def watch_current_gap(self) -> None:
@@ -152,7 +173,7 @@ class SourceView(ScrollView, can_focus=True):
             code.stylize(Style(bgcolor=background))
         text.append_text(code)
         if partial is not None:
-            text.append(f"   ↳ {partial.what()}", Style(color=marker_color, italic=True))
+            text.append_text(fitted_note(partial.what(), scroll_x + width - text.cell_len, marker_color))
         segments = list(text.render(app.console))
         segments = [Segment(s.text, base + s.style if s.style else base) for s in segments if s.text != "\n"]
         strip = Strip(segments).crop(scroll_x, scroll_x + width)

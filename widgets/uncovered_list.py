@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -11,7 +14,7 @@ from textual.widgets.option_list import Option
 from covtui.display import printable
 from covtui.domain.gaps import FileGaps
 
-from .format import count
+from .format import count, theme_style
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,21 @@ SHORT_KINDS = {
     "async method": "async method",
     "class": "class",
 }
+
+
+def function_row(n_missing: int, n_statements: int, name: str, kind: str, missed: Style, muted: Style) -> Table:
+    """"  12/30   Cache.drop method": the counts in columns, the name and kind wrapped under
+    the name (a hanging indent), never back to the left edge."""
+    row = Table.grid()
+    row.add_column(width=4, justify="right", no_wrap=True)
+    row.add_column(width=6, no_wrap=True)
+    row.add_column(ratio=1, overflow="fold")
+    row.add_row(
+        Text(f"{n_missing}", style=missed),
+        Text(f"/{n_statements}", style=muted),
+        Text.assemble((name, "bold"), (f" {kind}", muted)),
+    )
+    return row
 
 
 class UncoveredList(OptionList):
@@ -81,7 +99,7 @@ class UncoveredList(OptionList):
         def heading(text: str) -> None:
             options.append(Option(Content.styled(text, "bold $text-accent"), disabled=True))
 
-        def item(key: str, prompt: Content, target: Target) -> None:
+        def item(key: str, prompt: Content | Table, target: Target) -> None:
             targets[key] = target
             options.append(Option(prompt, id=key))
 
@@ -92,16 +110,13 @@ class UncoveredList(OptionList):
         functions = gaps.functions
         if functions:
             heading("Functions · lines missed/measured")
+        muted = theme_style(self.app, "text-muted")
+        missed = theme_style(self.app, "text-error", bold=True)
         for i, f in enumerate(functions):
             name = printable(f.name)
             item(
                 f"function-{i}",
-                Content.assemble(
-                    (f"{f.n_missing:>4}", "bold $text-error"),
-                    (f"/{f.n_statements}".ljust(5), "$text-muted"),
-                    (name, "bold"),
-                    (f" {SHORT_KINDS.get(f.kind, f.kind)}", "$text-muted"),
-                ),
+                function_row(f.n_missing, f.n_statements, name, SHORT_KINDS.get(f.kind, f.kind), missed, muted),
                 Target(f.start_line, f.end_line, f"{name} ({f.kind}): {_lines(f.n_missing)} uncovered"
                        f" of {count(f.n_statements)} · {_span(f.start_line, f.end_line)}"),
             )

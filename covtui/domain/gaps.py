@@ -80,17 +80,20 @@ def line_ranges(lines: Iterable[int]) -> tuple[tuple[int, int], ...]:
 
 
 def describe_arc(source_line: int, target_line: int, functions: Iterable[UncoveredFunction] = ()) -> str:
-    """"line 12 never jumped to line 15"; exits name the function they leave when known."""
+    """"line 12 never jumped to line 15"; an exit says what never finished ("never returned
+    from load"), in the words of coverage.py's HTML report rather than its data's."""
     if target_line >= 0:
         return f"line {source_line} never jumped to line {target_line}"
     # coverage.py: -N is an exit from the code object that starts on line N.
     start = -target_line
     for f in functions:
-        if f.start_line == start and f.kind != "class":
+        if f.start_line == start:
+            if f.kind == "class":
+                return f"line {source_line} never finished the body of class {f.name}"
             return f"line {source_line} never returned from {f.name}"
     if start == 1:
         return f"line {source_line} never exited the module"
-    return f"line {source_line} never exited the code object at line {start}"
+    return f"line {source_line} never returned from the function on line {start}"
 
 
 def analyse_file(

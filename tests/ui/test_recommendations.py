@@ -81,8 +81,8 @@ async def test_file_view_lists_uncovered_functions_and_jumps_to_them(real_config
         text = screen_text(app)
         for name in ("create_app", "parse", "load", "Cache.drop", "fetch", "fetch_all"):
             assert name in text
-        assert "  10/10  create_app fn" in text  # never ran
-        assert "   4/4   Cache.drop method" in text
+        assert "  10/10   create_app fn" in text  # never ran
+        assert "   4/4    Cache.drop method" in text
         assert f"{line_of('except ValueError:'):>4} except ValueError in create_app" in text
         assert "except PermissionError in load" in text
         assert "Async functions never run (2)" in text

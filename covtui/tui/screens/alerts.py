@@ -34,8 +34,9 @@ class AlertsTable(KeyedTable):
 
     def on_resize(self, event: events.Resize) -> None:
         # The messages are cut (with an ellipsis) to the new width, not just their column.
+        # After the layout: the content region then leaves out the scrollbar's gutter.
         if isinstance(self.screen, AlertsScreen):
-            self.screen.show_alerts()
+            self.call_after_refresh(self.screen.show_alerts)
 
 
 class AlertsScreen(SubScreen):

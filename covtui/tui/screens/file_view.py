@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from covtui.display import printable
 from covtui.domain.gaps import FileGaps
@@ -22,6 +22,7 @@ from covtui.domain.records import FileDetail
 from covtui.query.files import OUTSIDE_PROJECT, read_project_file
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.format import count, when
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
 from covtui.widgets.uncovered_list import Target, UncoveredList
 
@@ -112,7 +113,7 @@ class FileViewScreen(SubScreen):
             yield SourceView(id="source")
             yield UncoveredList(id="uncovered")
         yield Static("", id="file-gap")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(SourceView).focus()
@@ -154,6 +155,8 @@ class FileViewScreen(SubScreen):
             self.gaps_are_rows = False
         self.query_one(SourceView).show(model)
         header.update(self._header(detail, disk))
+        # Open at the first gap, not at line 1 (a licence header, imports).
+        self.gap_index = 0 if self.gaps else None
         self._show_gap()
 
     async def _analyse(self, detail: FileDetail) -> FileGaps | None:

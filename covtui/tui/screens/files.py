@@ -1,4 +1,7 @@
-"""Every file of the latest snapshot: sortable by missed / percent / name, filtered as you type."""
+"""Every file of the latest snapshot: sortable by missed / percent / name, filtered as you type.
+
+`escape` goes back, as on every screen (it does not clear the filter first: `ctrl+u` does).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,17 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input
 
 from covtui.display import printable
 from covtui.domain.records import FileRow
+from covtui.present.text import plural
+from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import change_text, count, shorten_path
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.keyed_table import KeyedTable
+from covtui.widgets.title_bar import TitleBar
 
 #: The orders `ctrl+s` cycles through: (name, key, reverse).
 SORTS = {
@@ -31,31 +37,48 @@ class FilesTable(KeyedTable):
     def path_width(self) -> int:
         return self.room_left(sum(_FIXED.values()), len(_FIXED) + 1)
 
+    def on_blur(self) -> None:
+        # The filter box has the cursor most of the time: the selected row stays shown, as
+        # it is what enter opens.
+        self.show_cursor = True
+
     def on_resize(self, event: events.Resize) -> None:
-        self.set_column_width("path", self.path_width())
+        # The paths are shortened (with an ellipsis) to the new width, not just their column.
+        # After the layout: the content region then leaves out the scrollbar's gutter.
+        if isinstance(self.screen, FilesScreen):
+            self.call_after_refresh(self.screen.show_files)
 
 
-class FilesScreen(Screen):
-    """Type to filter; up/down/enter work from the filter box too."""
+class FilesScreen(SubScreen):
+    """The filter box has the cursor: letters type into it (`tab` moves to the table, where the
+    app's keys work; `/` comes back). Up/down/enter, home/end work from the box too."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+s", "cycle_sort", "Sort", key_display="^s"),
+        Binding("ctrl+s", "cycle_sort", "Sort", key_display="^s", tooltip="cycle the sort: missed, percent, name"),
+        Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="type in the filter box"),
+        # `?` types into the filter box: help has a key that doesn't.
+        Binding("f1", "app.show_help", "Help", key_display="F1", tooltip="the keys of this screen"),
+        Binding("enter", "open", "Open", show=False, tooltip="the selected file's source, its gaps highlighted"),
         Binding("down", "cursor('down')", "Down", show=False),
         Binding("up", "cursor('up')", "Up", show=False),
         Binding("pagedown", "cursor('page_down')", "Page down", show=False),
         Binding("pageup", "cursor('page_up')", "Page up", show=False),
+        # Priority: the filter box would take them to move its own cursor.
+        Binding("home", "cursor('first_row')", "First file", show=False, priority=True),
+        Binding("end", "cursor('last_row')", "Last file", show=False, priority=True),
     ]
+
+    #: Said in help: while the filter box has the cursor, the app's letter keys type into it.
+    TYPING = "#files-filter"
 
     DEFAULT_CSS = """
     FilesScreen {
-        #files-summary {
-            height: 1;
-            padding: 0 1;
-            color: $text-muted;
+        #files-filter {
+            margin: 0 1;
         }
         FilesTable {
             height: 1fr;
+            scrollbar-gutter: stable;
         }
     }
     """
@@ -67,13 +90,14 @@ class FilesScreen(Screen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to filter files (path or source)…", id="files-filter")
-        yield Static("loading…", id="files-summary")
+        yield TitleBar("Files", "loading…", id="title")
+        yield Input(placeholder="type to filter files (path or source)…", id="files-filter", compact=True)
         yield FilesTable(id="files-table")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(FilesTable)
+        table.show_cursor = True
         table.add_column("Source", key="source", width=_FIXED["source"])
         table.add_column("File", key="path", width=table.path_width())
         table.add_column(Text("Cover", justify="right"), key="cover", width=_FIXED["cover"])
@@ -88,7 +112,7 @@ class FilesScreen(Screen):
         try:
             self.files = await self.app.queries.files()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#files-summary", Static).update(Text(printable(f"cannot load the files: {exc}")))
+            self.query_one(TitleBar).show(printable(f"cannot load the files: {exc}"))
             return
         self.loaded = True
         self.show_files()
@@ -101,6 +125,12 @@ class FilesScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.open_selected()
+
+    def action_open(self) -> None:
+        self.open_selected()
+
+    def action_focus_filter(self) -> None:
+        self.query_one(Input).focus()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         column = event.column_key.value
@@ -123,13 +153,6 @@ class FilesScreen(Screen):
         self.sort_name = names[(names.index(self.sort_name) + 1) % len(names)]
         self.show_files()
 
-    def action_back(self) -> None:
-        box = self.query_one(Input)
-        if box.value:
-            box.value = ""
-        else:
-            self.app.pop_screen()
-
     def show_files(self) -> None:
         table = self.query_one(FilesTable)
         words = self.query_one(Input).value.lower().split()
@@ -141,6 +164,7 @@ class FilesScreen(Screen):
         shown.sort(key=SORTS[self.sort_name])
         precision = self.app.config.precision
         width = table.path_width()
+        table.set_column_width("path", width)
         rows = []
         for f in shown:
             n = f.numbers
@@ -163,6 +187,9 @@ class FilesScreen(Screen):
             )
         table.sync(rows)
         if self.loaded:
-            summary = f"{len(shown):,} of {len(self.files):,} files · sorted by {self.sort_name}"
-            summary += " (^s or click a header to change)"
-            self.query_one("#files-summary", Static).update(summary)
+            words = self.query_one(Input).value.split()
+            self.query_one(TitleBar).show(
+                f"{len(shown):,} of {plural(len(self.files), 'file')}",
+                f"sorted by {self.sort_name} (^s or a header)",
+                *([f"filter: {printable(' '.join(words))}"] if words else []),
+            )

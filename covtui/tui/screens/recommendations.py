@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from covtui.display import printable
@@ -13,6 +17,9 @@ from covtui.domain.recommend import IMMEDIATE, SECONDARY, Recommendation
 from covtui.present.text import lift_text
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
+from covtui.widgets.format import theme_style
+from covtui.widgets.key_footer import KeyFooter
+from covtui.widgets.title_bar import TitleBar
 
 TITLES = {
     IMMEDIATE: "Immediate priority: the critical files",
@@ -25,35 +32,39 @@ def code(name: str) -> str:
     return f"`{printable(name)}`"
 
 
-def recommendation_prompt(rec: Recommendation, precision: int, *, with_source: bool) -> Content:
-    """One recommendation: its headline, what covering it adds, then one line per action."""
+def recommendation_prompt(
+    rec: Recommendation, precision: int, *, with_source: bool, muted: Style | str = "dim"
+) -> Table:
+    """One recommendation: its headline, what covering it adds, then one line per action.
+    Each is a row beside its marker ("12.", "•"), so a wrapped line keeps its indent."""
     path = printable(rec.path)
     headline = rec.headline(printable, precision)
-    shown = Content.assemble(
-        f"{rec.rank:>2}. ",
-        (f"{printable(rec.source)}: ", "$text-muted") if with_source else "",
-        (path, "bold"),
-        headline[len(path):],
+    table = Table.grid(expand=True)
+    table.add_column(width=4, no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    table.add_row(
+        f"{rec.rank:>2}.",
+        Text.assemble(
+            (f"{printable(rec.source)}: ", muted) if with_source else "",
+            (path, "bold"),
+            headline[len(path):],
+        ),
     )
-    lines = [
-        shown,
-        Content.styled("    " + lift_text(rec.pc_lift, rec.pc_after, precision), "$text-muted"),
-    ]
-    lines += [Content.assemble("    • ", action.describe(code, printable)) for action in rec.actions]
-    return Content("\n").join(lines)
+    table.add_row("", Text(lift_text(rec.pc_lift, rec.pc_after, precision), style=muted))
+    for action in rec.actions:
+        table.add_row(Text("  •"), Text(action.describe(code, printable)))
+    return table
 
 
 class RecommendationsScreen(SubScreen):
     """Recommendations by priority; `enter` opens the file in the file view."""
 
+    BINDINGS = [
+        Binding("enter", "open", "Open file", show=False, tooltip="the highlighted file, its gaps highlighted"),
+    ]
+
     DEFAULT_CSS = """
     RecommendationsScreen {
-        #recommendations-summary {
-            height: auto;
-            padding: 0 1;
-            background: $panel;
-            color: $text-muted;
-        }
         #recommendations {
             height: 1fr;
             border: none;
@@ -69,9 +80,9 @@ class RecommendationsScreen(SubScreen):
         self._snapshot_id: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("working out what to test first…", id="recommendations-summary")
+        yield TitleBar("What to test", "working out what to test first…", id="title")
         yield OptionList(id="recommendations", markup=False)
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -86,13 +97,13 @@ class RecommendationsScreen(SubScreen):
 
     @work(exclusive=True, group="recommendations")
     async def load(self) -> None:
-        summary = self.query_one("#recommendations-summary", Static)
+        title = self.query_one(TitleBar)
         state = self.app.state
         snapshot_id = state.latest.id if state is not None and state.latest is not None else None
         try:
             recs = await self.app.queries.recommendations()
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            summary.update(Content(printable(f"cannot work out the recommendations: {exc}")))
+            title.show(printable(f"cannot work out the recommendations: {exc}"))
             return
         self._snapshot_id = snapshot_id
         self.recommendations = recs
@@ -105,6 +116,7 @@ class RecommendationsScreen(SubScreen):
         highlighted = option_list.highlighted_option
         wanted_id = highlighted.id if highlighted is not None else None
         with_source = len({r.source for r in self.recommendations}) > 1
+        muted = theme_style(self.app, "text-muted")
         options: list[Option | None] = []
         for priority in (IMMEDIATE, SECONDARY):
             recs = [r for r in self.recommendations if r.priority == priority]
@@ -114,7 +126,7 @@ class RecommendationsScreen(SubScreen):
             for rec in recs:
                 options.append(
                     Option(
-                        recommendation_prompt(rec, precision, with_source=with_source),
+                        recommendation_prompt(rec, precision, with_source=with_source, muted=muted),
                         id=file_key(rec.source, rec.path),
                     )
                 )
@@ -125,16 +137,21 @@ class RecommendationsScreen(SubScreen):
             option_list.highlighted = option_list.get_option_index(
                 wanted_id if wanted_id in ids else ids[0]
             )
-        summary = self.query_one("#recommendations-summary", Static)
+        title = self.query_one(TitleBar)
         if not self.recommendations:
-            summary.update("Nothing to recommend: every measured line and branch is covered.")
+            title.show("nothing to recommend: every measured line and branch is covered")
             return
         n_immediate = sum(1 for r in self.recommendations if r.priority == IMMEDIATE)
         n_secondary = len(self.recommendations) - n_immediate
-        summary.update(
-            f"{n_immediate} immediate · {n_secondary} secondary · ranked by missed lines and "
-            "branches, so each lifts the total most · enter: open the file"
+        title.show(
+            f"{n_immediate:,} immediate", f"{n_secondary:,} secondary",
+            "ranked by missed lines and branches, so each lifts the total most",
         )
+
+    def action_open(self) -> None:
+        option = self.query_one(OptionList).highlighted_option
+        if option is not None and option.id:
+            self.app.open_file(*split_file_key(option.id))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:

@@ -1,0 +1,139 @@
+"""The Files, Alerts and What-to-test screens: title bars, whole columns beside a scrollbar,
+home/end, and a footer that never cuts a key."""
+
+from __future__ import annotations
+
+import re
+
+from textual.widgets import Input
+
+from covtui.tui.screens.alerts import AlertsScreen
+from covtui.tui.screens.file_view import FileViewScreen
+from covtui.tui.screens.files import FilesScreen, FilesTable
+from covtui.tui.screens.main import MainScreen
+from covtui.widgets.key_footer import KeyFooter
+from covtui.widgets.source_view import SourceView
+from covtui.widgets.title_bar import TitleBar
+from covtui.widgets.uncovered_list import function_row
+
+from .conftest import loaded, make_app, screen_text, wait_for
+
+
+async def test_files_columns_fit_beside_the_scrollbar_and_home_end_go_to_rows(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 12)) as pilot:  # 11 files in fewer rows: a scrollbar
+        await loaded(pilot)
+        await pilot.press("f")
+        screen = app.screen
+        assert isinstance(screen, FilesScreen)
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        table = screen.query_one(FilesTable)
+        assert table.show_vertical_scrollbar
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "Missed/total" in line)
+        assert header.rstrip().endswith("Change") or "Change " in header
+        # Every change figure shown is whole ("▼ −5.88", "= 0.00"), not cut by the scrollbar.
+        rows = [line for line in lines if line.startswith(" python") or line.startswith(" rust")]
+        assert rows and all(re.search(r"([=▲▼] [+−]?\d+\.\d\d|new)( |$)", r) for r in rows), rows
+        assert screen.query_one(Input).has_focus
+        await pilot.press("end")
+        assert table.cursor_coordinate.row == table.row_count - 1
+        assert table.scroll_x == 0
+        await pilot.press("home")
+        assert table.cursor_coordinate.row == 0
+        title = screen.query_one(TitleBar)
+        assert "Files · 11 of 11 files · sorted by missed" in str(title.render())
+        await pilot.press(*"pkg")
+        await wait_for(pilot, lambda: "filter: pkg" in str(title.render()))
+        await pilot.press("escape")  # back at once, with a filter typed
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_the_footer_leaves_out_whole_keys_at_80_columns(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        for key, screen_type in (("a", AlertsScreen), ("f", FilesScreen)):
+            await pilot.press(key)
+            await wait_for(
+                pilot, lambda t=screen_type: isinstance(app.screen, t) and app.screen.loaded, timeout=10
+            )
+            await pilot.pause(0.1)
+            footer_line = screen_text(app).splitlines()[-1]
+            assert footer_line.rstrip().endswith("^p palette"), footer_line
+            footer = app.screen.query_one(KeyFooter)
+            shown = [k for k in footer.query("FooterKey") if k.display]
+            # Each shown key lies wholly left of the palette key, and help is among them.
+            palette = next(k for k in shown if k.has_class("-command-palette"))
+            assert all(k.region.right <= palette.region.x for k in shown if k is not palette)
+            assert any(k.action.endswith("show_help") for k in shown)
+            await pilot.press("escape")
+
+
+async def test_wrapped_recommendation_lines_keep_their_indent(real_config, real_db):
+    app = make_app(real_config, real_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("g")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        title = lines[0]
+        assert title.startswith(" What to test · 2 immediate · 0 secondary")
+        start = next(i for i, line in enumerate(lines) if "• start with `create_app`" in line)
+        bullet_at = lines[start].index("•")
+        # The action wraps: its next line starts under the text, not at the left edge.
+        following = lines[start + 1]
+        assert "uncovered" in following
+        text_at = len(following) - len(following.lstrip())
+        assert text_at > bullet_at, (lines[start], following)
+
+
+async def test_the_file_view_opens_at_the_first_gap_with_whole_notes(config, db):
+    # The source the fixture measured: partial branches on lines 1, 2, 3, … (as in the snapshots).
+    source = config.root / "src/pkg/client.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        "".join(
+            f"def step_{n}(x):\n    if x > {n}:\n        return x - {n}\n    return x\n\n"
+            for n in range(1, 93)
+        )
+    )
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.open_file("python", "src/pkg/client.py")
+        view = app.screen
+        assert isinstance(view, FileViewScreen)
+        await wait_for(pilot, lambda: view.gaps and view.file_gaps is not None, timeout=10)
+        await pilot.pause()
+        assert view.gap_index == 0
+        source = view.query_one(SourceView)
+        assert source.current_gap == view.gaps[0]
+        lines = screen_text(app).splitlines()
+        assert any(line.startswith(" gap 1 of") for line in lines)
+        # Each branch note beside the code is whole, or cut with an ellipsis at the pane's edge.
+        notes = [line[line.index("↳"):] for line in lines if "↳" in line]
+        assert notes
+        for note in notes:
+            body = note.rstrip(" ▁▂▃▄▅▆▇█▔▏▕│┃")
+            assert body.endswith("…") or body.endswith("never returned") or body[-1].isdigit(), note
+        assert not any("exited" in line or "jumped to 4 or jumped" in line for line in lines)
+
+
+def test_uncovered_functions_wrap_under_their_name():
+    """A long name's kind ("method") wraps under the name, never to the panel's edge."""
+    from rich.console import Console
+    from rich.style import Style
+
+    row = function_row(12, 30, "SQLiteStateManager.checkpoint_write_ahead_log", "method", Style(), Style())
+    console = Console(width=30, record=True, color_system=None)
+    console.print(row)
+    lines = console.export_text().splitlines()
+    assert lines[0].startswith("  12/30   SQLiteStateManager")
+    assert len(lines) >= 2
+    for line in lines[1:]:
+        assert line[:10].strip() == "", lines  # under the name (column 10), not at column 0
+    assert "method" in "".join(lines)
