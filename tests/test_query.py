@@ -58,7 +58,7 @@ async def test_questions_need_the_connection_the_poller_opens(service, tmp_path:
         assert {f.path for f in await queries.files()} == {SERVICE_PATH, "pkg/helpers.py", "pkg/__init__.py"}
         recs = await queries.recommendations()
         assert recs[0].path == SERVICE_PATH
-        state = await queries.dashboard(7 * 86400)
+        state = await queries.dashboard("week")
         assert state.latest is not None and state.critical_files[0].path == SERVICE_PATH
     finally:
         await queries.close()

@@ -1,10 +1,11 @@
-"""The trend plot: overall and per-source coverage over an hour, a day, a week or 90 days."""
+"""The trend plot: overall and per-source coverage over an hour, a day, a week or 90 days (or
+the range the query layer picks by itself), with the snapshots that raised alerts marked."""
 
 from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.color import Color
@@ -16,6 +17,10 @@ from covtui.query.dashboard import DashboardState
 
 #: Theme variables that colour the lines: overall first, then each source.
 LINE_VARIABLES = ("primary", "success", "warning", "secondary", "error")
+#: How a snapshot that raised alerts is marked on the overall line, and its colour by the
+#: worst severity it raised.
+ALERT_MARKER = "◆"
+ALERT_VARIABLES = {"critical": "error", "warning": "warning", "info": "accent"}
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 #: Candidate x tick steps, in seconds, smallest first.
@@ -38,9 +43,38 @@ def _formats(step: float, span: float) -> list[str]:
     return ["%b %d", "%Y-%m-%d"]
 
 
+def _calendar_ticks(first: float, last: float, step: float) -> list[float]:
+    """Ticks of a week or more on the calendar: Mondays at midnight (7 and 14 days), the
+    first of the month (30 days and more, every so many months), in local time."""
+    start = datetime.fromtimestamp(first).replace(hour=0, minute=0, second=0, microsecond=0)
+    ticks: list[float] = []
+    if step < 28 * _DAY:
+        monday = start + timedelta(days=(7 - start.weekday()) % 7)
+        if monday.timestamp() < first:
+            monday += timedelta(days=7)
+        weeks = round(step / (7 * _DAY))
+        t = monday
+        while t.timestamp() <= last + 1e-6:
+            ticks.append(t.timestamp())
+            t += timedelta(days=7 * weeks)
+        return ticks
+    months = max(1, round(step / (30 * _DAY)))
+    year, month = start.year, start.month
+    if start.day != 1 or start.timestamp() < first:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    while True:
+        t = datetime(year, month, 1).timestamp()
+        if t > last + 1e-6:
+            return ticks
+        ticks.append(t)
+        month += months
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+
+
 def x_ticks(first: float, last: float, max_ticks: int) -> tuple[list[float], list[str]]:
     """Ticks at round local times between `first` and `last` (at most `max_ticks`, at least
-    two when the span allows), labelled so that no two labels are equal."""
+    two when the span allows), labelled so that no two labels are equal. Steps of a week or
+    more fall on Mondays or on the first of the month."""
     if last <= first:
         return [first], [datetime.fromtimestamp(first).strftime("%m-%d %H:%M")]
     span = last - first
@@ -48,13 +82,16 @@ def x_ticks(first: float, last: float, max_ticks: int) -> tuple[list[float], lis
     step = next((s for s in TICK_STEPS if span / s <= max_ticks - 1), None)
     if step is None:  # longer than the steps: whole multiples of the largest
         step = TICK_STEPS[-1] * math.ceil(span / TICK_STEPS[-1] / (max_ticks - 1))
-    offset = time.localtime(first).tm_gmtoff  # round in local time: midnight, not 00:00 UTC
-    start = math.ceil((first + offset) / step) * step - offset
-    ticks = []
-    t = start
-    while t <= last + 1e-6:
-        ticks.append(t)
-        t += step
+    if step >= 7 * _DAY:
+        ticks = _calendar_ticks(first, last, step)
+    else:
+        offset = time.localtime(first).tm_gmtoff  # round in local time: midnight, not 00:00 UTC
+        start = math.ceil((first + offset) / step) * step - offset
+        ticks = []
+        t = start
+        while t <= last + 1e-6:
+            ticks.append(t)
+            t += step
     if len(ticks) < 2:  # a short span between round times: its ends
         ticks = [first, last]
     for fmt in _formats(step, span):
@@ -130,7 +167,7 @@ class TrendPlot(PlotextPlot):
     marker = "hd"
 
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
-    range_name: reactive[str] = reactive("week")
+    range_name: reactive[str] = reactive("auto")
 
     def __init__(self, phases: list[Phase], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -152,9 +189,16 @@ class TrendPlot(PlotextPlot):
         self.refresh()
 
     def watch_range_name(self, name: str) -> None:
-        self.border_title = f"Trend · {name}"
+        self.border_title = self._range_title()
         self._cache = None
         self.refresh()
+
+    def _range_title(self) -> str:
+        """"Trend · week", or "Trend · auto: hour" with the range the automatic one chose."""
+        chosen = self.state.trend_range if self.state is not None else ""
+        if self.range_name == "auto" and chosen:
+            return f"Trend · auto: {chosen}"
+        return f"Trend · {self.range_name}"
 
     def _muted(self) -> tuple[int, int, int]:
         variables = self.app.theme_variables
@@ -184,25 +228,47 @@ class TrendPlot(PlotextPlot):
             series = series[:1]
         return series
 
-    def _retitle(self, series: list[tuple[str, list]]) -> None:
-        """The range, then the legend: each line's name in its colour (outside the data)."""
-        title = f"Trend · {self.range_name}"
+    def _retitle(self, series: list[tuple[str, list]], marks: list) -> None:
+        """The range, then the legend: each line's name in its colour, the alerts' mark
+        (outside the data)."""
+        title = self._range_title()
         shown = [(i, name) for i, (name, points) in enumerate(series) if points]
+        keys = []
         if len(shown) > 1:
-            keys = " ".join(
+            keys += [
                 f"[{self._colour(LINE_VARIABLES[i % len(LINE_VARIABLES)]).hex}]━ {name}[/]"
                 for i, name in shown
-            )
-            title = f"{title}  {keys}"
+            ]
+        if marks:
+            keys.append(f"[{self._colour('warning').hex}]{ALERT_MARKER} alerts[/]")
+        if keys:
+            title = f"{title}  {' '.join(keys)}"
         if self.border_title != title:
             self.border_title = title
+
+    def alert_marks(self) -> list[tuple[float, float, str]]:
+        """(time, coverage, severity) of each snapshot that raised alerts within the overall
+        line's time span, at that snapshot's own coverage (a long range's line shows one
+        snapshot per time bucket: a dip can fall between them, its mark does not)."""
+        if self.state is None:
+            return []
+        points = self.state.trend.get("overall", [])
+        if not points:
+            return []
+        first, last = points[0].created_at, points[-1].created_at
+        return [
+            (a.created_at, a.pc_covered, a.severity)
+            for a in self.state.trend_alerts
+            if a.pc_covered is not None and first <= a.created_at <= last
+        ]
 
     def _draw(self) -> None:
         plt = self.plt
         plt.clear_figure()
         series = self._series()
-        self._retitle(series)
-        values = [p.pc_covered for _, points in series for p in points]
+        marks = self.alert_marks()
+        self._retitle(series, marks)
+        values = [p.pc_covered for _, points in series for p in points] + [y for _, y, _ in marks]
         times = [p.created_at for _, points in series for p in points]
         rows = max(2, self.size.height - 3)
         bottom, top, step = self.y_range = y_bounds(values, max_ticks=max(2, min(6, rows // 2 + 1)))
@@ -218,6 +284,15 @@ class TrendPlot(PlotextPlot):
                 color=self._colour(LINE_VARIABLES[i % len(LINE_VARIABLES)]).rgb,
                 marker=self.marker,
             )
+        # Alerts over the lines: one mark per snapshot, coloured by its worst severity.
+        for severity in ("info", "warning", "critical"):
+            at = [(t, y) for t, y, sev in marks if sev == severity]
+            if at:
+                plt.scatter(
+                    [t for t, _ in at], [y for _, y in at],
+                    color=self._colour(ALERT_VARIABLES[severity]).rgb,
+                    marker=ALERT_MARKER,
+                )
         plt.ylim(bottom, top)
         ticks = with_milestones(y_ticks(bottom, top, step), self.milestones, rows)
         plt.yticks(ticks, [_label(t) for t in ticks])

@@ -18,6 +18,43 @@ N_RECENT_RUNS = 20
 #: The median's window when no config says (the test-time alert's default).
 MEDIAN_WINDOW = 10
 
+#: What a trend range is called and how many seconds it spans, shortest first.
+TREND_RANGES: list[tuple[str, float]] = [
+    ("hour", 3600.0),
+    ("day", 86400.0),
+    ("week", 7 * 86400.0),
+    ("90 days", 90 * 86400.0),
+]
+#: The range that picks one of those by itself (`auto_trend_range`).
+AUTO = "auto"
+#: Fewer snapshots than this in a range are not "movement" the automatic range zooms in on.
+AUTO_MIN_POINTS = 5
+
+
+async def auto_trend_range(store: Store, anchor: float, movement: float) -> tuple[str, float]:
+    """The smallest range that shows the recent movement: the first (shortest first) that
+    holds the whole history, or in which coverage moved by at least `movement` points over
+    `AUTO_MIN_POINTS` snapshots or more (ten scans in four minutes with a 1.5-point drop: the
+    hour); the longest when none does."""
+    first = await store.first_snapshot_at()
+    for name, span in TREND_RANGES:
+        if first is None or first >= anchor - span:
+            return name, span
+        n, low, high = await store.coverage_range(anchor - span)
+        if n >= AUTO_MIN_POINTS and low is not None and high - low >= movement:
+            return name, span
+    return TREND_RANGES[-1]
+
+
+@dataclass(frozen=True)
+class TrendAlert:
+    """Alerts raised by one snapshot, for a mark on the trend line."""
+
+    created_at: float
+    severity: str  # the worst of them: "critical", "warning" or "info"
+    n_alerts: int
+    pc_covered: float | None  # the snapshot's overall coverage (None: it measured none)
+
 
 @dataclass(frozen=True)
 class SourceTime:
@@ -59,6 +96,25 @@ class DashboardState:
     heartbeats: list[Heartbeat] = field(default_factory=list)
     n_snapshots: int = 0
     last_run: LastRunComparison | None = None
+    #: The trend's range: one of TREND_RANGES' names (what "auto" chose, when it is auto).
+    trend_range: str = ""
+    #: The snapshots in the trend's range that raised alerts, oldest first.
+    trend_alerts: list[TrendAlert] = field(default_factory=list)
+
+
+_SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def trend_alerts(times: list[tuple[float, str, float | None]]) -> list[TrendAlert]:
+    """One mark per snapshot that raised alerts (at its overall coverage, when it measured
+    some), with the worst severity among them."""
+    by_time: dict[float, list] = {}
+    for created_at, severity, pc_covered in times:
+        by_time.setdefault(created_at, [pc_covered]).append(severity)
+    return [
+        TrendAlert(t, min(sevs, key=lambda v: _SEVERITY_RANK.get(v, 3)), len(sevs), pc)
+        for t, (pc, *sevs) in sorted(by_time.items())
+    ]
 
 
 async def last_run_comparison(
@@ -98,6 +154,7 @@ async def dashboard_state(
     critical_n: int = 5,
     alert_limit: int = 50,
     median_window: int = MEDIAN_WINDOW,
+    trend_range: str = "",
 ) -> DashboardState:
     """Everything the main screen shows, the trend from `trend_since` on."""
     latest = await store.latest_snapshot()
@@ -124,4 +181,6 @@ async def dashboard_state(
         heartbeats=await store.heartbeats(),
         n_snapshots=n_snapshots,
         last_run=last_run,
+        trend_range=trend_range,
+        trend_alerts=trend_alerts(await store.alert_times(trend_since)),
     )

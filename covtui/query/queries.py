@@ -14,7 +14,13 @@ from covtui.domain.recommend import Recommendation
 from covtui.domain.records import FileDetail, FileRow
 from covtui.errors import StoreError
 from covtui.query import alerts, files, recommendations
-from covtui.query.dashboard import DashboardState, dashboard_state
+from covtui.query.dashboard import (
+    AUTO,
+    TREND_RANGES,
+    DashboardState,
+    auto_trend_range,
+    dashboard_state,
+)
 from covtui.store import Store
 
 #: Why there is no connection, before the first one is opened.
@@ -60,16 +66,22 @@ class Queries:
 
     # -- the answers -----------------------------------------------------------------------
 
-    async def dashboard(self, trend_span_s: float) -> DashboardState:
-        """The main screen's state, its trend `trend_span_s` back from the latest snapshot."""
+    async def dashboard(self, trend_range: str) -> DashboardState:
+        """The main screen's state, its trend over `trend_range` (a TREND_RANGES name, or
+        "auto") back from the latest snapshot."""
         store = self._store()
         latest = await store.latest_snapshot()
         anchor = latest.created_at if latest is not None else self.clock()
+        if trend_range == AUTO:
+            name, span = await auto_trend_range(store, anchor, self.config.alerts.coverage_drop)
+        else:
+            name, span = next((r for r in TREND_RANGES if r[0] == trend_range), TREND_RANGES[2])
         return await dashboard_state(
             store,
-            trend_since=anchor - trend_span_s,
+            trend_since=anchor - span,
             critical_n=self.config.critical_files,
             median_window=self.config.alerts.test_time_window,
+            trend_range=name,
         )
 
     async def files(self) -> list[FileRow]:

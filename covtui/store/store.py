@@ -672,6 +672,30 @@ class Store:
                 result[name] = [TrendPoint(*r) for r in rows]
         return result
 
+    async def first_snapshot_at(self) -> float | None:
+        """When the oldest snapshot was taken (None: no snapshots)."""
+        return (await self._one("SELECT MIN(created_at) FROM snapshots"))[0]
+
+    async def coverage_range(self, since: float) -> tuple[int, float | None, float | None]:
+        """How many good snapshots since `since` measured coverage, and its lowest and highest
+        value among them (one pass over the trend index)."""
+        n, low, high = await self._one(
+            "SELECT count(*), MIN(pc_covered), MAX(pc_covered) FROM snapshots "
+            "WHERE created_at >= ? AND status = 'ok' AND pc_covered IS NOT NULL",
+            (since,),
+        )
+        return n, low, high
+
+    async def alert_times(self, since: float) -> list[tuple[float, str, float | None]]:
+        """(time, severity, the snapshot's overall coverage) of each alert since `since`,
+        oldest first: where the trend marks them."""
+        return [tuple(r) for r in await self._all(
+            "SELECT a.created_at, a.severity, s.pc_covered FROM alerts a "
+            "LEFT JOIN snapshots s ON s.id = a.snapshot_id WHERE a.created_at >= ? "
+            "ORDER BY a.created_at",
+            (since,),
+        )]
+
     async def heartbeats(self) -> list[Heartbeat]:
         return [Heartbeat(*r) for r in await self._all(
             "SELECT name, pid, started_at, beat_at, next_scan_at, state FROM heartbeats"

@@ -66,7 +66,7 @@ class CovtuiApp(App):
     state: reactive[DashboardState | None] = reactive(None, always_update=True, repaint=False)
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
     scan_started_at: reactive[float | None] = reactive(None, repaint=False)
-    trend_range: reactive[str] = reactive("week", repaint=False)
+    trend_range: reactive[str] = reactive("auto", repaint=False)
 
     def __init__(
         self,
@@ -86,7 +86,7 @@ class CovtuiApp(App):
         #: The questions the screens ask; the poller watches for changes and keeps it connected.
         self.queries = Queries(self.db_path, config, clock=clock)
         self.poller = Poller(self, self.queries, clock=clock)
-        self.trend_range = self.poller.trend_range[0]
+        self.trend_range = self.poller.trend_range
         #: What `r` runs: `run_scan`, the demo's `demo_scan`, or a test's fake.
         self.scanner = scanner
         self._scan_worker: Worker | None = None
@@ -225,7 +225,7 @@ class CovtuiApp(App):
             "What to test", "Recommendations: what to test first, and where (g)",
             self.action_show_recommendations,
         )
-        yield SystemCommand("Trend range", "Cycle hour / day / week / 90 days (t)", self.action_trend_range)
+        yield SystemCommand("Trend range", "Cycle auto / hour / day / week / 90 days (t)", self.action_trend_range)
         yield SystemCommand("Help", "Keys and what the panels mean (?)", self.action_show_help)
 
     # -- rescans ---------------------------------------------------------------------------

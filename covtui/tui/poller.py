@@ -11,19 +11,14 @@ from textual.message_pump import MessagePump
 from textual.timer import Timer
 
 from covtui.errors import StoreError
-from covtui.query.dashboard import DashboardState
+from covtui.query.dashboard import AUTO, TREND_RANGES, DashboardState
 from covtui.query.queries import NOT_CONNECTED, Queries
 from covtui.store import Store
 from covtui.store.schema import SCHEMA_VERSION
 from covtui.tui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 
-#: What a trend range is called and how many seconds it spans, in the order `t` cycles them.
-TREND_RANGES: list[tuple[str, float]] = [
-    ("hour", 3600.0),
-    ("day", 86400.0),
-    ("week", 7 * 86400.0),
-    ("90 days", 90 * 86400.0),
-]
+#: What `t` cycles through, starting with the automatic range.
+RANGE_CYCLE: list[str] = [AUTO] + [name for name, _ in TREND_RANGES]
 
 #: The longest wait between attempts while the database is unavailable.
 MAX_BACKOFF_S = 10.0
@@ -64,7 +59,7 @@ class Poller:
         self.db_path = queries.db_path
         self.clock = clock
         self.interval = max(0.01, float(queries.config.poll_interval))
-        self.trend_range_index = 2  # a week
+        self.trend_range_index = 0  # automatic
         self._status = PollStatus()
         self._opened_fingerprint: tuple[int, int, int] | None = None
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
@@ -106,13 +101,14 @@ class Poller:
         self.queries.unavailable = status.error or NOT_CONNECTED
 
     @property
-    def trend_range(self) -> tuple[str, float]:
-        return TREND_RANGES[self.trend_range_index]
+    def trend_range(self) -> str:
+        """The range asked for: "auto" or one of TREND_RANGES' names."""
+        return RANGE_CYCLE[self.trend_range_index]
 
     def next_trend_range(self) -> str:
-        self.trend_range_index = (self.trend_range_index + 1) % len(TREND_RANGES)
+        self.trend_range_index = (self.trend_range_index + 1) % len(RANGE_CYCLE)
         self.request_reload()
-        return self.trend_range[0]
+        return self.trend_range
 
     def _schedule(self, delay: float) -> None:
         if self._timer is not None:
@@ -179,7 +175,7 @@ class Poller:
             self._reload_requested = False
             await self._check_schema(store)
             started = time.perf_counter()
-            state = await self.queries.dashboard(self.trend_range[1])
+            state = await self.queries.dashboard(self.trend_range)
             load_s = time.perf_counter() - started
             self._seen = seen
             now = self.clock()

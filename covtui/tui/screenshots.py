@@ -99,7 +99,8 @@ async def _help(pilot) -> None:
 
 
 async def _trend_90_days(pilot) -> None:
-    await pilot.press("t")
+    while pilot.app.trend_range != "90 days":  # t cycles auto, hour, day, week, 90 days
+        await pilot.press("t")
     await _wait(pilot, lambda: pilot.app.state is not None and pilot.app.trend_range == "90 days")
     await pilot.pause(0.3)
 

@@ -1,5 +1,6 @@
 """The trend plot: distinct time labels, a y range fitted to the data, milestones inside it,
-the legend outside the data, and the hour range that shows minutes of history."""
+the legend outside the data, the hour range that shows minutes of history, the automatic range,
+alerts marked on the line, calendar ticks over 90 days."""
 
 from __future__ import annotations
 
@@ -101,9 +102,98 @@ async def test_the_hour_range_shows_minutes_of_history(config, db):
     app = make_app(config, db, clock=lambda: T0 + 300)
     async with app.run_test(size=(160, 48)) as pilot:
         await loaded(pilot)
+        await pilot.press("t", "t", "t")
+        await wait_for(pilot, lambda: app.trend_range == "week" and app.state.trend_range == "week")
         recent = [p for p in app.state.trend["overall"] if p.created_at > T0]
         assert len(recent) < 10  # a week's buckets merge them
-        await pilot.press("t", "t")
+        await pilot.press("t", "t", "t")  # 90 days, auto, hour
         await wait_for(pilot, lambda: app.trend_range == "hour")
         await wait_for(pilot, lambda: len([p for p in app.state.trend["overall"] if p.created_at > T0]) == 10)
         assert "Trend · hour" in str(app.main_screen.query_one(TrendPlot).border_title)
+
+
+# -- the automatic range -----------------------------------------------------------------------
+
+
+async def _ten_in_four_minutes(db, config) -> None:
+    for i in range(10):
+        await add_snapshot(db, config, created_at=T0 + 24.0 * (i + 1), fraction_bump=0.1 + 0.05 * i)
+
+
+async def test_auto_shows_the_hour_when_the_history_is_an_hour_old(config, tmp_path):
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    from .fixtures import fixture_drafts
+
+    drafts = fixture_drafts(6)
+    async with await Store.open(config.database_path) as store:
+        for i, draft in enumerate(drafts):
+            draft.created_at = T0 - 600 + 100 * i
+            await record_snapshot(store, draft, config)
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        assert app.trend_range == "auto" and app.state.trend_range == "hour"
+        assert str(app.main_screen.query_one(TrendPlot).border_title).startswith("Trend · auto: hour")
+        assert len(app.state.trend["overall"]) == 6
+
+
+async def test_auto_zooms_in_on_a_burst_of_movement(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        # Snapshots six hours apart: the hour holds one, the automatic range is longer.
+        assert app.state.trend_range != "hour"
+    # Ten snapshots in four minutes that move coverage by more than alerts.coverage_drop.
+    await _ten_in_four_minutes(db, config)
+    app = make_app(config, db, clock=lambda: T0 + 300)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        assert app.state.trend_range == "hour"
+        recent = [p.pc_covered for p in app.state.trend["overall"] if p.created_at > T0]
+        assert len(recent) == 10 and max(recent) - min(recent) >= config.alerts.coverage_drop
+
+
+# -- alerts on the line --------------------------------------------------------------------------
+
+
+async def test_alerts_are_marked_at_their_snapshots(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        plot = app.main_screen.query_one(TrendPlot)
+        latest = app.state.latest
+        raised = {a.severity.value for a in app.state.alerts if a.created_at == latest.created_at}
+        assert raised  # the fixture's last snapshot raises alerts
+        marks = plot.alert_marks()
+        assert (latest.created_at, latest.pc_covered, "critical" if "critical" in raised else "warning") in marks
+        # Every mark is a snapshot that raised an alert in the range, at its own coverage.
+        first = app.state.trend["overall"][0].created_at
+        times = {a.created_at for a in app.state.alerts if a.created_at >= first}
+        assert {t for t, _, _ in marks} == times
+        plot._cache = None
+        assert "◆" in plot.render().plain
+        assert "◆ alerts" in str(plot.border_title)
+
+
+def test_alert_marks_keep_the_worst_severity_once_per_snapshot():
+    from covtui.query.dashboard import trend_alerts
+
+    marks = trend_alerts([(1.0, "warning", 50.0), (1.0, "critical", 50.0), (2.0, "info", None)])
+    assert [(m.created_at, m.severity, m.n_alerts, m.pc_covered) for m in marks] == [
+        (1.0, "critical", 2, 50.0), (2.0, "info", 1, None)
+    ]
+
+
+# -- calendar ticks --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [4, 6, 8, 12])
+def test_90_days_of_ticks_fall_on_mondays_or_the_first_of_a_month(n):
+    ticks, labels = x_ticks(START, START + 90 * DAY, n)
+    for t in ticks:
+        moment = datetime.fromtimestamp(t)
+        assert (moment.hour, moment.minute) == (0, 0)
+        assert moment.weekday() == 0 or moment.day == 1, labels
+    assert len(set(labels)) == len(labels) >= 2

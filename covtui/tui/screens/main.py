@@ -37,7 +37,7 @@ class MainScreen(Screen):
     state: reactive[DashboardState | None] = reactive(None, always_update=True, repaint=False)
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
     scan_started_at: reactive[float | None] = reactive(None, repaint=False)
-    trend_range: reactive[str] = reactive("week", repaint=False)
+    trend_range: reactive[str] = reactive("auto", repaint=False)
 
     def __init__(self, config: Config, **kwargs) -> None:
         super().__init__(**kwargs)
