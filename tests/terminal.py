@@ -17,15 +17,18 @@ from .conftest import clean_env
 class Terminal:
     """`with Terminal(root) as term:` starts the dashboard; `term.screen` is every byte drawn."""
 
-    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
         self.root = root
         self.env = env or {}
+        self.args = args or []
         self.screen = bytearray()
 
     def __enter__(self) -> Terminal:
         self.master, slave = pty.openpty()
         self.app = subprocess.Popen(
-            [sys.executable, "-m", "covtui"], cwd=self.root,
+            [sys.executable, "-m", "covtui", *self.args], cwd=self.root,
             env={**clean_env(), "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "36",
                  **self.env},
             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,

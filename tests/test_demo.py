@@ -158,3 +158,192 @@ async def test_the_pretend_scan_records_its_cancel_like_a_real_one(demo_db: Path
         alert = (await store.alerts(limit=1))[0]
     assert (latest.status, latest.trigger) == ("cancelled", "dashboard")
     assert (alert.rule, alert.severity.value) == ("scan_failed", "info")
+
+
+# -- the history filled in behind the dashboard ------------------------------------------------
+
+
+def _dump(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table (sorted: some have no rowid): what "the same database" means."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    finally:
+        conn.close()
+
+
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch, t: float) -> None:
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: t)
+
+
+async def test_a_fill_writes_the_same_database_as_a_full_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_db: Path
+) -> None:
+    from covtui.demo import fill_demo_database, plan_demo_database
+
+    _fixed_clock(monkeypatch, END)
+    path = tmp_path / "filled.db"
+    plan = await plan_demo_database(path, days=DAYS)
+    assert (plan.first, plan.stop, plan.complete) == (0, DAYS * 288, False)
+    assert _dump(path)["snapshots"] == []  # empty, ready for a dashboard, marked incomplete
+    seen: list[tuple[int, int]] = []
+    await fill_demo_database(plan, lambda done, total: seen.append((done, total)))
+    assert seen[0] == (12, DAYS * 288)  # a short first transaction: data on screen at once
+    assert seen[-1] == (DAYS * 288, DAYS * 288)
+    assert _dump(path) == _dump(demo_db)
+    again = await plan_demo_database(path, days=DAYS)
+    assert (again.remaining, again.complete) == (0, True)
+
+
+async def test_an_interrupted_fill_is_not_taken_for_complete_and_is_continued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fill's own process, killed mid-way: the next one continues it to the database a
+    full build of the same history makes."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from covtui.demo import build_demo_database, fill_demo_database, plan_demo_database
+
+    from .conftest import clean_env
+
+    path = tmp_path / "cache" / "demo.db"
+    path.parent.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "covtui.demo.fill", str(path), "--days", str(DAYS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        report = json.loads(line)
+        if report["done"] >= 12 + 288:  # two transactions in, far from done
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert 0 < report["done"] < report["total"] == DAYS * 288
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["complete"] is False
+
+    _fixed_clock(monkeypatch, meta["end"])
+    plan = await plan_demo_database(path, days=DAYS)
+    assert plan.complete is False
+    assert report["done"] <= plan.first < plan.stop == DAYS * 288
+    await fill_demo_database(plan)
+    assert json.loads(path.with_suffix(".json").read_text())["complete"] is True
+    full = tmp_path / "full.db"
+    await build_demo_database(full, days=DAYS, end=meta["end"])
+    assert _dump(path) == _dump(full)
+
+
+async def test_a_demo_whose_stdin_closes_exits(tmp_path: Path) -> None:
+    """The dashboard gone however it ended (its end of the pipe closes): the fill stops."""
+    import subprocess
+    import sys
+
+    from .conftest import clean_env
+
+    path = tmp_path / "demo.db"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "covtui.demo.fill", str(path), "--days", "30"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+    )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdout.readline()  # it has started
+    child.stdin.close()
+    assert child.wait(timeout=20) == 0
+    import json
+
+    assert json.loads(path.with_suffix(".json").read_text())["complete"] is False
+
+
+async def test_a_new_version_or_rebuild_starts_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from covtui.demo import fill_demo_database, plan_demo_database
+
+    _fixed_clock(monkeypatch, END)
+    path = tmp_path / "demo.db"
+    await fill_demo_database(await plan_demo_database(path, days=1))
+    assert (await plan_demo_database(path, days=1)).remaining == 0
+    rebuilt = await plan_demo_database(path, days=1, rebuild=True)
+    assert (rebuilt.first, rebuilt.complete) == (0, False)
+    assert _dump(path)["snapshots"] == []
+    await fill_demo_database(rebuilt)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**meta, "version": "0.0.0"}))
+    assert (await plan_demo_database(path, days=1)).first == 0
+
+
+# -- the demo project's sources ---------------------------------------------------------------
+
+
+async def test_materialised_sources_agree_with_the_stored_figures(demo_db: Path, tmp_path: Path) -> None:
+    """For every demo file of the latest snapshot: coverage.py finds in the materialised source
+    exactly the statements and branch exits the history stored, every missed line is one of
+    them, every partial branch is on a real `if`, and the file view reads it without a note."""
+    import shutil
+
+    from coverage.python import PythonParser
+
+    from covtui.demo import demo_config, materialise_sources
+    from covtui.query.files import analyse_source, read_source
+
+    db = tmp_path / "demo.db"
+    shutil.copy(demo_db, db)
+    root = materialise_sources(db)
+    assert demo_config(db).root == root and root.parent == db.parent
+    async with await Store.open(db, create=False) as store:
+        rows = await store.files()
+        details = [await store.file_detail(r.source, r.path) for r in rows]
+    assert len(details) == 212 + 34
+    n_arcs = 0
+    for detail in details:
+        text = read_source(root, detail.path)
+        assert text is not None, detail.path
+        gaps = analyse_source(root, detail)
+        assert gaps.note == "", (detail.path, gaps.note)
+        n = detail.numbers
+        if detail.path.endswith(".py"):
+            parser = PythonParser(text=text)
+            parser.parse_source()
+            assert len(parser.statements) == n.n_statements, detail.path
+            assert set(detail.missing_lines) <= parser.statements, detail.path
+            exits = parser.exit_counts()
+            assert sum(c for c in exits.values() if c > 1) == n.n_branches, detail.path
+            arcs = parser.arcs()
+            lines = text.splitlines()
+            for a, b in detail.missing_arcs:
+                assert exits[a] == 2 and lines[a - 1].lstrip().startswith("if "), (detail.path, a)
+                if b < 0 or b == a + 1:  # an exit, or into the body: the arc itself is real
+                    assert (a, b) in arcs, (detail.path, a, b)
+                n_arcs += 1
+        else:
+            lines = text.splitlines()
+            code = {i for i, s in enumerate(lines, 1) if s.strip() and not s.strip().startswith(("//", "}"))}
+            assert len(code) == n.n_statements and set(detail.missing_lines) <= code, detail.path
+            assert all(lines[f.start_line - 1].startswith("pub fn ") for f in detail.functions)
+    assert n_arcs > 100  # the check above ran on partial branches, not on none
+
+
+def test_sources_are_written_once_and_whole(tmp_path: Path) -> None:
+    from covtui.demo import materialise_sources
+    from covtui.demo.sources import sources_ready
+
+    db = tmp_path / "demo.db"
+    assert not sources_ready(db)
+    root = materialise_sources(db)
+    assert sources_ready(db)
+    marker = next(root.glob(".covtui-demo-sources"))
+    stamp = marker.stat().st_mtime_ns
+    assert materialise_sources(db) == root and marker.stat().st_mtime_ns == stamp
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert len(list(root.rglob("*.py"))) == 212 and len(list(root.rglob("*.rs"))) == 34

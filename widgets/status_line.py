@@ -82,6 +82,8 @@ class StatusLine(Widget):
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True)
     state: reactive[DashboardState | None] = reactive(None, always_update=True)
     scan_started_at: reactive[float | None] = reactive(None)
+    #: Work going on behind the data ("building the demo's 90-day history: day 12 of 90").
+    activity: reactive[str | None] = reactive(None)
 
     def __init__(self, poll_interval: float, clock: Callable[[], float], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -135,6 +137,8 @@ class StatusLine(Widget):
         else:
             parts.append(("● live", "bold $text-success"))
             parts.append(f" · polled {when(status.last_ok_at, reference=now, seconds=True)}")
+        if self.activity:
+            parts.append((f" · ◌ {printable(self.activity)}", "bold $text-accent"))
         if self.scan_started_at is not None:
             parts.append(
                 (f" · scanning {ago(now - self.scan_started_at)} (c: cancel)", "bold")

@@ -9,6 +9,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from covtui import __version__
@@ -22,6 +23,8 @@ Progress = Callable[[int, int], None]
 
 #: Snapshots per transaction: a dashboard polling the file sees the history grow day by day.
 BATCH = 288
+#: The first transaction of a fill: an hour, so the dashboard has something to show at once.
+FIRST_BATCH = 12
 RETENTION_DAYS = 90.0
 
 
@@ -31,12 +34,16 @@ async def _write(
     total: int,
     config: Config,
     progress: Progress | None,
+    *,
+    first_batch: int = BATCH,
 ) -> None:
     batch: list[SnapshotDraft] = []
     done = 0
+    size = first_batch
     for draft in drafts:
         batch.append(draft)
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
+            size = BATCH
             await record_snapshots(store, batch, config)
             done += len(batch)
             batch = []
@@ -81,6 +88,82 @@ def demo_database_path(seed: int = 2025) -> Path:
     return Path(cache) / "covtui" / f"demo-{__version__}-{seed}.db"
 
 
+def _meta_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """What a cached demo database holds and what bringing it up to now takes.
+
+    `history` fixes every snapshot (the seed and its end time); the database holds a prefix of
+    it, `first` … `stop`-1 still to write. `complete`: the history proper (its first `n`
+    snapshots) is all stored: a fill that was interrupted is not, and is continued.
+    """
+
+    path: Path
+    history: DemoHistory
+    first: int
+    stop: int
+    complete: bool
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.stop - self.first)
+
+
+async def plan_demo_database(
+    path: Path,
+    *,
+    seed: int = 2025,
+    days: float = RETENTION_DAYS,
+    rebuild: bool = False,
+    now: float | None = None,
+) -> DemoPlan:
+    """Look at the cache at `path` (call it holding `demo_lock`): what is stored, what is
+    left to write. A new history (none yet, another version or length, `rebuild`, or a cache
+    so old that starting over is as quick) gets an empty database and metadata that says it
+    is incomplete: the database is never taken for complete before its fill has finished."""
+    now = time.time() if now is None else now
+    meta_path = _meta_path(path)
+    meta = None if rebuild else _read_meta(meta_path, seed)
+    if meta is not None and meta["days"] == days and path.exists():
+        history = DemoHistory(days=days, interval_s=meta["interval_s"], seed=seed, end=meta["end"])
+        async with await Store.open(path) as store:
+            latest = await store.latest_snapshot()
+        last = history.index_at(latest.created_at + 1e-3) if latest is not None else -1
+        stop = max(history.n, history.index_at(now) + 1)
+        if stop - last - 1 <= history.n:  # else starting over is as quick
+            return DemoPlan(path, history, last + 1, stop, bool(meta.get("complete", True)))
+    # A new history. The metadata goes first and is rewritten before anything is stored, so it
+    # never describes another build; the database is made empty, ready for the dashboard.
+    with contextlib.suppress(FileNotFoundError):
+        meta_path.unlink()
+    _remove_database(path)
+    history = DemoHistory(days=days, interval_s=300, seed=seed, end=now)
+    _write_meta(meta_path, history, complete=False)
+    async with await Store.open(path):
+        pass
+    return DemoPlan(path, history, 0, history.n, False)
+
+
+async def fill_demo_database(plan: DemoPlan, progress: Progress | None = None) -> None:
+    """Write the snapshots `plan` still lacks, oldest first, a transaction per `BATCH` (the
+    first one short, so a dashboard watching sees data at once); then mark the history
+    complete and prune what fell out of the retention window. Interrupted anywhere, the
+    database holds a prefix of the history, and the next plan continues it."""
+    history = plan.history
+    if plan.remaining:
+        drafts = itertools.islice(history.drafts(plan.stop), plan.first, None)
+        config = Config(root=plan.path.parent)
+        async with await Store.open(plan.path) as store:
+            await _write(store, drafts, plan.remaining, config, progress, first_batch=FIRST_BATCH)
+            if plan.first > 0:  # a top-up: the window moved on
+                await store.prune(history.days, now=time.time())
+    if not plan.complete:
+        _write_meta(_meta_path(plan.path), history, complete=True)
+
+
 async def ensure_demo_database(
     progress: Progress | None = None,
     *,
@@ -89,45 +172,28 @@ async def ensure_demo_database(
     rebuild: bool = False,
 ) -> Path:
     """The cached demo database, built on first use and topped up to now afterwards
-    (snapshots older than `days` pruned), so it always looks live."""
+    (snapshots older than `days` pruned), so it always looks live. Returns when it is
+    complete; `covtui demo` opens the dashboard at once instead and fills it behind."""
     path = demo_database_path(seed)
-    meta_path = path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_suffix(".lock")):
-        meta = _read_meta(meta_path, seed)
-        if not rebuild and meta is not None and meta["days"] == days and path.exists():
-            history = DemoHistory(
-                days=days, interval_s=meta["interval_s"], seed=seed, end=meta["end"]
-            )
-            now = time.time()
-            async with await Store.open(path) as store:
-                latest = await store.latest_snapshot()
-                if latest is not None:
-                    last = history.index_at(latest.created_at + 1e-3)
-                    stop = history.index_at(now) + 1
-                    if stop - last - 1 <= history.n:  # else a rebuild is as quick
-                        drafts = itertools.islice(history.drafts(stop), last + 1, None)
-                        config = Config(root=path.parent)
-                        await _write(store, drafts, stop - last - 1, config, progress)
-                        await store.prune(days, now=now)
-                        return path
-        # Build next to the final file and move it in: a killed build leaves no half database.
-        # The metadata goes first and comes back last, so it never describes another build.
-        with contextlib.suppress(FileNotFoundError):
-            meta_path.unlink()
-        end = time.time()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            await build_demo_database(tmp, days=days, seed=seed, end=end, progress=progress)
-            _remove_database(path)
-            os.replace(tmp, path)
-        finally:
-            _remove_database(tmp)
-        tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
-        meta = {"version": __version__, "seed": seed, "days": days, "interval_s": 300, "end": end}
-        tmp_meta.write_text(json.dumps(meta))
-        os.replace(tmp_meta, meta_path)
-        return path
+    with demo_lock(path):
+        plan = await plan_demo_database(path, seed=seed, days=days, rebuild=rebuild)
+        await fill_demo_database(plan, progress)
+    return path
+
+
+def _write_meta(meta_path: Path, history: DemoHistory, *, complete: bool) -> None:
+    meta = {
+        "version": __version__,
+        "seed": history.seed,
+        "days": history.days,
+        "interval_s": history.interval_s,
+        "end": history.end,
+        "complete": complete,
+    }
+    tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, meta_path)
 
 
 def _read_meta(path: Path, seed: int) -> dict | None:
@@ -135,21 +201,37 @@ def _read_meta(path: Path, seed: int) -> dict | None:
         meta = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("version") != __version__ or meta.get("seed") != seed:
+    if not isinstance(meta, dict) or meta.get("version") != __version__ or meta.get("seed") != seed:
+        return None
+    try:
+        float(meta["days"]), float(meta["interval_s"]), float(meta["end"])
+    except (KeyError, TypeError, ValueError):
         return None
     return meta
 
 
+def demo_lock(
+    path: Path, on_wait: Callable[[], contextlib.AbstractContextManager] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """One writer of the demo cache at `path` at a time; see `_locked` for `on_wait`."""
+    return _locked(path.with_suffix(".lock"), on_wait)
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One builder at a time (best effort where there is no fcntl)."""
+def _locked(path: Path, on_wait: Callable[[], contextlib.AbstractContextManager] | None = None) -> Iterator[None]:
+    """One builder at a time (best effort where there is no fcntl); `on_wait()`: a context
+    to wait in when another one holds the lock."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover (Windows)
         yield
         return
     with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            with on_wait() if on_wait else contextlib.nullcontext():
+                fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -157,11 +239,13 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def demo_config(path: Path) -> Config:
-    """The config the demo dashboard runs with: the seed's two sources, the database at `path`."""
+    """The config the demo dashboard runs with: the seed's two sources, the database at `path`,
+    the project's sources materialised beside it (`materialise_sources`)."""
     from covtui.config import SourceConfig
+    from covtui.demo.sources import demo_project_root
 
     return Config(
-        root=path.parent,
+        root=demo_project_root(path),
         database=str(path),
         sources=[
             SourceConfig("python", command="pytest -q"),

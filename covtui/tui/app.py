@@ -28,6 +28,8 @@ from covtui.signals import Interrupted, on_stop_signals
 from covtui.tui.messages import (
     AlertsRaised,
     DashboardLoaded,
+    HistoryFilled,
+    HistoryFilling,
     PollFailed,
     PollStatus,
     PollSucceeded,
@@ -40,6 +42,7 @@ from covtui.tui.poller import Poller
 from covtui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from covtui.demo.fill import DemoFill
     from covtui.scan.scanner import Scanner
 
 _TOAST_SEVERITY = {Severity.CRITICAL: "error", Severity.WARNING: "warning", Severity.INFO: "information"}
@@ -67,6 +70,8 @@ class CovtuiApp(App):
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
     scan_started_at: reactive[float | None] = reactive(None, repaint=False)
     trend_range: reactive[str] = reactive("auto", repaint=False)
+    #: Work going on behind the data, for the status line (the demo's history filling in).
+    activity: reactive[str | None] = reactive(None, repaint=False)
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class CovtuiApp(App):
         scanner: Scanner,
         demo: bool = False,
         clock: Callable[[], float] = time.time,
+        fill: DemoFill | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -98,6 +104,11 @@ class CovtuiApp(App):
         self._undo_signals: Callable[[], None] | None = None
         self._scan_lines: list[ScanLine] = []
         self._thread_id = threading.get_ident()
+        #: The demo's history filling in behind the dashboard (a child process), if it is.
+        self.fill = fill
+        #: Alerts of snapshots up to this time are history being filled in, not news.
+        self._history_until: float | None = None
+        self._fill_shown = False
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.config)
@@ -108,6 +119,10 @@ class CovtuiApp(App):
 
     def on_mount(self) -> None:
         self.poller.start()
+        if self.fill is not None:
+            self.activity = "preparing the demo's history…"
+            # A daemon thread of our own, not a worker: nothing waits for it at exit.
+            threading.Thread(target=self._watch_fill, name="covtui-demo-fill", daemon=True).start()
         if self.handle_stop_signals:
             self._undo_signals = on_stop_signals(self._stop_by_signal)
 
@@ -120,6 +135,8 @@ class CovtuiApp(App):
                 with contextlib.suppress(WorkerCancelled, WorkerFailed):
                     await self._scan_worker.wait()
         finally:
+            if self.fill is not None:
+                self.fill.stop()  # what it committed stays; the next `covtui demo` goes on
             # Always: an open connection's thread would keep the process from exiting.
             await self.poller.stop()
             if self._undo_signals is not None:
@@ -154,7 +171,50 @@ class CovtuiApp(App):
             # Nothing was ever loaded: the panels say "no data" rather than "loading…".
             self.state = DashboardState(None, None, [], [], [], 0, {"overall": []})
 
+    # -- the demo's history filling in ----------------------------------------------------
+
+    def _watch_fill(self) -> None:
+        """(A thread.) Relay the fill's progress until its process ends (post_message is
+        thread-safe, and a no-op once the app has closed)."""
+        fill = self.fill
+        assert fill is not None
+        for p in fill.progress():
+            self.post_message(HistoryFilling(p.done, p.total, p.until, p.text))
+        code = fill.wait()
+        self.post_message(HistoryFilled(code, fill.error() if code else ""))
+
+    def on_history_filling(self, message: HistoryFilling) -> None:
+        self._history_until = max(self._history_until or 0.0, message.until)
+        self.activity = message.text
+        if message.done and not self._fill_shown:
+            # The first data at once; after that the poll's own pace shows the rest.
+            self._fill_shown = True
+            self.poller.request_reload()
+
+    def on_history_filled(self, message: HistoryFilled) -> None:
+        code, error = message.code, message.error
+        self.activity = None
+        self.poller.request_reload()
+        if code == 0:
+            self.notify("The demo's history is complete: r runs a pretend rescan.", markup=False)
+        elif code > 0:  # not when it was stopped (a signal) because the app is quitting
+            self.notify(
+                printable(f"The demo's history could not be built: {error or f'exit {code}'}"),
+                severity="error", markup=False,
+            )
+
+    @property
+    def filling(self) -> bool:
+        return self.fill is not None and self.activity is not None
+
     def on_alerts_raised(self, message: AlertsRaised) -> None:
+        if self._history_until is not None:
+            # The demo's history being written is not news: the same alerts a full build
+            # would have stored before the dashboard opened, where none is announced.
+            alerts = [a for a in message.alerts if (a.created_at or 0) > self._history_until]
+            if not alerts:
+                return
+            message = AlertsRaised(alerts)
         shown = message.alerts[-3:]
         for alert in shown:
             self.notify(
@@ -235,6 +295,10 @@ class CovtuiApp(App):
         return self._scan_worker is not None and self._scan_worker.is_running
 
     def action_rescan(self) -> None:
+        if self.filling:
+            self.notify("The demo's history is still filling in: r works once it is complete.",
+                        markup=False, timeout=4)
+            return
         if self.scanning:
             self.notify("A scan is already running (c cancels it).", markup=False)
             return
@@ -304,10 +368,14 @@ class CovtuiApp(App):
             self.main_screen.post_message(ScanOutput(lines))
 
 
-def run_dashboard(config: Config, db_path: Path, *, scanner: Scanner, demo: bool = False) -> None:
+def run_dashboard(
+    config: Config, db_path: Path, *, scanner: Scanner, demo: bool = False,
+    fill: DemoFill | None = None,
+) -> None:
     """Open the dashboard on `db_path` until the user quits; when a stop signal (a closed
-    terminal's SIGHUP, SIGTERM) ended it, exit 128 + the signal."""
-    app = CovtuiApp(config, db_path, scanner=scanner, demo=demo)
+    terminal's SIGHUP, SIGTERM) ended it, exit 128 + the signal. `fill`: the demo's history
+    filling in behind it."""
+    app = CovtuiApp(config, db_path, scanner=scanner, demo=demo, fill=fill)
     app.handle_stop_signals = True
     app.run()
     if app.stop_signal is not None:
@@ -317,4 +385,6 @@ def run_dashboard(config: Config, db_path: Path, *, scanner: Scanner, demo: bool
         stopped = Interrupted(app.stop_signal)
         with contextlib.suppress(OSError):  # the closed terminal took stderr with it
             print(f"covtui: {stopped}", file=sys.stderr, flush=True)
+        if fill is not None:
+            fill.stop()
         os._exit(stopped.exit_code)

@@ -103,3 +103,27 @@ class ScanFinished(Message):
         self.status = status
         self.summary = summary
         self.elapsed_s = elapsed_s
+
+
+class HistoryFilling(Message):
+    """The demo's history, filling in behind the dashboard, got further: `text` says how far;
+    `until` is the time of the last snapshot the fill will write."""
+
+    def __init__(self, done: int, total: int, until: float, text: str) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.until = until
+        self.text = text
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HistoryFilling)
+
+
+class HistoryFilled(Message):
+    """The fill's process ended: `code` 0 when the history is complete; `error` says why not."""
+
+    def __init__(self, code: int, error: str) -> None:
+        super().__init__()
+        self.code = code
+        self.error = error

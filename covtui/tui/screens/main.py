@@ -38,6 +38,7 @@ class MainScreen(Screen):
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
     scan_started_at: reactive[float | None] = reactive(None, repaint=False)
     trend_range: reactive[str] = reactive("auto", repaint=False)
+    activity: reactive[str | None] = reactive(None, repaint=False)
 
     def __init__(self, config: Config, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -66,7 +67,8 @@ class MainScreen(Screen):
             yield ScanLog(id="scan-log")
             yield AlertHistory(id="alert-history").data_bind(MainScreen.state)
         yield StatusLine(config.poll_interval, self.app.clock, id="status").data_bind(
-            MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at
+            MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at,
+            MainScreen.activity,
         )
         yield Footer()
 
@@ -76,6 +78,7 @@ class MainScreen(Screen):
         self.watch(app, "poll_status", self._take("poll_status"))
         self.watch(app, "scan_started_at", self._take("scan_started_at"))
         self.watch(app, "trend_range", self._take("trend_range"))
+        self.watch(app, "activity", self._take("activity"))
         self.query_one(CriticalFiles).focus()
 
     def watch_state(self) -> None:

@@ -1,0 +1,168 @@
+"""The demo's history filled in behind the dashboard, by a child process.
+
+`covtui demo` opens the dashboard at once on what the cache holds and starts
+`python -m covtui.demo.fill DB` to write the rest (the whole 90 days the first time, a top-up
+later). The child writes its progress to stdout, one JSON object a line; it holds the demo's
+lock and the database's scan lock while it writes (the demo's `r` waits for it), and exits as soon as its stdin closes: the dashboard quit,
+however it ended. Every transaction leaves a prefix of the history, so a fill that is stopped
+anywhere is continued by the next one (see `plan_demo_database`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FillProgress:
+    """Snapshots written of the fill's `total`; `until`: the time of the fill's last one;
+    `text`: what the status line says."""
+
+    done: int
+    total: int
+    until: float
+    text: str
+
+
+class DemoFill:
+    """The child process that fills the demo database at `path`, seen from the dashboard."""
+
+    def __init__(self, path: Path, *, seed: int, days: float) -> None:
+        self.path = Path(path)
+        self.seed = seed
+        self.days = days
+        self.log_path = self.path.with_suffix(".fill.log")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "covtui.demo.fill", str(self.path),
+                 "--seed", str(self.seed), "--days", repr(self.days)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                # Out of the terminal's process group: a Ctrl-C meant for the dashboard is the
+                # dashboard's to handle; the child goes when its stdin closes.
+                start_new_session=True,
+            )
+
+    def progress(self) -> Iterator[FillProgress]:
+        """The child's progress reports until it exits (blocking: for a thread)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                data = json.loads(line)
+                yield FillProgress(int(data["done"]), int(data["total"]), float(data["until"]),
+                                   str(data["text"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+
+    def wait(self) -> int:
+        assert self.proc is not None
+        return self.proc.wait()
+
+    def error(self) -> str:
+        """The last line the child wrote to its log (why it failed)."""
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """End the child now and reap it (what it committed stays; the rest waits for the
+        next fill)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _exit_when_orphaned() -> None:
+    """Exit at once when stdin closes: the dashboard is gone (a transaction in flight is rolled
+    back by SQLite, the locks go with the process)."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):  # (os.read: no buffer lock held at shutdown)
+            while os.read(0, 4096):
+                pass
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+async def _fill(path: Path, seed: int, days: float) -> None:
+    from covtui.demo.database import demo_lock, fill_demo_database, plan_demo_database
+    from covtui.demo.sources import materialise_sources
+    from covtui.errors import ScanBusy
+    from covtui.scan.lock import ScanLock
+
+    with demo_lock(path):
+        lock = ScanLock(path)
+        while True:  # a pretend rescan of another demo dashboard ends within seconds
+            try:
+                lock.acquire()
+                break
+            except ScanBusy:
+                await asyncio.sleep(0.2)
+        try:
+            plan = await plan_demo_database(path, seed=seed, days=days)
+            history = plan.history
+            sources = [False]
+
+            def report(done: int, total: int) -> None:
+                index = plan.first + done  # the next one to write
+                if index <= history.n:
+                    text = (f"building the demo's {history.days:g}-day history: "
+                            f"day {index * history.interval_s // 86400:.0f} of {history.days:g}")
+                else:
+                    text = f"catching up to now: {done:,} of {total:,} snapshots"
+                print(json.dumps({"done": done, "total": total, "text": text,
+                                  "until": history.time_of(plan.stop - 1)}), flush=True)
+                if done and not sources[0]:  # once the dashboard has its first data
+                    sources[0] = True
+                    materialise_sources(path, seed=seed)
+
+            report(0, plan.remaining)
+            await fill_demo_database(plan, report)
+            if not sources[0]:
+                materialise_sources(path, seed=seed)
+        finally:
+            lock.release()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m covtui.demo.fill")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--days", type=float, default=90.0)
+    args = parser.parse_args(argv)
+    _exit_when_orphaned()
+    started = time.perf_counter()
+    asyncio.run(_fill(args.path, args.seed, args.days))
+    print(f"filled in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
