@@ -59,7 +59,7 @@ def test_the_demo_paints_at_once_and_fills_its_history_behind(tmp_path: Path) ->
 
         # Not frozen: a key is answered while the history fills.
         term.press(b"t")
-        term.wait_until(lambda: "Trend · 90 days" in _text(term), 10, "the trend's new range")
+        term.wait_until(lambda: "Trend · hour" in _text(term), 10, "the trend's next range")
         assert json.loads(path.with_suffix(".json").read_text())["complete"] is False
 
         term.press(b"q")
