@@ -73,6 +73,8 @@ class AuditFile:
     #: The count stored at the latest snapshot (coverage.py's `excluded_lines` then); it
     #: differs from `len(lines)` when the file changed on disk since.
     n_stored: int | None = None
+    #: A source that measured it (where the file view finds it).
+    source: str = ""
 
     @property
     def changed_since(self) -> bool:

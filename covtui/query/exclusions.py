@@ -24,8 +24,10 @@ HISTORY = 50
 async def exclusions_audit(store: Store, config: Config) -> Audit:
     files = await store.files()
     stored: dict[str, int] = {}
+    sources: dict[str, str] = {}
     for f in files:
         stored[f.path] = stored.get(f.path, 0) + f.numbers.n_excluded
+        sources.setdefault(f.path, f.source)
     root = config.root
 
     def read() -> tuple[list[AuditFile], list[tuple[str, str]]]:
@@ -40,7 +42,7 @@ async def exclusions_audit(store: Store, config: Config) -> Audit:
             lines = attribute(
                 found.excluded, found.matched, settings.regexes, found.text, settings.defaults
             )
-            audited.append(AuditFile(path, tuple(lines), stored[path]))
+            audited.append(AuditFile(path, tuple(lines), stored[path], sources[path]))
         return audited, omitted_files(root, settings)
 
     audited, omitted = await asyncio.to_thread(read)

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from covtui.config import Config
+from covtui.domain.exclusions import Audit
 from covtui.domain.gaps import FileGaps
 from covtui.domain.model import Alert
 from covtui.domain.recommend import Recommendation
 from covtui.domain.records import FileDetail, FileRow
 from covtui.errors import StoreError
-from covtui.query import alerts, files, recommendations
+from covtui.query import alerts, components, files, recommendations
 from covtui.query.dashboard import (
     AUTO,
     TREND_RANGES,
@@ -97,6 +98,16 @@ class Queries:
     async def recommendations(self) -> list[Recommendation]:
         """What to test first: the critical files, then the next ones, each with its gaps."""
         return (await recommendations.recommend(self._store(), self.config)).items
+
+    async def components(self) -> components.ComponentState:
+        """Components, gates and generated files now (file headers read in a thread)."""
+        return await components.component_state(self._store(), self.config)
+
+    async def exclusions(self) -> Audit:
+        """Every excluded line and left-out file, and why (sources parsed in a thread)."""
+        from covtui.query.exclusions import exclusions_audit  # (coverage.py's reader: on demand)
+
+        return await exclusions_audit(self._store(), self.config)
 
     async def alerts(self) -> list[Alert]:
         return await alerts.alert_list(self._store())

@@ -61,6 +61,8 @@ class CovtuiApp(App):
         Binding("a", "show_alerts", "Alerts"),
         Binding("f", "show_files", "Files"),
         Binding("g", "show_recommendations", "What to test"),
+        Binding("C", "show_components", "Components", show=False),
+        Binding("x", "show_excluded", "Excluded", show=False),
         Binding("t", "trend_range", "Trend range"),
         Binding("question_mark", "show_help", "Help", key_display="?"),
     ]
@@ -255,6 +257,18 @@ class CovtuiApp(App):
 
         if not isinstance(self.screen, RecommendationsScreen):
             self._show(RecommendationsScreen())
+
+    def action_show_components(self) -> None:
+        from covtui.tui.screens.components import ComponentsScreen
+
+        if not isinstance(self.screen, ComponentsScreen):
+            self._show(ComponentsScreen())
+
+    def action_show_excluded(self) -> None:
+        from covtui.tui.screens.excluded import ExcludedScreen
+
+        if not isinstance(self.screen, ExcludedScreen):
+            self._show(ExcludedScreen())
 
     def action_show_help(self) -> None:
         from covtui.tui.screens.help import HelpScreen

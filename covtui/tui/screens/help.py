@@ -30,6 +30,8 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 | `enter` | a file or recommendation | its source, missed lines and partial branches highlighted |
 | `n` / `N` | file view | next / previous gap |
 | `u`, `enter` | file view | the uncovered functions, except handlers and async functions; go to one |
+| `C` | anywhere | components: each one's coverage and gate; `[` / `]` switch the component whose files are listed |
+| `x` | anywhere | excluded: every line coverage.py excludes and file left out (omit, generated), and why |
 | `t` | anywhere | trend range: auto (the default: the shortest range that holds the history or its recent movement), hour, day, week, 90 days |
 | `ctrl+p` | anywhere | command palette (also: theme) |
 | `escape` | other screens | back |

@@ -1,0 +1,93 @@
+"""The Excluded screen: every line coverage.py excludes and every file left out, and why,
+with the counts per reason and the change since the snapshot before."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Footer, Static
+
+from covtui.display import printable
+from covtui.domain.exclusions import Audit
+from covtui.tui.screens.subscreen import SubScreen
+from covtui.widgets.critical_files import file_key, split_file_key
+from covtui.widgets.format import shorten_path
+from covtui.widgets.keyed_table import KeyedTable
+
+_FIXED = {"line": 6, "reason": 34}
+
+
+class ExcludedScreen(SubScreen):
+    DEFAULT_CSS = """
+    ExcludedScreen {
+        #excluded-summary { height: auto; max-height: 40%; padding: 0 1; }
+        #excluded-lines { height: 1fr; }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.audit: Audit | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading… (coverage.py parses the measured files)", id="excluded-summary")
+        yield KeyedTable(id="excluded-lines")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(KeyedTable)
+        table.add_column("File", key="path", width=self._path_width())
+        table.add_column(Text("Line", justify="right"), key="line", width=_FIXED["line"])
+        table.add_column("Why", key="reason", width=_FIXED["reason"])
+        table.focus()
+        self.watch(self.app, "state", lambda _: self.load(), init=False)
+        self.load()
+
+    def _path_width(self) -> int:
+        return self.query_one(KeyedTable).room_left(sum(_FIXED.values()), len(_FIXED) + 1)
+
+    @work(exclusive=True, group="excluded")
+    async def load(self) -> None:
+        summary = self.query_one("#excluded-summary", Static)
+        try:
+            self.audit = audit = await self.app.queries.exclusions()
+        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
+            summary.update(Text(printable(f"cannot audit the exclusions: {exc}")))
+            return
+        text = Text(
+            f"{audit.n_lines:,} excluded lines in {len(audit.files):,} files · "
+            f"{len(audit.left_out):,} files left out", style="bold",
+        )
+        if audit.change is not None:
+            style = "bold red" if audit.change > 0 else ""
+            text += Text(f" · {audit.change:+,} lines since the snapshot before", style=style)
+        for reason, n in audit.counts().items():
+            text += Text("\n") + Text(printable(f"  {n:>6,}  {reason}"))
+        summary.update(text)
+        width = self._path_width()
+        rows = []
+        for f in audit.files:
+            for line in f.lines:
+                via = "" if line.by_line == line.line else f" (from line {line.by_line})"
+                rows.append((
+                    f"{line.line}:{file_key(f.source, f.path)}",
+                    [Text(shorten_path(printable(f.path), width), no_wrap=True),
+                     Text(str(line.line), justify="right"),
+                     Text(printable(line.reason + via), no_wrap=True)],
+                ))
+        for left in audit.left_out:
+            rows.append((
+                f"0:{file_key('', left.path)}",
+                [Text(shorten_path(printable(left.path), width), no_wrap=True), Text("file", style="dim"),
+                 Text(printable(left.reason), no_wrap=True)],
+            ))
+        self.query_one(KeyedTable).sync(rows)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = self.query_one(KeyedTable).cursor_key
+        if not key:
+            return
+        source, path = split_file_key(key.partition(":")[2])
+        if source:  # a measured file (a left-out one has no stored coverage to show)
+            self.app.open_file(source, path)
