@@ -3,6 +3,7 @@ total without generated files (labelled as such)."""
 
 from __future__ import annotations
 
+from textual import work
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -24,10 +25,26 @@ class ComponentsPanel(Static):
     parts: reactive[ComponentState | None] = reactive(None, always_update=True)
     selected: reactive[str | None] = reactive(None)
 
-    def __init__(self, precision: int = 2, **kwargs) -> None:
+    def __init__(self, precision: int = 2, *, live: bool = False, **kwargs) -> None:
+        """`live`: load the components itself whenever the app's state changes (on the main
+        screen; the Components screen sets `parts` instead)."""
         super().__init__("loading…", **kwargs)
         self.precision = precision
+        self.live = live
         self.border_title = "Components"
+
+    def on_mount(self) -> None:
+        if self.live:
+            self.border_subtitle = "C: open"
+            self.watch(self.app, "state", lambda state: state is not None and self.load(), init=True)
+
+    @work(exclusive=True, group="components-panel")
+    async def load(self) -> None:
+        """Ask the query layer (file headers are read in a thread: the UI never waits)."""
+        try:
+            self.parts = await self.app.queries.components()
+        except Exception as exc:  # noqa: BLE001  (shown; the status line says more)
+            self.update(Content.styled(printable(f"cannot load the components: {exc}"), "$text-error"))
 
     def watch_parts(self) -> None:
         self.show()

@@ -69,6 +69,22 @@ async def test_components_screen_rows_and_switching(comp_config: Config) -> None
         assert app.screen is app.main_screen
 
 
+async def test_main_screen_has_the_panel_only_with_components(comp_config: Config, real_config, real_db) -> None:
+    parts = await expected_state(comp_config)
+    app = make_app(comp_config, comp_config.database_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        panel = app.screen.query_one(ComponentsPanel)
+        await wait_for(pilot, lambda: panel.parts is not None)
+        await pilot.pause()
+        row = next(line for line in screen_text(app).splitlines() if "helpers " in line)
+        assert f" {parts.breakdown.get('helpers').numbers.pc_covered_str(2)}% " in row
+    plain = make_app(real_config, real_db)
+    async with plain.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        assert not plain.screen.query(ComponentsPanel)
+
+
 async def test_excluded_screen_lists_counts(comp_config: Config) -> None:
     app = make_app(comp_config, comp_config.database_path)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -13,6 +13,7 @@ from covtui.config import Config
 from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
 from covtui.widgets.alert_history import AlertHistory
+from covtui.widgets.components import ComponentsPanel
 from covtui.widgets.critical_files import CriticalFiles, split_file_key
 from covtui.widgets.last_run import LastRun
 from covtui.widgets.overall import OverallPanel
@@ -60,6 +61,8 @@ class MainScreen(Screen):
         critical = CriticalFiles(config.precision, id="critical")
         critical.border_title = f"Top {config.critical_files} critical files"
         yield critical.data_bind(MainScreen.state)
+        if config.components or config.codeowners or config.gates:
+            yield ComponentsPanel(config.precision, live=True, id="components")
         with Horizontal(id="middle"):
             yield TrendPlot(config.phases, id="trend").data_bind(
                 MainScreen.state, range_name=MainScreen.trend_range
