@@ -9,7 +9,7 @@ database is touched) and `record_ingest`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from covtui.config import Config
@@ -22,10 +22,8 @@ from covtui.domain.model import (
     TestOutcomes,
 )
 from covtui.errors import InputError
-from covtui.readers import detect_format, read_coverage, read_tests
-from covtui.record import record_snapshot
-from covtui.store import Store
-from covtui.store.folder import make_database_folder
+from covtui.folder import make_database_folder
+from covtui.readers import detect_format, read_tests, start_reading
 
 
 def read_reports(
@@ -33,6 +31,14 @@ def read_reports(
 ) -> SourceResult:
     """Read every file in `paths` (format `fmt`, or detected from each file's content) into the
     result of the source named `source`, or of the source they belong to."""
+    return start_reports(config, paths, source=source, fmt=fmt)()
+
+
+def start_reports(
+    config: Config, paths: Sequence[Path], *, source: str | None = None, fmt: str | None = None
+) -> Callable[[], SourceResult]:
+    """`read_reports()` begun: a coverage.py read starts in its worker process now; the
+    function returned waits for it and gives the result."""
     coverage_paths: list[Path] = []
     tests: TestOutcomes | None = None
     for path in paths:
@@ -47,27 +53,42 @@ def read_reports(
         else:
             coverage_paths.append(path)
             fmt_used = kind
-    report: CoverageReport | None = None
+    report: Callable[[], CoverageReport] | None = None
     if coverage_paths:
         with contextlib.suppress(OSError):  # opening the database reports it in one line
             make_database_folder(config.database_path)  # before the analysis cache goes in it
-        report = read_coverage(
+        report = start_reading(
             coverage_paths, fmt, root=config.root, cache_dir=config.database_path.parent / "cache"
         )
-    if source:
-        name = source
-    elif coverage_paths:
-        name = _default_source(config, fmt_used)
-    else:
-        name = _junit_source(config, paths)
-    return SourceResult(name, RunStatus.OK, report, tests)
+
+    def result() -> SourceResult:
+        read = report() if report is not None else None
+        if source:
+            name = source
+        elif coverage_paths:
+            name = _default_source(config, fmt_used)
+        else:
+            name = _junit_source(config, paths)
+        return SourceResult(name, RunStatus.OK, read, tests)
+
+    return result
+
+
+def store_modules() -> None:
+    """Import what `record_ingest` needs (for `covtui ingest` to do it while its read runs)."""
+    import covtui.record
+    import covtui.scan
+    import covtui.store  # noqa: F401
 
 
 async def record_ingest(
     config: Config, db_path: Path, result: SourceResult, *, label: str = ""
 ) -> tuple[int, list[Alert]]:
     """Store `result` as an "ingest" snapshot in `db_path`: (its id, the alerts it raised)."""
+    # Imported here, not above: `covtui ingest` imports these while its read is running.
+    from covtui.record import record_snapshot
     from covtui.scan import git_info
+    from covtui.store import Store
 
     async with await Store.open(db_path) as store:
         draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))

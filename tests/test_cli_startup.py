@@ -46,3 +46,31 @@ def test_a_command_loads_only_its_own_module(command: str) -> None:
               "covtui.cli.report"} - {f"covtui.cli.{command}"}
     assert f"covtui.cli.{command}" in loaded
     assert not loaded & others
+
+
+def test_ingest_starts_its_read_before_importing_what_storing_needs(tmp_path) -> None:
+    # The read runs in a worker process; the store, the event loop, rich and coverage.py itself
+    # are imported in this one while it runs, on the other core.
+    data = tmp_path / ".coverage"
+    data.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)  # not a real one: the read fails
+    code = (
+        "import sys\n"
+        "import covtui.readers.worker as worker\n"
+        "start = worker.PendingRead.__init__\n"
+        "def spy(self, *args, **kwargs):\n"
+        "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+        "    start(self, *args, **kwargs)\n"
+        "worker.PendingRead.__init__ = spy\n"
+        "from covtui.cli import cli\n"
+        "try:\n"
+        f"    cli(['--project', {str(tmp_path)!r}, 'ingest', {str(data)!r}], prog_name='covtui')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
+                          text=True, check=True)
+    at_start = set(proc.stderr.splitlines()[0].split())
+    assert "covtui.readers.worker" in at_start
+    for module in ("coverage", "asyncio", "aiosqlite", "rich", "covtui.store", "covtui.record"):
+        assert module not in at_start
+    assert "isn't a coverage data file" in proc.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from operator import attrgetter
 
-from covtui.coverage_compat import display_covered
-
 #: The largest count a report may hold: exact as a float and in JSON, and the sum of many
 #: still fits SQLite's 64-bit INTEGER.
 MAX_COUNT = 2**53
@@ -84,7 +82,7 @@ class Numbers:
 
     def pc_covered_str(self, precision: int = 2) -> str:
         """The percentage for display: "100" and "0" only ever mean exactly that."""
-        return display_covered(self.pc_covered, precision)
+        return _display(self.pc_covered, precision)
 
     @property
     def pc_statements(self) -> float:
@@ -128,4 +126,12 @@ def measured(n: Numbers | None) -> Numbers | None:
 
 def pc_str(pc: float | None, precision: int = 2) -> str:
     """Display a stored percentage; None is "no data"."""
-    return "no data" if pc is None else display_covered(pc, precision)
+    return "no data" if pc is None else _display(pc, precision)
+
+
+def _display(pc: float, precision: int) -> str:
+    # coverage.py's own rule, imported on first use: a command that prints no percentage (or
+    # prints it later, as `covtui ingest` does while its read runs) starts without coverage.py.
+    from covtui.coverage_compat import display_covered
+
+    return display_covered(pc, precision)

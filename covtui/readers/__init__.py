@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from covtui.domain.model import CoverageReport, TestOutcomes
@@ -53,6 +54,18 @@ def read_coverage(
     `root` is the project directory: paths inside it are stored relative to it.
     `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
     """
+    return start_reading(paths, fmt, root=root, cache_dir=cache_dir)()
+
+
+def start_reading(
+    paths: Sequence[Path],
+    fmt: str | None = None,
+    *,
+    root: Path,
+    cache_dir: Path | None = None,
+) -> Callable[[], CoverageReport]:
+    """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
+    the caller can get on with its own start-up; the function returned waits for the report."""
     if not paths:
         raise InputError("(no files)", "nothing to read")
     formats = {p: fmt or detect_format(p) for p in paths}
@@ -63,12 +76,19 @@ def read_coverage(
     if kind == "junit":
         raise InputError(paths[0], "JUnit XML holds test results, not coverage")
     if kind == "coverage.py":
-        from covtui.readers.coverage_data import read_coverage_data
+        from covtui.readers.worker import start_coverage_read
 
-        return _checked(paths[0], read_coverage_data(list(paths), root=root, cache_dir=cache_dir))
+        pending = start_coverage_read(
+            [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
+            cache_dir=cache_dir,
+        )
+        return lambda: _checked(paths[0], pending.result()[0])
     if len(paths) > 1:
         raise InputError(paths[1], f"only coverage.py data files can be combined; {kind} is one file")
-    path = paths[0]
+    return lambda: _read_one(paths[0], kind, root)
+
+
+def _read_one(path: Path, kind: str, root: Path) -> CoverageReport:
     if kind == "coverage.json":
         from covtui.readers.coverage_json import read_coverage_json
 

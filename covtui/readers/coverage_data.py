@@ -20,9 +20,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
-import io
 import json
-import multiprocessing
 import os
 import sqlite3
 import sys
@@ -31,7 +29,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 
 from covtui import coverage_compat as compat
@@ -55,6 +52,7 @@ from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
+from covtui.readers.worker import start_coverage_read, worker_context
 
 #: Parse in worker processes only when at least this many files (and bytes) miss the cache.
 POOL_MIN_FILES = 24
@@ -93,67 +91,16 @@ def read_with_stats(
     `isolate=False` reads in this process, changing its directory while it does: only for
     tests that patch the reader's internals.
     """
-    if not paths:
-        raise InputError("(no files)", "nothing to read")
-    paths = [Path(os.path.abspath(p)) for p in paths]
-    root = Path(os.path.abspath(root))
+    paths, root = _absolute(paths, root)
     if not isolate:
         return _read_here(paths, root, cache_dir)
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=_worker_context()) as worker:
-        outcome = worker.submit(
-            _read_in_worker, paths, root, cache_dir, dict(os.environ), list(sys.path)
-        )
-        kind, *rest = outcome.result()
-    if kind == "error":
-        raise InputError(*rest)
-    report, stats = rest
-    return report, stats
+    return start_coverage_read(paths, root=root, cache_dir=cache_dir).result()
 
 
-def _worker_context(preload: bool = True) -> multiprocessing.context.BaseContext:
-    """fork while this process has one thread (the CLI); else forkserver, with the reader
-    preloaded so a read starts in milliseconds; else spawn.
-
-    Not fork once there are threads (the dashboard, a scan): forking them is unsafe.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        if preload:
-            ctx.set_forkserver_preload([__name__])
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    _start_helpers(ctx)
-    return ctx
-
-
-_helpers_lock = threading.Lock()
-
-
-def _start_helpers(ctx: multiprocessing.context.BaseContext) -> None:
-    """Start multiprocessing's resource tracker (and fork server) while `sys.stderr` is one
-    without a file descriptor.
-
-    The tracker hands its child `sys.stderr.fileno()`; inside the dashboard that is Textual's
-    stand-in, whose fileno() is -1, and the launch fails with "bad value(s) in fds_to_keep".
-    Started this way the helpers get no stderr at all, so nothing they might print can land
-    on the dashboard's screen either.
-    """
-    try:
-        if sys.stderr is not None and sys.stderr.fileno() >= 0:
-            return
-    except (AttributeError, OSError, ValueError):
-        pass
-    with _helpers_lock:
-        saved, sys.stderr = sys.stderr, io.StringIO()
-        try:
-            resource_tracker.ensure_running()
-            if ctx.get_start_method() == "forkserver":
-                forkserver.ensure_running()
-        finally:
-            sys.stderr = saved
+def _absolute(paths: list[Path], root: Path) -> tuple[list[Path], Path]:
+    if not paths:
+        raise InputError("(no files)", "nothing to read")
+    return [Path(os.path.abspath(p)) for p in paths], Path(os.path.abspath(root))
 
 
 def _read_in_worker(
@@ -369,7 +316,7 @@ def _parse_missing(
     ordered = sorted(jobs, key=lambda j: -len(j[2]))
     n_batches = POOL_WORKERS * 4
     batches = [ordered[i::n_batches] for i in range(n_batches)]
-    ctx = _worker_context(preload=False)
+    ctx = worker_context()
     try:
         with concurrent.futures.ProcessPoolExecutor(POOL_WORKERS, mp_context=ctx) as pool:
             futures = [

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from covtui.errors import ScanBusy, StoreError
-from covtui.store.folder import make_database_folder
+from covtui.folder import make_database_folder
 
 
 class ScanLock:

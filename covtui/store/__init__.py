@@ -18,7 +18,7 @@ from urllib.parse import quote
 import aiosqlite
 
 from covtui.errors import StoreError
-from covtui.store.folder import make_database_folder
+from covtui.folder import make_database_folder
 from covtui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["PruneResult", "Store"]

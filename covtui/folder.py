@@ -1,4 +1,5 @@
-"""The database's folder: created on first use, and kept out of git like `.pytest_cache`."""
+"""The covtui folder beside a project (`.covtui/`: the database and the analysis cache):
+created on first use, and kept out of git like `.pytest_cache`."""
 
 from __future__ import annotations
 

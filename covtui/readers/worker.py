@@ -1,0 +1,120 @@
+"""Reader processes: a read that runs in a process of its own, started at once.
+
+A coverage.py read changes directory and `sys.path` as it goes, so it never runs in the
+caller's process. This module is light on purpose (no coverage.py): a command can start the
+read first and import the rest of what it needs (the store, the terminal) while the read runs
+on the other core. The function to run is named by its module path, imported in the worker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import io
+import multiprocessing
+import os
+import sys
+import threading
+from multiprocessing import forkserver, resource_tracker
+from pathlib import Path
+from typing import Any
+
+from covtui.errors import InputError
+
+
+class PendingRead:
+    """A read running in a worker process; `result()` waits for it and lets the worker go."""
+
+    def __init__(self, target: str, *args: Any, preload: str | None = None) -> None:
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=worker_context(preload)
+        )
+        try:
+            self._future = self._executor.submit(_call, target, *args)
+        except BaseException:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def result(self) -> Any:
+        try:
+            return self._future.result()
+        finally:
+            self._executor.shutdown(wait=True)
+
+
+def start_coverage_read(
+    paths: list[Path], *, root: Path, cache_dir: Path | None
+) -> PendingCoverageRead:
+    """Start `coverage_data`'s read of `paths` (absolute) in its worker now."""
+    return PendingCoverageRead(paths, root, cache_dir)
+
+
+class PendingCoverageRead:
+    """A coverage.py read under way; `result()` is `read_with_stats()`'s (report, stats)."""
+
+    def __init__(self, paths: list[Path], root: Path, cache_dir: Path | None) -> None:
+        # Named, not imported: importing coverage_data would import coverage.py here.
+        reader = "covtui.readers.coverage_data"
+        self._read = PendingRead(
+            f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
+            list(sys.path), preload=reader,
+        )
+
+    def result(self) -> tuple[Any, Any]:
+        kind, *rest = self._read.result()
+        if kind == "error":
+            raise InputError(*rest)
+        report, stats = rest
+        return report, stats
+
+
+def _call(target: str, *args: Any) -> Any:
+    """In the worker: import `module:function` and call it."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def worker_context(preload: str | None = None) -> multiprocessing.context.BaseContext:
+    """fork while this process has one thread (the CLI); else forkserver, with `preload`
+    imported in the server so a worker starts in milliseconds; else spawn.
+
+    Not fork once there are threads (the dashboard, a scan): forking them is unsafe.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        if preload:
+            ctx.set_forkserver_preload([preload])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    _start_helpers(ctx)
+    return ctx
+
+
+_helpers_lock = threading.Lock()
+
+
+def _start_helpers(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start multiprocessing's resource tracker (and fork server) while `sys.stderr` is one
+    without a file descriptor.
+
+    The tracker hands its child `sys.stderr.fileno()`; inside the dashboard that is Textual's
+    stand-in, whose fileno() is -1, and the launch fails with "bad value(s) in fds_to_keep".
+    Started this way the helpers get no stderr at all, so nothing they might print can land
+    on the dashboard's screen either.
+    """
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    with _helpers_lock:
+        saved, sys.stderr = sys.stderr, io.StringIO()
+        try:
+            resource_tracker.ensure_running()
+            if ctx.get_start_method() == "forkserver":
+                forkserver.ensure_running()
+        finally:
+            sys.stderr = saved
