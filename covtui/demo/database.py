@@ -26,6 +26,9 @@ BATCH = 288
 #: The first transaction of a fill: an hour, so the dashboard has something to show at once.
 FIRST_BATCH = 12
 RETENTION_DAYS = 90.0
+#: What the history holds changed (2: skipped branches go where the materialised sources
+#: jump): a cache of another format is built anew.
+FORMAT = 2
 
 
 async def _write(
@@ -185,6 +188,7 @@ async def ensure_demo_database(
 def _write_meta(meta_path: Path, history: DemoHistory, *, complete: bool) -> None:
     meta = {
         "version": __version__,
+        "format": FORMAT,
         "seed": history.seed,
         "days": history.days,
         "interval_s": history.interval_s,
@@ -202,6 +206,8 @@ def _read_meta(path: Path, seed: int) -> dict | None:
     except (OSError, ValueError):
         return None
     if not isinstance(meta, dict) or meta.get("version") != __version__ or meta.get("seed") != seed:
+        return None
+    if meta.get("format") != FORMAT:
         return None
     try:
         float(meta["days"]), float(meta["interval_s"]), float(meta["end"])

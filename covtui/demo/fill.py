@@ -33,6 +33,7 @@ class FillProgress:
     total: int
     until: float
     text: str
+    building: bool  # the history proper (else a top-up to now)
 
 
 class DemoFill:
@@ -63,7 +64,7 @@ class DemoFill:
             try:
                 data = json.loads(line)
                 yield FillProgress(int(data["done"]), int(data["total"]), float(data["until"]),
-                                   str(data["text"]))
+                                   str(data["text"]), bool(data["building"]))
             except (ValueError, KeyError, TypeError):
                 continue
 
@@ -132,12 +133,13 @@ async def _fill(path: Path, seed: int, days: float) -> None:
 
             def report(done: int, total: int) -> None:
                 index = plan.first + done  # the next one to write
-                if index <= history.n:
-                    text = (f"building the demo's {history.days:g}-day history: "
-                            f"day {index * history.interval_s // 86400:.0f} of {history.days:g}")
+                building = plan.first < history.n
+                if building:
+                    day = min(index, history.n) * history.interval_s // 86400
+                    text = f"building the demo's {history.days:g}-day history: day {day:.0f} of {history.days:g}"
                 else:
-                    text = f"catching up to now: {done:,} of {total:,} snapshots"
-                print(json.dumps({"done": done, "total": total, "text": text,
+                    text = f"bringing the demo up to now: {done:,} of {total:,} snapshots"
+                print(json.dumps({"done": done, "total": total, "text": text, "building": building,
                                   "until": history.time_of(plan.stop - 1)}), flush=True)
                 if done and not sources[0]:  # once the dashboard has its first data
                     sources[0] = True

@@ -129,6 +129,42 @@ class SimFunc:
     lines: list[list[int]] = field(default_factory=list)  # per block, after layout
     start: int = 0
     end: int = 0
+    #: Per block j >= 1: where its `if` (the previous block's last line) goes when false.
+    skip_to: list[int] = field(default_factory=list)
+
+
+def statement_depths(fn: SimFunc) -> dict[int, int]:
+    """How deep in `if`s each statement line of a Python function sits, as its source has it.
+
+    Block 0 is the function's body; block j's `if` is block j-1's last line, and the block is
+    its body. After a body of two lines or more the next `if` goes back to the level of the
+    `if` the body hangs from; after a one-line body (the next `if` itself) it nests.
+    """
+    depths: dict[int, int] = {}
+    head = 0  # depth of the `if` the current block hangs from (block 0: the body itself)
+    for j, block in enumerate(fn.lines):
+        body = 0 if j == 0 else head + 1
+        for n in block:
+            depths[n] = body
+        if j + 1 < len(fn.lines):
+            head = body if j == 0 or len(block) == 1 else body - 1
+            depths[block[-1]] = head
+    return depths
+
+
+def _skip_targets(fn: SimFunc) -> list[int]:
+    """Per block j >= 1, where its `if` goes when false: the next statement no deeper than
+    the `if`, or out of the function (-start, as coverage.py writes an exit)."""
+    depths = statement_depths(fn)
+    order = sorted(depths)
+    position = {n: k for k, n in enumerate(order)}
+    targets = [0]
+    for j in range(1, len(fn.lines)):
+        src = fn.lines[j - 1][-1]
+        depth = depths[src]
+        after = (n for n in order[position[src] + 1:] if depths[n] <= depth)
+        targets.append(next(after, -fn.start))
+    return targets
 
 
 @dataclass
@@ -223,6 +259,8 @@ def _layout(rng: random.Random, f: SimFile) -> None:
             line += size + (1 if rng.random() < 0.3 else 0)  # else:, comments
         fn.end = fn.lines[-1][-1]
         line = fn.end + 3
+        if f.branches:
+            fn.skip_to = _skip_targets(fn)
 
 
 def _coverage(f: SimFile) -> FileCoverage:
@@ -248,7 +286,7 @@ def _coverage(f: SimFile) -> FileCoverage:
                 if not into:
                     arcs.append((src, fn.lines[j][0]))
                 if not past:
-                    arcs.append((src, fn.lines[j + 1][0] if j + 1 < nb else -fn.start))
+                    arcs.append((src, fn.skip_to[j]))
                 n_partial += into != past
             n_branches += 2 * (nb - 1)
         if not ex[0]:

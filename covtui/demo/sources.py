@@ -3,9 +3,9 @@
 Each file is written from the synthetic project's layout (covtui.demo.project): every line the
 history counts as a statement is one, and no other line is (docstrings, comments, blank lines,
 `else`-free gaps). A Python function's blocks after its first are the bodies of `if`
-statements, each `if` being the previous block's last line, so every stored partial branch
-sits on a real `if`, its "jumped into" arc goes to the body's first line and a final exit
-leaves the function. The Rust daemon's files are plain functions, as lcov sees them.
+statements, each `if` being the previous block's last line (`statement_depths`), so every
+stored partial branch sits on a real `if` and every arc it missed is one coverage.py would
+find in the file. The Rust daemon's files are plain functions, as lcov sees them.
 
 The files go in a folder beside the demo database, written whole into a temporary folder and
 renamed into place, once per version and seed.
@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from covtui import __version__
-from covtui.demo.project import SimFile, SimFunc, python_project, rust_project
+from covtui.demo.project import SimFile, SimFunc, python_project, rust_project, statement_depths
 
 _MARKER = ".covtui-demo-sources"
 
@@ -171,23 +171,17 @@ def _python_function(rng: random.Random, fn: SimFunc, lines: dict[int, str]) -> 
     elif n_doc >= 2:
         lines[docstring_at] = " " * body + f'"""{name.replace("_", " ").capitalize()}.'
         lines[first_statement - 1] = " " * body + 'Returns what the caller asked for."""'
-    indents = [body]  # the body indent of each block
+    depths = statement_depths(fn)
     for j, block in enumerate(fn.lines):
-        indent = indents[j]
         last_block = j == len(fn.lines) - 1
         for k, n in enumerate(block):
-            is_head = not last_block and k == len(block) - 1
-            if is_head:
-                # The next block's `if`: after a body of two lines or more it goes back to the
-                # level of the `if` this block hangs from; a one-line block nests it.
-                head = indent if j == 0 or len(block) == 1 else indent - 4
+            indent = body + 4 * depths[n]
+            if not last_block and k == len(block) - 1:  # the next block's `if`
                 v, w = rng.sample(_VALUES, 2)
                 cond = rng.choice(_CONDITIONS).format(v=v, w=w, n=rng.randint(1, 9), k=rng.choice(_CALLS))
-                lines[n] = " " * head + cond
-                indents.append(head + 4)
-                gap = fn.lines[j + 1][0] - n - 1
-                if gap == 1:
-                    lines[n + 1] = " " * (head + 4) + rng.choice(_COMMENTS)
+                lines[n] = " " * indent + cond
+                if fn.lines[j + 1][0] == n + 2:  # a comment heads the `if`'s body
+                    lines[n + 1] = " " * (indent + 4) + rng.choice(_COMMENTS)
             elif last_block and k == len(block) - 1:
                 lines[n] = " " * indent + f"return {rng.choice(_VALUES)}"
             else:

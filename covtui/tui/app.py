@@ -111,6 +111,7 @@ class CovtuiApp(App):
         #: Alerts of snapshots up to this time are history being filled in, not news.
         self._history_until: float | None = None
         self._fill_shown = False
+        self._fill_building = False
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.config)
@@ -181,13 +182,14 @@ class CovtuiApp(App):
         fill = self.fill
         assert fill is not None
         for p in fill.progress():
-            self.post_message(HistoryFilling(p.done, p.total, p.until, p.text))
+            self.post_message(HistoryFilling(p.done, p.total, p.until, p.text, p.building))
         code = fill.wait()
         self.post_message(HistoryFilled(code, fill.error() if code else ""))
 
     def on_history_filling(self, message: HistoryFilling) -> None:
         self._history_until = max(self._history_until or 0.0, message.until)
         self.activity = message.text
+        self._fill_building = self._fill_building or message.building
         if message.done and not self._fill_shown:
             # The first data at once; after that the poll's own pace shows the rest.
             self._fill_shown = True
@@ -197,7 +199,7 @@ class CovtuiApp(App):
         code, error = message.code, message.error
         self.activity = None
         self.poller.request_reload()
-        if code == 0:
+        if code == 0 and self._fill_building:
             self.notify("The demo's history is complete: r runs a pretend rescan.", markup=False)
         elif code > 0:  # not when it was stopped (a signal) because the app is quitting
             self.notify(

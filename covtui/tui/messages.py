@@ -109,12 +109,13 @@ class HistoryFilling(Message):
     """The demo's history, filling in behind the dashboard, got further: `text` says how far;
     `until` is the time of the last snapshot the fill will write."""
 
-    def __init__(self, done: int, total: int, until: float, text: str) -> None:
+    def __init__(self, done: int, total: int, until: float, text: str, building: bool) -> None:
         super().__init__()
         self.done = done
         self.total = total
         self.until = until
         self.text = text
+        self.building = building  # the history proper, not a top-up to now
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, HistoryFilling)

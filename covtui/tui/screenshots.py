@@ -123,6 +123,9 @@ async def _main(db: Path | None) -> list[Path]:
         if not path.exists():
             print(f"building the 90-day demo database at {path}…", file=sys.stderr)
             await _build(path)
+        from covtui.demo import materialise_sources
+
+        materialise_sources(path)  # the file view shows the demo project's code
         written = []
         for name, steps, size in SHOTS:
             written.append(await _shoot(path, name, steps, size))
