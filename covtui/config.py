@@ -516,7 +516,7 @@ def write_floors(config: Config, changes: list[tuple[str, int, str, float | int]
         table = table[part]
     for kind, index, key, value in changes:
         entry = table[kind][index]
-        old = entry.item(key) if key in entry else None
+        old = entry.value.item(key) if key in entry else None  # (Table.item: tomlkit 0.13+)
         if old is None or isinstance(old.unwrap(), bool) or not isinstance(old.unwrap(), (int, float)):
             raise ConfigError(f"{path}: {_key(config.table, f'{kind}[{index}].{key}')!r} changed since it was read")
         new = tomlkit.item(value)

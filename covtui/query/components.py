@@ -23,7 +23,6 @@ from covtui.domain.gates import GATE, Floor, GateResult, Raise, check, floors_of
 from covtui.domain.generated import GeneratedFile, GeneratedFinder, find_generated
 from covtui.domain.numbers import Numbers
 from covtui.domain.records import FileRow
-from covtui.query.files import project_file
 from covtui.store import Store
 
 #: Bytes of each file read to look for a "generated" header.
@@ -41,20 +40,22 @@ class ComponentState:
 
 
 def _head(root: Path, path: str) -> str | None:
-    full = project_file(root, path)
-    if full is None:
-        return None
+    """The start of a project file (`root` resolved already); None outside the project
+    (symlinks included) or when it can't be read."""
     try:
+        full = (root / path).resolve()
+        if not full.is_relative_to(root):
+            return None
         with open(full, "rb") as f:
             return f.read(HEAD_BYTES).decode("utf-8", "replace")
-    except OSError:
+    except (OSError, ValueError, RuntimeError):  # unreadable, a NUL byte, a symlink loop
         return None
 
 
 async def generated_files(config: Config, paths: Sequence[str]) -> list[GeneratedFile]:
     """The generated files among `paths`, by name or by the header on disk (read in a thread)."""
     finder = GeneratedFinder(config.generated, config.root)
-    root = config.root
+    root = config.root.resolve()
 
     def find() -> list[GeneratedFile]:
         heads = ((p, None if finder.by_path(p) else _head(root, p)) for p in sorted(set(paths)))
