@@ -14,6 +14,8 @@ from .format import phase_variable
 from .panel import panel_css
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+#: A longer bar says no more (the panel keeps the rest of a wide terminal for others).
+MAX_BAR = 32
 
 
 def bar(fraction: float, width: int) -> str:
@@ -41,14 +43,27 @@ class PhaseBars(Widget):
         return len(self.phases)
 
     def watch_state(self, state: DashboardState | None) -> None:
-        current = self._current(state)
+        self.border_title = self._title(self._current(state))
+
+    def on_resize(self) -> None:
+        self.border_title = self._title(self._current(self.state))
+
+    def _title(self, current) -> str:
+        """"Phase 3 · 60.9% of the way from 50% to 75%": how far through the current band
+        (not a coverage figure), shortened to the room the border has."""
         if current is None:
-            self.border_title = "Phases"
-        else:
-            # "progress to 25%: 9.3%", as the seed report puts it.
-            self.border_title = (
-                f"Phase {current.number} · progress to {current.phase.end:g}%: {current.pc_progress:.1f}%"
-            )
+            return "Phases"
+        phase = current.phase
+        progress = f"{current.pc_progress:.1f}% of the way"
+        room = self.outer_size.width - 6  # the corners and the spaces around the title
+        for title in (
+            f"Phase {current.number} · {progress} from {phase.start:g}% to {phase.end:g}%",
+            f"{progress} from {phase.start:g}% to {phase.end:g}%",
+            f"{progress} to {phase.end:g}%",
+        ):
+            if len(title) <= room:
+                return title
+        return title
 
     def _current(self, state: DashboardState | None):
         latest = state.latest if state is not None else None
@@ -63,7 +78,7 @@ class PhaseBars(Widget):
         width = self.content_region.width or self.size.width
         name_width = max(len(p.name) for p in self.phases) if self.phases else 0
         range_width = max(len(f"{p.start:g}–{p.end:g}%") for p in self.phases) if self.phases else 0
-        bar_width = max(4, width - name_width - range_width - 4)
+        bar_width = max(4, min(MAX_BAR, width - name_width - range_width - 4))
         lines: list[Content] = []
         for number, phase in enumerate(self.phases, start=1):
             is_current = current is not None and current.number == number
@@ -77,7 +92,7 @@ class PhaseBars(Widget):
                     (phase.name.ljust(name_width), style or "$text-muted"),
                     " ",
                     (bar(fraction, bar_width), f"${variable}" if is_current else "$text-success" if fraction >= 1 else "$text-muted"),
-                    " ",
+                    " " * max(1, width - name_width - range_width - 3 - bar_width),
                     (f"{phase.start:g}–{phase.end:g}%".rjust(range_width), style or "$text-muted"),
                 )
             )

@@ -12,6 +12,7 @@ from textual.widget import Widget
 
 from covtui.display import printable
 from covtui.domain.records import Heartbeat
+from covtui.present.text import plural
 from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus
 
@@ -145,8 +146,7 @@ class StatusLine(Widget):
             )
         state = self.state
         if state is not None:
-            plural = "" if state.n_snapshots == 1 else "s"
-            parts.append((f" · {count(state.n_snapshots)} snapshot{plural}", "$text-muted"))
+            parts.append((f" · {plural(state.n_snapshots, 'snapshot')}", "$text-muted"))
             if state.n_unacknowledged:
                 parts.append(" · ")
                 parts.append((f"{count(state.n_unacknowledged)} unacknowledged", "bold $text-warning" if not stale else "bold"))

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 N_RECENT_RUNS = 20
 #: The median's window when no config says (the test-time alert's default).
 MEDIAN_WINDOW = 10
+#: Runs read for the last run's history (a sparkline where the panel has room); the median
+#: takes the newest `window` of them.
+HISTORY_RUNS = 40
 
 #: What a trend range is called and how many seconds it spans, shortest first.
 TREND_RANGES: list[tuple[str, float]] = [
@@ -63,6 +66,8 @@ class SourceTime:
     source: str
     wall_s: float | None
     versus: VersusMedian | None
+    #: Its good runs before, newest first (up to HISTORY_RUNS: the panel's sparkline).
+    recent: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ class LastRunComparison:
     peak: VersusMedian | None
     #: The good runs the totals are compared with (0: none yet).
     n_runs: int
+    #: Good runs of the same sources before it, newest first (up to HISTORY_RUNS).
+    history: tuple[SnapshotRow, ...] = ()
 
 
 @dataclass
@@ -124,10 +131,13 @@ async def last_run_comparison(
     times = []
     for row in sources:
         if row.snapshot_id == run.id and row.source in run.measured:
-            walls = await store.good_walls(row.source, window, before_id=run.id)
-            times.append(SourceTime(row.source, row.run.wall_s, versus_median(row.run.wall_s, walls, window)))
+            walls = await store.good_walls(row.source, max(window, HISTORY_RUNS), before_id=run.id)
+            times.append(
+                SourceTime(row.source, row.run.wall_s, versus_median(row.run.wall_s, walls, window), tuple(walls))
+            )
     times.sort(key=lambda t: run.measured.index(t.source))
-    before = await store.good_runs(run.measured, run.id, window)
+    history = await store.good_runs(run.measured, run.id, max(window, HISTORY_RUNS))
+    before = history[:window]
     with_tests = [r.tests for r in before if r.tests is not None]
     tests = run.tests
     return LastRunComparison(
@@ -144,6 +154,7 @@ async def last_run_comparison(
         ),
         peak=versus_median(run.run.peak_rss_kb, (r.run.peak_rss_kb for r in before), window),
         n_runs=len(before),
+        history=tuple(history),
     )
 
 

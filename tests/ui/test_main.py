@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from covtui.domain.phases import phase_status
 from covtui.widgets.critical_files import CriticalFiles
 from covtui.widgets.overall import OverallPanel
 
@@ -18,7 +19,10 @@ async def test_main_screen_shows_the_latest_snapshot(config, db):
         assert f"{numbers.n_executed:,} of {numbers.n_statements:,} lines" in text
         assert f"{numbers.n_files_covered} of {numbers.n_files} files have coverage" in text
         assert f"since #{state.previous.id}" in text
-        assert "progress to 25%" in text
+        progress = phase_status(numbers.pc_covered, config.phases)
+        # How far through the band, said as that, not as another coverage figure.
+        assert f"{progress.pc_progress:.1f}% of the way from 0% to 25%" in text
+        assert "progress to" not in text
         assert "python" in text and "rust" in text
         assert "docs" in text and "no data" in text  # configured, never measured
         assert "Top 5 critical files" in text
@@ -124,7 +128,7 @@ async def test_the_panel_and_the_alert_agree_on_the_median(config, db):
         assert f"{alert.value:+.0f}%" == figure
         rows = _last_run_text(app).splitlines()
         python = next(row for row in rows if row.startswith("python"))
-        assert python.split()[-1] == figure, rows
+        assert python.split()[5] == figure, rows  # python, 65.0 s, 45.0 s, then the change
         assert any(row.startswith("rust") for row in rows)
 
 
@@ -151,7 +155,7 @@ async def test_a_run_of_one_source_compares_with_that_sources_runs(config, db):
         figure = re.search(r"[+-]\d+%", alert.message).group()
         rows = _last_run_text(app).splitlines()
         duration = next(row for row in rows if row.startswith("Duration"))
-        assert duration.split()[-1] == figure, rows
+        assert duration.split()[5] == figure, rows  # Duration, 95.0 s, 45.0 s, then the change
         assert "vs the median of the last 10 good runs" in alert.message
 
 
@@ -238,3 +242,56 @@ async def _top_panels_share_a_bottom_edge(config, db):
                 for name in ("overall", "sources", "last-run")
             }
             assert len(set(bottoms.values())) == 1, (size, bottoms)
+
+
+async def test_the_phase_progress_fits_its_title_at_80_columns(config, db):
+    from covtui.widgets.phase_bars import PhaseBars
+
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        bars = app.screen.query_one(PhaseBars)
+        title = str(bars.border_title)
+        assert "% of the way" in title and len(title) <= bars.outer_size.width - 6
+        assert title in screen_text(app)
+
+
+async def test_one_snapshot_is_one_snapshot(config, tmp_path):
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    from .fixtures import fixture_drafts
+
+    async with await Store.open(config.database_path) as store:
+        await record_snapshot(store, fixture_drafts(1)[0], config)
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "· 1 snapshot " in text and "1 snapshots" not in text
+
+
+# -- room at 200 columns ----------------------------------------------------------------------------
+
+
+async def test_wide_terminals_show_the_run_history_and_keep_bars_short(config, db):
+    from covtui.widgets.last_run import LastRun
+    from covtui.widgets.phase_bars import MAX_BAR
+
+    app = make_app(config, db)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await loaded(pilot)
+        rows = str(app.screen.query_one(LastRun).render()).splitlines()
+        python = next(row for row in rows if row.startswith("python"))
+        history = python.split()[-1]
+        # The runs before (the fixture's python runs: 28 good ones), then this one.
+        n = len(app.state.last_run.times[0].recent) + 1
+        assert len(history) == n and set(history) <= set("▁▂▃▄▅▆▇█")
+        assert history[-1] == "█"  # the slow last run is the highest bar
+        text = screen_text(app)
+        assert "█" * (MAX_BAR + 1) not in text
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        rows = str(app.screen.query_one(LastRun).render()).splitlines()
+        assert next(row for row in rows if row.startswith("python")).split()[-1] == "+44%"  # no room
