@@ -138,7 +138,7 @@ def test_alerts_ack_and_prune(project: Project) -> None:
     assert proc.returncode != 0 and "--undo takes alert ids" in proc.stderr
     assert [a["id"] for a in json.loads(project.covtui("alerts", "--json", check=True).stdout)] == [first]
     proc = project.covtui("prune", "--older-than", "0", check=True)
-    assert "removed 1 snapshots" in proc.stdout
+    assert "removed 1 snapshot and" in proc.stdout
     status = json.loads(project.covtui("status", "--json", check=True).stdout)
     assert status["snapshot"]["id"] == 2
 
@@ -403,3 +403,11 @@ def test_ingest_junit_of_no_known_source_is_refused(project: Project, data_file:
         "--source (python, rust)"
     ]
     assert digest(project.db) == before
+
+
+def test_counts_of_one_are_singular() -> None:
+    from covtui.cli.render import tests_text
+    from covtui.domain.records import TestCounts
+
+    assert tests_text(TestCounts(5, 1, 1, 0, None)).plain == "3 passed, 1 failed, 1 error, 0 skipped"
+    assert tests_text(TestCounts(5, 0, 2, 0, None)).plain == "3 passed, 0 failed, 2 errors, 0 skipped"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.reactive import reactive
 
 from covtui.display import printable
@@ -42,6 +43,10 @@ def alert_cells(
 
 class AlertHistory(KeyedTable):
     """The most recent alerts (the `a` screen has all of them)."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", show=False, tooltip="on an alert, that alert in full"),
+    ]
 
     DEFAULT_CSS = """
     AlertHistory {

@@ -7,6 +7,7 @@ import click
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.config import CENTURY_DAYS, Range, check_number
+from covtui.present.text import plural
 from covtui.store import Store
 
 #: Days `prune --older-than` accepts (0: keep only the latest snapshot).
@@ -29,7 +30,7 @@ def prune(obj: Context, days: float | None) -> None:
 
     result = run(main())
     console.print(
-        f"removed {result.n_snapshots} snapshots and {result.n_alerts} acknowledged alerts "
+        f"removed {plural(result.n_snapshots, 'snapshot')} and {plural(result.n_alerts, 'acknowledged alert')} "
         f"older than {keep:g} days; database {result.bytes_before / 1e6:.1f} MB → {result.bytes_after / 1e6:.1f} MB"
     )
 

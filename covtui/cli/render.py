@@ -9,7 +9,7 @@ from covtui.config import Config
 from covtui.display import printable
 from covtui.domain.model import RunStatus, SourceResult, TestOutcomes
 from covtui.domain.records import TestCounts
-from covtui.present.text import local_time, memory
+from covtui.present.text import local_time, memory, plural
 from covtui.signals import run_stoppable
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -31,7 +31,7 @@ def tests_text(tests: TestOutcomes | TestCounts, duration_s: float | None = None
     text = Text(f"{tests.n_passed:,} passed, ")
     text += Text(f"{tests.n_failed:,} failed", style=bad if tests.n_failed else "")
     text += Text(", ")
-    text += Text(f"{tests.n_errors:,} errors", style=bad if tests.n_errors else "")
+    text += Text(plural(tests.n_errors, "error"), style=bad if tests.n_errors else "")
     text += Text(f", {tests.n_skipped:,} skipped")
     if duration_s is not None:
         text += Text(f" in {duration_s:.1f}s")

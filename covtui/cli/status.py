@@ -15,7 +15,13 @@ from covtui.display import printable
 from covtui.domain.phases import phase_status
 from covtui.present.components import component_rows, components_json, generated_line
 from covtui.present.components import shown as has_components
-from covtui.present.text import coverage_text, diff_coverage_parts, local_time, unimported_notice
+from covtui.present.text import (
+    coverage_text,
+    diff_coverage_parts,
+    local_time,
+    plural,
+    unimported_notice,
+)
 from covtui.query.components import ComponentState, component_state
 from covtui.query.status import Status, current_status
 from covtui.store import Store
@@ -102,7 +108,7 @@ def status(obj: Context, as_json: bool) -> None:
             )
         console.print(table)
     shown = "" if len(unacked) <= 20 else " (the newest 20; `covtui alerts` lists them all)"
-    print_alerts(unacked[:20], title=f"{len(unacked)} unacknowledged alerts{shown}")
+    print_alerts(unacked[:20], title=f"{plural(len(unacked), 'unacknowledged alert')}{shown}")
 
 
 

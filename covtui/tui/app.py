@@ -55,16 +55,16 @@ class CovtuiApp(App):
     TITLE = "covtui"
 
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("r", "rescan", "Rescan"),
-        Binding("c", "cancel_scan", "Cancel scan"),
-        Binding("a", "show_alerts", "Alerts"),
-        Binding("f", "show_files", "Files"),
-        Binding("g", "show_recommendations", "What to test"),
-        Binding("C", "show_components", "Components", show=False),
-        Binding("x", "show_excluded", "Excluded", show=False),
-        Binding("t", "trend_range", "Trend range"),
-        Binding("question_mark", "show_help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit", tooltip="quit (a running scan is cancelled first)"),
+        Binding("r", "rescan", "Rescan", tooltip="run the configured sources now; output streams into the scan log"),
+        Binding("c", "cancel_scan", "Cancel scan", tooltip="cancel the running scan (recorded as a cancelled snapshot)"),
+        Binding("a", "show_alerts", "Alerts", tooltip="the Alerts screen: every alert"),
+        Binding("f", "show_files", "Files", tooltip="the Files screen: every file of the latest snapshot"),
+        Binding("g", "show_recommendations", "What to test", tooltip="the What-to-test screen: recommendations by priority"),
+        Binding("C", "show_components", "Components", show=False, tooltip="the Components screen: each one's coverage and gate"),
+        Binding("x", "show_excluded", "Excluded", show=False, tooltip="the Excluded screen: every line coverage.py excludes and file left out (omit, generated), and why"),
+        Binding("t", "trend_range", "Trend range", tooltip="cycle the trend's range: auto (the default: the shortest range that holds the history or its recent movement), hour, day, week, 90 days"),
+        Binding("question_mark", "show_help", "Help", key_display="?", tooltip="the keys of this screen"),
     ]
 
     # The owners only hand these down; the widgets that show them repaint themselves.
@@ -276,7 +276,7 @@ class CovtuiApp(App):
         from covtui.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def open_alert(self, alert: Alert) -> None:
         from covtui.tui.screens.alert_detail import AlertDetailScreen

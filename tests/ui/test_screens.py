@@ -10,6 +10,7 @@ from textual.widgets import Input
 from covtui.tui.screens.alerts import AlertsScreen
 from covtui.tui.screens.file_view import FileViewScreen
 from covtui.tui.screens.files import FilesScreen, FilesTable
+from covtui.tui.screens.help import HelpScreen
 from covtui.tui.screens.main import MainScreen
 from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.source_view import SourceView
@@ -137,3 +138,40 @@ def test_uncovered_functions_wrap_under_their_name():
     for line in lines[1:]:
         assert line[:10].strip() == "", lines  # under the name (column 10), not at column 0
     assert "method" in "".join(lines)
+
+
+async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False), timeout=10)
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        text = help_screen.text
+        assert "## Keys on Alerts" in text
+        assert "- `z`: take back the last acknowledgement" in text
+        assert "- `enter`: the selected alert in full\n" in text
+        assert "- `end`: the last row\n" in text
+        assert "Next gap" not in text and "next missed run" not in text  # the file view's
+        assert "filter box" not in text
+        await pilot.press("escape")
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilesScreen) and app.screen.loaded, timeout=10)
+        await pilot.press("question_mark")  # types into the filter: help says so
+        assert isinstance(app.screen, FilesScreen)
+        assert app.screen.query_one(Input).value == "?"
+        await pilot.press("f1")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        text = help_screen.text
+        assert "## Keys on Files" in text
+        assert "letters type into it" in text
+        assert "- `escape`: back to the screen before\n" in text
+        assert "- `/`: type in the filter box\n" in text
+        assert "- `F1`: the keys of this screen\n" in text
+        assert "- `ctrl+s`: cycle the sort (missed, percent, name)\n" in text
+        assert "`?`" in text.split("## Keys everywhere")[1]
+        await pilot.press("f1")
+        assert isinstance(app.screen, FilesScreen)

@@ -140,9 +140,9 @@ class AlertDetailScreen(SubScreen):
     acknowledge it)."""
 
     BINDINGS = [
-        Binding("space", "acknowledge", "Acknowledge"),
-        Binding("z", "undo", "Undo"),
-        Binding("o", "open_file", "Open file"),
+        Binding("space", "acknowledge", "Acknowledge", tooltip="acknowledge this alert"),
+        Binding("z", "undo", "Undo", tooltip="take this alert's acknowledgement back"),
+        Binding("o", "open_file", "Open file", tooltip="open the file the alert is about"),
     ]
 
     DEFAULT_CSS = """

@@ -44,13 +44,13 @@ class AlertsScreen(SubScreen):
     back; each writes to the database. `enter` shows the alert in full."""
 
     BINDINGS = [
-        Binding("enter", "open_alert", "Detail", show=False),
-        Binding("space", "acknowledge", "Acknowledge"),
-        Binding("A", "acknowledge_all", "Acknowledge all", key_display="A"),
-        Binding("z", "undo", "Undo"),
-        Binding("s", "cycle_severity", "Severity"),
-        Binding("u", "cycle_rule", "Rule"),
-        Binding("o", "open_file", "Open file", show=False),
+        Binding("enter", "open_alert", "Detail", show=False, tooltip="the selected alert in full"),
+        Binding("space", "acknowledge", "Acknowledge", tooltip="acknowledge the selected alert"),
+        Binding("A", "acknowledge_all", "Acknowledge all", key_display="A", tooltip="acknowledge every alert shown"),
+        Binding("z", "undo", "Undo", tooltip="take back the last acknowledgement (none made here: the selected alert's)"),
+        Binding("s", "cycle_severity", "Severity", tooltip="cycle the severity filter"),
+        Binding("u", "cycle_rule", "Rule", tooltip="cycle the rule filter"),
+        Binding("o", "open_file", "Open file", show=False, tooltip="open the file the selected alert is about"),
     ]
 
     DEFAULT_CSS = """

@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from covtui.display import printable
 from covtui.domain.gaps import FileGaps
 from covtui.domain.records import FileDetail
+from covtui.present.text import plural
 from covtui.query.files import OUTSIDE_PROJECT, read_project_file
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.format import count, when
@@ -62,9 +63,9 @@ class FileViewScreen(SubScreen):
     """A file's missed lines and partial branches, from the latest snapshot that measured it."""
 
     BINDINGS = [
-        Binding("n", "next_gap", "Next gap"),
-        Binding("N", "previous_gap", "Previous gap", key_display="N"),
-        Binding("u", "focus_uncovered", "Uncovered"),
+        Binding("n", "next_gap", "Next gap", tooltip="the next missed run or partial branch"),
+        Binding("N", "previous_gap", "Previous gap", key_display="N", tooltip="the previous gap"),
+        Binding("u", "focus_uncovered", "Uncovered", tooltip="the uncovered functions, handlers and async functions; enter goes to one"),
     ]
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -226,7 +227,7 @@ class FileViewScreen(SubScreen):
             view.current_gap = None
             return
         if self.gap_index is None:
-            label.update(f"{len(self.gaps)} gaps · n: next gap · N: previous gap")
+            label.update(f"{plural(len(self.gaps), 'gap')} · n: next gap · N: previous gap")
             return
         gap = self.gaps[self.gap_index]
         label.update(

@@ -54,7 +54,7 @@ class FilesScreen(SubScreen):
     app's keys work; `/` comes back). Up/down/enter, home/end work from the box too."""
 
     BINDINGS = [
-        Binding("ctrl+s", "cycle_sort", "Sort", key_display="^s", tooltip="cycle the sort: missed, percent, name"),
+        Binding("ctrl+s", "cycle_sort", "Sort", key_display="^s", tooltip="cycle the sort (missed, percent, name)"),
         Binding("slash", "focus_filter", "Filter", key_display="/", tooltip="type in the filter box"),
         # `?` types into the filter box: help has a key that doesn't.
         Binding("f1", "app.show_help", "Help", key_display="F1", tooltip="the keys of this screen"),

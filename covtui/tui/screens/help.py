@@ -1,42 +1,44 @@
-"""The `?` screen: every key, and what the panels mean."""
+"""The `?` screen: the keys of the screen it was opened on, read from their bindings (so it
+cannot list a key that does nothing there), then what the panels mean."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Markdown
 
-HELP = """\
-# covtui
+INTRO = """\
+## About
 
-A live view of the monitoring database: every snapshot that `covtui scan`, `ingest`,
-`watch` or CI wrote. New snapshots appear within a couple of seconds.
+covtui is a live view of the monitoring database: every snapshot that `covtui scan`, `ingest`,
+`watch` or CI wrote. New snapshots appear within a couple of seconds. `escape` goes back one
+screen, on every screen; the command palette (`ctrl+p`) has every command, and the theme.
+"""
 
-## Keys
+#: Names for the screens in help's headings.
+SCREEN_NAMES = {
+    "MainScreen": "the main screen",
+    "AlertsScreen": "Alerts",
+    "AlertDetailScreen": "an alert",
+    "FilesScreen": "Files",
+    "FileViewScreen": "the file view",
+    "RecommendationsScreen": "What to test",
+    "ComponentsScreen": "Components",
+    "ExcludedScreen": "Excluded",
+}
 
-| Key | Where | What it does |
-|---|---|---|
-| `r` | anywhere | rescan: run the configured sources now; output streams into the scan log |
-| `c` / `escape` | main screen | cancel the running scan (recorded as a cancelled snapshot) |
-| `a` | anywhere | alerts: the whole history |
-| `space` / `A` | alerts | acknowledge the selected alert / all shown |
-| `enter` | alerts | open the file an alert is about |
-| `s` / `u` | alerts | cycle the severity / rule filter |
-| `f` | anywhere | files: every file of the latest snapshot |
-| typing, `ctrl+s` | files | filter by path or source; cycle the sort (missed, percent, name) |
-| `g` | anywhere | what to test: recommendations by priority, with functions, handlers, async |
-| `enter` | a file or recommendation | its source, missed lines and partial branches highlighted |
-| `n` / `N` | file view | next / previous gap |
-| `u`, `enter` | file view | the uncovered functions, except handlers and async functions; go to one |
-| `C` | anywhere | components: each one's coverage and gate; `[` / `]` switch the component whose files are listed |
-| `x` | anywhere | excluded: every line coverage.py excludes and file left out (omit, generated), and why |
-| `t` | anywhere | trend range: auto (the default: the shortest range that holds the history or its recent movement), hour, day, week, 90 days |
-| `ctrl+p` | anywhere | command palette (also: theme) |
-| `escape` | other screens | back |
-| `q` | anywhere | quit |
+#: Keys whose names are not what is typed.
+KEY_NAMES = {
+    "question_mark": "?", "slash": "/", "f1": "F1", "pagedown": "page down", "pageup": "page up",
+    "left_square_bracket": "[", "right_square_bracket": "]",
+}
 
+PANELS = """\
 ## Panels
 
 - **Overall coverage**: 100 × (executed statements + executed branches) / (statements +
@@ -62,11 +64,65 @@ A live view of the monitoring database: every snapshot that `covtui scan`, `inge
 """
 
 
+def _own_bindings(node: DOMNode) -> Iterable[Binding]:
+    """The bindings covtui's own classes declare on `node`, base classes first."""
+    for cls in reversed(type(node).__mro__):
+        if cls.__module__.startswith("covtui") and "BINDINGS" in cls.__dict__:
+            yield from Binding.make_bindings(cls.__dict__["BINDINGS"])
+
+
+def _rows(bindings: Iterable[Binding]) -> list[tuple[str, str]]:
+    """(keys, what they do): one row per thing done, in declaration order; a later binding of
+    the same key and meaning replaces an earlier one."""
+    seen: dict[tuple[str, str], Binding] = {}
+    for binding in bindings:
+        what = binding.tooltip or binding.description
+        if what:
+            seen.pop((binding.key, what), None)
+            seen[binding.key, what] = binding
+    by_what: dict[str, list[Binding]] = {}
+    for (_, what), binding in seen.items():
+        by_what.setdefault(what, []).append(binding)
+    return [
+        (" / ".join(f"`{KEY_NAMES.get(b.key, b.key)}`" for b in group), what)
+        for what, group in by_what.items()
+    ]
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    """One line per row (a Markdown table takes two)."""
+    return "\n".join(f"- {keys}: {what}" for keys, what in rows)
+
+
+def screen_help(screen: Screen) -> str:
+    """Help for `screen`: its keys and its widgets' (from their bindings), then the app's keys
+    that work there, said as they are (in a filter box, letters type)."""
+    app = screen.app
+    name = SCREEN_NAMES.get(type(screen).__name__, type(screen).__name__)
+    own = list(_own_bindings(screen))
+    screen_keys = {b.key for b in own}
+    for widget in screen.query("*"):
+        # A widget's keys that say what they do, unless the screen's own binding says it.
+        own += [b for b in _own_bindings(widget) if b.tooltip and b.key not in screen_keys]
+    parts = [f"## Keys on {name}", _table(_rows(own))]
+    own_keys = {b.key for b in own}
+    everywhere = [b for b in _own_bindings(app) if b.key not in own_keys]
+    palette = Binding(app.COMMAND_PALETTE_BINDING, "command_palette", "", tooltip="command palette: every command, and the theme")
+    heading = "## Keys everywhere"
+    if screen.query(Input):
+        heading += " (while the filter box has the cursor, letters type into it: `tab` leaves it)"
+    parts += [heading, _table(_rows([*everywhere, palette])), INTRO]
+    if name == "the main screen":
+        parts.append(PANELS)
+    return "\n\n".join(parts)
+
+
 class HelpScreen(ModalScreen):
-    """Keys and panels; any of escape, q or ? closes it."""
+    """The keys of `screen` (the one help was opened on) and what the panels mean; any of
+    escape, q, ? or F1 closes it."""
 
     BINDINGS = [
-        Binding("escape,q,question_mark", "app.pop_screen", "Close"),
+        Binding("escape,q,question_mark,f1", "app.pop_screen", "Close"),
     ]
 
     DEFAULT_CSS = """
@@ -84,7 +140,13 @@ class HelpScreen(ModalScreen):
     }
     """
 
+    def __init__(self, screen: Screen) -> None:
+        super().__init__()
+        self.for_screen = screen
+        self.text = screen_help(screen)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as scroll:
-            scroll.border_title = "Help · escape closes"
-            yield Markdown(HELP)
+            name = SCREEN_NAMES.get(type(self.for_screen).__name__, "")
+            scroll.border_title = f"Help · {name} · escape closes"
+            yield Markdown(self.text)

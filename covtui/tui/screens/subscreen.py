@@ -9,4 +9,4 @@ from textual.screen import Screen
 class SubScreen(Screen):
     """A screen over the main one; subclasses add their own bindings after `escape`."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", tooltip="back to the screen before")]
