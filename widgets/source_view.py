@@ -136,8 +136,14 @@ class SourceView(ScrollView, can_focus=True):
         self.refresh()
 
     def go_to_line(self, line: int) -> None:
-        """Scroll so that `line` sits a third of the way down."""
-        self.scroll_to(y=max(0, line - 1 - self.size.height // 3), animate=False)
+        """Scroll so that `line` sits a third of the way down (again after the next refresh:
+        just after `show`, the new length is not laid out yet and the scroll would stop short)."""
+
+        def scroll() -> None:
+            self.scroll_to(y=max(0, line - 1 - self.size.height // 3), animate=False)
+
+        scroll()
+        self.call_after_refresh(scroll)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

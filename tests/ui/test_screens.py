@@ -3,10 +3,15 @@ home/end, and a footer that never cuts a key."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from textual.widgets import Input
 
+from covtui.domain.model import FileCoverage
+from covtui.domain.numbers import Numbers
+from covtui.record import record_snapshot
+from covtui.store import Store
 from covtui.tui.screens.alerts import AlertsScreen
 from covtui.tui.screens.file_view import FileViewScreen
 from covtui.tui.screens.files import FilesScreen, FilesTable
@@ -18,6 +23,7 @@ from covtui.widgets.title_bar import TitleBar
 from covtui.widgets.uncovered_list import function_row
 
 from .conftest import loaded, make_app, screen_text, wait_for
+from .fixtures import fixture_drafts
 
 
 async def test_files_columns_fit_beside_the_scrollbar_and_home_end_go_to_rows(config, db):
@@ -175,3 +181,34 @@ async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
         assert "`?`" in text.split("## Keys everywhere")[1]
         await pilot.press("f1")
         assert isinstance(app.screen, FilesScreen)
+
+
+async def test_the_file_view_scrolls_to_a_first_gap_far_down(config, db):
+    """A licence header and imports first: the view opens where the first gap is."""
+    async with await Store.open(db, create=False) as store:
+        draft = fixture_drafts()[-1]
+        python = draft.sources[0]
+        files = [f for f in python.report.files if f.path != "src/pkg/client.py"]
+        numbers = Numbers(n_files=1, n_files_covered=1, n_statements=460, n_missing=6,
+                          n_branches=0, n_partial_branches=0, n_missing_branches=0)
+        files.append(FileCoverage("src/pkg/client.py", numbers, tuple(range(200, 206)), ()))
+        report = dataclasses.replace(python.report, files=files)
+        draft = dataclasses.replace(
+            draft, sources=[dataclasses.replace(python, report=report)], created_at=draft.created_at + 1
+        )
+        await record_snapshot(store, draft, config)
+    source = config.root / "src/pkg/client.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("".join(f"x_{n} = {n}\n" for n in range(1, 461)))
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        app.open_file("python", "src/pkg/client.py")
+        view = app.screen
+        await wait_for(pilot, lambda: view.gaps, timeout=10)
+        await pilot.pause()
+        await pilot.pause()
+        source_view = view.query_one(SourceView)
+        assert view.gap_index == 0 and view.gaps[0].start == 200
+        assert source_view.scroll_y > 150
+        assert "x_200 = 200" in screen_text(app)
