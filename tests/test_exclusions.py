@@ -72,6 +72,14 @@ def audited(tmp_path_factory) -> tuple[Project, dict]:
     return p, json.loads(proc.stdout)
 
 
+def coverage_json_include(p: Project, data_file: Path, include: str) -> float:
+    out = p.root / "inc.json"
+    subprocess.run([sys.executable, "-m", "coverage", "json", f"--data-file={data_file}",
+                    f"--include={include}", "-o", str(out)],
+                   cwd=p.root, env=clean_env(), check=True, capture_output=True)
+    return json.loads(out.read_text())["totals"]["percent_covered"]
+
+
 def coverage_excluded(p: Project) -> dict[str, list[int]]:
     """coverage.py's `Analysis.excluded` for every measured file (`Coverage.analysis2`)."""
     script = (
@@ -161,10 +169,12 @@ def test_excluded_lines_jump_threshold(before, after, fires) -> None:
 
 
 def test_a_pragma_that_hides_lines_raises_an_alert(tmp_path: Path) -> None:
-    p = make_project(tmp_path / "proj", CONFIG + "\n[tool.covtui.alerts]\nexcluded_lines = 3\n")
+    p = make_project(tmp_path / "proj", CONFIG + "\n[[tool.covtui.components]]\nname = 'cli'\n"
+                     "paths = ['pkg/cli/*']\n\n[tool.covtui.alerts]\nexcluded_lines = 3\n")
     data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
     p.covtui("scan", check=True)
     before = p.coverage_json(data_file)["totals"]["excluded_lines"]
+    cli_before = coverage_json_include(p, data_file, "pkg/cli/*")
     # The untested function disappears from the numbers behind a pragma: 3 lines.
     p.write("pkg/cli/main.py", (p.root / "pkg/cli/main.py").read_text().replace(
         "def unused():", "def unused():  # pragma: no cover"))
@@ -174,3 +184,8 @@ def test_a_pragma_that_hides_lines_raises_an_alert(tmp_path: Path) -> None:
     assert f"3 more lines excluded from coverage ({after}, from {before} at snapshot #1" in out
     data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
     assert [h["n_excluded"] for h in data["history"]] == [before, after]
+    # The component's change since the snapshot before, from coverage.py's figures for both.
+    cli_after = coverage_json_include(p, data_file, "pkg/cli/*")
+    status = json.loads(p.covtui("status", "--json", check=True).stdout)["components"]["cli"]
+    assert status["percent_change"] == cli_after - cli_before != 0
+    assert status["compared_with_snapshot"] == 1

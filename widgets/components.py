@@ -12,6 +12,7 @@ from covtui.display import printable
 from covtui.present.components import component_rows, generated_line
 from covtui.query.components import ComponentState
 
+from .format import change_content
 from .panel import panel_css
 
 
@@ -66,6 +67,8 @@ class ComponentsPanel(Static):
             label = Content.styled(printable(row.name).ljust(width), "bold")
             cover = row.cover.rjust(8)
             parts_: list = [mark, label, "  ", (cover, "$text-muted" if row.cover == "no data" else "")]
+            parts_ += ["  ", change_content(row.pc_change, self.precision) if row.pc_change is not None
+                       else Content(" " * (self.precision + 5))]
             parts_ += ["  ", (f"{row.lines.rjust(lines_width)} lines", "$text-muted")]
             if row.gate == "FAIL":
                 parts_ += ["  ", ("gate FAILED", "bold $text-error")]

@@ -90,7 +90,7 @@ def status(obj: Context, as_json: bool) -> None:
         if row.measures_unimported is False:
             console.print(Text("    " + printable(unimported_notice()), style="yellow"))
     if parts is not None and has_components(parts):
-        _print_components(parts, config.precision)
+        _print_components(parts, config)
     if state.critical_files:
         table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
         table.add_column("file")
@@ -112,20 +112,29 @@ def status(obj: Context, as_json: bool) -> None:
 
 
 
-def _print_components(parts: ComponentState, precision: int) -> None:
-    rows = component_rows(parts, precision)
+def _print_components(parts: ComponentState, config) -> None:
+    precision = config.precision
+    rows = component_rows(parts, precision, config.phases)
     if rows:
-        table = Table(title="Components", title_justify="left")
-        for name, justify in (("component", "left"), ("cover", "right"), ("lines", "right"),
-                              ("files", "right"), ("gate", "left"), ("", "left")):
+        has_change = parts.previous_snapshot_id is not None
+        since = f" (change since #{parts.previous_snapshot_id})" if has_change else ""
+        table = Table(title=f"Components{since}", title_justify="left")
+        columns = [("component", "left"), ("cover", "right"), ("change", "right"), ("phase", "left"),
+                   ("lines", "right"), ("files", "right"), ("gate", "left")]
+        for name, justify in columns if has_change else [c for c in columns if c[0] != "change"]:
             table.add_column(name, justify=justify)
         for row in rows:
-            table.add_row(
-                Text(printable(row.name)), row.cover, row.lines, f"{row.n_files:,}",
-                Text(row.gate, style="bold red" if row.gate == "FAIL" else "green"),
-                Text(printable(row.note), style="dim"),
-            )
+            change = "" if row.pc_change is None else f"{row.pc_change:+.{precision}f}"
+            cells = [Text(printable(row.name)), row.cover, change, row.phase.split(": ", 1)[-1],
+                     row.lines, f"{row.n_files:,}",
+                     Text(row.gate, style="bold red" if row.gate == "FAIL" else "green")]
+            if not has_change:
+                del cells[2]
+            table.add_row(*cells)
         console.print(table)
+        for row in rows:
+            if row.note:
+                console.print(Text(printable(f"  {row.name}: {row.note}"), style="dim"))
     if line := generated_line(parts, precision):
         console.print(Text(printable(line)))
     failed = [line for g in parts.gates for line in g.failures]

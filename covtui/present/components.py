@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from covtui.config import Phase
 from covtui.domain.components import ComponentNumbers
 from covtui.domain.gates import GateResult
 from covtui.domain.numbers import Numbers
+from covtui.domain.phases import phase_status
 from covtui.present.serialise import summary_json
 from covtui.query.components import ComponentState
 
@@ -22,6 +24,10 @@ class ComponentRow:
     gate: str  # "ok", "FAIL", or "" (no floor)
     note: str  # "shares pkg/util.py with cli", "files in no component"
     numbers: Numbers
+    #: Points since the comparable snapshot before (None: no change to show).
+    pc_change: float | None = None
+    #: "Phase 3: Advanced" — the project's phases applied to the component's figure.
+    phase: str = ""
 
 
 def shown(state: ComponentState) -> bool:
@@ -46,11 +52,17 @@ def _note(state: ComponentState, c: ComponentNumbers) -> str:
     return f"shares {shared} with {', '.join(others)}"
 
 
-def component_rows(state: ComponentState, precision: int) -> list[ComponentRow]:
+def component_rows(
+    state: ComponentState, precision: int, phases: list[Phase] | None = None
+) -> list[ComponentRow]:
     rows = []
     for c in state.breakdown.components:
         n = c.numbers
         gate = _gate_of(state, c.name)
+        phase = ""
+        if phases and n.has_data:
+            found = phase_status(n.pc_covered, phases)
+            phase = f"Phase {found.number}: {found.phase.name}"
         rows.append(ComponentRow(
             c.name,
             f"{n.pc_covered_str(precision)}%" if n.has_data else "no data",
@@ -60,6 +72,8 @@ def component_rows(state: ComponentState, precision: int) -> list[ComponentRow]:
             "" if gate is None else ("ok" if gate.passed else "FAIL"),
             _note(state, c),
             n,
+            state.pc_change(c.name),
+            phase,
         ))
     return rows
 
@@ -82,6 +96,8 @@ def components_json(state: ComponentState, precision: int) -> dict:
         "components": {
             c.name: {
                 "summary": summary_json(c.numbers, precision),
+                "percent_change": state.pc_change(c.name),
+                "compared_with_snapshot": state.previous_snapshot_id,
                 "files": list(c.paths),
                 "shared_files": list(c.shared),
             }

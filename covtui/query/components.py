@@ -37,6 +37,18 @@ class ComponentState:
     breakdown: Breakdown
     generated: list[GeneratedFile]
     gates: list[GateResult]
+    #: The components at the comparable snapshot before (the one the overall change is
+    #: against), when there is one and the change was asked for.
+    previous: Breakdown | None = None
+    previous_snapshot_id: int | None = None
+
+    def pc_change(self, name: str) -> float | None:
+        """A component's change in points since `previous`; None when either has no data."""
+        now = self.breakdown.get(name)
+        before = self.previous.get(name) if self.previous is not None else None
+        if now is None or before is None or not now.numbers.has_data or not before.numbers.has_data:
+            return None
+        return now.numbers.pc_covered - before.numbers.pc_covered
 
 
 def _head(root: Path, path: str) -> str | None:
@@ -82,17 +94,25 @@ async def component_state(
     store: Store, config: Config, snapshot_id: int | None = None,
     generated: list[GeneratedFile] | None = None,
 ) -> ComponentState:
-    """The components, generated files and gates at `snapshot_id` (default: now)."""
+    """The components, generated files and gates at `snapshot_id` (default: now, with each
+    component's change since the comparable snapshot before)."""
     files = await store.files(snapshot_id=snapshot_id)
     if generated is None:
         generated = await generated_files(config, [f.path for f in files])
     left_out = _left_out(config, generated)
-    breakdown = break_down(files, components_of(config), left_out)
+    components = components_of(config)
+    breakdown = break_down(files, components, left_out)
     results = [
         check(floor, floor_numbers(config, floor, files, breakdown, left_out), config.precision)
         for floor in floors_of(config)
     ]
-    return ComponentState(snapshot_id, breakdown, generated, results)
+    previous = previous_id = None
+    latest = await store.latest_snapshot() if snapshot_id is None and components else None
+    before = await store.comparable_before(latest) if latest is not None else None
+    if before is not None:
+        previous_id = before.id
+        previous = break_down(await store.files(snapshot_id=before.id), components, left_out)
+    return ComponentState(snapshot_id, breakdown, generated, results, previous, previous_id)
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,13 @@ def _components(data: ReportData) -> list[str]:
     if parts is None:
         return []
     out = ["## Components", ""]
-    rows = component_rows(parts, data.precision)
+    rows = component_rows(parts, data.precision, data.phases)
     if rows:
         out += _table(
-            "Component | Coverage> | Lines covered> | Files> | Gate | Note",
-            ((md_escape(r.name), r.cover, r.lines, f"{r.n_files:,}", r.gate or "—", md_escape(r.note))
+            "Component | Coverage> | Change> | Phase | Lines covered> | Files> | Gate | Note",
+            ((md_escape(r.name), r.cover,
+              "—" if r.pc_change is None else _points(r.pc_change, data.precision), md_escape(r.phase),
+              r.lines, f"{r.n_files:,}", r.gate or "—", md_escape(r.note))
              for r in rows),
         )
         out.append("")

@@ -62,7 +62,7 @@ async def test_components_screen_rows_and_switching(comp_config: Config) -> None
         text = screen_text(app)
         row = next(line for line in text.splitlines() if "▶ helpers" in line)
         assert f" {helpers.pc_covered_str(2)}% " in row
-        assert f"helpers: {helpers.pc_covered_str(2)}% · 2 files" in text
+        assert f"helpers: {helpers.pc_covered_str(2)}% · Phase " in text and " · 2 files, " in text
         assert "app/helpers.py" in text
         await pilot.press("escape")
         await pilot.pause()

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from covtui.display import printable
+from covtui.domain.phases import phase_status
 from covtui.domain.records import FileRow
 from covtui.query.components import ComponentState
 from covtui.tui.screens.subscreen import SubScreen
@@ -116,6 +117,9 @@ class ComponentsScreen(SubScreen):
         ])
         n = component.numbers
         cover = f"{n.pc_covered_str(precision)}%" if n.has_data else "no data"
+        if n.has_data:
+            phase = phase_status(n.pc_covered, self.app.config.phases)
+            cover += f" · Phase {phase.number}: {phase.phase.name}"
         summary.update(Text(printable(
             f"{component.name}: {cover} · {len(rows):,} file{'' if len(rows) == 1 else 's'}, most missed first"
             + (" · generated files left out" if parts.breakdown.generated else "")
