@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from covtui.display import printable
 from covtui.domain.phases import phase_status
@@ -17,6 +17,7 @@ from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.components import ComponentsPanel
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import count, shorten_path
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.keyed_table import KeyedTable
 
 _FIXED = {"source": 8, "cover": 8, "missed": 13}
@@ -47,7 +48,7 @@ class ComponentsScreen(SubScreen):
         yield ComponentsPanel(self.app.config.precision, id="components-panel")
         yield Static("loading…", id="component-summary")
         yield KeyedTable(id="component-files")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(KeyedTable)

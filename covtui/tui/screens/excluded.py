@@ -6,13 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from covtui.display import printable
 from covtui.domain.exclusions import Audit
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import shorten_path
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.keyed_table import KeyedTable
 
 _FIXED = {"line": 6, "reason": 34}
@@ -33,7 +34,7 @@ class ExcludedScreen(SubScreen):
     def compose(self) -> ComposeResult:
         yield Static("loading… (coverage.py parses the measured files)", id="excluded-summary")
         yield KeyedTable(id="excluded-lines")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(KeyedTable)

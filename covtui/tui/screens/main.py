@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from covtui.config import Config
 from covtui.query.dashboard import DashboardState
@@ -15,6 +15,7 @@ from covtui.tui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarte
 from covtui.widgets.alert_history import AlertHistory
 from covtui.widgets.components import ComponentsPanel
 from covtui.widgets.critical_files import CriticalFiles, split_file_key
+from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.last_run import LastRun
 from covtui.widgets.overall import OverallPanel
 from covtui.widgets.phase_bars import PhaseBars
@@ -73,7 +74,7 @@ class MainScreen(Screen):
             MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at,
             MainScreen.activity,
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app = self.app
