@@ -40,6 +40,9 @@ class AlertContext:
     #: None for rules that compare with no single snapshot (a failed scan, the test-time
     #: median, diff coverage against the merge base), or when it is gone.
     baseline: SnapshotRow | None
+    #: Why coverage moved, one cause per line, where it is known (issue 12's explanations);
+    #: None shows nothing rather than a guess.
+    explanation: str | None = None
 
 
 async def alert_context(store: Store, alert: Alert) -> AlertContext:

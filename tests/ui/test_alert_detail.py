@@ -139,3 +139,23 @@ def test_values_are_written_as_the_messages_write_them():
     assert quantity("tests_removed", 1234, 2) == "1,234 fewer tests"
     assert quantity("test_time", 113.4, 2) == "113% over the median"
     assert quantity("scan_failed", None, 2) == "—"
+
+
+def test_an_explanation_shows_only_where_one_exists():
+    from rich.console import Console
+
+    from covtui.domain.model import Alert, Severity
+    from covtui.query.alerts import AlertContext
+    from covtui.tui.screens.alert_detail import detail_table
+
+    alert = Alert("coverage_drop", Severity.CRITICAL, "Coverage fell 1.00 points", value=1.0, threshold=1.0)
+
+    def shown(context: AlertContext) -> str:
+        console = Console(width=100, record=True, color_system=None)
+        console.print(detail_table(context, 2))
+        return console.export_text()
+
+    assert "Why" not in shown(AlertContext(alert, None, None))
+    text = shown(AlertContext(alert, None, None, explanation="tests_removed: test_a [red]x"))
+    assert "Why" in text and "tests_removed: test_a [red]x" in text
+    assert any(line.startswith("Value") and "1.00 points" in line for line in text.splitlines())

@@ -129,6 +129,8 @@ def detail_table(context: AlertContext, precision: int, *, severity_style=None) 
         row("Acknowledged", Text("no (space acknowledges)"))
     else:
         row("Acknowledged", f"yes, {when(alert.acknowledged_at, seconds=True)} (z takes it back)")
+    if context.explanation:
+        row("Why", Text("\n".join(printable(line) for line in context.explanation.splitlines())))
     lines = alert.detail.splitlines()
     if lines:
         row(plural(len(lines), "detail line"), Text("\n".join(printable(line) for line in lines)))
