@@ -1,8 +1,8 @@
 """The whole suite: `python -m benchmarks [--quick]`.
 
 Runs start-up (`covtui --version` against `coverage --version`), ingest (212 files, and 2,000
-unless --quick), history, dashboard and scan in sequence, then prints one table with the
-machine it ran on. Exits 1 when any target is missed.
+unless --quick), history, dashboard, the demo's first paint (empty and warm cache) and scan in
+sequence, then prints one table with the machine it ran on. Exits 1 when any target is missed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import coverage
 
-from benchmarks import dashboard, history, scan, startup
+from benchmarks import dashboard, first_paint, history, scan, startup
 from benchmarks.dashboard import Row, print_table
 
 # A line of benchmarks.ingest's table: label, seconds, × coverage json.
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         ("history", lambda: history_rows(args.quick)),
         ("dashboard", lambda: [Row(f"dashboard: {r.name}", *r[1:])
                                for r in asyncio.run(dashboard.measure(args.quick, False))]),
+        ("demo first paint", lambda: first_paint.measure(1 if args.quick else 3, args.quick)),
         ("scan", lambda: [Row(f"scan: {r.name.strip()}", *r[1:])
                           for r in scan.measure(1 if args.quick else 3, 40)]),
     ]
