@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, run
+from covtui.cli.context import Context, pass_ctx
 
 
 @click.command()
@@ -15,37 +15,24 @@ def demo(obj: Context, rebuild: bool) -> None:
     """Open the dashboard on a generated 90-day demo database.
 
     The first time, the dashboard opens at once and the 90-day history fills in behind it
-    (the status line counts the days); later runs top it up to now the same way.
+    (the status line counts the days); later runs bring it up to now the same way.
     """
-    from covtui.demo import (
-        RETENTION_DAYS,
-        demo_config,
-        demo_database_path,
-        demo_lock,
-        demo_scan,
-        plan_demo_database,
-    )
     from covtui.demo.fill import DemoFill
-    from covtui.demo.sources import sources_ready
+    from covtui.demo.paths import demo_database_path
 
-    seed = 2025
+    seed, days = 2025, 90.0
     path = demo_database_path(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def waiting():
-        return console.status("Another covtui demo is building the demo database; waiting for it…")
-
-    with demo_lock(path, on_wait=waiting):
-        plan = run(plan_demo_database(path, seed=seed, days=RETENTION_DAYS, rebuild=rebuild))
-    fill = None
-    if plan.remaining or not plan.complete or not sources_ready(path, seed=seed):
-        # Started before the dashboard's imports: its first snapshots are ready sooner.
-        fill = DemoFill(path, seed=seed, days=RETENTION_DAYS)
-        fill.start()
-    from covtui.tui.app import run_dashboard
-
+    # The fill first: it looks at the cache and starts writing while the dashboard loads.
+    fill = DemoFill(path, seed=seed, days=days)
+    fill.start(rebuild=rebuild)
     try:
+        from covtui.demo.database import demo_config
+        from covtui.demo.scanner import demo_scan
+        from covtui.tui.app import run_dashboard
+
+        fill.first = fill.planned(
+            lambda: console.status("Another covtui demo is building the demo database; waiting…")
+        )
         run_dashboard(demo_config(path), path, scanner=demo_scan, demo=True, fill=fill)
     finally:
-        if fill is not None:
-            fill.stop()
+        fill.stop()

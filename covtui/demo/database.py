@@ -14,6 +14,7 @@ from pathlib import Path
 
 from covtui import __version__
 from covtui.config import Config
+from covtui.demo.paths import demo_database_path, demo_project_root
 from covtui.demo.timeline import DemoHistory
 from covtui.domain.model import SnapshotDraft
 from covtui.record import record_snapshots
@@ -83,12 +84,6 @@ async def build_demo_database(
     config = Config(root=path.parent)
     async with await Store.open(path) as store:
         await _write(store, history.drafts(history.n), history.n, config, progress)
-
-
-def demo_database_path(seed: int = 2025) -> Path:
-    """Where the cached demo database lives."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "covtui" / f"demo-{__version__}-{seed}.db"
 
 
 def _meta_path(path: Path) -> Path:
@@ -248,7 +243,6 @@ def demo_config(path: Path) -> Config:
     """The config the demo dashboard runs with: the seed's two sources, the database at `path`,
     the project's sources materialised beside it (`materialise_sources`)."""
     from covtui.config import SourceConfig
-    from covtui.demo.sources import demo_project_root
 
     return Config(
         root=demo_project_root(path),

@@ -1,9 +1,10 @@
 """The demo's history filled in behind the dashboard, by a child process.
 
-`covtui demo` opens the dashboard at once on what the cache holds and starts
-`python -m covtui.demo.fill DB` to write the rest (the whole 90 days the first time, a top-up
-later). The child writes its progress to stdout, one JSON object a line; it holds the demo's
-lock and the database's scan lock while it writes (the demo's `r` waits for it), and exits as soon as its stdin closes: the dashboard quit,
+`covtui demo` starts `python -m covtui.demo.fill DB` first thing, then opens the dashboard on
+what the cache holds while the child writes the rest (the whole 90 days the first time, a
+top-up later). The child looks at the cache (`plan_demo_database`: an empty database when it
+starts anew), says so, and writes its progress to stdout, one JSON object a line; it holds the
+demo's lock and the database's scan lock while it writes (the demo's `r` waits for it), and exits as soon as its stdin closes: the dashboard quit,
 however it ended. Every transaction leaves a prefix of the history, so a fill that is stopped
 anywhere is continued by the next one (see `plan_demo_database`).
 """
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,28 +46,41 @@ class DemoFill:
         self.days = days
         self.log_path = self.path.with_suffix(".fill.log")
         self.proc: subprocess.Popen | None = None
+        #: Its first report (`planned`), for the dashboard to start from.
+        self.first: FillProgress | None = None
 
-    def start(self) -> None:
+    def start(self, *, rebuild: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "covtui.demo.fill", str(self.path),
-                 "--seed", str(self.seed), "--days", repr(self.days)],
+                 "--seed", str(self.seed), "--days", repr(self.days),
+                 *(["--rebuild"] if rebuild else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 # Out of the terminal's process group: a Ctrl-C meant for the dashboard is the
                 # dashboard's to handle; the child goes when its stdin closes.
                 start_new_session=True,
             )
 
+    def planned(self, waiting: Callable[[], contextlib.AbstractContextManager]) -> FillProgress | None:
+        """Wait until the child has looked at the cache (the database then exists); its
+        first report, or None if it ended first. `waiting()`: a context to wait in while
+        another demo's fill holds the cache."""
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.strip() == b'{"waiting": true}':
+                with waiting():
+                    return next(self.progress(), None)
+            if (report := _parse(line)) is not None:
+                return report
+        return None
+
     def progress(self) -> Iterator[FillProgress]:
         """The child's progress reports until it exits (blocking: for a thread)."""
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
-            try:
-                data = json.loads(line)
-                yield FillProgress(int(data["done"]), int(data["total"]), float(data["until"]),
-                                   str(data["text"]), bool(data["building"]))
-            except (ValueError, KeyError, TypeError):
-                continue
+            if (report := _parse(line)) is not None:
+                yield report
 
     def wait(self) -> int:
         assert self.proc is not None
@@ -99,6 +113,15 @@ class DemoFill:
                     pipe.close()
 
 
+def _parse(line: bytes) -> FillProgress | None:
+    try:
+        data = json.loads(line)
+        return FillProgress(int(data["done"]), int(data["total"]), float(data["until"]),
+                            str(data["text"]), bool(data["building"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _exit_when_orphaned() -> None:
     """Exit at once when stdin closes: the dashboard is gone (a transaction in flight is rolled
     back by SQLite, the locks go with the process)."""
@@ -112,13 +135,19 @@ def _exit_when_orphaned() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-async def _fill(path: Path, seed: int, days: float) -> None:
+@contextlib.contextmanager
+def _say_waiting() -> Iterator[None]:
+    print(json.dumps({"waiting": True}), flush=True)
+    yield
+
+
+async def _fill(path: Path, seed: int, days: float, rebuild: bool) -> None:
     from covtui.demo.database import demo_lock, fill_demo_database, plan_demo_database
     from covtui.demo.sources import materialise_sources
     from covtui.errors import ScanBusy
     from covtui.scan.lock import ScanLock
 
-    with demo_lock(path):
+    with demo_lock(path, on_wait=_say_waiting):
         lock = ScanLock(path)
         while True:  # a pretend rescan of another demo dashboard ends within seconds
             try:
@@ -127,7 +156,7 @@ async def _fill(path: Path, seed: int, days: float) -> None:
             except ScanBusy:
                 await asyncio.sleep(0.2)
         try:
-            plan = await plan_demo_database(path, seed=seed, days=days)
+            plan = await plan_demo_database(path, seed=seed, days=days, rebuild=rebuild)
             history = plan.history
             sources = [False]
 
@@ -158,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path)
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--days", type=float, default=90.0)
+    parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
     _exit_when_orphaned()
     started = time.perf_counter()
-    asyncio.run(_fill(args.path, args.seed, args.days))
+    asyncio.run(_fill(args.path, args.seed, args.days, args.rebuild))
     print(f"filled in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 

@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from covtui import __version__
+from covtui.demo.paths import demo_project_root
 from covtui.demo.project import SimFile, SimFunc, python_project, rust_project, statement_depths
 
 _MARKER = ".covtui-demo-sources"
@@ -45,12 +46,6 @@ _RUST_LINES = [
     "tracing::debug!(\"{c} {{}}\", key);", "let {v} = {w}.iter().map(|x| x.len()).sum::<usize>();",
     "self.metrics.record(\"{c}\", {n});", "let {v} = {v}.max({n});", "state.{c}({v})?;",
 ]
-
-
-def demo_project_root(db_path: Path) -> Path:
-    """The folder the demo's sources live in: beside the database, one per database."""
-    db_path = Path(db_path)
-    return db_path.with_name(f"{db_path.stem}.project")
 
 
 def demo_files(seed: int = 2025, scale: int = 1) -> list[SimFile]:

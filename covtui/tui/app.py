@@ -123,7 +123,11 @@ class CovtuiApp(App):
     def on_mount(self) -> None:
         self.poller.start()
         if self.fill is not None:
-            self.activity = "preparing the demo's history…"
+            first = self.fill.first
+            self.activity = first.text if first is not None else "preparing the demo's history…"
+            if first is not None:
+                self._history_until = first.until
+                self._fill_building = first.building
             # A daemon thread of our own, not a worker: nothing waits for it at exit.
             threading.Thread(target=self._watch_fill, name="covtui-demo-fill", daemon=True).start()
         if self.handle_stop_signals:

@@ -86,6 +86,7 @@ class _FakeFill:
         self.reports: queue.Queue = queue.Queue()
         self.code = 0
         self.stopped = False
+        self.first = None  # what `planned` read: nothing yet
 
     def progress(self):
         while (item := self.reports.get()) is not None:
