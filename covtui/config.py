@@ -511,12 +511,15 @@ def write_floors(config: Config, changes: list[tuple[str, int, str, float | int]
         document = tomlkit.parse(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
         raise ConfigError(f"{path}: cannot be read back: {exc}") from None
-    table = document
-    for part in filter(None, config.table.split(".")):
-        table = table[part]
     for kind, index, key, value in changes:
-        entry = table[kind][index]
-        old = entry.value.item(key) if key in entry else None  # (Table.item: tomlkit 0.13+)
+        try:
+            entry = document
+            for part in filter(None, config.table.split(".")):
+                entry = entry[part]
+            entry = entry[kind][index]
+            old = entry.value.item(key) if key in entry else None  # (Table.item: tomlkit 0.13+)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            old = None
         if old is None or isinstance(old.unwrap(), bool) or not isinstance(old.unwrap(), (int, float)):
             raise ConfigError(f"{path}: {_key(config.table, f'{kind}[{index}].{key}')!r} changed since it was read")
         new = tomlkit.item(value)

@@ -245,6 +245,14 @@ fail_under = 1
         "FAIL gate 'nothing/*': no data (its globs match no measured file)",
     ]
     assert proc.stderr == ""
+    as_json = subprocess.run([sys.executable, "-m", "covtui", "check", "--json"], cwd=scanned.root,
+                             env=env, capture_output=True, text=True)
+    assert as_json.returncode == 1
+    data = json.loads(as_json.stdout)
+    assert data["passed"] is False
+    assert [(g["name"], g["passed"]) for g in data["gates"]] == [
+        ("core", False), ("pkg/cli/*", False), ("util", True), ("nothing/*", False)]
+    assert theirs(data["components"]["core"]["summary"]) == theirs(coverage_json(scanned, "--include=pkg/core/*"))
 
 
 def test_gate_at_exactly_the_figure_passes_like_coverage_fail_under(scanned: Project, tmp_path: Path) -> None:
@@ -495,3 +503,25 @@ def test_generated_headers_are_read_only_inside_the_project(tmp_path: Path) -> N
         "app/migrations/0001_initial.py": "*/migrations/[0-9][0-9][0-9][0-9]_*.py",
         "api/v1/thing_pb2_grpc.py": "*_pb2_grpc.py",
     }
+
+
+def test_floors_are_written_into_a_covtui_toml_and_refused_without_a_file(tmp_path: Path) -> None:
+    from covtui.config import Config, write_floors
+
+    text = "# covtui's own file\n[[components]]\nname = 'a'\npaths = ['a/*']  # the a part\nfail_under = 50\n"
+    (tmp_path / "covtui.toml").write_text(text)
+    config = load_config(tmp_path)
+    assert config.table == "" and config.file == (tmp_path / "covtui.toml").resolve()
+    write_floors(config, [("components", 0, "fail_under", 61.5)])
+    assert (tmp_path / "covtui.toml").read_text() == text.replace("= 50", "= 61.5")
+    assert [p.name for p in tmp_path.iterdir()] == ["covtui.toml"]  # no temporary file left
+    with pytest.raises(ConfigError, match="no config file to write floors into"):
+        write_floors(Config(root=tmp_path), [("components", 0, "fail_under", 1.0)])
+    # A floor someone removed since the config was read is not written back.
+    (tmp_path / "covtui.toml").write_text(text.replace("fail_under = 50\n", ""))
+    with pytest.raises(ConfigError, match=r"'components\[0\].fail_under' changed since it was read"):
+        write_floors(config, [("components", 0, "fail_under", 61.5)])
+    (tmp_path / "covtui.toml").write_text("# no components now\n")
+    with pytest.raises(ConfigError, match=r"'components\[0\].fail_under' changed since it was read"):
+        write_floors(config, [("components", 0, "fail_under", 61.5)])
+    assert (tmp_path / "covtui.toml").read_text() == "# no components now\n"

@@ -14,8 +14,9 @@ from covtui.display import printable
 
 @click.command()
 @project_options
+@click.option("--json", "as_json", is_flag=True, help="Every gate and its figures as JSON (same exit code).")
 @pass_ctx
-def check(obj: Context) -> None:
+def check(obj: Context, as_json: bool) -> None:
     """Check every gate; exit 1 with one line per failed gate (for CI)."""
     from covtui.errors import CovtuiError
     from covtui.query.components import ComponentState, component_state
@@ -33,6 +34,15 @@ def check(obj: Context) -> None:
     if state is None:
         raise CovtuiError(f"{obj.db_path}: no snapshots yet: run `covtui scan` or `covtui ingest`")
     failures = [line for result in state.gates for line in result.failures]
+    if as_json:
+        import json
+
+        from covtui.present.components import components_json
+
+        data = components_json(state, config.precision)
+        print(json.dumps({"passed": not failures, "gates": data["gates"],
+                          "components": data["components"]}, indent=2))
+        sys.exit(1 if failures else 0)
     for line in failures:
         console.print(Text(printable(f"FAIL {line}"), style="red"))
     if failures:
