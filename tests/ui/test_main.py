@@ -295,3 +295,32 @@ async def test_wide_terminals_show_the_run_history_and_keep_bars_short(config, d
         await loaded(pilot)
         rows = str(app.screen.query_one(LastRun).render()).splitlines()
         assert next(row for row in rows if row.startswith("python")).split()[-1] == "+44%"  # no room
+
+
+async def test_the_toast_gives_the_panels_figure(config, db):
+    """A slow run arrives while the dashboard is open: the toast and the panel say the same."""
+    import re
+
+    from covtui.domain.model import RunMetrics, SnapshotDraft, SourceResult
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    from .conftest import wait_for
+    from .fixtures import T0, fixture_drafts
+
+    app = make_app(config, db, clock=lambda: T0 + 90)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        python = fixture_drafts()[-2].sources[0]
+        slow = SourceResult(python.name, python.status, python.report, python.tests,
+                            RunMetrics(wall_s=95.0, cpu_s=90.0, peak_rss_kb=400_000, exit_code=0))
+        async with await Store.open(db, create=False) as store:
+            await record_snapshot(store, SnapshotDraft("scan", [slow], created_at=T0 + 30), config)
+        await wait_for(pilot, lambda: any("test run took" in n.message for n in app._notifications))
+        await wait_for(pilot, lambda: app.state.latest.created_at == T0 + 30)
+        await pilot.pause()
+        toast = next(n.message for n in app._notifications if "test run took" in n.message)
+        figure = re.search(r"[+-]\d+%", toast).group()
+        rows = _last_run_text(app).splitlines()
+        assert next(row for row in rows if row.startswith("Duration")).split()[5] == figure
+        assert "vs the median of the last 10 good runs" in toast
