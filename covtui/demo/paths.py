@@ -14,7 +14,11 @@ def demo_database_path(seed: int = 2025) -> Path:
     return Path(cache) / "covtui" / f"demo-{__version__}-{seed}.db"
 
 
+#: The demo project's name (the seed report's project): the dashboard's header shows it.
+PROJECT_NAME = "workspace-qdrant-mcp"
+
+
 def demo_project_root(db_path: Path) -> Path:
     """The folder the demo's sources live in: beside the database, one per database."""
     db_path = Path(db_path)
-    return db_path.with_name(f"{db_path.stem}.project")
+    return db_path.with_name(f"{db_path.stem}.project") / PROJECT_NAME

@@ -75,6 +75,7 @@ def materialise_sources(db_path: Path, *, seed: int = 2025, scale: int = 1) -> P
         return root
     tmp = root.with_name(f".{root.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
     try:
         for f in demo_files(seed, scale):
             target = tmp / f.path
