@@ -316,6 +316,8 @@ async def test_materialised_sources_agree_with_the_stored_figures(demo_db: Path,
         assert text is not None, detail.path
         gaps = analyse_source(root, detail)
         assert gaps.note == "", (detail.path, gaps.note)
+        # Not "changed on disk since the scan": older than the history's first snapshot.
+        assert (root / detail.path).stat().st_mtime < END - DAYS * 86400, detail.path
         n = detail.numbers
         if detail.path.endswith(".py"):
             parser = PythonParser(text=text)

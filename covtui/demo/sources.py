@@ -23,6 +23,9 @@ from covtui.demo.paths import demo_project_root
 from covtui.demo.project import SimFile, SimFunc, python_project, rust_project, statement_depths
 
 _MARKER = ".covtui-demo-sources"
+#: The sources' modification time (2025-01-01 UTC), before any demo history begins: the file
+#: view says a file changed since its scan when it is newer than the snapshot.
+SOURCES_MTIME = 1_735_689_600
 
 _IMPORTS = [
     "import asyncio", "import logging", "import json", "import os", "import time",
@@ -54,8 +57,12 @@ def demo_files(seed: int = 2025, scale: int = 1) -> list[SimFile]:
     return python_project(build_rng, scale) + rust_project(build_rng)
 
 
+#: Bumped when what is written changes: sources of another format are written anew.
+_FORMAT = 2
+
+
 def _stamp(seed: int, scale: int) -> str:
-    return f"{__version__} {seed} {scale}\n"
+    return f"{__version__} {seed} {scale} {_FORMAT}\n"
 
 
 def sources_ready(db_path: Path, *, seed: int = 2025, scale: int = 1) -> bool:
@@ -81,6 +88,7 @@ def materialise_sources(db_path: Path, *, seed: int = 2025, scale: int = 1) -> P
             target = tmp / f.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(source_text(f), encoding="utf-8")
+            os.utime(target, (SOURCES_MTIME, SOURCES_MTIME))
         (tmp / _MARKER).write_text(stamp)
         shutil.rmtree(root, ignore_errors=True)
         os.replace(tmp, root)
