@@ -21,6 +21,9 @@ LINE_VARIABLES = ("primary", "success", "warning", "secondary", "error")
 #: worst severity it raised.
 ALERT_MARKER = "◆"
 ALERT_VARIABLES = {"critical": "error", "warning": "warning", "info": "accent"}
+_SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+#: Columns the y labels take (the plot is narrower than the panel by about this much).
+_Y_LABELS = 10
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
 #: Candidate x tick steps, in seconds, smallest first.
@@ -247,20 +250,32 @@ class TrendPlot(PlotextPlot):
             self.border_title = title
 
     def alert_marks(self) -> list[tuple[float, float, str]]:
-        """(time, coverage, severity) of each snapshot that raised alerts within the overall
+        """(time, coverage, severity) of the snapshots that raised alerts within the overall
         line's time span, at that snapshot's own coverage (a long range's line shows one
-        snapshot per time bucket: a dip can fall between them, its mark does not)."""
+        snapshot per time bucket: a dip can fall between them, its mark does not). Where
+        alerts crowd (90 days of them), one mark per two columns, the worst one there, so
+        that the line stays readable between them."""
         if self.state is None:
             return []
         points = self.state.trend.get("overall", [])
         if not points:
             return []
         first, last = points[0].created_at, points[-1].created_at
-        return [
-            (a.created_at, a.pc_covered, a.severity)
-            for a in self.state.trend_alerts
+        inside = [
+            a for a in self.state.trend_alerts
             if a.pc_covered is not None and first <= a.created_at <= last
         ]
+        slots = max(1, (self.size.width - _Y_LABELS) // 2)
+        width = (last - first) / slots
+        if width <= 0:
+            return [(a.created_at, a.pc_covered, a.severity) for a in inside]
+        worst: dict[int, object] = {}
+        for a in inside:
+            slot = int((a.created_at - first) / width)
+            kept = worst.get(slot)
+            if kept is None or _SEVERITY_RANK.get(a.severity, 3) < _SEVERITY_RANK.get(kept.severity, 3):
+                worst[slot] = a
+        return [(a.created_at, a.pc_covered, a.severity) for _, a in sorted(worst.items())]
 
     def _draw(self) -> None:
         plt = self.plt
