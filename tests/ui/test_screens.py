@@ -12,7 +12,7 @@ from covtui.domain.model import FileCoverage
 from covtui.domain.numbers import Numbers
 from covtui.record import record_snapshot
 from covtui.store import Store
-from covtui.tui.screens.alerts import AlertsScreen
+from covtui.tui.screens.alerts import AlertsScreen, AlertsTable
 from covtui.tui.screens.file_view import FileViewScreen
 from covtui.tui.screens.files import FilesScreen, FilesTable
 from covtui.tui.screens.help import HelpScreen
@@ -212,3 +212,24 @@ async def test_the_file_view_scrolls_to_a_first_gap_far_down(config, db):
         assert view.gap_index == 0 and view.gaps[0].start == 200
         assert source_view.scroll_y > 150
         assert "x_200 = 200" in screen_text(app)
+
+
+async def test_alerts_at_80_columns_give_the_source_columns_room_to_the_message(config, db):
+    app = make_app(config, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("a")
+        screen = app.screen
+        await wait_for(pilot, lambda: getattr(screen, "loaded", False), timeout=10)
+        await pilot.pause()
+        table = screen.query_one(AlertsTable)
+        assert [c.value for c in table.columns] == ["ack", "id", "when", "severity", "rule", "message"]
+        assert table.columns["message"].width >= 30
+        assert "Source" not in screen_text(app)
+        await pilot.press("down")
+        selected = table.cursor_key
+        await pilot.resize_terminal(120, 30)
+        await wait_for(pilot, lambda: "source" in [c.value for c in table.columns], timeout=10)
+        await pilot.pause()
+        assert "Source" in screen_text(app)
+        assert table.cursor_key == selected  # the same alert stays selected

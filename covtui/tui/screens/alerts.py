@@ -26,11 +26,38 @@ ALL = "all"
 class AlertsTable(KeyedTable):
     """Every alert, newest first; the message column takes the room the others leave."""
 
+    # The table has the focus, so its `enter` is the one the footer shows.
+    BINDINGS = [Binding("enter", "select_cursor", "Detail", key_display="enter", tooltip="the selected alert in full")]
+
     FIXED = {"ack": 1, "when": 11, "severity": 8, "rule": 15, "source": 8}
+    #: Every column, in order, with its header.
+    COLUMNS = {
+        "ack": " ", "id": Text("#", justify="right"), "when": "When", "severity": "Severity",
+        "rule": "Rule", "source": "Source", "message": "Message",
+    }
+    #: Narrower than this, the Source column is left out (the alert in full names it): at 80
+    #: columns the message gets its cells.
+    WIDE = 100
+
+    def column_keys(self) -> list[str]:
+        wide = (self.size.width or self.WIDE) >= self.WIDE
+        return [key for key in self.COLUMNS if wide or key != "source"]
+
+    def build_columns(self) -> None:
+        """Add the columns this width shows (again, when a resize changed them)."""
+        keys = self.column_keys()
+        if [column.value for column in self.columns] == keys:
+            return
+        self.clear(columns=True)
+        for key in keys:
+            self.add_column(self.COLUMNS[key], key=key, width=self.FIXED.get(key))
+        self.set_column_width("message", self.message_width())
 
     def message_width(self) -> int:
         id_width = max((len(str(k.value)) for k in self.rows), default=1)
-        return self.room_left(sum(self.FIXED.values()) + id_width, len(self.FIXED) + 2)
+        keys = self.column_keys()
+        fixed = sum(self.FIXED[key] for key in keys if key in self.FIXED)
+        return self.room_left(fixed + id_width, len(keys))
 
     def on_resize(self, event: events.Resize) -> None:
         # The messages are cut (with an ellipsis) to the new width, not just their column.
@@ -99,14 +126,7 @@ class AlertsScreen(SubScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(AlertsTable)
-        fixed = AlertsTable.FIXED
-        table.add_column(" ", key="ack", width=fixed["ack"])
-        table.add_column(Text("#", justify="right"), key="id")
-        table.add_column("When", key="when", width=fixed["when"])
-        table.add_column("Severity", key="severity", width=fixed["severity"])
-        table.add_column("Rule", key="rule", width=fixed["rule"])
-        table.add_column("Source", key="source", width=fixed["source"])
-        table.add_column("Message", key="message", width=table.message_width())
+        table.build_columns()
         table.focus()
         self.watch(self.app, "state", lambda _: self.load(), init=False)
         self.load()
@@ -165,11 +185,19 @@ class AlertsScreen(SubScreen):
     def show_alerts(self) -> None:
         table = self.query_one(AlertsTable)
         shown = self.filtered()
+        selected = table.cursor_key
+        table.build_columns()
         width = table.message_width()
         table.set_column_width("message", width)
-        table.sync(
-            [(str(a.id), alert_cells(table, a, message_width=width, full=True)) for a in shown]
-        )
+        # alert_cells gives every column; keep the ones this width shows.
+        picked = [i for i, key in enumerate(AlertsTable.COLUMNS) if key in table.column_keys()]
+        rows = []
+        for a in shown:
+            cells = alert_cells(table, a, message_width=width, full=True)
+            rows.append((str(a.id), [cells[i] for i in picked]))
+        table.sync(rows)
+        if selected is not None and selected != table.cursor_key and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
         if self.loaded:
             unacknowledged = sum(1 for a in shown if a.acknowledged_at is None)
             severity = self.query_one("#severity-filter", Select).value
