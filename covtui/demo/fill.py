@@ -78,9 +78,10 @@ class DemoFill:
     def progress(self) -> Iterator[FillProgress]:
         """The child's progress reports until it exits (blocking: for a thread)."""
         assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if (report := _parse(line)) is not None:
-                yield report
+        with contextlib.suppress(OSError, ValueError):  # the pipe went with the child
+            for line in self.proc.stdout:
+                if (report := _parse(line)) is not None:
+                    yield report
 
     def wait(self) -> int:
         assert self.proc is not None
@@ -94,10 +95,6 @@ class DemoFill:
             return ""
         return lines[-1] if lines else ""
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self) -> None:
         """End the child now and reap it (what it committed stays; the rest waits for the
         next fill)."""
@@ -107,10 +104,8 @@ class DemoFill:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.kill()
         self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        # (Its pipes are left to close with the objects: a thread may still be reading stdout,
+        # which ends now that the child is gone.)
 
 
 def _parse(line: bytes) -> FillProgress | None:
