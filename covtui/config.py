@@ -173,6 +173,9 @@ class ComponentConfig:
     fail_under: float | None = ranged(None, min=0, max=100)
     #: Fail when more than this many of its lines are uncovered (coverage.py's missing lines).
     max_uncovered: int | None = ranged(None, min=0, max=2**53)
+    #: Points its coverage may fall in one snapshot before a critical alert (default: the
+    #: project's `alerts.coverage_drop`).
+    coverage_drop: float | None = ranged(None, above=0, max=100)
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 
 from covtui.config import Config
-from covtui.domain.model import Alert, SnapshotDraft
+from covtui.domain.model import Alert, RunStatus, SnapshotDraft
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
-from covtui.domain.recording import FileState, SnapshotHistory
+from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
 from covtui.store import Store
 
 #: Per source: its files' states after the batch's last snapshot (a batch reads them once).
@@ -35,6 +36,10 @@ async def _record(
 ) -> tuple[int, list[Alert]]:
     history = await read_history(store, draft, config, memo)
     plan = plan_snapshot(draft, history, config, now=time.time())
+    if draft.status is RunStatus.OK and (config.components or config.codeowners_text):
+        for alert in await component_alerts(store, plan, history, config):
+            alert.created_at = plan.created_at
+            plan.alerts.append(alert)
     snapshot_id = await store.insert_snapshot(plan)
     if memo is not None:
         memo.update(plan.files)
@@ -59,3 +64,33 @@ async def read_history(
             past.files = memo[name] if memo and name in memo else await store.current_files(name)
         sources[name] = past
     return SnapshotHistory(last_good, {key: baseline} if baseline else {}, sources)
+
+
+async def component_alerts(
+    store: Store, plan: SnapshotPlan, history: SnapshotHistory, config: Config
+) -> list[Alert]:
+    """Components whose coverage fell by their threshold: every source's files before and
+    after this snapshot (sources it did not measure count the same on both sides), generated
+    files left out as the component figures leave them out."""
+    from covtui.domain.components import break_down, component_drops, components_of
+    from covtui.readers.heads import find_generated_files
+
+    before: list = []
+    after: list = []
+    for name in dict.fromkeys([*history.last_good, *plan.files]):
+        if name in plan.files:
+            past = history.sources.get(name)
+            before += [s.coverage for s in ((past.files if past else None) or {}).values() if s.coverage]
+            after += [s.coverage for s in plan.files[name].values() if s.coverage]
+        else:
+            same = [s.coverage for s in (await store.current_files(name)).values() if s.coverage]
+            before += same
+            after += same
+    left_out: set[str] = set()
+    if config.generated.leave_out:
+        paths = {f.path for f in (*before, *after)}
+        left_out = {g.path for g in await asyncio.to_thread(find_generated_files, config, paths)}
+    components = components_of(config)
+    return component_drops(
+        break_down(before, components, left_out), break_down(after, components, left_out), config
+    )

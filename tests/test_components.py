@@ -525,3 +525,28 @@ def test_floors_are_written_into_a_covtui_toml_and_refused_without_a_file(tmp_pa
     with pytest.raises(ConfigError, match=r"'components\[0\].fail_under' changed since it was read"):
         write_floors(config, [("components", 0, "fail_under", 61.5)])
     assert (tmp_path / "covtui.toml").read_text() == "# no components now\n"
+
+
+@pytest.mark.parametrize("own_threshold", [None, 99.0])
+def test_a_component_that_falls_raises_its_own_alert(tmp_path: Path, own_threshold) -> None:
+    extra = "" if own_threshold is None else f"coverage_drop = {own_threshold}\n"
+    p = make_project(tmp_path / "proj", CONFIG.replace("fail_under = 10\n", "fail_under = 10\n" + extra))
+    data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
+    p.covtui("scan", check=True)
+    before = coverage_json(p, "--include=pkg/core/*")["percent_covered"]
+    # The test of pick() goes: core loses coverage, cli does not move.
+    p.write("tests/test_all.py", TESTS.replace("    assert pick([1, 2, 3]) == [1, 3]\n", ""))
+    out = p.covtui("scan", check=True).stdout
+    after = coverage_json(p, "--include=pkg/core/*")["percent_covered"]
+    assert data_file.exists() and after < before
+    from covtui.coverage_compat import display_covered
+
+    message = (f"Component 'core' fell {before - after:.2f} points to {display_covered(after, 2)}% "
+               f"(from {display_covered(before, 2)}% before this snapshot)")
+    assert (message in out) is (own_threshold is None), out
+    assert "Component 'cli'" not in out
+    alerts = json.loads(p.covtui("alerts", "--json", check=True).stdout)
+    drops = [a for a in alerts if a["rule"] == "component_drop"]
+    assert len(drops) == (1 if own_threshold is None else 0)
+    if drops:
+        assert drops[0]["severity"] == "critical" and drops[0]["threshold"] == 0.5

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from covtui.config import OTHER, Config
 from covtui.coverage_compat import GlobMatcher
+from covtui.domain.model import Alert, AlertRule, Severity
 from covtui.domain.numbers import Numbers
 
 
@@ -151,3 +152,27 @@ def selection_numbers(files: Sequence[_File], globs: PathGlobs, generated: Itera
 
 def _paths(rows: Iterable[_File]) -> tuple[str, ...]:
     return tuple(sorted({f.path for f in rows}))
+
+
+def component_drops(
+    before: Breakdown, after: Breakdown, config: Config
+) -> list[Alert]:
+    """A critical alert for each component whose coverage fell at least its `coverage_drop`
+    (the project's `alerts.coverage_drop` when it has none) between two breakdowns."""
+    own = {c.name: c.coverage_drop for c in config.components}
+    alerts = []
+    for now in after.components:
+        then = before.get(now.name)
+        if now.is_other or then is None or not now.numbers.has_data or not then.numbers.has_data:
+            continue
+        threshold = own.get(now.name) or config.alerts.coverage_drop
+        drop = then.numbers.pc_covered - now.numbers.pc_covered
+        if drop >= threshold:
+            p = config.precision
+            alerts.append(Alert(
+                AlertRule.COMPONENT_DROP, Severity.CRITICAL,
+                f"Component {now.name!r} fell {drop:.{p}f} points to {now.numbers.pc_covered_str(p)}% "
+                f"(from {then.numbers.pc_covered_str(p)}% before this snapshot)",
+                value=drop, threshold=threshold, source=None,
+            ))
+    return alerts

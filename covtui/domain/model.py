@@ -42,6 +42,7 @@ class AlertRule(str, Enum):
     FILES_LEFT = "files_left"
     FILE_REGRESSION = "file_regression"
     EXCLUDED_LINES = "excluded_lines"
+    COMPONENT_DROP = "component_drop"
 
     def __str__(self) -> str:  # the value in f-strings and markup, on every Python
         return self.value

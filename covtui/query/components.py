@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from covtui.config import Config
 from covtui.domain.components import (
@@ -20,13 +19,11 @@ from covtui.domain.components import (
     selection_numbers,
 )
 from covtui.domain.gates import GATE, Floor, GateResult, Raise, check, floors_of, ratchet
-from covtui.domain.generated import GeneratedFile, GeneratedFinder, find_generated
+from covtui.domain.generated import GeneratedFile
 from covtui.domain.numbers import Numbers
 from covtui.domain.records import FileRow
+from covtui.readers.heads import find_generated_files
 from covtui.store import Store
-
-#: Bytes of each file read to look for a "generated" header.
-HEAD_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -51,29 +48,9 @@ class ComponentState:
         return now.numbers.pc_covered - before.numbers.pc_covered
 
 
-def _head(root: Path, path: str) -> str | None:
-    """The start of a project file (`root` resolved already); None outside the project
-    (symlinks included) or when it can't be read."""
-    try:
-        full = (root / path).resolve()
-        if not full.is_relative_to(root):
-            return None
-        with open(full, "rb") as f:
-            return f.read(HEAD_BYTES).decode("utf-8", "replace")
-    except (OSError, ValueError, RuntimeError):  # unreadable, a NUL byte, a symlink loop
-        return None
-
-
 async def generated_files(config: Config, paths: Sequence[str]) -> list[GeneratedFile]:
     """The generated files among `paths`, by name or by the header on disk (read in a thread)."""
-    finder = GeneratedFinder(config.generated, config.root)
-    root = config.root.resolve()
-
-    def find() -> list[GeneratedFile]:
-        heads = ((p, None if finder.by_path(p) else _head(root, p)) for p in sorted(set(paths)))
-        return find_generated(finder, heads)
-
-    return await asyncio.to_thread(find)
+    return await asyncio.to_thread(find_generated_files, config, paths)
 
 
 def _left_out(config: Config, generated: list[GeneratedFile]) -> set[str]:

@@ -33,6 +33,7 @@ _UNITS = {
     AlertRule.FILES_LEFT.value: ("file", "files"),
     AlertRule.FILE_REGRESSION.value: ("covered line lost", "covered lines lost"),
     AlertRule.EXCLUDED_LINES.value: ("more excluded line", "more excluded lines"),
+    AlertRule.COMPONENT_DROP.value: ("point", "points"),
 }
 
 #: When a rule fires, in words (the threshold is the configured one, `[tool.covtui.alerts]`).
@@ -51,6 +52,8 @@ RULES = {
     AlertRule.FILE_REGRESSION.value: "covered lines of code files became missed, at least the "
     "threshold in a file",
     "diff_coverage": "the lines changed since the merge base are covered less than the threshold",
+    AlertRule.COMPONENT_DROP.value: "a component's coverage fell at least its threshold (its "
+    "coverage_drop, or the project's) since its files' previous state",
     AlertRule.EXCLUDED_LINES.value: "at least the threshold more lines were excluded (pragmas, "
     "exclude regexes) than at the previous good snapshot over the same sources",
 }
