@@ -15,8 +15,8 @@ class KeyedTable(DataTable):
     `home`/`end` go to the first/last row (a DataTable's scroll sideways)."""
 
     BINDINGS = [
-        Binding("home", "first_row", "First row", show=False, tooltip="the first row"),
-        Binding("end", "last_row", "Last row", show=False, tooltip="the last row"),
+        Binding("home", "first_row", "First row", show=False, tooltip="the first / last row"),
+        Binding("end", "last_row", "Last row", show=False, tooltip="the first / last row"),
     ]
 
     DEFAULT_CSS = """

@@ -112,8 +112,8 @@ class SourceView(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Right", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False, tooltip="the top of the file"),
-        Binding("end", "scroll_end", "Bottom", show=False, tooltip="the end of the file"),
+        Binding("home", "scroll_home", "Top", show=False, tooltip="the top / end of the file"),
+        Binding("end", "scroll_end", "Bottom", show=False, tooltip="the top / end of the file"),
     ]
 
     current_gap: reactive[Gap | None] = reactive(None)

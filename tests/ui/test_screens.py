@@ -159,7 +159,7 @@ async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
         assert "## Keys on Alerts" in text
         assert "- `z`: take back the last acknowledgement" in text
         assert "- `enter`: the selected alert in full\n" in text
-        assert "- `end`: the last row\n" in text
+        assert "- `home` / `end`: the first / last row\n" in text
         assert "Next gap" not in text and "next missed run" not in text  # the file view's
         assert "filter box" not in text
         await pilot.press("escape")

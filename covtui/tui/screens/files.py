@@ -59,13 +59,13 @@ class FilesScreen(SubScreen):
         # `?` types into the filter box: help has a key that doesn't.
         Binding("f1", "app.show_help", "Help", key_display="F1", tooltip="the keys of this screen"),
         Binding("enter", "open", "Open", show=False, tooltip="the selected file's source, its gaps highlighted"),
-        Binding("down", "cursor('down')", "Down", show=False),
-        Binding("up", "cursor('up')", "Up", show=False),
-        Binding("pagedown", "cursor('page_down')", "Page down", show=False),
-        Binding("pageup", "cursor('page_up')", "Page up", show=False),
+        Binding("up", "cursor('up')", "Up", show=False, tooltip="move the selection, from the filter box too"),
+        Binding("down", "cursor('down')", "Down", show=False, tooltip="move the selection, from the filter box too"),
+        Binding("pageup", "cursor('page_up')", "Page up", show=False, tooltip="a page up / down"),
+        Binding("pagedown", "cursor('page_down')", "Page down", show=False, tooltip="a page up / down"),
         # Priority: the filter box would take them to move its own cursor.
-        Binding("home", "cursor('first_row')", "First file", show=False, priority=True),
-        Binding("end", "cursor('last_row')", "Last file", show=False, priority=True),
+        Binding("home", "cursor('first_row')", "First file", show=False, priority=True, tooltip="the first / last file"),
+        Binding("end", "cursor('last_row')", "Last file", show=False, priority=True, tooltip="the first / last file"),
     ]
 
     #: Said in help: while the filter box has the cursor, the app's letter keys type into it.
