@@ -550,3 +550,19 @@ def test_a_component_that_falls_raises_its_own_alert(tmp_path: Path, own_thresho
     assert len(drops) == (1 if own_threshold is None else 0)
     if drops:
         assert drops[0]["severity"] == "critical" and drops[0]["threshold"] == 0.5
+
+    from covtui.query.components import component_trend
+
+    async def trend():
+        async with await Store.open(p.db, read_only=True) as store:
+            return await component_trend(store, p.config)
+
+    assert asyncio.run(trend())["core"] == [before, after]
+
+
+def test_sparkline_scales_to_its_own_range() -> None:
+    from covtui.present.components import sparkline
+
+    assert sparkline([]) == "" and sparkline([None]) == ""
+    assert sparkline([10.0, None, 20.0, 15.0]) == "▁ █▅"
+    assert sparkline([50.0, 50.0]) == "▄▄"

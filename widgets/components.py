@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from covtui.display import printable
-from covtui.present.components import component_rows, generated_line
+from covtui.present.components import component_rows, generated_line, sparkline
 from covtui.query.components import ComponentState
 
 from .format import change_content
@@ -25,6 +25,8 @@ class ComponentsPanel(Static):
 
     parts: reactive[ComponentState | None] = reactive(None, always_update=True)
     selected: reactive[str | None] = reactive(None)
+    #: Each component's coverage at the latest good snapshots, oldest first (the screen's).
+    trend: reactive[dict | None] = reactive(None)
 
     def __init__(self, precision: int = 2, *, live: bool = False, **kwargs) -> None:
         """`live`: load the components itself whenever the app's state changes (on the main
@@ -53,6 +55,9 @@ class ComponentsPanel(Static):
     def watch_selected(self) -> None:
         self.show()
 
+    def watch_trend(self) -> None:
+        self.show()
+
     def show(self) -> None:
         parts = self.parts
         if parts is None:
@@ -69,6 +74,9 @@ class ComponentsPanel(Static):
             parts_: list = [mark, label, "  ", (cover, "$text-muted" if row.cover == "no data" else "")]
             parts_ += ["  ", change_content(row.pc_change, self.precision) if row.pc_change is not None
                        else Content(" " * (self.precision + 5))]
+            if self.trend is not None:
+                line = sparkline(self.trend.get(row.name, []))
+                parts_ += ["  ", (line.ljust(max(map(len, self.trend.values()), default=0)), "$primary")]
             parts_ += ["  ", (f"{row.lines.rjust(lines_width)} lines", "$text-muted")]
             if row.gate == "FAIL":
                 parts_ += ["  ", ("gate FAILED", "bold $text-error")]

@@ -78,6 +78,23 @@ def component_rows(
     return rows
 
 
+#: Eight heights, lowest first.
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """A percentage's history in one line, scaled to its own range (" " where no data)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = high - low
+    return "".join(
+        " " if v is None else SPARKS[3 if span == 0 else min(7, int((v - low) / span * 8))]
+        for v in values
+    )
+
+
 def generated_line(state: ComponentState, precision: int) -> str | None:
     """The total with generated files left out, labelled as such (it is not coverage.py's
     total of every file, but its total with `--omit` naming those files)."""

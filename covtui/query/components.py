@@ -117,3 +117,21 @@ async def ratchet_plan(store: Store, config: Config) -> RatchetPlan:
         if note:
             notes.append(note)
     return RatchetPlan(raises, notes)
+
+
+async def component_trend(store: Store, config: Config, n: int = 20) -> dict[str, list[float | None]]:
+    """Each component's coverage at the latest `n` good snapshots, oldest first (None: no
+    data then); generated files found once, on disk now."""
+    ids = list(reversed(await store.good_snapshot_ids(n)))
+    components = components_of(config)
+    trend: dict[str, list[float | None]] = {c.name: [] for c in components}
+    left_out: set[str] | None = None
+    for sid in ids:
+        files = await store.files(snapshot_id=sid)
+        if left_out is None:
+            left_out = _left_out(config, await generated_files(config, [f.path for f in files]))
+        breakdown = break_down(files, components, left_out)
+        for name, values in trend.items():
+            found = breakdown.get(name)
+            values.append(found.numbers.pc_covered if found and found.numbers.has_data else None)
+    return trend

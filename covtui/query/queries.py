@@ -103,6 +103,10 @@ class Queries:
         """Components, gates and generated files now (file headers read in a thread)."""
         return await components.component_state(self._store(), self.config)
 
+    async def component_trend(self, n: int = 20) -> dict[str, list[float | None]]:
+        """Each component's coverage at the latest `n` good snapshots, oldest first."""
+        return await components.component_trend(self._store(), self.config, n)
+
     async def exclusions(self) -> Audit:
         """Every excluded line and left-out file, and why (sources parsed in a thread)."""
         from covtui.query.exclusions import exclusions_audit  # (coverage.py's reader: on demand)

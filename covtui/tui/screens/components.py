@@ -21,6 +21,8 @@ from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.keyed_table import KeyedTable
 
 _FIXED = {"source": 8, "cover": 8, "missed": 13}
+#: Good snapshots in each component's trend line.
+TREND_POINTS = 20
 
 
 class ComponentsScreen(SubScreen):
@@ -68,6 +70,7 @@ class ComponentsScreen(SubScreen):
         try:
             self.parts = await self.app.queries.components()
             self.files = await self.app.queries.files()
+            self.query_one(ComponentsPanel).trend = await self.app.queries.component_trend(TREND_POINTS)
         except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
             self.query_one("#component-summary", Static).update(
                 Text(printable(f"cannot load the components: {exc}"))
@@ -124,7 +127,7 @@ class ComponentsScreen(SubScreen):
         summary.update(Text(printable(
             f"{component.name}: {cover} · {len(rows):,} file{'' if len(rows) == 1 else 's'}, most missed first"
             + (" · generated files left out" if parts.breakdown.generated else "")
-            + " · [ ] switch component, enter opens a file"
+            + f" · trend: last {TREND_POINTS} good snapshots · [ ] switch"
         )))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
