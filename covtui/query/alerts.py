@@ -20,7 +20,9 @@ async def alert_list(
 
 
 #: Rules that compare the whole snapshot with the previous good one over the same sources.
-OVERALL_RULES = frozenset({AlertRule.COVERAGE_DROP.value, AlertRule.MILESTONE.value})
+OVERALL_RULES = frozenset(
+    {AlertRule.COVERAGE_DROP.value, AlertRule.MILESTONE.value, AlertRule.EXCLUDED_LINES.value}
+)
 #: Rules that compare one source's result with its previous good one (that counted tests).
 SOURCE_RULES = {
     AlertRule.FILE_REGRESSION.value: False,

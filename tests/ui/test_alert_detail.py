@@ -139,6 +139,8 @@ def test_values_are_written_as_the_messages_write_them():
     assert quantity("tests_removed", 1234, 2) == "1,234 fewer tests"
     assert quantity("test_time", 113.4, 2) == "113% over the median"
     assert quantity("scan_failed", None, 2) == "—"
+    assert quantity("component_drop", 3.0, 2) == "3.00 points"
+    assert quantity("excluded_lines", 12, 2) == "12 more excluded lines"
 
 
 def test_an_explanation_shows_only_where_one_exists():

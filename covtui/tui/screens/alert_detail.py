@@ -36,6 +36,9 @@ _UNITS = {
     AlertRule.COMPONENT_DROP.value: ("point", "points"),
 }
 
+#: Rules whose value is a number of points, written as the message writes it.
+_POINTS = frozenset({AlertRule.COVERAGE_DROP.value, AlertRule.COMPONENT_DROP.value})
+
 #: When a rule fires, in words (the threshold is the configured one, `[tool.covtui.alerts]`).
 RULES = {
     AlertRule.SCAN_FAILED.value: "a source's scan failed, timed out or was cancelled",
@@ -63,6 +66,7 @@ _NO_BASELINE = {
     AlertRule.SCAN_FAILED.value: "nothing: the scan itself failed",
     AlertRule.TEST_TIME.value: "the median of the source's recent runs (in the message)",
     "diff_coverage": "the merge base (in the message)",
+    AlertRule.COMPONENT_DROP.value: "its files' previous results (in the message)",
 }
 
 
@@ -75,7 +79,7 @@ def quantity(rule: str, value: float | None, precision: int) -> str:
         return f"{pc_str(value, precision)}%"
     if rule == AlertRule.TEST_TIME.value:
         return f"{value:.0f}{one}"
-    if rule != AlertRule.COVERAGE_DROP.value and float(value).is_integer():  # a count
+    if rule not in _POINTS and float(value).is_integer():  # a count
         shown, unit = f"{int(value):,}", one if value == 1 else many
     else:
         shown, unit = f"{value:.{precision}f}", many
