@@ -75,5 +75,5 @@ class ProjectHeader(Widget):
         name = (printable(self.project_name), "bold $text-primary")
         room = self.content_region.width - len(name[0]) - sum(len(text) for text, _ in git) - 5
         # The path gives way first (its end kept): the git state matters more at 80 columns.
-        path = shorten_path(printable(home_path(self.project_path)), room) if room >= 8 else ""
+        path = shorten_path(printable(home_path(self.project_path)), room) if room >= 20 else ""
         return Content.assemble(name, "  ", (path, "$text-muted"), "   " if path else " ", *git)

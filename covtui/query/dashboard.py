@@ -13,8 +13,6 @@ from covtui.domain.run_median import VersusMedian, versus_median
 if TYPE_CHECKING:
     from covtui.store import Store
 
-#: Runs kept for the medians the last-run panel compares with.
-N_RECENT_RUNS = 20
 #: The median's window when no config says (the test-time alert's default).
 MEDIAN_WINDOW = 10
 #: Runs read for the last run's history (a sparkline where the panel has room); the median
@@ -99,7 +97,7 @@ class DashboardState:
     alerts: list[Alert]
     n_unacknowledged: int
     trend: dict[str, list[TrendPoint]]  # "overall" and one per source
-    recent_runs: list[SnapshotRow] = field(default_factory=list)  # newest first, for medians
+    recent_runs: list[SnapshotRow] = field(default_factory=list)  # the newest that ran something
     heartbeats: list[Heartbeat] = field(default_factory=list)
     n_snapshots: int = 0
     last_run: LastRunComparison | None = None
@@ -172,7 +170,7 @@ async def dashboard_state(
     previous = await store.comparable_before(latest) if latest else None
     files = await store.files()
     n_unacknowledged = await store.n_unacknowledged()
-    recent_runs = await store.recent_runs(N_RECENT_RUNS)
+    recent_runs = await store.recent_runs(1)  # its comparison reads what it needs
     n_snapshots = await store.n_snapshots()
     sources = await store.sources()
     last_run = (
