@@ -176,6 +176,8 @@ class ComponentConfig:
     #: Points its coverage may fall in one snapshot before a critical alert (default: the
     #: project's `alerts.coverage_drop`).
     coverage_drop: float | None = ranged(None, above=0, max=100)
+    #: Its own milestone bands (default: the project's `phases`).
+    phases: list[Phase] | None = None
 
 
 @dataclass
@@ -390,6 +392,11 @@ def _check_components(config: Config, where: str, prefix: str) -> None:
             raise ConfigError(f"{where}: {key + '.name'!r}: component {component.name!r} is named twice")
         seen.add(component.name)
         _check_globs(component.paths, where, f"{key}.paths")
+        for phase in component.phases or ():
+            if not 0 <= phase.start < phase.end <= 100:
+                raise ConfigError(f"{where}: {key!r}: phase {phase.name!r}: need 0 <= start < end <= 100")
+        if component.phases == []:
+            raise ConfigError(f"{where}: {key + '.phases'!r} should name at least one phase")
     for i, gate in enumerate(config.gates):
         key = _key(prefix, f"gates[{i}]")
         _check_globs(gate.paths, where, f"{key}.paths")

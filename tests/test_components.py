@@ -566,3 +566,24 @@ def test_sparkline_scales_to_its_own_range() -> None:
     assert sparkline([]) == "" and sparkline([None]) == ""
     assert sparkline([10.0, None, 20.0, 15.0]) == "▁ █▅"
     assert sparkline([50.0, 50.0]) == "▄▄"
+
+
+def test_a_component_may_have_phases_of_its_own(scanned: Project, tmp_path: Path) -> None:
+    core = coverage_json(scanned, "--include=pkg/core/*")["percent_covered"]
+    cli = coverage_json(scanned, "--include=pkg/cli/*,pkg/util.py")["percent_covered"]
+    assert core < 90 and 50 <= cli < 75  # the project's phases put cli in Advanced
+    config = tmp_path / "phases.toml"
+    config.write_text(CONFIG.replace('name = "core"\n', 'name = "core"\nphases = [\n'
+                      '  { name = "Climbing", start = 0, end = 90 },\n'
+                      '  { name = "Kept", start = 90, end = 100 },\n]\n'))
+    env = {**clean_env(), "COVTUI_CONFIG": str(config)}
+    out = subprocess.run([sys.executable, "-m", "covtui", "status"], cwd=scanned.root, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│ ")}
+    assert "Climbing" in rows["core"] and "Advanced" in rows["cli"]
+    config.write_text(CONFIG.replace('name = "core"\n', 'name = "core"\nphases = [\n'
+                      '  { name = "Bad", start = 50, end = 40 },\n]\n'))
+    bad = subprocess.run([sys.executable, "-m", "covtui", "status"], cwd=scanned.root, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "phase 'Bad': need 0 <= start < end <= 100" in bad.stderr
+    assert bad.stderr.count("\n") == 1

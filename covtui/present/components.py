@@ -60,8 +60,9 @@ def component_rows(
         n = c.numbers
         gate = _gate_of(state, c.name)
         phase = ""
-        if phases and n.has_data:
-            found = phase_status(n.pc_covered, phases)
+        own = state.phases.get(c.name, phases)
+        if own and n.has_data:
+            found = phase_status(n.pc_covered, own)
             phase = f"Phase {found.number}: {found.phase.name}"
         rows.append(ComponentRow(
             c.name,

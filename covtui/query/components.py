@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from covtui.config import Config
+from covtui.config import Config, Phase
 from covtui.domain.components import (
     Breakdown,
     PathGlobs,
@@ -38,6 +38,8 @@ class ComponentState:
     #: against), when there is one and the change was asked for.
     previous: Breakdown | None = None
     previous_snapshot_id: int | None = None
+    #: Components with phases of their own (the others use the project's).
+    phases: dict[str, list[Phase]] = field(default_factory=dict)
 
     def pc_change(self, name: str) -> float | None:
         """A component's change in points since `previous`; None when either has no data."""
@@ -89,7 +91,8 @@ async def component_state(
     if before is not None:
         previous_id = before.id
         previous = break_down(await store.files(snapshot_id=before.id), components, left_out)
-    return ComponentState(snapshot_id, breakdown, generated, results, previous, previous_id)
+    own = {c.name: c.phases for c in config.components if c.phases}
+    return ComponentState(snapshot_id, breakdown, generated, results, previous, previous_id, own)
 
 
 @dataclass(frozen=True)

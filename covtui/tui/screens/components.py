@@ -122,7 +122,7 @@ class ComponentsScreen(SubScreen):
         n = component.numbers
         cover = f"{n.pc_covered_str(precision)}%" if n.has_data else "no data"
         if n.has_data:
-            phase = phase_status(n.pc_covered, self.app.config.phases)
+            phase = phase_status(n.pc_covered, parts.phases.get(component.name, self.app.config.phases))
             cover += f" · Phase {phase.number}: {phase.phase.name}"
         summary.update(Text(printable(
             f"{component.name}: {cover} · {len(rows):,} file{'' if len(rows) == 1 else 's'}, most missed first"
