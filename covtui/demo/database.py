@@ -14,7 +14,8 @@ from pathlib import Path
 
 from covtui import __version__
 from covtui.config import Config
-from covtui.demo.paths import demo_database_path, demo_project_root
+from covtui.demo.paths import FORMAT, demo_database_path, demo_project_root, read_meta
+from covtui.demo.paths import meta_path as _meta_path
 from covtui.demo.timeline import DemoHistory
 from covtui.domain.model import SnapshotDraft
 from covtui.record import record_snapshots
@@ -27,9 +28,6 @@ BATCH = 288
 #: The first transaction of a fill: an hour, so the dashboard has something to show at once.
 FIRST_BATCH = 12
 RETENTION_DAYS = 90.0
-#: What the history holds changed (2: skipped branches go where the materialised sources
-#: jump): a cache of another format is built anew.
-FORMAT = 2
 
 
 async def _write(
@@ -86,10 +84,6 @@ async def build_demo_database(
         await _write(store, history.drafts(history.n), history.n, config, progress)
 
 
-def _meta_path(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
 @dataclass(frozen=True)
 class DemoPlan:
     """What a cached demo database holds and what bringing it up to now takes.
@@ -124,7 +118,7 @@ async def plan_demo_database(
     is incomplete: the database is never taken for complete before its fill has finished."""
     now = time.time() if now is None else now
     meta_path = _meta_path(path)
-    meta = None if rebuild else _read_meta(meta_path, seed)
+    meta = None if rebuild else read_meta(path, seed)
     if meta is not None and meta["days"] == days and path.exists():
         history = DemoHistory(days=days, interval_s=meta["interval_s"], seed=seed, end=meta["end"])
         async with await Store.open(path) as store:
@@ -193,22 +187,6 @@ def _write_meta(meta_path: Path, history: DemoHistory, *, complete: bool) -> Non
     tmp = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, meta_path)
-
-
-def _read_meta(path: Path, seed: int) -> dict | None:
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("version") != __version__ or meta.get("seed") != seed:
-        return None
-    if meta.get("format") != FORMAT:
-        return None
-    try:
-        float(meta["days"]), float(meta["interval_s"]), float(meta["end"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return meta
 
 
 def demo_lock(

@@ -202,6 +202,8 @@ class CovtuiApp(App):
     def on_history_filled(self, message: HistoryFilled) -> None:
         code, error = message.code, message.error
         self.activity = None
+        if self._history_until is None:
+            self._history_until = 0.0  # it ended before writing anything: nothing to hide
         self.poller.request_reload()
         if code == 0 and self._fill_building:
             self.notify("The demo's history is complete: r runs a pretend rescan.", markup=False)
@@ -216,6 +218,8 @@ class CovtuiApp(App):
         return self.fill is not None and self.activity is not None
 
     def on_alerts_raised(self, message: AlertsRaised) -> None:
+        if self.fill is not None and self._history_until is None:
+            return  # the fill has not said how far it goes: all it wrote so far is history
         if self._history_until is not None:
             # The demo's history being written is not news: the same alerts a full build
             # would have stored before the dashboard opened, where none is announced.
