@@ -104,3 +104,13 @@ async def test_fuller_tests_leave_fewer_recommendations(service, tmp_path: Path)
     assert "Cache.drop" not in names and "parse" not in names
     handlers = next(a for a in service_rec.actions if a.kind == "handlers")
     assert handlers.counts == (2,) and handlers.names == ("load",)
+
+
+def test_a_headline_counts_one_statement_and_one_branch_in_the_singular() -> None:
+    from covtui.domain.numbers import Numbers
+    from covtui.domain.recommend import IMMEDIATE, Recommendation
+
+    numbers = Numbers(n_files=1, n_files_covered=0, n_statements=1, n_missing=1,
+                      n_branches=1, n_partial_branches=0, n_missing_branches=1)
+    rec = Recommendation(IMMEDIATE, 1, "python", "a.py", numbers, 1.0, 1.0, ())
+    assert rec.headline() == "a.py — 0.00% of 1 statement and 1 branch"

@@ -11,7 +11,7 @@ from rich.text import Text
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.display import printable
-from covtui.present.text import local_time
+from covtui.present.text import local_time, plural
 
 
 @click.command()
@@ -35,8 +35,8 @@ def excluded(obj: Context, as_json: bool, lines: bool) -> None:
     if as_json:
         print(json.dumps(_as_json(audit), indent=2))
         return
-    console.print(Text(f"{audit.n_lines:,} excluded lines in {len(audit.files):,} files; "
-                       f"{len(audit.left_out):,} files left out", style="bold"))
+    console.print(Text(f"{plural(audit.n_lines, 'excluded line')} in {plural(len(audit.files), 'file')}; "
+                       f"{plural(len(audit.left_out), 'file')} left out", style="bold"))
     counts = Table(title="By reason", title_justify="left")
     counts.add_column("reason")
     counts.add_column("count", justify="right")
@@ -51,7 +51,7 @@ def excluded(obj: Context, as_json: bool, lines: bool) -> None:
             f"{last.n_excluded:,}" + ("" if change is None else f" ({change:+,} since the snapshot before)")
         )))
     for f in audit.files:
-        head = Text(printable(f"{f.path}: {len(f.lines):,} lines"), style="bold")
+        head = Text(printable(f"{f.path}: {plural(len(f.lines), 'line')}"), style="bold")
         if f.changed_since:
             head += Text(printable(f" (the latest snapshot counted {f.n_stored:,}: changed on disk since)"),
                          style="yellow")

@@ -84,9 +84,10 @@ class Recommendation:
 
     def headline(self, plain: Plain = as_is, precision: int = 2) -> str:
         n = self.numbers
-        text = f"{plain(self.path)} — {n.pc_covered_str(precision)}% of {n.n_statements:,} statements"
+        text = (f"{plain(self.path)} — {n.pc_covered_str(precision)}% of {n.n_statements:,} "
+                f"statement{'s' if n.n_statements != 1 else ''}")
         if n.n_branches:
-            text += f" and {n.n_branches:,} branches"
+            text += f" and {n.n_branches:,} branch{'es' if n.n_branches != 1 else ''}"
         return text
 
     def describe(self, code: Code = backticks, plain: Plain = as_is, precision: int = 2) -> str:

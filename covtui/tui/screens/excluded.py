@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 
 from covtui.display import printable
 from covtui.domain.exclusions import Audit
+from covtui.present.text import plural
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import shorten_path
@@ -57,8 +58,8 @@ class ExcludedScreen(SubScreen):
             summary.update(Text(printable(f"cannot audit the exclusions: {exc}")))
             return
         text = Text(
-            f"{audit.n_lines:,} excluded lines in {len(audit.files):,} files · "
-            f"{len(audit.left_out):,} files left out", style="bold",
+            f"{plural(audit.n_lines, 'excluded line')} in {plural(len(audit.files), 'file')} · "
+            f"{plural(len(audit.left_out), 'file')} left out", style="bold",
         )
         if audit.change is not None:
             style = "bold red" if audit.change > 0 else ""
