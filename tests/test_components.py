@@ -557,7 +557,10 @@ def test_a_component_that_falls_raises_its_own_alert(tmp_path: Path, own_thresho
         async with await Store.open(p.db, read_only=True) as store:
             return await component_trend(store, p.config)
 
-    assert asyncio.run(trend())["core"] == [before, after]
+    found = asyncio.run(trend())
+    assert found["core"] == [before, after]
+    omit = "pkg/core/*,pkg/cli/*,pkg/util.py,pkg/gen/thing_pb2.py,pkg/made.py"
+    assert found["other"][-1] == coverage_json(p, f"--omit={omit}")["percent_covered"]
 
 
 def test_sparkline_scales_to_its_own_range() -> None:

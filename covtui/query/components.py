@@ -129,12 +129,14 @@ async def component_trend(store: Store, config: Config, n: int = 20) -> dict[str
     components = components_of(config)
     trend: dict[str, list[float | None]] = {c.name: [] for c in components}
     left_out: set[str] | None = None
-    for sid in ids:
+    for i, sid in enumerate(ids):
         files = await store.files(snapshot_id=sid)
         if left_out is None:
             left_out = _left_out(config, await generated_files(config, [f.path for f in files]))
-        breakdown = break_down(files, components, left_out)
-        for name, values in trend.items():
-            found = breakdown.get(name)
-            values.append(found.numbers.pc_covered if found and found.numbers.has_data else None)
+        for found in break_down(files, components, left_out).components:  # "other" too
+            trend.setdefault(found.name, [None] * i).append(
+                found.numbers.pc_covered if found.numbers.has_data else None
+            )
+        for values in trend.values():
+            values += [None] * (i + 1 - len(values))
     return trend

@@ -90,10 +90,10 @@ async def test_excluded_screen_lists_counts(comp_config: Config) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("x")
-        await wait_for(pilot, lambda: "excluded lines in" in screen_text(app), timeout=10)
+        await wait_for(pilot, lambda: " left out" in screen_text(app), timeout=10)
         async with await Store.open(comp_config.database_path, read_only=True) as store:
             stored = sum(f.numbers.n_excluded for f in await store.files())
-        assert f"{stored:,} excluded lines in" in screen_text(app)
+        assert f"{stored:,} excluded line{'' if stored == 1 else 's'} in" in screen_text(app)
 
 
 @pytest.mark.parametrize("size", [(120, 36)], ids=lambda s: f"{s[0]}x{s[1]}")
