@@ -109,6 +109,9 @@ class SourceConfig:
     shell: bool = False
     #: Extra environment variables for the command.
     env: dict[str, str] = field(default_factory=dict)
+    #: Record which test ran each line (coverage.py contexts) when covtui runs pytest under
+    #: coverage.py: `covtui who`, `covtui explain` and flaky lines need it.
+    contexts: bool = True
 
     @property
     def runs_under_coverage(self) -> bool:

@@ -1,11 +1,13 @@
-"""Compact text and blob forms of line lists, arcs, functions and test ids (as stored)."""
+"""Compact text and blob forms of line lists, arcs, functions, test ids and per-test
+coverage (as stored)."""
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from covtui.domain.contexts import LineTests
 from covtui.domain.model import Arc, FunctionCoverage
 
 
@@ -68,3 +70,38 @@ def encode_names(names: Iterable[str]) -> bytes:
 def decode_names(blob: bytes) -> frozenset[str]:
     text = zlib.decompress(blob).decode("utf-8", "surrogatepass")
     return frozenset(text.split("\n")) if text else frozenset()
+
+
+def encode_line_tests(tests: LineTests) -> bytes:
+    """A file's line → contexts as one blob: its context table, then each context's lines as
+    ranges (a test runs runs of lines), JSON, zlib. Equal data gives equal bytes."""
+    by_context: list[list[int]] = [[] for _ in tests.contexts]
+    for line, indexes in tests.lines.items():
+        for i in indexes:
+            by_context[i].append(line)
+    # The executed lines too: a line can run with no context of its own to show for it.
+    doc = [
+        list(tests.contexts),
+        [encode_lines(lines) for lines in by_context],
+        encode_lines(tests.lines),
+    ]
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode("ascii"), 6)
+
+
+def decode_line_tests(blob: bytes, content: str | None = None) -> LineTests:
+    contexts, ranges, executed = json.loads(zlib.decompress(blob))
+    lines: dict[int, list[int]] = {n: [] for n in decode_lines(executed)}
+    for i, text in enumerate(ranges):
+        for line in decode_lines(text):
+            lines[line].append(i)
+    return LineTests(tuple(contexts), {n: tuple(v) for n, v in sorted(lines.items())}, content)
+
+
+def encode_outcomes(outcomes: Mapping[str, str]) -> bytes:
+    """Test id → outcome ("passed", "failed", …) as one compressed blob."""
+    text = json.dumps(dict(sorted(outcomes.items())), separators=(",", ":"))
+    return zlib.compress(text.encode("ascii"), 6)
+
+
+def decode_outcomes(blob: bytes) -> dict[str, str]:
+    return json.loads(zlib.decompress(blob))

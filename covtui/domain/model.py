@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
+from covtui.domain.contexts import LineTests
 from covtui.domain.numbers import Numbers
 
 Arc = tuple[int, int]
@@ -97,6 +98,8 @@ class CoverageReport:
     #: coverage.py data: whether `source` (or `source_pkgs`) was set, so that files no test
     #: imported appear at 0%; False: such files are invisible. None: not known (other formats).
     measures_unimported: bool | None = None
+    #: Path → which contexts (tests) ran each line, when the data recorded per-test contexts.
+    line_tests: dict[str, LineTests] | None = field(default=None, repr=False)
 
     @cached_property
     def numbers(self) -> Numbers:
@@ -163,6 +166,8 @@ class SourceResult:
     tests: TestOutcomes | None = None
     run: RunMetrics = field(default_factory=RunMetrics)
     message: str = ""  # why it failed, in one line
+    #: Test id (pytest node id, as in the contexts) → outcome, from covtui's pytest plugin.
+    outcomes: dict[str, str] | None = None
 
     @property
     def numbers(self) -> Numbers | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from covtui.config import Config
+from covtui.domain.explain import Explanation
 from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import phase_status
@@ -148,3 +149,33 @@ def status_json(
          "change": f.pc_change} for f in state.critical_files
     ]
     return result
+
+
+def explanation_json(e: Explanation) -> dict:
+    """`covtui explain --json`: the totals and each cause's share (they add up exactly)."""
+    return {
+        "from": e.from_id,
+        "to": e.to_id,
+        "covered_lines_delta": e.covered_lines_delta,
+        "missed_lines_delta": e.missed_lines_delta,
+        "exact": e.exact,
+        "causes": [
+            {
+                "kind": c.kind,
+                "covered_lines_delta": c.covered_lines_delta,
+                "missed_lines_delta": c.missed_lines_delta,
+                "files": [
+                    {
+                        "source": f.source,
+                        "path": f.path,
+                        "covered_lines_delta": f.covered_lines_delta,
+                        "missed_lines_delta": f.missed_lines_delta,
+                        "lines": f.lines,
+                    }
+                    for f in sorted(c.files.values(), key=lambda f: (f.source, f.path))
+                ],
+                "tests": sorted(c.tests),
+            }
+            for c in e.causes
+        ],
+    }

@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import sqlite3
@@ -47,6 +48,7 @@ from covtui.coverage_compat import (
     prep_patterns,
 )
 from covtui.domain.codec import decode_lines, encode_lines
+from covtui.domain.contexts import LineTests, has_tests
 from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
@@ -430,6 +432,7 @@ def _read_fast(
             has_branches = data.has_arcs()
             with compat.keep_db_open(data):
                 files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
+                line_tests = _line_tests(data, items, files, root)
         finally:
             for d in to_close:
                 d.close()
@@ -440,8 +443,36 @@ def _read_fast(
         read_s=time.perf_counter() - started,
         # Without `source`, coverage.py only knows files some test imported.
         measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
+        line_tests=line_tests,
     )
     return report, stats
+
+
+def _line_tests(
+    data: CoverageData, items: list[_Item], files: list[FileCoverage], root: Path
+) -> dict[str, LineTests] | None:
+    """Each reported file's executed lines with the contexts coverage.py's
+    `contexts_by_lineno()` gives for them; None when the data has no per-test contexts."""
+    if not has_tests(data.measured_contexts()):
+        return None
+    by_path = {relative_path(i.json_name, root): i for i in items}
+    out: dict[str, LineTests] = {}
+    for f in files:
+        item = by_path.get(f.path)
+        if item is None:
+            continue
+        missing = set(f.missing_lines)
+        executed = [n for n in f.statements if n not in missing]
+        raw = item.raw
+        if raw is None:
+            with contextlib.suppress(OSError), open(item.abs_path, "rb") as src:
+                raw = src.read()
+        # git's blob id of the source: `git diff` can compare two measured versions by it.
+        content = (
+            hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() if raw is not None else None
+        )
+        out[f.path] = LineTests.of(data.contexts_by_lineno(item.data_name), executed, content)
+    return out
 
 
 def _setup(

@@ -7,12 +7,14 @@ all call it. It is a `Scanner` (covtui.scan.scanner), as the demo's pretend scan
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shlex
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from covtui.config import Config, ConfigError, SourceConfig
@@ -26,6 +28,11 @@ from covtui.scan.runner import run_command
 from covtui.scan.scanner import OnOutput, ScanOutcome
 from covtui.store import Store
 
+#: covtui's pytest plugin: names each test's coverage context and records its outcome.
+PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
+PLUGIN_NAME = "covtui_contexts"
+OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
+
 
 @dataclass
 class _Plan:
@@ -36,6 +43,8 @@ class _Plan:
     junit: Path | None
     is_pytest: bool
     work_dir: Path | None = None  # emptied before the run
+    env: dict[str, str] = field(default_factory=dict)  # on top of the source's own
+    outcomes: Path | None = None  # each test's outcome, written by covtui's pytest plugin
 
 
 async def run_scan(
@@ -127,7 +136,8 @@ async def scan_source(
             on_output(source.name, line)
 
     result = await run_command(
-        plan.argv, cwd=config.root, env=source.env, timeout=source.timeout, on_line=on_line
+        plan.argv, cwd=config.root, env={**source.env, **plan.env}, timeout=source.timeout,
+        on_line=on_line,
     )
     metrics = result.metrics
     if result.not_found:
@@ -183,7 +193,24 @@ async def scan_source(
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
-    return SourceResult(source.name, RunStatus.OK, report, tests, metrics)
+    outcomes = await asyncio.to_thread(_read_outcomes, plan.outcomes, started)
+    return SourceResult(source.name, RunStatus.OK, report, tests, metrics, outcomes=outcomes)
+
+
+def _read_outcomes(path: Path | None, started: float) -> dict[str, str] | None:
+    """The tests' outcomes the plugin wrote in this run (None: none, or not readable)."""
+    if path is None:
+        return None
+    try:
+        if path.stat().st_mtime < started - 1:
+            return None
+        with open(path, encoding="utf-8") as f:
+            outcomes = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(outcomes, dict):
+        return None
+    return {str(k): str(v) for k, v in outcomes.items()}
 
 
 def plan_source(config: Config, source: SourceConfig) -> _Plan:
@@ -213,12 +240,22 @@ def plan_source(config: Config, source: SourceConfig) -> _Plan:
             f"source {source.name!r}: shell commands can't run under coverage.py; "
             "give 'report' with the file the command writes"
         )
+    env: dict[str, str] = {}
+    outcomes = None
     if is_pytest:
         module_args = argv[3:] if _is_python(argv[0]) else argv[1:]
         command = [*coverage_run, "-m", "pytest", *module_args]
         if not any(a.startswith("--junitxml") or a.startswith("--junit-xml") for a in module_args):
             junit = work / "junit.xml"
             command.append(f"--junitxml={junit}")
+        if source.contexts:
+            outcomes = work / "outcomes.json"
+            command[len(coverage_run) + 2:len(coverage_run) + 2] = ["-p", PLUGIN_NAME]
+            path = source.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+            env = {
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_DIR), path])),
+                OUTCOMES_ENV: str(outcomes),
+            }
     elif len(argv) >= 3 and _is_python(argv[0]) and argv[1] == "-m":
         command = [*coverage_run, "-m", *argv[2:]]
     elif argv[0].endswith(".py"):
@@ -235,7 +272,7 @@ def plan_source(config: Config, source: SourceConfig) -> _Plan:
         # Parallel mode and subprocess measurement leave `.coverage.*` shards beside it.
         return sorted(p for p in work.glob(".coverage*") if p.is_file())
 
-    return _Plan(command, data_files, junit, is_pytest, work)
+    return _Plan(command, data_files, junit, is_pytest, work, env, outcomes)
 
 
 def _fresh_folder(path: Path) -> None:

@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -151,6 +151,39 @@ _V4 = """
 CREATE INDEX IF NOT EXISTS file_changes_state ON file_changes(state_id)
 """
 
+# Per-test coverage (covtui who / explain): per snapshot and file, which contexts ran each
+# line, as a blob shared by every snapshot where it is the same (a file's tests rarely change),
+# with the digest of the file's source; each test's outcome per source. Prune keeps them for
+# the newest snapshots and those alerts refer to. Flaky lines: a score per line, decaying.
+_V5 = """
+CREATE TABLE line_test_blobs (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    data BLOB NOT NULL
+);
+CREATE TABLE line_tests (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    file_id INTEGER NOT NULL,
+    blob_id INTEGER NOT NULL REFERENCES line_test_blobs(id),
+    content TEXT,
+    PRIMARY KEY (snapshot_id, file_id)
+) WITHOUT ROWID;
+CREATE INDEX line_tests_blob ON line_tests(blob_id);
+CREATE TABLE test_runs (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    outcomes BLOB NOT NULL,
+    PRIMARY KEY (snapshot_id, source)
+) WITHOUT ROWID;
+CREATE TABLE flaky_lines (
+    file_id INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    score REAL NOT NULL,
+    snapshot_id INTEGER NOT NULL,
+    PRIMARY KEY (file_id, line)
+) WITHOUT ROWID
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import sqlite3
@@ -18,11 +19,16 @@ import aiosqlite
 from covtui.domain.codec import (
     decode_arcs,
     decode_functions,
+    decode_line_tests,
     decode_lines,
     decode_names,
+    decode_outcomes,
+    encode_line_tests,
     encode_names,
+    encode_outcomes,
 )
-from covtui.domain.model import Alert
+from covtui.domain.contexts import LineTests
+from covtui.domain.model import Alert, FileCoverage
 from covtui.domain.numbers import Numbers
 from covtui.domain.recording import (
     Baseline,
@@ -237,6 +243,7 @@ class Store:
             )
         if plan.file_writes:
             await self._insert_file_writes(snapshot_id, plan)
+        await self._insert_line_tests(snapshot_id, plan)
         for alert in plan.alerts:
             cursor = await self.conn.execute(
                 "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message, "
@@ -300,6 +307,117 @@ class Store:
             await self.conn.executemany(INSERT_STATE, states)
         await self.conn.executemany(
             "INSERT INTO file_changes (file_id, snapshot_id, state_id) VALUES (?, ?, ?)", changes
+        )
+
+    async def _insert_line_tests(self, snapshot_id: int, plan: SnapshotPlan) -> None:
+        """Per-test coverage and test outcomes of the sources that recorded them. A file's
+        blob is stored once however many snapshots have the same one."""
+        rows: list[tuple] = []
+        blobs: dict[bytes, bytes] = {}
+        outcomes = []
+        for result in plan.measured:
+            if result.outcomes is not None:
+                outcomes.append((snapshot_id, result.name, encode_outcomes(result.outcomes)))
+            line_tests = result.report.line_tests if result.report is not None else None
+            files = plan.files.get(result.name, {})
+            for path, tests in (line_tests or {}).items():
+                state = files.get(path)
+                if state is None or state.file_id is None:
+                    continue
+                data = encode_line_tests(tests)
+                digest = hashlib.blake2b(data, digest_size=16).digest()
+                blobs[digest] = data
+                rows.append((snapshot_id, state.file_id, tests.content, digest))
+        if outcomes:
+            await self.conn.executemany(
+                "INSERT OR REPLACE INTO test_runs (snapshot_id, source, outcomes) VALUES (?, ?, ?)",
+                outcomes,
+            )
+        if rows:
+            await self.conn.executemany(
+                "INSERT OR IGNORE INTO line_test_blobs (digest, data) VALUES (?, ?)", blobs.items()
+            )
+            await self.conn.executemany(
+                "INSERT OR REPLACE INTO line_tests (snapshot_id, file_id, content, blob_id) "
+                "SELECT ?, ?, ?, id FROM line_test_blobs WHERE digest = ?",
+                rows,
+            )
+
+    # -- per-test coverage -------------------------------------------------------------------
+
+    async def states_at(self, snapshot_id: int) -> dict[tuple[str, str], FileCoverage]:
+        """(source, path) → every reported file's state at `snapshot_id`, across sources."""
+        states: dict[tuple[str, str], FileCoverage] = {}
+        for (name,) in await self._all("SELECT name FROM sources"):
+            for row in await self._all(STATE_AT_SQL, {"source": name, "sid": snapshot_id}):
+                _, path, state_id = STATE_FIELDS(row)
+                if state_id is not None:
+                    states[name, path] = file_coverage_of(path, row)
+        return states
+
+    async def line_test_snapshots(self) -> list[int]:
+        """The snapshots that kept per-test coverage, newest first."""
+        rows = await self._all("SELECT DISTINCT snapshot_id FROM line_tests ORDER BY snapshot_id DESC")
+        return [r[0] for r in rows]
+
+    async def line_tests(
+        self, snapshot_id: int, *, source: str | None = None, path: str | None = None
+    ) -> dict[tuple[str, str], LineTests]:
+        """(source, path) → which contexts ran each line, at `snapshot_id` (empty: not kept)."""
+        sql = (
+            "SELECT f.source, f.path, l.content, b.data FROM line_tests l "
+            "JOIN files f ON f.id = l.file_id JOIN line_test_blobs b ON b.id = l.blob_id "
+            "WHERE l.snapshot_id = ?"
+        )
+        params: list = [snapshot_id]
+        if source is not None:
+            sql += " AND f.source = ?"
+            params.append(source)
+        if path is not None:
+            sql += " AND f.path = ?"
+            params.append(path)
+        return {
+            (src, p): decode_line_tests(data, content)
+            for src, p, content, data in await self._all(sql, params)
+        }
+
+    async def test_outcomes(self, snapshot_id: int) -> dict[str, dict[str, str]]:
+        """Source → test id → outcome at `snapshot_id` (sources that recorded them)."""
+        rows = await self._all(
+            "SELECT source, outcomes FROM test_runs WHERE snapshot_id = ?", (snapshot_id,)
+        )
+        return {source: decode_outcomes(blob) for source, blob in rows}
+
+    async def line_test_bytes(self) -> int:
+        """What per-test coverage takes in the database (blobs, rows' own share not counted)."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(length(data)), 0) + (SELECT COALESCE(SUM(length(outcomes)), 0) "
+            "FROM test_runs) FROM line_test_blobs"
+        )
+        return row[0]
+
+    async def _prune_line_tests(self) -> None:
+        """Keep per-test coverage for the two newest snapshots that have it, every snapshot an
+        alert refers to and the one before each of those (what the alert compared with)."""
+        keep = (
+            "SELECT snapshot_id FROM (SELECT DISTINCT snapshot_id FROM line_tests "
+            "ORDER BY snapshot_id DESC LIMIT 2) "
+            "UNION SELECT snapshot_id FROM alerts WHERE snapshot_id IS NOT NULL "
+            "UNION SELECT (SELECT MAX(l.snapshot_id) FROM line_tests l "
+            "WHERE l.snapshot_id < a.snapshot_id) FROM alerts a WHERE a.snapshot_id IS NOT NULL"
+        )
+        await self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_tests (id INTEGER PRIMARY KEY)")
+        await self.conn.execute("DELETE FROM kept_tests")
+        await self.conn.execute(f"INSERT OR IGNORE INTO kept_tests {keep}")
+        await self.conn.execute(
+            "DELETE FROM line_tests WHERE snapshot_id NOT IN (SELECT id FROM kept_tests)"
+        )
+        await self.conn.execute(
+            "DELETE FROM test_runs WHERE snapshot_id NOT IN (SELECT id FROM kept_tests)"
+        )
+        await self.conn.execute(
+            "DELETE FROM line_test_blobs WHERE NOT EXISTS "
+            "(SELECT 1 FROM line_tests WHERE blob_id = line_test_blobs.id)"
         )
 
     # -- alerts and maintenance ----------------------------------------------------------------
@@ -380,6 +498,7 @@ class Store:
                 (cutoff, keep_from),
             )
             n_alerts = alerts.rowcount
+            await self._prune_line_tests()
         if n_snapshots or n_alerts:
             # Hand freed pages back a slice at a time (each slice is a short write too).
             free = (await self._one("PRAGMA freelist_count"))[0]

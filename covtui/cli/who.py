@@ -1,0 +1,93 @@
+"""`covtui who FILE:LINE`: the tests that ran a line in the latest per-test coverage."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from covtui.cli.console import console
+from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.config import Range, check_number
+from covtui.display import printable
+from covtui.errors import CovtuiError
+from covtui.query.tests import LineAnswer
+from covtui.query.tests import who as who_ran
+from covtui.store import Store
+
+#: Line numbers a file can have (coverage.py stores them as SQLite integers).
+LINE = Range(min=1, max=2**31 - 1)
+
+
+@click.command()
+@project_options
+@click.argument("where", metavar="FILE:LINE")
+@click.option("--source", default=None, help="The source that measured FILE (when several did).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def who(obj: Context, where: str, source: str | None, as_json: bool) -> None:
+    """The tests that ran FILE's LINE in the latest snapshot with per-test coverage."""
+    path, line = parse_location(where, obj.config.root)
+
+    async def main() -> LineAnswer:
+        async with await Store.open(obj.db_path, read_only=True) as store:
+            return await who_ran(store, path, line, source)
+
+    answer = run(main())
+    if as_json:
+        print(json.dumps(answer_json(answer), indent=2))
+        return
+    where_text = f"{answer.path}:{answer.line} (source {answer.source}, snapshot #{answer.snapshot_id})"
+    console.print(Text(printable(where_text), style="bold"))
+    if not answer.ran:
+        state = "missed" if answer.missed else "not run (not a statement, or excluded)"
+        console.print(Text(f"  {state}: no test ran it"))
+        return
+    if answer.at_import:
+        console.print(Text("  ran outside any test (module import, conftest, collection)"))
+    for test in answer.tests:
+        phases = "" if test.phases == ("run",) else f"  [{', '.join(test.phases)}]"
+        console.print(Text(f"  {printable(test.name)}{phases}"))
+    n = answer.n_tests
+    summary = f"  {n:,} test{'s' if n != 1 else ''}"
+    if answer.only_outside_tests:
+        summary += "; only at import or in fixtures, never in a test's body"
+    console.print(Text(summary, style="dim"))
+
+
+def parse_location(where: str, root: Path) -> tuple[str, int]:
+    """"pkg/calc.py:12" → the stored path (relative to the project root) and the line."""
+    path, sep, number = where.rpartition(":")
+    if not sep or not path:
+        raise CovtuiError(f"{printable(where)!r}: give FILE:LINE, e.g. pkg/calc.py:12")
+    try:
+        line = int(number)
+    except ValueError:
+        raise CovtuiError(
+            f"{printable(where)!r}: LINE should be a whole number, not {printable(number)!r}"
+        ) from None
+    check_number(f"{printable(where)!r}: LINE", line, LINE)
+    full = Path(os.path.abspath(path))
+    try:
+        return full.relative_to(root.resolve()).as_posix(), line
+    except ValueError:
+        return path, line  # outside the project: stored as given
+
+
+def answer_json(a: LineAnswer) -> dict:
+    return {
+        "snapshot": a.snapshot_id,
+        "source": a.source,
+        "path": a.path,
+        "line": a.line,
+        "ran": a.ran,
+        "missed": a.missed,
+        "at_import": a.at_import,
+        "only_outside_tests": a.only_outside_tests,
+        "n_tests": a.n_tests,
+        "tests": [{"name": t.name, "phases": list(t.phases)} for t in a.tests],
+        "contexts": list(a.contexts),
+    }

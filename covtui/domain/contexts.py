@@ -1,0 +1,87 @@
+"""Per-test coverage: which tests (coverage.py contexts) ran each line of a file.
+
+Context names are pytest-cov's (`--cov-context=test`), which covtui's own pytest plugin
+writes too: `tests/test_x.py::test_y|run`, `…|setup`, `…|teardown`. The empty context ""
+is code run outside any test: module import at collection, conftest, session start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+#: The phases of a test, as the suffix of its context name says.
+PHASES = ("setup", "run", "teardown")
+#: What covered a line when no test was running (the empty context).
+IMPORT = ""
+
+
+def split_context(context: str) -> tuple[str, str]:
+    """"tests/t.py::test_a|run" → ("tests/t.py::test_a", "run"); "" → ("", "import").
+
+    A name without a phase suffix (`dynamic_context = test_function`) is its own test, "run".
+    """
+    if context == IMPORT:
+        return "", "import"
+    test, sep, phase = context.rpartition("|")
+    if sep and phase in PHASES:
+        return test, phase
+    return context, "run"
+
+
+@dataclass(frozen=True)
+class LineTests:
+    """One file's executed lines and the contexts that executed each.
+
+    `contexts` is the file's table of context names; `lines` maps a line to indexes into it.
+    `content` is a digest of the file's source when it was measured (None: not known).
+    """
+
+    contexts: tuple[str, ...]
+    lines: Mapping[int, tuple[int, ...]]
+    content: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        by_line: Mapping[int, Iterable[str]],
+        executed: Iterable[int] | None = None,
+        content: str | None = None,
+    ) -> LineTests:
+        """From coverage.py's `contexts_by_lineno()` shape (line → context names), kept to the
+        `executed` lines (every one of them, with no context where the data names none)."""
+        lines_run = sorted(by_line) if executed is None else sorted(executed)
+        named = {line: set(by_line.get(line, ())) for line in lines_run}
+        table = sorted({c for names in named.values() for c in names})
+        index = {name: i for i, name in enumerate(table)}
+        lines = {line: tuple(sorted(index[c] for c in names)) for line, names in named.items()}
+        return cls(tuple(table), lines, content)
+
+    def contexts_of(self, line: int) -> list[str]:
+        """The context names that ran `line` (sorted); empty when it did not run."""
+        return [self.contexts[i] for i in self.lines.get(line, ())]
+
+    def tests_of(self, line: int) -> list[str]:
+        """The tests that ran `line` in any phase (sorted; no "" for import)."""
+        return sorted({t for t, _ in map(split_context, self.contexts_of(line)) if t})
+
+    def n_tests(self, line: int) -> int:
+        return len(self.tests_of(line))
+
+    def only_outside_tests(self, line: int) -> bool:
+        """True when `line` ran, but never in a test's own body (only at import, in fixtures)."""
+        phases = {split_context(c)[1] for c in self.contexts_of(line)}
+        return bool(phases) and "run" not in phases
+
+    def all_tests(self) -> set[str]:
+        return {t for t, _ in map(split_context, self.contexts) if t}
+
+
+def has_tests(contexts: Iterable[str]) -> bool:
+    """Whether measured data names any context but the empty one (per-test data was taken)."""
+    return any(c != IMPORT for c in contexts)
+
+
+#: A test's outcome in a run: "passed", "failed", "error", "skipped".
+Outcomes = Mapping[str, str]
+FAILING = frozenset({"failed", "error"})

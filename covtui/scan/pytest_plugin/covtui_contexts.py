@@ -1,0 +1,84 @@
+"""covtui's pytest plugin (`-p covtui_contexts`, from this folder on PYTHONPATH).
+
+It names each test's coverage the way pytest-cov's `--cov-context=test` does
+(`nodeid|setup`, `nodeid|run`, `nodeid|teardown`; "" between tests), and writes each test's
+outcome as JSON to $COVTUI_TEST_OUTCOMES. Standard library, pytest and coverage.py only:
+it runs inside the project's test process, measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
+
+
+class _Contexts:
+    def __init__(self, cov) -> None:
+        self.cov = cov
+
+    def _switch(self, context: str) -> None:
+        self.cov.switch_context(context)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item) -> None:
+        self._switch(f"{item.nodeid}|setup")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item) -> None:
+        self._switch(f"{item.nodeid}|run")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item) -> None:
+        self._switch(f"{item.nodeid}|teardown")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self) -> None:
+        self._switch("")
+
+
+class _Outcomes:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.outcomes: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.failed:
+            self.outcomes[report.nodeid] = "failed" if report.when == "call" else "error"
+        elif report.skipped:
+            self.outcomes.setdefault(report.nodeid, "skipped")
+        elif report.when == "call":
+            self.outcomes.setdefault(report.nodeid, "passed")
+
+    def pytest_sessionfinish(self) -> None:
+        try:
+            with open(self.path, "w", encoding="utf-8") as f:
+                json.dump(self.outcomes, f)
+        except OSError:
+            pass  # the scan then has no outcomes, as without this plugin
+
+
+def _measuring():
+    """The running coverage.py measurement this plugin may name contexts in, or None."""
+    try:
+        import coverage
+    except ImportError:
+        return None
+    cov = coverage.Coverage.current()
+    if cov is None or cov.config.dynamic_context:
+        return None  # not measured, or the project names contexts itself
+    return cov
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get(OUTCOMES_ENV):
+        config.pluginmanager.register(_Outcomes(os.environ[OUTCOMES_ENV]), "covtui-outcomes")
+    # pytest-cov with --cov-context=test already names them, alike.
+    if getattr(config.option, "cov_context", None):
+        return
+    cov = _measuring()
+    if cov is not None:
+        config.pluginmanager.register(_Contexts(cov), "covtui-contexts")
