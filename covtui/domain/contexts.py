@@ -2,7 +2,8 @@
 
 Context names are pytest-cov's (`--cov-context=test`), which covtui's own pytest plugin
 writes too: `tests/test_x.py::test_y|run`, `…|setup`, `…|teardown`. The empty context ""
-is code run outside any test: module import at collection, conftest, session start.
+is code run before the first test: module import at collection, conftest, session start
+(code run between two tests counts as the earlier one's teardown, as in pytest-cov).
 """
 
 from __future__ import annotations

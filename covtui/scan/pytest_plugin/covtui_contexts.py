@@ -1,7 +1,7 @@
 """covtui's pytest plugin (`-p covtui_contexts`, from this folder on PYTHONPATH).
 
 It names each test's coverage the way pytest-cov's `--cov-context=test` does
-(`nodeid|setup`, `nodeid|run`, `nodeid|teardown`; "" between tests), and writes each test's
+(`nodeid|setup`, `nodeid|run`, `nodeid|teardown`; "" before the first test), and writes each test's
 outcome as JSON to $COVTUI_TEST_OUTCOMES. Standard library, pytest and coverage.py only:
 it runs inside the project's test process, measured.
 """
@@ -34,10 +34,6 @@ class _Contexts:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item) -> None:
         self._switch(f"{item.nodeid}|teardown")
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logfinish(self) -> None:
-        self._switch("")
 
 
 class _Outcomes:
