@@ -153,6 +153,10 @@ class AlertConfig:
     excluded_lines: int = ranged(10, min=0)
     #: Coverage of lines changed since the git base; None turns the rule off.
     diff_coverage_min: float | None = ranged(None, min=0, max=100)
+    #: Count flaky lines (covered by chance: see `covtui status`) in the coverage-drop rule.
+    count_flaky: bool = False
+    #: Days in which a flaky line's score halves; one flip keeps it flaky that long.
+    flaky_half_life_days: float = ranged(7.0, above=0, max=CENTURY_DAYS)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 
 from covtui.config import Config
+from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, RunStatus, SnapshotDraft
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
@@ -62,6 +63,9 @@ async def read_history(
         past = await store.source_history(name, config.alerts.test_time_window)
         if name in with_files:
             past.files = memo[name] if memo and name in memo else await store.current_files(name)
+            if any(s.report.line_tests is not None for s in draft.sources
+                   if s.name == name and s.report is not None):
+                await _per_test_history(store, name, past)
         sources[name] = past
     return SnapshotHistory(last_good, {key: baseline} if baseline else {}, sources)
 
@@ -94,3 +98,25 @@ async def component_alerts(
     return component_drops(
         break_down(before, components, left_out), break_down(after, components, left_out), config
     )
+
+
+async def _per_test_history(store: Store, source: str, past) -> None:
+    """The source's newest per-test coverage and its flaky scores, for flaky lines."""
+    for snapshot_id in await store.line_test_snapshots():
+        tests = await store.line_tests(snapshot_id, source=source)
+        if not tests:
+            continue
+        snapshot = await store.snapshot(snapshot_id)
+        states = await store.states_at(snapshot_id)
+        past.measured = Measured(
+            {path: t for (_, path), t in tests.items()},
+            {path: frozenset(f.missing_lines) for (src, path), f in states.items() if src == source},
+            (await store.test_outcomes(snapshot_id)).get(source),
+            snapshot.git_commit if snapshot else None,
+            snapshot.git_dirty if snapshot else None,
+        )
+        break
+    past.flaky = {
+        path: {line: Score(*value) for line, value in lines.items()}
+        for (_, path), lines in (await store.flaky_scores(source)).items()
+    }

@@ -116,6 +116,10 @@ def test_a_deleted_test_is_the_cause_of_exactly_the_lines_it_alone_covered(
     (before, after) = _totals(project)
     assert e["covered_lines_delta"] == after[0] - before[0]
     assert e["missed_lines_delta"] == after[1] - before[1]
+    # The drop alert names the same cause.
+    alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
+    (drop,) = [a for a in alerts if a["rule"] == "coverage_drop"]
+    assert drop["message"].endswith(f"; largest cause: tests_removed, 3 covered lines: {gone}")
 
 
 def test_deleted_code_is_code_removed_not_a_regression(project: Project) -> None:

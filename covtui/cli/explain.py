@@ -34,7 +34,9 @@ def explain(obj: Context, from_id: int | None, to_id: int | None, as_json: bool)
 
     async def main() -> Explanation:
         async with await Store.open(obj.db_path, read_only=True) as store:
-            return await explanation(store, from_id, to_id, diffs)
+            return await explanation(
+                store, from_id, to_id, diffs, obj.config.alerts.flaky_half_life_days
+            )
 
     e = run(main())
     if as_json:

@@ -78,6 +78,11 @@ def status(obj: Context, as_json: bool) -> None:
     all_tests = total_tests(state.sources)
     if all_tests is not None:
         console.print(Text("Tests: ") + tests_text(all_tests, all_tests.duration_s))
+    if state.n_flaky_lines is not None:
+        n = state.n_flaky_lines
+        counted = "counted" if config.alerts.count_flaky else "not counted"
+        console.print(f"  flaky lines: {n:,} (covered by chance; {counted} in coverage drops)"
+                      if n else "  flaky lines: none")
     if diff := diff_coverage_parts(latest, config.precision):
         console.print(Text("  " + "".join(diff) + (" statements" if latest.n_diff_statements else "")))
     for row in state.sources:

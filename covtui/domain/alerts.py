@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
@@ -51,6 +51,12 @@ class AlertInputs:
     #: Per source: its tests at the previous good run that counted them.
     previous_tests: dict[str, PreviousTests] = field(default_factory=dict)
     files_left: list[FileLeft] = field(default_factory=list)
+    #: Flaky lines (covered by chance) that were covered at the previous per-test coverage
+    #: and are missed now: the drop rule leaves them out unless `count_flaky`.
+    flaky_missed: int = 0
+    #: What lost the most covered lines (`covtui explain`'s largest cause), when per-test
+    #: coverage tells: the drop alert names it.
+    largest_cause: str | None = None
 
 
 def is_test_file(path: str, globs: Iterable[str]) -> bool:
@@ -113,14 +119,24 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
     now = inputs.overall
     if baseline is not None and baseline.pc_covered is not None and now is not None and now.has_data:
         drop = baseline.pc_covered - now.pc_covered
-        if drop >= config.coverage_drop:
+        counted, note = drop, ""
+        k = inputs.flaky_missed
+        if k and not config.count_flaky:
+            # As if the flaky lines had run: the points they cost are not counted.
+            flaky_points = replace(now, n_missing=now.n_missing - k).pc_covered - now.pc_covered
+            counted = drop - flaky_points
+            note = (f" ({flaky_points:.{precision}f} points from {_plural(k, 'flaky line')} "
+                    "not counted)")
+        if drop > 0 and counted >= config.coverage_drop:
             alerts.append(
                 Alert(
                     AlertRule.COVERAGE_DROP,
                     Severity.CRITICAL,
                     f"Coverage fell {drop:.{precision}f} points to {now.pc_covered_str(precision)}% "
-                    f"(from {pc_str(baseline.pc_covered, precision)}% at {baseline.describe()})",
-                    value=drop,
+                    f"(from {pc_str(baseline.pc_covered, precision)}% at {baseline.describe()})"
+                    + note
+                    + (f"; largest cause: {inputs.largest_cause}" if inputs.largest_cause else ""),
+                    value=counted,
                     threshold=config.coverage_drop,
                 )
             )

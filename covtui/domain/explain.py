@@ -120,12 +120,10 @@ class Explanation:
     #: Whether every changed file had per-test coverage at both ends (line-exact causes).
     exact: bool = True
 
-    def largest(self, losses: bool = True) -> Cause | None:
-        """The cause that lost (or with losses=False, moved) the most covered lines."""
-        pool = [c for c in self.causes if not losses or c.covered_lines_delta < 0]
-        return min(pool, key=lambda c: c.covered_lines_delta) if losses and pool else (
-            pool[0] if pool else None
-        )
+    def largest_loss(self) -> Cause | None:
+        """The cause that lost the most covered lines; None when none lost any."""
+        pool = [c for c in self.causes if c.covered_lines_delta < 0]
+        return min(pool, key=lambda c: c.covered_lines_delta) if pool else None
 
 
 @dataclass(frozen=True)
@@ -218,7 +216,8 @@ def _file(causes, key_a, key_b, a: FileSide | None, b: FileSide | None, ends: En
             d_stmt = b.n_statements - a.n_statements
             kind = "code_added" if d_stmt > 0 else "code_removed" if d_stmt < 0 else "other"
             causes[kind].add(source, path, d_cov, d_miss, None)
-        return False
+        # Only counted by file; exact all the same where nothing moved.
+        return not (d_cov or d_miss) and a.missing == b.missing
     covered_a, covered_b = set(a.tests.lines), set(b.tests.lines)
     statements_b = covered_b | b.missing
     new_line = _mapper(ends, a, b, key_a[1], key_b[1])

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from covtui.config import Config
 from covtui.domain import alerts as alert_rules
 from covtui.domain.alerts import AlertInputs, FileChange, FileLeft
+from covtui.domain.explain import Ends, FileSide, explain
+from covtui.domain.flaky import Measured, Score, flips, updated
 from covtui.domain.model import FileCoverage, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.numbers import Numbers
 from covtui.domain.recording import (
@@ -77,6 +79,9 @@ def plan_snapshot(
     files: dict[str, dict[str, FileState]] = {}
     changes: list[FileChange] = []
     left: list[FileLeft] = []
+    flaky_writes: list[tuple[str, str, int, Score]] = []
+    flaky_missed = 0
+    ends: dict[str, tuple] = {}  # per source: what `explain` compares, for the drop's cause
     with_files = set(file_sources(draft))
     for name, result in measured.items():
         past = history.sources.get(name) or SourceHistory()
@@ -88,6 +93,10 @@ def plan_snapshot(
             files[name] = _compare_files(
                 name, result.report.files, past.files or {}, file_writes, changes, left
             )
+            flaky_missed += _flaky(
+                name, result, past, draft, created_at, config.alerts.flaky_half_life_days,
+                flaky_writes, ends,
+            )
 
     inputs = AlertInputs(
         draft=draft,
@@ -98,6 +107,8 @@ def plan_snapshot(
         file_changes=changes,
         previous_tests=previous_tests,
         files_left=left,
+        flaky_missed=flaky_missed,
+        largest_cause=_largest_cause(ends, count_flaky=config.alerts.count_flaky),
     )
     alerts = alert_rules.evaluate(inputs, config.alerts, config.phases, config.precision)
     for alert in alerts:
@@ -118,6 +129,7 @@ def plan_snapshot(
         file_writes=file_writes,
         files=files,
         alerts=alerts,
+        flaky_writes=flaky_writes,
     )
 
 
@@ -154,3 +166,82 @@ def _compare_files(
             state = FileState(state.file_id, None)
         after[path] = state
     return after
+
+
+def _flaky(
+    source: str,
+    result: SourceResult,
+    past: SourceHistory,
+    draft: SnapshotDraft,
+    t: float,
+    half_life_days: float,
+    writes: list[tuple[str, str, int, Score]],
+    ends: dict[str, tuple],
+) -> int:
+    """Score the lines that flipped by chance since the source's last per-test coverage;
+    return how many flaky lines it covered then and misses now."""
+    report = result.report
+    if report is None or report.line_tests is None or past.measured is None:
+        return 0
+    now = Measured(
+        report.line_tests,
+        {f.path: frozenset(f.missing_lines) for f in report.files},
+        result.outcomes,
+        draft.git.commit,
+        draft.git.dirty,
+    )
+    n_missed = 0
+    flipped = flips(past.measured, now)
+    flaky_now: dict[tuple[str, str], frozenset[int]] = {}
+    for f in report.files:
+        scores = dict(past.flaky.get(f.path, {}))
+        new = updated(scores, flipped.get(f.path, frozenset()), t, half_life_days)
+        writes.extend((source, f.path, line, score) for line, score in sorted(new.items()))
+        scores.update(new)
+        flaky_now[source, f.path] = frozenset(
+            line for line, s in scores.items() if s.is_flaky(t, half_life_days)
+        )
+        then = past.measured.tests.get(f.path)
+        n_missed += sum(
+            1 for line in f.missing_lines
+            if line in scores and scores[line].is_flaky(t, half_life_days)
+            and then is not None and line in then.lines
+        )
+    ends[source] = (past.measured, now, flaky_now)
+    return n_missed
+
+
+def _largest_cause(ends: Mapping[str, tuple], count_flaky: bool) -> str | None:
+    """What lost the most covered lines since each source's last per-test coverage, as the
+    drop alert names it (no git here: changed files count as code removed and added)."""
+    before: dict[tuple[str, str], FileSide] = {}
+    after: dict[tuple[str, str], FileSide] = {}
+    outcomes: dict[str, Mapping[str, str]] = {}
+    flaky: dict[tuple[str, str], frozenset[int]] = {}
+    for source, (then, now, flaky_now) in ends.items():
+        for path, tests in then.tests.items():
+            missing = then.missing.get(path, frozenset())
+            before[source, path] = FileSide(
+                len(set(tests.lines) | missing), len(missing), missing, tests, tests.content
+            )
+        for path, tests in now.tests.items():
+            missing = now.missing.get(path, frozenset())
+            after[source, path] = FileSide(
+                len(set(tests.lines) | missing), len(missing), missing, tests, tests.content
+            )
+        if now.outcomes is not None:
+            outcomes[source] = now.outcomes
+        flaky.update(flaky_now)
+    if not ends:
+        return None
+    losses = [
+        c for c in explain(0, 0, Ends(before, after, None, outcomes, flaky)).causes
+        if c.covered_lines_delta < 0 and (count_flaky or c.kind != "flaky")
+    ]
+    if not losses:
+        return None
+    cause = min(losses, key=lambda c: c.covered_lines_delta)
+    tests = sorted(cause.tests)
+    named = f": {', '.join(tests[:2])}" + (f" +{len(tests) - 2:,} more" if len(tests) > 2 else "")
+    n = -cause.covered_lines_delta
+    return f"{cause.kind}, {n:,} covered line{'s' if n != 1 else ''}{named if tests else ''}"

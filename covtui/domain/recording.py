@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, FileCoverage, SnapshotDraft, SourceResult, TestOutcomes
 from covtui.domain.numbers import Numbers
 from covtui.domain.records import RunMetricsRow
@@ -56,6 +57,10 @@ class SourceHistory:
     recent_wall_s: list[float] = field(default_factory=list)
     #: Path → the file's current state; None when not read (the source brings no report).
     files: dict[str, FileState] | None = None
+    #: Its per-test coverage at the newest snapshot that kept it (flaky lines are judged on it).
+    measured: Measured | None = None
+    #: Path → line → flaky score (lines that ever flipped by chance).
+    flaky: dict[str, dict[int, Score]] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,3 +111,5 @@ class SnapshotPlan:
     #: Per source with a report: every file's state after this snapshot.
     files: dict[str, dict[str, FileState]]
     alerts: list[Alert]
+    #: (source, path, line, score): lines that flipped by chance at this snapshot.
+    flaky_writes: list[tuple[str, str, int, Score]] = field(default_factory=list)

@@ -114,6 +114,7 @@ def status_json(
             "git_branch": latest.git_branch,
             "previous_id": state.previous.id if state.previous else None,
         }
+        result["flaky_lines"] = state.n_flaky_lines
         result["diff_coverage"] = (
             None if latest.n_diff_statements is None else {
                 "base": latest.diff_base,

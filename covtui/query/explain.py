@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from covtui.domain.explain import Ends, Explanation, FileDiff, FileSide, explain
+from covtui.domain.flaky import Score
 from covtui.domain.model import MAX_ID
 from covtui.domain.records import SnapshotRow
 from covtui.errors import CovtuiError
@@ -21,6 +22,7 @@ async def explanation(
     from_id: int | None = None,
     to_id: int | None = None,
     diffs: DiffReader | None = None,
+    half_life_days: float = 7.0,
 ) -> Explanation:
     """Why coverage moved from FROM to TO (default: the latest snapshot against the good
     snapshot before it over the same sources)."""
@@ -33,11 +35,15 @@ async def explanation(
         before = await _snapshot(store, from_id)
     if before.id == to.id:
         raise CovtuiError(f"FROM and TO are the same snapshot (#{to.id})")
-    return explain(before.id, to.id, await read_ends(store, before, to, diffs))
+    return explain(before.id, to.id, await read_ends(store, before, to, diffs, half_life_days))
 
 
 async def read_ends(
-    store: Store, before: SnapshotRow, to: SnapshotRow, diffs: DiffReader | None = None
+    store: Store,
+    before: SnapshotRow,
+    to: SnapshotRow,
+    diffs: DiffReader | None = None,
+    half_life_days: float = 7.0,
 ) -> Ends:
     states_a, states_b = await store.states_at(before.id), await store.states_at(to.id)
     tests_a, tests_b = await store.line_tests(before.id), await store.line_tests(to.id)
@@ -58,6 +64,13 @@ async def read_ends(
     return Ends(
         sides(states_a, tests_a), sides(states_b, tests_b), changes,
         await store.test_outcomes(to.id),
+        {
+            key: frozenset(
+                line for line, value in lines.items()
+                if Score(*value).is_flaky(to.created_at, half_life_days)
+            )
+            for key, lines in (await store.flaky_scores()).items()
+        },
     )
 
 

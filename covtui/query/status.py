@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from covtui.config import Config
 from covtui.domain.critical import critical_files
+from covtui.domain.flaky import Score
 from covtui.domain.model import Alert
 from covtui.domain.records import FileRow, SnapshotRow, SourceRow
 
@@ -24,6 +26,8 @@ class Status:
     files: list[FileRow]
     critical_files: list[FileRow]
     alerts: list[Alert]  # every unacknowledged one, newest first
+    #: Lines flaky now (covered by chance); None when no per-test coverage was ever recorded.
+    n_flaky_lines: int | None = None
 
 
 async def current_status(store: Store, config: Config) -> Status:
@@ -38,4 +42,15 @@ async def current_status(store: Store, config: Config) -> Status:
         files=files,
         critical_files=critical_files(files, config.critical_files),
         alerts=unacknowledged,
+        n_flaky_lines=await count_flaky(store, config) if await store.line_test_snapshots() else None,
+    )
+
+
+async def count_flaky(store: Store, config: Config, now: float | None = None) -> int:
+    """How many lines are flaky now, by their decayed scores."""
+    t = time.time() if now is None else now
+    half_life = config.alerts.flaky_half_life_days
+    return sum(
+        Score(*value).is_flaky(t, half_life)
+        for lines in (await store.flaky_scores()).values() for value in lines.values()
     )

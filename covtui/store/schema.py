@@ -154,7 +154,8 @@ CREATE INDEX IF NOT EXISTS file_changes_state ON file_changes(state_id)
 # Per-test coverage (covtui who / explain): per snapshot and file, which contexts ran each
 # line, as a blob shared by every snapshot where it is the same (a file's tests rarely change),
 # with the digest of the file's source; each test's outcome per source. Prune keeps them for
-# the newest snapshots and those alerts refer to. Flaky lines: a score per line, decaying.
+# the newest snapshots and those alerts refer to. Flaky lines: a score per line as of its last
+# flip (it halves with time: the domain's rule).
 _V5 = """
 CREATE TABLE line_test_blobs (
     id INTEGER PRIMARY KEY,
@@ -179,7 +180,7 @@ CREATE TABLE flaky_lines (
     file_id INTEGER NOT NULL,
     line INTEGER NOT NULL,
     score REAL NOT NULL,
-    snapshot_id INTEGER NOT NULL,
+    flipped_at REAL NOT NULL,
     PRIMARY KEY (file_id, line)
 ) WITHOUT ROWID
 """

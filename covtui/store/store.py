@@ -244,6 +244,12 @@ class Store:
         if plan.file_writes:
             await self._insert_file_writes(snapshot_id, plan)
         await self._insert_line_tests(snapshot_id, plan)
+        if plan.flaky_writes:
+            await self.conn.executemany(
+                "INSERT OR REPLACE INTO flaky_lines (file_id, line, score, flipped_at) "
+                "SELECT id, ?, ?, ? FROM files WHERE source = ? AND path = ?",
+                [(line, s.value, s.at, source, path) for source, path, line, s in plan.flaky_writes],
+            )
         for alert in plan.alerts:
             cursor = await self.conn.execute(
                 "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message, "
@@ -387,6 +393,20 @@ class Store:
             "SELECT source, outcomes FROM test_runs WHERE snapshot_id = ?", (snapshot_id,)
         )
         return {source: decode_outcomes(blob) for source, blob in rows}
+
+    async def flaky_scores(
+        self, source: str | None = None
+    ) -> dict[tuple[str, str], dict[int, tuple[float, float]]]:
+        """(source, path) → line → (score, time of its last flip), for lines that ever flipped."""
+        sql = (
+            "SELECT f.source, f.path, k.line, k.score, k.flipped_at FROM flaky_lines k "
+            "JOIN files f ON f.id = k.file_id"
+        )
+        rows = await (self._all(sql + " WHERE f.source = ?", (source,)) if source else self._all(sql))
+        out: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
+        for src, path, line, score, at in rows:
+            out.setdefault((src, path), {})[line] = (score, at)
+        return out
 
     async def line_test_bytes(self) -> int:
         """What per-test coverage takes in the database (blobs, rows' own share not counted)."""
