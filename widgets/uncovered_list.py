@@ -59,6 +59,15 @@ def function_row(n_missing: int, n_statements: int, name: str, kind: str, missed
     return row
 
 
+def line_row(line: int, text: Text, muted: Style) -> Table:
+    """"  29 except FileNotFoundError in load": the text wrapped under itself."""
+    row = Table.grid()
+    row.add_column(width=5, no_wrap=True)
+    row.add_column(ratio=1, overflow="fold")
+    row.add_row(Text(f"{line:>4}", style=muted), text)
+    return row
+
+
 class UncoveredList(OptionList):
     """What in the file no test reaches; `enter` on an item moves the source view there."""
 
@@ -128,7 +137,7 @@ class UncoveredList(OptionList):
             where = f" in {printable(h.function)}" if h.function else ""
             item(
                 f"handler-{i}",
-                Content.assemble((f"{h.line:>4} ", "$text-muted"), (caught, "bold"), (where, "$text-muted")),
+                line_row(h.line, Text.assemble((caught, "bold"), (where, muted)), muted),
                 Target(h.line, h.end_line, f"{caught}{where}: never ran · {_span(h.line, h.end_line)}"),
             )
         never = gaps.uncovered_async
@@ -138,7 +147,7 @@ class UncoveredList(OptionList):
             name = printable(f.name)
             item(
                 f"async-{i}",
-                Content.assemble((f"{f.start_line:>4} ", "$text-muted"), (name, "bold")),
+                line_row(f.start_line, Text(name, style="bold"), muted),
                 Target(f.start_line, f.end_line, f"{name} (async, never run) · {_span(f.start_line, f.end_line)}"),
             )
         if not targets:

@@ -20,7 +20,7 @@ from covtui.tui.screens.main import MainScreen
 from covtui.widgets.key_footer import KeyFooter
 from covtui.widgets.source_view import SourceView
 from covtui.widgets.title_bar import TitleBar
-from covtui.widgets.uncovered_list import function_row
+from covtui.widgets.uncovered_list import function_row, line_row
 
 from .conftest import loaded, make_app, screen_text, wait_for
 from .fixtures import fixture_drafts
@@ -134,6 +134,7 @@ def test_uncovered_functions_wrap_under_their_name():
     """A long name's kind ("method") wraps under the name, never to the panel's edge."""
     from rich.console import Console
     from rich.style import Style
+    from rich.text import Text
 
     row = function_row(12, 30, "SQLiteStateManager.checkpoint_write_ahead_log", "method", Style(), Style())
     console = Console(width=30, record=True, color_system=None)
@@ -144,6 +145,11 @@ def test_uncovered_functions_wrap_under_their_name():
     for line in lines[1:]:
         assert line[:10].strip() == "", lines  # under the name (column 10), not at column 0
     assert "method" in "".join(lines)
+    console = Console(width=24, record=True, color_system=None)
+    console.print(line_row(129, Text("except (PermissionError, IsADirectoryError) in load"), Style()))
+    lines = console.export_text().splitlines()
+    assert lines[0].startswith(" 129 except")
+    assert len(lines) >= 2 and all(line[:5].strip() == "" for line in lines[1:]), lines
 
 
 async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
