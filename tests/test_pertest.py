@@ -179,3 +179,21 @@ def test_line_tests_codec_round_trips(by_line: dict[int, list[str]]) -> None:
     for line, names in by_line.items():
         assert back.contexts_of(line) == sorted(set(names))
     assert encode_line_tests(LineTests.of(dict(reversed(by_line.items())))) == encode_line_tests(tests)
+
+
+def test_contexts_default_follows_the_projects_size(project: Project) -> None:
+    from covtui.scan import CONTEXTS_AUTO_MAX_FILES, plan_source
+
+    config = project.config
+    (source,) = config.sources
+    assert source.contexts is None
+
+    def plugin(previous_files: int | None) -> bool:
+        return "covtui_contexts" in plan_source(config, source, previous_files).argv
+
+    assert plugin(None) and plugin(212) and plugin(CONTEXTS_AUTO_MAX_FILES)
+    assert not plugin(CONTEXTS_AUTO_MAX_FILES + 1)
+    source.contexts = True
+    assert plugin(2000)
+    source.contexts = False
+    assert not plugin(1)

@@ -32,6 +32,8 @@ from covtui.store import Store
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_NAME = "covtui_contexts"
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
+#: Per-test contexts are on by default up to this many measured files (benchmarks.contexts).
+CONTEXTS_AUTO_MAX_FILES = 1000
 
 
 @dataclass
@@ -79,13 +81,17 @@ async def run_scan(
 async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome:
     created_at = time.time()
     git = await git_info(config.root)
+    last_good = await store.last_good_numbers()
     results: list[SourceResult] = []
     cancelled = False
     for source in chosen:
         if cancelled:
             break
         try:
-            results.append(await scan_source(config, source, on_output))
+            last = last_good.get(source.name)
+            results.append(await scan_source(
+                config, source, on_output, previous_files=last.n_files if last else None
+            ))
         except asyncio.CancelledError:
             cancelled = True
             results.append(cancelled_result(source.name))
@@ -121,10 +127,15 @@ async def measure_diff(config: Config, results: list[SourceResult]):
 
 
 async def scan_source(
-    config: Config, source: SourceConfig, on_output: OnOutput | None = None
+    config: Config,
+    source: SourceConfig,
+    on_output: OnOutput | None = None,
+    previous_files: int | None = None,
 ) -> SourceResult:
-    """Run one source's command and read its report; failures become a failed result."""
-    plan = plan_source(config, source)
+    """Run one source's command and read its report; failures become a failed result.
+
+    `previous_files`: how many files its last good run measured (for `contexts`' default)."""
+    plan = plan_source(config, source, previous_files)
     if plan.work_dir is not None:
         # The last run's data (parallel runs leave a shard per process) is removed in a thread:
         # on the dashboard's event loop it would freeze the screen.
@@ -213,7 +224,14 @@ def _read_outcomes(path: Path | None, started: float) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in outcomes.items()}
 
 
-def plan_source(config: Config, source: SourceConfig) -> _Plan:
+def contexts_on(source: SourceConfig, previous_files: int | None) -> bool:
+    """Whether to record per-test contexts: as configured, else while the source is small."""
+    if source.contexts is not None:
+        return source.contexts
+    return previous_files is None or previous_files <= CONTEXTS_AUTO_MAX_FILES
+
+
+def plan_source(config: Config, source: SourceConfig, previous_files: int | None = None) -> _Plan:
     """Turn a source's config into the command to run and the files to read afterwards."""
     if source.shell:
         argv = ["/bin/sh", "-c", source.command]
@@ -248,7 +266,7 @@ def plan_source(config: Config, source: SourceConfig) -> _Plan:
         if not any(a.startswith("--junitxml") or a.startswith("--junit-xml") for a in module_args):
             junit = work / "junit.xml"
             command.append(f"--junitxml={junit}")
-        if source.contexts:
+        if contexts_on(source, previous_files):
             outcomes = work / "outcomes.json"
             command[len(coverage_run) + 2:len(coverage_run) + 2] = ["-p", PLUGIN_NAME]
             path = source.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
