@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from covtui.coverage_compat import CoverageData
 from covtui.domain.contexts import LineTests
 from covtui.domain.explain import CAUSES, Ends, FileDiff, FileSide, explain, line_mapper
+from covtui.report.markdown import md_escape
 from covtui.scan.git_lines import parse_diff
 
 from .conftest import Project
@@ -120,6 +121,12 @@ def test_a_deleted_test_is_the_cause_of_exactly_the_lines_it_alone_covered(
     alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
     (drop,) = [a for a in alerts if a["rule"] == "coverage_drop"]
     assert drop["message"].endswith(f"; largest cause: tests_removed, 3 covered lines: {gone}")
+    # The report says the same, in JSON and in its "Why Coverage Moved" section.
+    report = json.loads(project.covtui("report", "--format", "json", check=True).stdout)
+    assert report["why"] == e
+    md = project.covtui("report", check=True).stdout
+    assert "## Why Coverage Moved" in md
+    assert f"| `tests_removed` | -3 | +3 | pkg/shapes.py | {md_escape(gone)} |" in md
 
 
 def test_deleted_code_is_code_removed_not_a_regression(project: Project) -> None:

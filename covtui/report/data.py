@@ -3,6 +3,7 @@ sources, the changes, critical files, recommendations, run costs, alerts and the
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from covtui.config import Config, Phase
 from covtui.domain.critical import critical_files
+from covtui.domain.explain import Explanation
 from covtui.domain.forecast import (
     DAY,
     FORECAST_DAYS,
@@ -31,6 +33,7 @@ from covtui.domain.records import FileRow, SnapshotRow
 from covtui.errors import CovtuiError
 from covtui.present.components import shown as has_components
 from covtui.query.components import ComponentState, component_state
+from covtui.query.explain import explanation
 from covtui.query.recommendations import recommend
 from covtui.store import Store
 
@@ -106,6 +109,8 @@ class ReportData:
     forecast: Forecast = field(default_factory=lambda: Forecast(None, None, 0, []))
     #: Components, gates and generated files now; None when the project has none.
     components: ComponentState | None = None
+    #: Why coverage moved since the previous comparable snapshot (None: there is none).
+    why: Explanation | None = None
 
     @property
     def overall(self) -> Numbers | None:
@@ -201,7 +206,16 @@ async def build_report(
     ]
     alerts = await store.alerts(since_snapshot_id=baseline.id)
     parts = await component_state(store, config)
+    why = None
+    if previous is not None:
+        from covtui.scan.git_lines import file_diffs
+
+        why = await explanation(
+            store, previous.id, latest.id, functools.partial(file_diffs, config.root),
+            config.alerts.flaky_half_life_days,
+        )
     return ReportData(
+        why=why,
         components=parts if has_components(parts) else None,
         generated_at=now,
         project=config.root.name,

@@ -7,7 +7,13 @@ import re
 
 from covtui.display import printable
 from covtui.present.components import components_json
-from covtui.present.serialise import gaps_json, iso, snapshot_json, summary_json
+from covtui.present.serialise import (
+    explanation_json,
+    gaps_json,
+    iso,
+    snapshot_json,
+    summary_json,
+)
 from covtui.report.data import Change, ReportData
 from covtui.report.markdown import diff_coverage_text, eta_text
 
@@ -35,6 +41,7 @@ def render_json(data: ReportData) -> dict:
             for s in data.sources
         ],
         "change": {"previous": change(data.change_previous), "baseline": change(data.change_baseline)},
+        "why": None if data.why is None else explanation_json(data.why),
         "diff_coverage": None if data.latest.n_diff_statements is None else {
             "base": data.latest.diff_base,
             "statements": data.latest.n_diff_statements,

@@ -75,8 +75,8 @@ def _metric(name: str, value: float | None) -> str:
 
 def render_markdown(data: ReportData) -> str:
     """The report as GitHub-flavoured Markdown; everything from data is escaped."""
-    sections = (_heading, _assessment, _components, _change, _diff, _phase, _critical, _recommendations,
-                _performance, _alerts, _forecast)
+    sections = (_heading, _assessment, _components, _change, _why, _diff, _phase, _critical,
+                _recommendations, _performance, _alerts, _forecast)
     out = [line for section in sections if (lines := section(data)) for line in (*lines, "")]
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -178,6 +178,36 @@ def _change(data: ReportData) -> list[str]:
             line += f"; the baseline had no data for {', '.join(md_escape(n) for n in new_sources)}"
         out.append(line)
     return out
+
+
+#: Files and tests named per cause in the report (the JSON names all).
+WHY_LISTED = 5
+
+
+def _why(data: ReportData) -> list[str]:
+    """Why coverage moved since the previous snapshot: `covtui explain`'s causes."""
+    e = data.why
+    if e is None:
+        return []
+    out = ["## Why Coverage Moved", ""]
+    head = (f"Since snapshot #{e.from_id}: {e.covered_lines_delta:+,} covered lines, "
+            f"{e.missed_lines_delta:+,} missed lines.")
+    if not e.causes:
+        return [*out, head + " No line changed state."]
+    out.append(head + ("" if e.exact else " Files without per-test coverage at both ends are "
+                       "counted by file, not by line."))
+    out.append("")
+
+    def listed(items: list[str]) -> str:
+        shown = ", ".join(md_escape(i) for i in items[:WHY_LISTED])
+        return shown + (f" and {len(items) - WHY_LISTED:,} more" if len(items) > WHY_LISTED else "")
+
+    rows = []
+    for c in e.causes:
+        files = [f.path for f in sorted(c.files.values(), key=lambda f: f.covered_lines_delta)]
+        rows.append((md_code(c.kind), f"{c.covered_lines_delta:+,}", f"{c.missed_lines_delta:+,}",
+                     listed(files) or "—", listed(sorted(c.tests)) or "—"))
+    return out + _table("Cause | Covered lines> | Missed lines> | Files | Tests", rows)
 
 
 def _diff(data: ReportData) -> list[str]:
