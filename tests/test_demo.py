@@ -353,3 +353,22 @@ def test_sources_are_written_once_and_whole(tmp_path: Path) -> None:
     assert materialise_sources(db) == root and marker.stat().st_mtime_ns == stamp
     assert not list(root.parent.glob(".*.tmp"))
     assert len(list(root.rglob("*.py"))) == 212 and len(list(root.rglob("*.rs"))) == 34
+
+
+def test_a_cache_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import clean_env
+
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should go")
+    proc = subprocess.run(
+        [sys.executable, "-m", "covtui", "demo"], capture_output=True, text=True, timeout=60,
+        env={**clean_env(), "XDG_CACHE_HOME": str(not_a_folder)}, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("covtui: error:"), proc.stderr
+    assert str(not_a_folder) in lines[0] and "XDG_CACHE_HOME" in lines[0]
+    assert not_a_folder.read_text() == "a file where the cache folder should go"

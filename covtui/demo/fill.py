@@ -50,8 +50,18 @@ class DemoFill:
         self.first: FillProgress | None = None
 
     def start(self, *, rebuild: bool = False) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "wb") as log:
+        """Start the child; a cache folder that can't be made or written is a StoreError."""
+        from covtui.errors import StoreError
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_path, "wb")  # noqa: SIM115  (closed below, once the child has it)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path.parent}: cannot keep the demo's cache there: {exc.strerror}"
+                " (set XDG_CACHE_HOME to a writable folder)"
+            ) from None
+        with log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "covtui.demo.fill", str(self.path),
                  "--seed", str(self.seed), "--days", repr(self.days),
