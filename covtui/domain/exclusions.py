@@ -121,4 +121,3 @@ class Audit:
         if len(self.history) < 2:
             return None
         return self.history[-1].n_excluded - self.history[-2].n_excluded
-
