@@ -121,6 +121,20 @@ def test_a_deleted_test_is_the_cause_of_exactly_the_lines_it_alone_covered(
     alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
     (drop,) = [a for a in alerts if a["rule"] == "coverage_drop"]
     assert drop["message"].endswith(f"; largest cause: tests_removed, 3 covered lines: {gone}")
+    # The alert's detail (enter on an alert) says it too, cause by cause.
+    import asyncio
+
+    from covtui.query.alerts import alert_context
+    from covtui.store import Store
+
+    async def why() -> str | None:
+        async with await Store.open(project.db, read_only=True) as store:
+            alert = next(a for a in await store.alerts() if a.rule == "coverage_drop")
+            return (await alert_context(store, alert)).explanation
+
+    assert asyncio.run(why()) == (
+        f"tests_removed: -3 covered, +3 missed lines in pkg/shapes.py; tests {gone}"
+    )
     # The report says the same, in JSON and in its "Why Coverage Moved" section.
     report = json.loads(project.covtui("report", "--format", "json", check=True).stdout)
     assert report["why"] == e

@@ -104,6 +104,23 @@ class Cause:
         if line is not None:
             f.lines.append(line)
 
+    def describe(self, listed: int = 3) -> str:
+        """"tests_removed: -3 covered, +3 missed lines in pkg/a.py; tests t::a"."""
+        files = [f.path for f in sorted(self.files.values(), key=lambda f: f.covered_lines_delta)]
+        tests = sorted(self.tests)
+
+        def some(items: list[str]) -> str:
+            more = f" +{len(items) - listed:,} more" if len(items) > listed else ""
+            return ", ".join(items[:listed]) + more
+
+        text = (f"{self.kind}: {self.covered_lines_delta:+,} covered, "
+                f"{self.missed_lines_delta:+,} missed lines")
+        if files:
+            text += f" in {some(files)}"
+        if tests:
+            text += f"; tests {some(tests)}"
+        return text
+
     @property
     def n_lines(self) -> int:
         """How many line states this cause moved (a flipped line counts once)."""

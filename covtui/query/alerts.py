@@ -9,6 +9,7 @@ from pathlib import Path
 from covtui.domain.model import MAX_ID, Alert, AlertRule
 from covtui.domain.records import SnapshotRow
 from covtui.errors import CovtuiError
+from covtui.query.explain import DiffReader, explanation
 from covtui.store import Store
 
 
@@ -47,8 +48,11 @@ class AlertContext:
     explanation: str | None = None
 
 
-async def alert_context(store: Store, alert: Alert) -> AlertContext:
-    """What `alert` was raised by and compared with, found as the rules found it."""
+async def alert_context(
+    store: Store, alert: Alert, diffs: DiffReader | None = None, half_life_days: float = 7.0
+) -> AlertContext:
+    """What `alert` was raised by and compared with, found as the rules found it; for an
+    overall rule, why coverage moved between the two where per-test coverage tells it."""
     if alert.snapshot_id is None:
         return AlertContext(alert, None, None)
     snapshot = await store.snapshot(alert.snapshot_id)
@@ -59,7 +63,12 @@ async def alert_context(store: Store, alert: Alert) -> AlertContext:
         baseline = await store.source_good_before(
             alert.snapshot_id, alert.source, with_tests=SOURCE_RULES[alert.rule]
         )
-    return AlertContext(alert, snapshot, baseline)
+    why = None
+    if snapshot is not None and baseline is not None and alert.rule in OVERALL_RULES:
+        e = await explanation(store, baseline.id, snapshot.id, diffs, half_life_days)
+        if e.causes and e.exact:  # counted by file only: no guess shown
+            why = "\n".join(c.describe() for c in e.causes)
+    return AlertContext(alert, snapshot, baseline, why)
 
 
 async def acknowledge(db_path: Path, ids: Iterable[int] | None, *, undo: bool = False) -> list[int]:

@@ -22,6 +22,7 @@ from covtui.query.dashboard import (
     auto_trend_range,
     dashboard_state,
 )
+from covtui.query.explain import DiffReader
 from covtui.store import Store
 
 #: Why there is no connection, before the first one is opened.
@@ -43,6 +44,8 @@ class Queries:
         self.config = config
         self.clock = clock
         self.store: Store | None = None
+        #: How files changed between two commits, for explanations (set by the app: git).
+        self.diffs: DiffReader | None = None
         #: Why the database can't be read now, said by whoever last failed to read it.
         self.unavailable = NOT_CONNECTED
 
@@ -118,7 +121,9 @@ class Queries:
 
     async def alert_context(self, alert: Alert) -> alerts.AlertContext:
         """The snapshot that raised `alert` and the one it was compared with."""
-        return await alerts.alert_context(self._store(), alert)
+        return await alerts.alert_context(
+            self._store(), alert, self.diffs, self.config.alerts.flaky_half_life_days
+        )
 
     async def acknowledge(self, ids: Iterable[int] | None, *, undo: bool = False) -> list[int]:
         """Acknowledge alerts (all when `ids` is None), or with `undo` take that back, through a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -93,6 +94,10 @@ class CovtuiApp(App):
         self.sub_title = printable(f"{'demo · ' if demo else ''}{self.db_path}")
         #: The questions the screens ask; the poller watches for changes and keeps it connected.
         self.queries = Queries(self.db_path, config, clock=clock)
+        if not demo:  # explanations follow code through git (the demo's project has none)
+            from covtui.scan.git_lines import file_diffs
+
+            self.queries.diffs = functools.partial(file_diffs, config.root)
         self.poller = Poller(self, self.queries, clock=clock)
         self.trend_range = self.poller.trend_range
         #: What `r` runs: `run_scan`, the demo's `demo_scan`, or a test's fake.
