@@ -516,3 +516,27 @@ def test_pytest_failure_reason_from_real_output(case: str, tmp_path: Path) -> No
     )
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert pytest_failure(proc.returncode, proc.stdout + proc.stderr, tmp_path) == reason
+
+
+def test_covtuis_own_pytest_plugin_is_never_in_the_figures(project: Project) -> None:
+    # Without `source`, coverage.py measures every file outside the standard library and
+    # site-packages: an editable install's plugin (`-p covtui_contexts`) would count too.
+    import subprocess
+    import sys
+
+    from .conftest import clean_env
+
+    project.write("pyproject.toml", "")
+    project.covtui("scan", check=True)
+    status = json.loads(project.covtui("status", "--json", check=True).stdout)
+    # What the project's own run says: pytest under coverage.py, no covtui anywhere.
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "--branch", "--data-file=own.coverage",
+         "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project.root, env=clean_env(), check=True, capture_output=True,
+    )
+    expected = project.coverage_json(project.root / "own.coverage")
+    assert sorted(status["files"]["python"]) == sorted(expected["files"])
+    for key in ("num_statements", "covered_lines", "num_branches", "covered_branches",
+                "percent_covered"):
+        assert status["totals"][key] == expected["totals"][key], key

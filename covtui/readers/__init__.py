@@ -48,13 +48,15 @@ def read_coverage(
     *,
     root: Path,
     cache_dir: Path | None = None,
+    leave_out: Sequence[Path] = (),
 ) -> CoverageReport:
     """Read one coverage report, or several coverage.py data files combined.
 
     `root` is the project directory: paths inside it are stored relative to it.
     `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
+    Files under a `leave_out` folder are not reported, as if never measured.
     """
-    return start_reading(paths, fmt, root=root, cache_dir=cache_dir)()
+    return start_reading(paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out)()
 
 
 def start_reading(
@@ -63,6 +65,7 @@ def start_reading(
     *,
     root: Path,
     cache_dir: Path | None = None,
+    leave_out: Sequence[Path] = (),
 ) -> Callable[[], CoverageReport]:
     """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
     the caller can get on with its own start-up; the function returned waits for the report."""
@@ -80,7 +83,7 @@ def start_reading(
 
         pending = start_coverage_read(
             [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
-            cache_dir=cache_dir,
+            cache_dir=cache_dir, leave_out=leave_out,
         )
         return lambda: _checked(paths[0], pending.result()[0])
     if len(paths) > 1:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,17 +86,23 @@ def read_coverage_data(
 
 
 def read_with_stats(
-    paths: list[Path], *, root: Path, cache_dir: Path | None, isolate: bool = True
+    paths: list[Path],
+    *,
+    root: Path,
+    cache_dir: Path | None,
+    isolate: bool = True,
+    leave_out: Sequence[Path] = (),
 ) -> tuple[CoverageReport, ReadStats]:
     """`read_coverage_data()`, also saying what came from the cache (for tests and benchmarks).
 
     `isolate=False` reads in this process, changing its directory while it does: only for
-    tests that patch the reader's internals.
+    tests that patch the reader's internals. Files under a `leave_out` folder are not
+    reported, as if never measured (the scan's own pytest plugin).
     """
     paths, root = _absolute(paths, root)
     if not isolate:
-        return _read_here(paths, root, cache_dir)
-    return start_coverage_read(paths, root=root, cache_dir=cache_dir).result()
+        return _read_here(paths, root, cache_dir, leave_out)
+    return start_coverage_read(paths, root=root, cache_dir=cache_dir, leave_out=leave_out).result()
 
 
 def _absolute(paths: list[Path], root: Path) -> tuple[list[Path], Path]:
@@ -111,6 +117,7 @@ def _read_in_worker(
     cache_dir: Path | None,
     environ: dict[str, str],
     path: list[str],
+    leave_out: Sequence[Path] = (),
 ) -> tuple:
     """The worker's side: ("ok", report, stats) or ("error", path, problem)."""
     # The caller's environment and import path now, not as when the forkserver started.
@@ -118,25 +125,28 @@ def _read_in_worker(
     os.environ.update(environ)
     sys.path[:] = path
     try:
-        return ("ok", *_read_here(paths, root, cache_dir))
+        return ("ok", *_read_here(paths, root, cache_dir, leave_out))
     except InputError as exc:
         return ("error", exc.path, exc.problem)
 
 
 def _read_here(
-    paths: list[Path], root: Path, cache_dir: Path | None
+    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
 ) -> tuple[CoverageReport, ReadStats]:
     """Check each data file, then read them by the fast path or the public API."""
     for path in paths:
         _check_data_file(path)
     if compat.FAST_READER_PROBLEM is not None:
-        return _read_public(paths, root), ReadStats(public_api=compat.FAST_READER_PROBLEM)
+        return (
+            _read_public(paths, root, leave_out),
+            ReadStats(public_api=compat.FAST_READER_PROBLEM),
+        )
     if compat.HAS_READ_ONLY:
-        return _read_fast(paths, root, cache_dir)
+        return _read_fast(paths, root, cache_dir, leave_out)
     with tempfile.TemporaryDirectory(prefix="covtui-data-") as tmp:
         copies = compat.private_copies(paths, Path(tmp))
         try:
-            return _read_fast(copies, root, cache_dir)
+            return _read_fast(copies, root, cache_dir, leave_out)
         except InputError as exc:
             original = dict(zip(map(str, copies), map(str, paths), strict=True))
             raise InputError(original.get(exc.path, exc.path), exc.problem) from None
@@ -186,7 +196,7 @@ def _check_data_file(path: Path) -> None:
         raise InputError(path, f"isn't a coverage data file: {exc}") from None
 
 
-def _read_public(paths: list[Path], root: Path) -> CoverageReport:
+def _read_public(paths: list[Path], root: Path, leave_out: Sequence[Path] = ()) -> CoverageReport:
     """`coverage combine` + `coverage json` through the public API, on private copies."""
     from covtui.readers.coverage_json import read_coverage_json
 
@@ -203,7 +213,8 @@ def _read_public(paths: list[Path], root: Path) -> CoverageReport:
                 if len(copies) > 1:
                     cov.combine([str(p) for p in copies], strict=True, keep=True)
                 cov.load()
-                cov.json_report(outfile=str(out))
+                omit = cov.get_option("report:omit") or []
+                cov.json_report(outfile=str(out), omit=[*omit, *_globs(leave_out)] or None)
         except NoDataError:
             raise InputError(paths[0], "no data to report") from None
         except CoverageException as exc:
@@ -287,7 +298,14 @@ class _Item:
     result_key: str | None = None
 
 
-def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
+def _globs(folders: Sequence[Path]) -> list[str]:
+    """coverage.py omit patterns for every file under `folders`."""
+    return [os.path.join(os.path.abspath(f), "*") for f in folders]
+
+
+def _reporters_to_report(
+    cov: Coverage, data: CoverageData, leave_out: Sequence[Path] = ()
+) -> list[_Item]:
     """The files `get_analysis_to_report()` would analyse, in its order (needs cwd = root)."""
     fr_morfs = compat.file_reporters(cov)
     config = cov.config
@@ -296,6 +314,9 @@ def _reporters_to_report(cov: Coverage, data: CoverageData) -> list[_Item]:
         fr_morfs = [(fr, m) for (fr, m) in fr_morfs if matcher.match(fr.filename)]
     if config.report_omit:
         matcher = GlobMatcher(prep_patterns(config.report_omit), "report_omit")
+        fr_morfs = [(fr, m) for (fr, m) in fr_morfs if not matcher.match(fr.filename)]
+    if leave_out:
+        matcher = GlobMatcher(prep_patterns(_globs(leave_out)), "leave_out")
         fr_morfs = [(fr, m) for (fr, m) in fr_morfs if not matcher.match(fr.filename)]
     if not fr_morfs:
         raise NoDataError("No data to report.")
@@ -421,13 +442,13 @@ def _decode_result(text: str, path: str) -> FileCoverage:
 
 
 def _read_fast(
-    paths: list[Path], root: Path, cache_dir: Path | None
+    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
 ) -> tuple[CoverageReport, ReadStats]:
     """Read through coverage.py's reporting internals, with the analysis cache."""
     started = time.perf_counter()
     stats = ReadStats()
     with _CWD_LOCK:
-        cov, data, items, to_close = _setup(paths, root)
+        cov, data, items, to_close = _setup(paths, root, leave_out)
         try:
             has_branches = data.has_arcs()
             with compat.keep_db_open(data):
@@ -476,7 +497,7 @@ def _line_tests(
 
 
 def _setup(
-    paths: list[Path], root: Path
+    paths: list[Path], root: Path, leave_out: Sequence[Path] = ()
 ) -> tuple[Coverage, CoverageData, list[_Item], list[CoverageData]]:
     """Config, data and the list of files to report, with cwd = root."""
     to_close: list[CoverageData] = []
@@ -492,7 +513,7 @@ def _setup(
                 to_close.append(data)
             data.set_query_contexts(cov.config.report_contexts)
             with compat.keep_db_open(data):  # one connection, not one per query
-                items = _reporters_to_report(cov, data)
+                items = _reporters_to_report(cov, data, leave_out)
         return cov, data, items, to_close
     except NoDataError:
         for d in to_close:

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import Any
@@ -43,21 +44,23 @@ class PendingRead:
 
 
 def start_coverage_read(
-    paths: list[Path], *, root: Path, cache_dir: Path | None
+    paths: list[Path], *, root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
 ) -> PendingCoverageRead:
     """Start `coverage_data`'s read of `paths` (absolute) in its worker now."""
-    return PendingCoverageRead(paths, root, cache_dir)
+    return PendingCoverageRead(paths, root, cache_dir, leave_out)
 
 
 class PendingCoverageRead:
     """A coverage.py read under way; `result()` is `read_with_stats()`'s (report, stats)."""
 
-    def __init__(self, paths: list[Path], root: Path, cache_dir: Path | None) -> None:
+    def __init__(
+        self, paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path]
+    ) -> None:
         # Named, not imported: importing coverage_data would import coverage.py here.
         reader = "covtui.readers.coverage_data"
         self._read = PendingRead(
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
-            list(sys.path), preload=reader,
+            list(sys.path), tuple(leave_out), preload=reader,
         )
 
     def result(self) -> tuple[Any, Any]:

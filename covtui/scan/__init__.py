@@ -201,6 +201,9 @@ async def scan_source(
         report = await asyncio.to_thread(
             read_coverage, reports, source.format, root=config.root,
             cache_dir=config.database_path.parent / "cache",
+            # Our own plugin ran with the tests: without `source`, an editable install's
+            # copy would be measured as if it were the project's code.
+            leave_out=(PLUGIN_DIR,) if plan.outcomes is not None else (),
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
