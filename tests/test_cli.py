@@ -411,3 +411,14 @@ def test_counts_of_one_are_singular() -> None:
 
     assert tests_text(TestCounts(5, 1, 1, 0, None)).plain == "3 passed, 1 failed, 1 error, 0 skipped"
     assert tests_text(TestCounts(5, 0, 2, 0, None)).plain == "3 passed, 0 failed, 2 errors, 0 skipped"
+
+
+def test_status_says_how_far_through_the_phase_in_words(project) -> None:
+    # "progress to 75%: 62.6%" read like a coverage figure; the phase's progress is a share of
+    # the band, said as such.
+    import re
+
+    project.covtui("scan", check=True)
+    out = project.covtui("status", check=True).stdout
+    assert "progress to" not in out
+    assert re.search(r": \d+\.\d% of the way from \d+% to \d+%", out)

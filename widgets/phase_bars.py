@@ -8,6 +8,7 @@ from textual.widget import Widget
 
 from covtui.config import Phase
 from covtui.domain.phases import phase_status
+from covtui.present.text import phase_progress
 from covtui.query.dashboard import DashboardState
 
 from .format import phase_variable
@@ -54,12 +55,12 @@ class PhaseBars(Widget):
         if current is None:
             return "Phases"
         phase = current.phase
-        progress = f"{current.pc_progress:.1f}% of the way"
+        full = phase_progress(current.pc_progress, phase.start, phase.end)
         room = self.outer_size.width - 6  # the corners and the spaces around the title
         for title in (
-            f"Phase {current.number} · {progress} from {phase.start:g}% to {phase.end:g}%",
-            f"{progress} from {phase.start:g}% to {phase.end:g}%",
-            f"{progress} to {phase.end:g}%",
+            f"Phase {current.number} · {full}",
+            full,
+            f"{current.pc_progress:.1f}% of the way to {phase.end:g}%",
         ):
             if len(title) <= room:
                 return title

@@ -19,6 +19,7 @@ from covtui.present.text import (
     coverage_text,
     diff_coverage_parts,
     local_time,
+    phase_progress,
     plural,
     unimported_notice,
 )
@@ -72,9 +73,10 @@ def status(obj: Context, as_json: bool) -> None:
             + f"; files with coverage {numbers.n_files_covered:,} of {numbers.n_files:,}"
         )
         phase = phase_status(numbers.pc_covered, config.phases)
-        console.print(
-            f"  {phase.label}: progress to {phase.phase.end:g}%: {phase.pc_progress:.1f}%"
-        )
+        console.print(Text(
+            f"  {phase.label}: "
+            + phase_progress(phase.pc_progress, phase.phase.start, phase.phase.end)
+        ))
     all_tests = total_tests(state.sources)
     if all_tests is not None:
         console.print(Text("Tests: ") + tests_text(all_tests, all_tests.duration_s))

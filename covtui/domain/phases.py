@@ -11,7 +11,7 @@ from covtui.config import Phase
 class PhaseStatus:
     number: int  # 1-based, as the seed counts ("Phase 1")
     phase: Phase
-    #: Percent of the way from the phase's start to its end ("progress to 25%: 9.3%").
+    #: Percent of the way from the phase's start to its end ("9.3% of the way from 0% to 25%").
     pc_progress: float
 
     @property

@@ -51,6 +51,11 @@ def memory(kb: float | None, *, decimals: int = 0, gigabytes: bool = True) -> st
     return f"{mb / 1024:.2f} GB"
 
 
+def phase_progress(pc_progress: float, start: float, end: float) -> str:
+    """How far through its band coverage is, worded so it can't pass for a coverage figure."""
+    return f"{pc_progress:.1f}% of the way from {start:g}% to {end:g}%"
+
+
 def lift_text(pc_lift: float, pc_after: float, precision: int = 2) -> str:
     """What covering a recommended file adds: "covering it adds 3.2 points (to 45.1% with those
     above)"."""

@@ -19,6 +19,7 @@ from covtui.present.text import (
     lift_text,
     local_time,
     memory,
+    phase_progress,
     plural,
 )
 from covtui.report.data import ReportData, SourceSummary
@@ -227,7 +228,8 @@ def _phase(data: ReportData) -> list[str]:
     return [
         "## Phase Status",
         "",
-        f"**{md_escape(ph.label)}**, progress to {ph.phase.end:g}%: {ph.pc_progress:.1f}%",
+        f"**{md_escape(ph.label)}**: "
+        + phase_progress(ph.pc_progress, ph.phase.start, ph.phase.end),
         "",
         *_table("Phase | Range | Status", (
             (f"Phase {i}: {md_escape(phase.name)}", f"{phase.start:g}–{phase.end:g}%", state(i))
