@@ -104,6 +104,7 @@ class CovtuiApp(App):
         self.scanner = scanner
         self._scan_worker: Worker | None = None
         self._quit_when_scan_ends = False
+        self._quitting = False
         #: Set by `run_dashboard`: SIGINT/SIGTERM/SIGHUP (a closed terminal) quit as `q` does.
         self.handle_stop_signals = False
         #: The stop signal that ended the app, if one did.
@@ -158,9 +159,15 @@ class CovtuiApp(App):
         self.stop_signal = signum
         self.call_later(self.action_quit)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Once `q` is pressed nothing else starts: a screen pushed onto a closing app fails
+        # to mount (a key typed right after `q` showed a traceback).
+        return not self._quitting or action == "quit"
+
     async def action_quit(self) -> None:
         """Quit; a running rescan is cancelled first (its command's process group killed, the
         cancel recorded), and the app quits when it has ended."""
+        self._quitting = True
         if not self.scanning:
             self.exit()
         elif not self._quit_when_scan_ends:

@@ -29,3 +29,15 @@ def test_r_rescans_a_real_project_and_stores_its_coverage(project: Project) -> N
         assert b"scan crashed" not in term.screen, term.tail()
     assert _snapshots(project) == [("ok", "scan"), ("ok", "dashboard")]
     assert term.app.returncode == 0
+
+
+def test_a_key_typed_right_after_q_does_nothing_while_the_app_quits(project: Project) -> None:
+    """`q` then `a` at once: the Alerts screen used to be pushed onto an app that was closing,
+    and its mount failed with a NoMatches traceback on the terminal."""
+    project.covtui("scan", check=True)
+    with Terminal(project.root) as term:
+        term.wait_for_footer()
+        term.press(b"qa")
+        term.app.wait(timeout=30)
+        assert b"Traceback" not in term.screen and b"NoMatches" not in term.screen, term.tail()
+    assert term.app.returncode == 0
