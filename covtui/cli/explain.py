@@ -11,7 +11,7 @@ from rich.text import Text
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.display import printable
-from covtui.domain.explain import Explanation
+from covtui.domain.explain import Explanation, by_size
 from covtui.query.explain import explanation
 from covtui.store import Store
 
@@ -68,7 +68,7 @@ def print_explanation(e: Explanation) -> None:
             console.print(Text(f"    test {printable(name)}"))
         if len(tests) > LISTED:
             console.print(Text(f"    … and {len(tests) - LISTED:,} more tests", style="dim"))
-        files = sorted(c.files.values(), key=lambda f: f.covered_lines_delta)
+        files = sorted(c.files.values(), key=by_size)
         for f in files[:LISTED]:
             lines = f" lines {_ranges(f.lines)}" if f.lines else ""
             console.print(Text(

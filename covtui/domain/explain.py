@@ -76,6 +76,11 @@ class FileSide:
         return self.n_statements - self.n_missing
 
 
+def by_size(f: FileCause) -> tuple:
+    """Files by how much they moved, most first (then by name)."""
+    return (-abs(f.covered_lines_delta), -abs(f.missed_lines_delta), f.source, f.path)
+
+
 @dataclass
 class FileCause:
     source: str
@@ -106,7 +111,7 @@ class Cause:
 
     def describe(self, listed: int = 3) -> str:
         """"tests_removed: -3 covered, +3 missed lines in pkg/a.py; tests t::a"."""
-        files = [f.path for f in sorted(self.files.values(), key=lambda f: f.covered_lines_delta)]
+        files = [f.path for f in sorted(self.files.values(), key=by_size)]
         tests = sorted(self.tests)
 
         def some(items: list[str]) -> str:

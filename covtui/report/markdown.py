@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from covtui.display import printable
+from covtui.domain.explain import by_size
 from covtui.domain.forecast import DAY
 from covtui.domain.numbers import pc_str
 from covtui.domain.recommend import IMMEDIATE, SECONDARY
@@ -205,7 +206,7 @@ def _why(data: ReportData) -> list[str]:
 
     rows = []
     for c in e.causes:
-        files = [f.path for f in sorted(c.files.values(), key=lambda f: f.covered_lines_delta)]
+        files = [f.path for f in sorted(c.files.values(), key=by_size)]
         rows.append((md_code(c.kind), f"{c.covered_lines_delta:+,}", f"{c.missed_lines_delta:+,}",
                      listed(files) or "—", listed(sorted(c.tests)) or "—"))
     return out + _table("Cause | Covered lines> | Missed lines> | Files | Tests", rows)
