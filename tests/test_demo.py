@@ -372,3 +372,23 @@ def test_a_cache_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("covtui: error:"), proc.stderr
     assert str(not_a_folder) in lines[0] and "XDG_CACHE_HOME" in lines[0]
     assert not_a_folder.read_text() == "a file where the cache folder should go"
+
+
+async def test_a_pretend_rescan_is_timed_like_the_python_runs_before_it(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    # It measures python alone: it took the last snapshot's python + rust time and test count
+    # for python's, so every demo rescan raised a test-time alert of about +110%.
+    import shutil
+
+    from covtui.demo import demo_config, demo_scan
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    outcome = await demo_scan(demo_config(path))
+    rules = {a.rule for a in outcome.alerts}
+    assert "test_time" not in rules and "tests_removed" not in rules, outcome.alerts
+    async with await Store.open(path, create=False) as store:
+        walls = await store.good_walls("python", 10)
+    python = outcome.draft.sources[0]
+    assert min(walls[1:]) * 0.9 <= python.run.wall_s <= max(walls[1:]) * 1.1

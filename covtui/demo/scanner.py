@@ -43,7 +43,6 @@ async def demo_scan(
         async with await Store.open(config.database_path) as own:
             rng = random.Random()
             files = await own.files(source="python")
-            latest = await own.latest_snapshot()
             candidates = [f for f in files if f.numbers.n_missing]
             chosen = {f.path for f in rng.sample(candidates, k=min(3, len(candidates)))}
             modules = sorted(f.path for f in files)[:40]
@@ -72,12 +71,14 @@ async def demo_scan(
                     )
                     f = FileCoverage(f.path, numbers, keep, f.missing_arcs, f.functions)
                 new_files.append(f)
-            tests = latest.tests if latest else None
+            # Pretend it took as long as python's own runs do, not our few seconds (the
+            # snapshot's figures are python's and rust's together).
+            python = next((r for r in await own.sources() if r.source == "python"), None)
+            tests = python.tests if python else None
             n_tests = (tests.n_tests if tests else 300) + rng.randint(1, 6)
-            # Pretend it took as long as the project's real runs do, not our few seconds.
-            last_run = latest.run if latest else None
-            wall = (last_run.wall_s if last_run and last_run.wall_s else 90.0) * rng.uniform(0.97, 1.06)
-            peak_kb = last_run.peak_rss_kb if last_run and last_run.peak_rss_kb else 400_000
+            walls = await own.good_walls("python", 1)
+            wall = (walls[0] if walls else 90.0) * rng.uniform(0.97, 1.06)
+            peak_kb = (python.run.peak_rss_kb if python else None) or 400_000
             if on_output:
                 on_output("python", f"==== {n_tests} passed in {wall:.2f}s (simulated) ====")
             draft = SnapshotDraft(
