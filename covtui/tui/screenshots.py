@@ -36,14 +36,35 @@ async def _build(path: Path) -> None:
     await build_demo_database(path, end=DEMO_END)
 
 
+#: The demo project's parts, for the Components screen (the demo itself configures none).
+COMPONENTS = [
+    ("daemon", ["src/rust/daemon/*"], {"fail_under": 45.0}),
+    ("server", ["src/python/workspace_qdrant_mcp/*"], {"fail_under": 60.0}),
+    ("cli", ["src/python/wqm_cli/*"], {"max_uncovered": 2500}),
+    ("common", ["src/python/common/*"], {}),
+]
+
+
+def _with_components(config) -> None:
+    from covtui.config import ComponentConfig
+
+    config.components = [ComponentConfig(name, paths, **floors) for name, paths, floors in COMPONENTS]
+
+
 async def _shoot(
-    db: Path, name: str, steps: Callable[[object], Awaitable[None]], size: tuple[int, int] = SIZE
+    db: Path,
+    name: str,
+    steps: Callable[[object], Awaitable[None]],
+    size: tuple[int, int] = SIZE,
+    configure: Callable[[object], None] | None = None,
 ) -> Path:
     from covtui.demo import demo_config, demo_scan
     from covtui.tui.app import CovtuiApp
 
     config = demo_config(db)
     config.bell = False
+    if configure is not None:
+        configure(config)
     app = CovtuiApp(config, db, scanner=demo_scan, demo=True, clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 10
@@ -84,9 +105,20 @@ async def _files(pilot) -> None:
 
 
 async def _file_view(pilot) -> None:
-    await pilot.press("enter")  # the first critical file
+    # A Python file, for its partial branches (the critical files are Rust by then).
+    await pilot.press("f")
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+    await pilot.press(*"sqlite_state_manager")
+    await pilot.pause(0.3)
+    await pilot.press("enter")
     await _wait(pilot, lambda: getattr(pilot.app.screen, "gaps", None))
-    await pilot.press("n", "n", "n")
+    await pilot.press("n", "n")
+
+
+async def _components(pilot) -> None:
+    await pilot.press("C")
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "parts", None) is not None, 30)
+    await pilot.pause(0.5)
 
 
 async def _recommendations(pilot) -> None:
@@ -105,15 +137,16 @@ async def _trend_90_days(pilot) -> None:
     await pilot.pause(0.3)
 
 
-SHOTS: list[tuple[str, Callable, tuple[int, int]]] = [
-    ("main", _nothing, SIZE),
-    ("main-90-days", _trend_90_days, SIZE),
-    ("main-80x24", _nothing, (80, 24)),
-    ("alerts", _alerts, SIZE),
-    ("files", _files, SIZE),
-    ("file-view", _file_view, SIZE),
-    ("recommendations", _recommendations, SIZE),
-    ("help", _help, SIZE),
+SHOTS: list[tuple[str, Callable, tuple[int, int], Callable | None]] = [
+    ("main", _nothing, SIZE, None),
+    ("main-90-days", _trend_90_days, SIZE, None),
+    ("main-80x24", _nothing, (80, 24), None),
+    ("alerts", _alerts, SIZE, None),
+    ("files", _files, SIZE, None),
+    ("file-view", _file_view, SIZE, None),
+    ("recommendations", _recommendations, SIZE, None),
+    ("help", _help, SIZE, None),
+    ("components", _components, SIZE, _with_components),
 ]
 
 
@@ -127,8 +160,8 @@ async def _main(db: Path | None) -> list[Path]:
 
         materialise_sources(path)  # the file view shows the demo project's code
         written = []
-        for name, steps, size in SHOTS:
-            written.append(await _shoot(path, name, steps, size))
+        for name, steps, size, configure in SHOTS:
+            written.append(await _shoot(path, name, steps, size, configure))
             print(f"wrote {written[-1]}", file=sys.stderr)
         return written
 
