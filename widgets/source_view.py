@@ -13,6 +13,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from covtui.domain.contexts import LineTests
+
 from .format import theme_color
 
 
@@ -92,10 +94,30 @@ class SourceModel:
     partial: dict[int, Gap] = field(default_factory=dict)
     #: False: the lines are not the file's (a list of gaps): no line numbers.
     numbered: bool = True
+    #: Which tests ran each line (per-test coverage), when the latest scan kept it.
+    tests: LineTests | None = None
+
+
+#: Cells of the tests column: a count up to 999 ("999+" beyond), or "imp" / "fix".
+TESTS_WIDTH = 5
+
+
+def count_cell(tests: LineTests, line: int) -> Text:
+    """How many tests ran `line`; "imp" when it ran only at import (no test), "fix" when only
+    in tests' setup or teardown (fixtures); blank when it did not run."""
+    if line not in tests.lines:
+        return Text(" " * TESTS_WIDTH)
+    n = tests.n_tests(line)
+    if tests.only_outside_tests(line):
+        label = "fix" if n else "imp"
+        return Text(f"{label:>{TESTS_WIDTH - 1}} ", style=Style(dim=True, italic=True))
+    shown = f"{n:,}" if n < 1000 else "999+"
+    return Text(f"{shown:>{TESTS_WIDTH - 1}} ", style=Style(dim=True))
 
 
 class SourceView(ScrollView, can_focus=True):
-    """Line numbers, a gap marker, the code; partial lines say which jumps never happened."""
+    """Line numbers, per-test counts (when kept), a gap marker, the code; partial lines say
+    which jumps never happened."""
 
     DEFAULT_CSS = """
     SourceView {
@@ -126,6 +148,8 @@ class SourceView(ScrollView, can_focus=True):
     def show(self, model: SourceModel) -> None:
         self.model = model
         self._gutter = len(str(max(1, len(model.lines)))) + 1
+        if model.tests is not None:
+            self._gutter += TESTS_WIDTH
         width = max((line.cell_len for line in model.lines), default=0)
         # The branch notes are shortened to the pane (the gap bar says them whole): only
         # the code decides how far the view scrolls sideways.
@@ -169,11 +193,14 @@ class SourceView(ScrollView, can_focus=True):
             marker_color, background = "default", None
         gutter_style = Style(dim=not in_current, reverse=in_current, bold=in_current)
         label = str(number) if model.numbered else ("▶" if in_current else "")
-        text = Text.assemble(
-            (f"{label:>{self._gutter - 1}} ", gutter_style),
-            ("▌" if (missed or partial) else " ", Style(color=marker_color)),
-            " ",
-        )
+        tests = model.tests
+        width_number = self._gutter - 1 - (TESTS_WIDTH if tests is not None else 0)
+        text = Text.assemble((f"{label:>{width_number}} ", gutter_style))
+        if tests is not None:
+            text.append_text(count_cell(tests, number))
+        text.append_text(Text.assemble(
+            ("▌" if (missed or partial) else " ", Style(color=marker_color)), " "
+        ))
         code = model.lines[index].copy()
         if background:
             code.stylize(Style(bgcolor=background))

@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from covtui.config import Config
+from covtui.domain.contexts import LineTests
 from covtui.domain.exclusions import Audit
 from covtui.domain.gaps import FileGaps
 from covtui.domain.model import Alert
 from covtui.domain.recommend import Recommendation
 from covtui.domain.records import FileDetail, FileRow
 from covtui.errors import StoreError
-from covtui.query import alerts, components, files, recommendations
+from covtui.query import alerts, components, files, recommendations, tests
 from covtui.query.dashboard import (
     AUTO,
     TREND_RANGES,
@@ -93,6 +94,10 @@ class Queries:
 
     async def file_detail(self, source: str, path: str) -> FileDetail | None:
         return await self._store().file_detail(source, path)
+
+    async def file_tests(self, source: str, path: str) -> LineTests | None:
+        """Which tests ran each line of the file in the source's latest good run, if kept."""
+        return await tests.file_tests(self._store(), source, path)
 
     async def file_gaps(self, detail: FileDetail) -> FileGaps:
         """The gap analysis of one file: its source is read and parsed in a thread."""

@@ -77,3 +77,16 @@ async def who(store: Store, path: str, line: int, source: str | None = None) -> 
     detail = await store.file_detail(src, stored_path, snapshot_id)
     missing = frozenset(detail.missing_lines) if detail is not None else None
     return answer_line(snapshot_id, src, stored_path, line, tests, missing)
+
+
+async def file_tests(store: Store, source: str, path: str) -> LineTests | None:
+    """Which tests ran each line of the file, when the source's latest good run kept that
+    (older per-test coverage would not match the lines shown); else None."""
+    kept = await store.line_test_snapshots()
+    if not kept:
+        return None
+    latest = await store.last_good_snapshot(source)
+    if latest is None or latest not in kept:
+        return None
+    found = await store.line_tests(latest, source=source, path=path)
+    return found.get((source, path))

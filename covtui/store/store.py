@@ -361,6 +361,14 @@ class Store:
                     states[name, path] = file_coverage_of(path, row)
         return states
 
+    async def last_good_snapshot(self, source: str) -> int | None:
+        """The snapshot of the source's latest good result."""
+        row = await self._one(
+            "SELECT MAX(snapshot_id) FROM source_results WHERE source = ? AND status = 'ok'",
+            (source,),
+        )
+        return row[0] if row else None
+
     async def line_test_snapshots(self) -> list[int]:
         """The snapshots that kept per-test coverage, newest first."""
         rows = await self._all("SELECT DISTINCT snapshot_id FROM line_tests ORDER BY snapshot_id DESC")

@@ -159,6 +159,9 @@ class FileViewScreen(SubScreen):
         # Open at the first gap, not at line 1 (a licence header, imports).
         self.gap_index = 0 if self.gaps else None
         self._show_gap()
+        if not self.gaps_are_rows:
+            # After the scroll to the gap (itself after the next refresh).
+            self.call_after_refresh(self.load_tests, model)
 
     async def _analyse(self, detail: FileDetail) -> FileGaps | None:
         try:
@@ -166,6 +169,17 @@ class FileViewScreen(SubScreen):
         except Exception as exc:  # noqa: BLE001  (the source view still works without it)
             self.query_one(UncoveredList).failed(f"cannot analyse the file: {exc}")
             return None
+
+    @work(exclusive=True, group="file-tests")
+    async def load_tests(self, model: SourceModel) -> None:
+        """Per-test coverage of the file, if the latest scan kept it: a tests column."""
+        try:
+            tests = await self.app.queries.file_tests(self.source, self.path)
+        except Exception:  # noqa: BLE001  (the view works without it)
+            return
+        if tests is not None:
+            model.tests = tests
+            self.query_one(SourceView).show(model)
 
     def _scanned_at(self, detail: FileDetail) -> float:
         """When this file's numbers were last confirmed: its source's latest good result."""
