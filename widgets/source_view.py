@@ -159,15 +159,14 @@ class SourceView(ScrollView, can_focus=True):
     def watch_current_gap(self) -> None:
         self.refresh()
 
-    def go_to_line(self, line: int) -> None:
-        """Scroll so that `line` sits a third of the way down (again after the next refresh:
-        just after `show`, the new length is not laid out yet and the scroll would stop short)."""
-
-        def scroll() -> None:
-            self.scroll_to(y=max(0, line - 1 - self.size.height // 3), animate=False)
-
-        scroll()
-        self.call_after_refresh(scroll)
+    def go_to_line(self, line: int, tries: int = 8) -> None:
+        """Scroll so that `line` sits a third of the way down; again after each refresh until
+        the scroll holds (just after `show` or on a new screen, the new length may not be laid
+        out for a frame or two, and the scroll would stop short)."""
+        y = max(0, line - 1 - self.size.height // 3)
+        self.scroll_to(y=y, animate=False)
+        if tries > 1 and (self.size.height == 0 or self.scroll_y < y):
+            self.call_after_refresh(self.go_to_line, line, tries - 1)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -26,8 +26,10 @@ def test_disk_full_fails_clearly_and_keeps_the_previous_state(project: Project) 
     project.covtui("scan", check=True)
     before = everything(project.db)
     lcov = project.root / "big.info"
-    # A real report, made large: coverage.py's lcov output for many copies of the package.
-    for i in range(300):
+    # A real report, made large: coverage.py's lcov output for many copies of the package,
+    # enough that the write-ahead log alone outgrows the limit below (the database has grown
+    # with the schema, and the limit is counted from its size).
+    for i in range(1000):
         project.write(f"pkg/copy{i}.py", (project.root / "pkg" / "calc.py").read_text())
     subprocess.run([sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg", "-m", "pytest", "-q"],
                    cwd=project.root, env=clean_env(), check=True, capture_output=True)

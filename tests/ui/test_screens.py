@@ -212,11 +212,10 @@ async def test_the_file_view_scrolls_to_a_first_gap_far_down(config, db):
         app.open_file("python", "src/pkg/client.py")
         view = app.screen
         await wait_for(pilot, lambda: view.gaps, timeout=10)
-        await pilot.pause()
-        await pilot.pause()
         source_view = view.query_one(SourceView)
+        # The scroll is made again once the new source is laid out: wait for it (or fail).
+        await wait_for(pilot, lambda: source_view.scroll_y > 150, timeout=10)
         assert view.gap_index == 0 and view.gaps[0].start == 200
-        assert source_view.scroll_y > 150
         assert "x_200 = 200" in screen_text(app)
 
 
