@@ -41,7 +41,9 @@ class DashboardLoaded(Message):
         self.status = status
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, (DashboardLoaded, PollSucceeded))
+        # Textual drops this message when `can_replace(the next one)`: only a newer full
+        # load may stand in for it; a bare status after it must not lose the state.
+        return isinstance(message, DashboardLoaded)
 
 
 class PollSucceeded(Message):
@@ -52,7 +54,7 @@ class PollSucceeded(Message):
         self.status = status
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, PollSucceeded)
+        return isinstance(message, (PollSucceeded, DashboardLoaded))
 
 
 class PollFailed(Message):

@@ -113,3 +113,22 @@ async def test_a_database_overwritten_in_place_goes_stale(config, db, tmp_path):
         await pilot.pause()
         assert "not a database" in app.poll_status.error
         assert "STALE" in screen_text(app)
+
+
+async def test_a_status_posted_right_after_a_load_does_not_lose_the_load(config, db):
+    # Textual drops a queued message when `message.can_replace(next one)`: a DashboardLoaded
+    # followed at once by a PollSucceeded (the next quick poll) was dropped, and the dashboard
+    # kept the old state until the database changed again (seen as a trend range not applied).
+    import dataclasses
+
+    from covtui.tui.messages import DashboardLoaded, PollSucceeded
+
+    app = make_app(config, db)
+    async with app.run_test() as pilot:
+        await loaded(pilot)
+        newer = dataclasses.replace(app.state, trend_range="90 days")
+        app.post_message(DashboardLoaded(newer, app.poll_status))
+        app.post_message(PollSucceeded(app.poll_status))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.state is newer
