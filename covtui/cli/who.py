@@ -14,6 +14,7 @@ from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.config import Range, check_number
 from covtui.display import printable
 from covtui.errors import CovtuiError
+from covtui.present.serialise import line_answer_json
 from covtui.query.tests import LineAnswer
 from covtui.query.tests import who as who_ran
 from covtui.store import Store
@@ -38,7 +39,7 @@ def who(obj: Context, where: str, source: str | None, as_json: bool) -> None:
 
     answer = run(main())
     if as_json:
-        print(json.dumps(answer_json(answer), indent=2))
+        print(json.dumps(line_answer_json(answer), indent=2))
         return
     where_text = f"{answer.path}:{answer.line} (source {answer.source}, snapshot #{answer.snapshot_id})"
     console.print(Text(printable(where_text), style="bold"))
@@ -75,19 +76,3 @@ def parse_location(where: str, root: Path) -> tuple[str, int]:
         return full.relative_to(root.resolve()).as_posix(), line
     except ValueError:
         return path, line  # outside the project: stored as given
-
-
-def answer_json(a: LineAnswer) -> dict:
-    return {
-        "snapshot": a.snapshot_id,
-        "source": a.source,
-        "path": a.path,
-        "line": a.line,
-        "ran": a.ran,
-        "missed": a.missed,
-        "at_import": a.at_import,
-        "only_outside_tests": a.only_outside_tests,
-        "n_tests": a.n_tests,
-        "tests": [{"name": t.name, "phases": list(t.phases)} for t in a.tests],
-        "contexts": list(a.contexts),
-    }

@@ -16,6 +16,7 @@ from covtui.domain.records import FileRow, SnapshotRow, TestCounts
 if TYPE_CHECKING:  # the gap analysis (ast, its cache) is not needed to write the JSON
     from covtui.domain.gaps import FileGaps
     from covtui.query.status import Status
+    from covtui.query.tests import LineAnswer
 
 
 def iso(t: float | None) -> str | None:
@@ -150,6 +151,23 @@ def status_json(
          "change": f.pc_change} for f in state.critical_files
     ]
     return result
+
+
+def line_answer_json(a: LineAnswer) -> dict:
+    """`covtui who --json`: the tests that ran one line, and the raw context names."""
+    return {
+        "snapshot": a.snapshot_id,
+        "source": a.source,
+        "path": a.path,
+        "line": a.line,
+        "ran": a.ran,
+        "missed": a.missed,
+        "at_import": a.at_import,
+        "only_outside_tests": a.only_outside_tests,
+        "n_tests": a.n_tests,
+        "tests": [{"name": t.name, "phases": list(t.phases)} for t in a.tests],
+        "contexts": list(a.contexts),
+    }
 
 
 def explanation_json(e: Explanation) -> dict:
