@@ -14,7 +14,7 @@ COMMANDS = {
     name: f"covtui.cli.{name}:{name}"
     for name in (
         "alerts", "check", "dashboard", "demo", "excluded", "ingest", "prune", "ratchet", "report",
-        "scan", "status", "watch", "who", "explain",
+        "scan", "status", "watch", "who", "explain", "migrate",
     )
 }
 
