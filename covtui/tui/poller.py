@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from covtui.errors import StoreError
 from covtui.query.dashboard import AUTO, TREND_RANGES, DashboardState
 from covtui.query.queries import NOT_CONNECTED, Queries
 from covtui.store import Store
+from covtui.store.changes import open_change_feed
 from covtui.store.schema import SCHEMA_VERSION
 from covtui.tui.messages import AlertsRaised, DashboardLoaded, PollFailed, PollStatus, PollSucceeded
 
@@ -22,6 +25,10 @@ RANGE_CYCLE: list[str] = [AUTO] + [name for name, _ in TREND_RANGES]
 
 #: The longest wait between attempts while the database is unavailable.
 MAX_BACKOFF_S = 10.0
+
+#: Seconds between change checks while the database notifies its commits (PostgreSQL): a
+#: safety net for a notification lost, not the way changes are found.
+FALLBACK_POLL_S = 30.0
 
 _DATABASE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
 
@@ -38,8 +45,11 @@ def _fingerprint(path: Path) -> tuple[int, int, int] | None:
 class Poller:
     """Polls the monitoring database and posts what it finds to `target`.
 
-    Every `config.poll_interval` seconds it checks `PRAGMA data_version` and the file's
-    identity; only when either changed does it load the whole `DashboardState`. The next poll
+    Every `config.poll_interval` seconds it checks `data_version()` (and an SQLite file's
+    identity); only when either changed does it load the whole `DashboardState`. Where the
+    database tells of its commits (PostgreSQL's LISTEN/NOTIFY, `store.changes`), a check runs
+    as soon as one is told and the regular one only every FALLBACK_POLL_S; while that feed is
+    down it polls every `poll_interval` again and reconnects the feed by itself. The next poll
     is scheduled when the last one finished, so polls never overlap; after an error it closes
     the connection, backs off, and reopens it when the database is usable again. The
     connection is `queries`' (the screens ask their questions through it): the poller opens
@@ -58,7 +68,12 @@ class Poller:
         self.config = queries.config
         self.db_path = queries.db_path
         self.clock = clock
-        self.interval = max(0.01, float(queries.config.poll_interval))
+        self.poll_interval = max(0.01, float(queries.config.poll_interval))
+        self.fallback_interval = max(self.poll_interval, FALLBACK_POLL_S)
+        #: Whether the database's change notifications are being heard right now.
+        self.listening = False
+        self._feed_task: asyncio.Task | None = None
+        self._check_requested = False
         self.trend_range_index = 0  # automatic
         self._status = PollStatus()
         self._opened_fingerprint: tuple[int, int, int] | None = None
@@ -76,13 +91,35 @@ class Poller:
     def start(self) -> None:
         self._stopped = False
         self._schedule(0)
+        self._feed_task = asyncio.create_task(self._follow_changes(), name="covtui-listen")
 
     async def stop(self) -> None:
         self._stopped = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        task, self._feed_task = self._feed_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self._close()
+
+    @property
+    def interval(self) -> float:
+        """Seconds until the next regular change check."""
+        return self.fallback_interval if self.listening else self.poll_interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self.poll_interval = seconds
+        self.fallback_interval = max(seconds, FALLBACK_POLL_S)
+
+    def check_now(self) -> None:
+        """Check for changes as soon as possible (the database said something committed)."""
+        self._check_requested = True
+        if not self._polling and not self._stopped:
+            self._schedule(0)
 
     def request_reload(self) -> None:
         """Reload everything as soon as possible (after a write of our own, a new range)."""
@@ -132,7 +169,9 @@ class Poller:
                 return  # closed under a poll in flight: nothing to report
             await self._close()
             self._failures += 1
-            delay = min(self.interval * 2**self._failures, max(self.interval, MAX_BACKOFF_S))
+            delay = min(
+                self.poll_interval * 2**self._failures, max(self.poll_interval, MAX_BACKOFF_S)
+            )
             now = self.clock()
             self.status = PollStatus(
                 last_ok_at=self.status.last_ok_at,
@@ -148,11 +187,12 @@ class Poller:
             self._polling = False
         if self._stopped:
             return
-        if self._reload_requested and self._failures == 0:
+        if (self._reload_requested or self._check_requested) and self._failures == 0:
             delay = 0
         self._schedule(delay)
 
     async def _check(self) -> None:
+        self._check_requested = False
         fingerprint = _fingerprint(self.db_path)
         if fingerprint is None:
             if self.status.loaded_at is None:
@@ -188,6 +228,42 @@ class Poller:
                 last_ok_at=now, load_s=self.status.load_s, loaded_at=self.status.loaded_at
             )
             self.target.post_message(PollSucceeded(self.status))
+
+    # -- being told of changes ------------------------------------------------------------
+
+    async def _follow_changes(self) -> None:
+        """Listen for the database's commits while the dashboard runs (nothing on SQLite);
+        when the feed is lost, poll at the regular interval and reconnect it, backing off."""
+        backoff = self.poll_interval
+        while not self._stopped:
+            try:
+                feed = await open_change_feed(self.db_path)
+            except _DATABASE_ERRORS:
+                feed = None
+                if self._stopped:
+                    return
+            else:
+                if feed is None:
+                    return  # a database that does not notify: the regular polls are all
+            if feed is not None:
+                try:
+                    self.listening = True
+                    backoff = self.poll_interval
+                    self.check_now()  # whatever committed while no one listened
+                    while not self._stopped:
+                        if await feed.wait(self.fallback_interval):
+                            self.check_now()
+                except _DATABASE_ERRORS:
+                    pass
+                finally:
+                    self.listening = False
+                    await feed.close()
+                if self._stopped:
+                    return
+                # The server may be gone: a check now shows it (stale indicator) at once.
+                self.check_now()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _check_schema(self, store: Store) -> None:
         """A newer covtui may have migrated the file since we connected: never misread it."""
