@@ -5,10 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.markup import escape
 from textual.reactive import reactive
 from textual.widgets import Digits, Static
 
 from covtui.config import Phase
+from covtui.display import printable
 from covtui.domain.phases import phase_status
 from covtui.domain.records import SnapshotRow
 from covtui.present.text import diff_coverage_parts
@@ -59,6 +61,12 @@ class OverallPanel(Vertical):
         yield Static("", id="overall-diff")
 
     def watch_state(self, state: DashboardState | None) -> None:
+        component = state.component if state is not None else None
+        self.border_title = f"Component {escape(printable(component.name))}" if component else "Overall coverage"
+        if component is not None and component.floor:
+            self.border_subtitle = f"floor: {escape(component.floor)}"
+        else:
+            self.border_subtitle = ""
         digits = self.query_one("#overall-percent", Digits)
         details = self.query_one("#overall-details", Static)
         diff = self.query_one("#overall-diff", Static)
@@ -82,7 +90,7 @@ class OverallPanel(Vertical):
                 lines.append(Content(f"snapshot #{latest.id} measured nothing ({latest.status})"))
             details.update(Content("\n").join(lines))
             return
-        phase = phase_status(numbers.pc_covered, self.phases)
+        phase = phase_status(numbers.pc_covered, state.component.phases if state.component else self.phases)
         self.add_class(f"-phase-{min(phase.number, 4)}")
         digits.update(numbers.pc_covered_str(self.precision) + "%")
         lines = [

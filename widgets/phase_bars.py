@@ -37,13 +37,19 @@ class PhaseBars(Widget):
 
     def __init__(self, phases: list[Phase], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.phases = sorted(phases, key=lambda p: p.start)
+        self.project_phases = self.phases = sorted(phases, key=lambda p: p.start)
         self.border_title = "Phases"
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return len(self.phases)
 
     def watch_state(self, state: DashboardState | None) -> None:
+        # A component shown with phases of its own: its bands.
+        component = state.component if state is not None else None
+        phases = sorted(component.phases, key=lambda p: p.start) if component else self.project_phases
+        if phases != self.phases:
+            self.phases = phases
+            self.refresh(layout=True)
         self.border_title = self._title(self._current(state))
 
     def on_resize(self) -> None:

@@ -73,6 +73,10 @@ class ProjectHeader(Widget):
         # Content.assemble takes text as text: a branch called "[bold]x" is shown as typed.
         git = [("loading…", "$text-muted")] if self.state is None else git_parts(self.state.latest)
         name = (printable(self.project_name), "bold $text-primary")
+        component = self.state.component if self.state is not None else None
+        if component is not None:  # the dashboard shows one component: said before anything else
+            git = [(f"component {printable(component.name)}", "bold $text-warning"),
+                   ("  (w: whole project)  ", "$text-muted"), *git]
         room = self.content_region.width - len(name[0]) - sum(len(text) for text, _ in git) - 5
         # The path gives way first (its end kept): the git state matters more at 80 columns.
         path = shorten_path(printable(home_path(self.project_path)), room) if room >= 20 else ""

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.color import Color
+from textual.markup import escape
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from covtui.config import Phase
+from covtui.display import printable
 from covtui.query.dashboard import DashboardState
 
 #: Theme variables that colour the lines: overall first, then each source.
@@ -183,7 +185,9 @@ class TrendPlot(PlotextPlot):
     @property
     def milestones(self) -> list[float]:
         """The phases' boundaries between 0 and 100."""
-        return sorted(({p.start for p in self.phases} | {p.end for p in self.phases}) - {0.0, 100.0})
+        component = self.state.component if self.state is not None else None
+        phases = component.phases if component else self.phases
+        return sorted(({p.start for p in phases} | {p.end for p in phases}) - {0.0, 100.0})
 
     def watch_state(self, state: DashboardState | None) -> None:
         has_history = state is not None and any(len(p) > 0 for p in state.trend.values())
@@ -199,9 +203,11 @@ class TrendPlot(PlotextPlot):
     def _range_title(self) -> str:
         """"Trend · week", or "Trend · auto: hour" with the range the automatic one chose."""
         chosen = self.state.trend_range if self.state is not None else ""
+        component = self.state.component if self.state is not None else None
+        name = f"Trend of {escape(printable(component.name))}" if component else "Trend"
         if self.range_name == "auto" and chosen:
-            return f"Trend · auto: {chosen}"
-        return f"Trend · {self.range_name}"
+            return f"{name} · auto: {chosen}"
+        return f"{name} · {self.range_name}"
 
     def _muted(self) -> tuple[int, int, int]:
         variables = self.app.theme_variables

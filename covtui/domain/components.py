@@ -150,6 +150,34 @@ def selection_numbers(files: Sequence[_File], globs: PathGlobs, generated: Itera
     return sum((f.numbers for f in files if f.path not in left_out and globs.matches(f.path)), Numbers())
 
 
+def numbers_at(
+    start: Iterable[tuple[str, str, Numbers]],
+    changes: Iterable[tuple[int, str, str, Numbers | None]],
+    at: Sequence[int],
+    keeps: Callable[[str], bool],
+) -> dict[int, Numbers]:
+    """A selection's numbers at each snapshot in `at` (ascending), replaying the stored file
+    changes: `start` holds every (source, path, numbers) at `at[0]`, `changes` those after it
+    as (snapshot id, source, path, numbers; None: the file left), oldest first. Files `keeps`
+    refuses count nowhere. Each result is the sum of the files' states then: the same
+    figure as summing the files read at that snapshot."""
+    state = {(source, path): n for source, path, n in start if keeps(path)}
+    pending = iter(changes)
+    change = next(pending, None)
+    result: dict[int, Numbers] = {}
+    for sid in at:
+        while change is not None and change[0] <= sid:
+            _, source, path, n = change
+            if keeps(path):
+                if n is None:
+                    state.pop((source, path), None)
+                else:
+                    state[(source, path)] = n
+            change = next(pending, None)
+        result[sid] = sum(state.values(), Numbers())
+    return result
+
+
 def _paths(rows: Iterable[_File]) -> tuple[str, ...]:
     return tuple(sorted({f.path for f in rows}))
 

@@ -7,10 +7,10 @@ at that snapshot, which the store keeps already.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from covtui.config import Config, Phase
+from covtui.config import OTHER, Config, Phase
 from covtui.domain.components import (
     Breakdown,
     PathGlobs,
@@ -93,6 +93,52 @@ async def component_state(
         previous = break_down(await store.files(snapshot_id=before.id), components, left_out)
     own = {c.name: c.phases for c in config.components if c.phases}
     return ComponentState(snapshot_id, breakdown, generated, results, previous, previous_id, own)
+
+
+@dataclass(frozen=True)
+class ComponentFilter:
+    """One component, for showing the dashboard as if the project were only that: which
+    paths it holds (generated ones left out as its figures leave them out), its phases, its
+    alert threshold, its gate."""
+
+    name: str
+    holds: Callable[[str], bool]
+    phases: list[Phase]
+    coverage_drop: float
+    #: Its floors in words ("at least 80%", "at most 10 uncovered lines"); "" without.
+    floor: str = ""
+
+    def about(self, path: str | None) -> bool:
+        return path is not None and self.holds(path)
+
+
+async def component_filter(store: Store, config: Config, name: str) -> ComponentFilter | None:
+    """The filter for component `name` ("other": the files in no component); None when the
+    config names no such component."""
+    components = components_of(config)
+    if name == OTHER:
+        def matches(path: str) -> bool:
+            return not any(c.matches(path) for c in components)
+    else:
+        found = next((c for c in components if c.name == name), None)
+        if found is None:
+            return None
+        matches = found.matches
+    paths = {f.path for f in await store.files()}
+    left_out = _left_out(config, await generated_files(config, sorted(paths))) if components else set()
+    own = next((c for c in config.components if c.name == name), None)
+    floors = []
+    if own is not None and own.fail_under is not None:
+        floors.append(f"at least {own.fail_under:g}%")
+    if own is not None and own.max_uncovered is not None:
+        floors.append(f"at most {own.max_uncovered:,} uncovered lines")
+    return ComponentFilter(
+        name,
+        lambda path: path not in left_out and matches(path),
+        (own.phases if own is not None and own.phases else None) or config.phases,
+        (own.coverage_drop if own is not None else None) or config.alerts.coverage_drop,
+        " and ".join(floors),
+    )
 
 
 @dataclass(frozen=True)

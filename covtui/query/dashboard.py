@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from covtui.config import Phase
+from covtui.domain.components import numbers_at
 from covtui.domain.critical import critical_files
-from covtui.domain.model import Alert
+from covtui.domain.model import Alert, AlertRule
+from covtui.domain.numbers import Numbers
 from covtui.domain.records import FileRow, Heartbeat, SnapshotRow, SourceRow, TrendPoint
 from covtui.domain.run_median import VersusMedian, versus_median
 
 if TYPE_CHECKING:
+    from covtui.query.components import ComponentFilter
     from covtui.store import Store
 
 #: The median's window when no config says (the test-time alert's default).
@@ -86,6 +91,16 @@ class LastRunComparison:
     history: tuple[SnapshotRow, ...] = ()
 
 
+@dataclass(frozen=True)
+class ComponentView:
+    """The component the dashboard shows instead of the whole project."""
+
+    name: str
+    phases: list[Phase]
+    #: Its floors in words ("" without).
+    floor: str = ""
+
+
 @dataclass
 class DashboardState:
     """Everything the main screen shows, loaded in a few indexed queries."""
@@ -105,6 +120,9 @@ class DashboardState:
     trend_range: str = ""
     #: The snapshots in the trend's range that raised alerts, oldest first.
     trend_alerts: list[TrendAlert] = field(default_factory=list)
+    #: The component shown instead of the whole project: the figures, phases, critical
+    #: files, trend and alerts are that component's (None: the whole project).
+    component: ComponentView | None = None
 
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -164,8 +182,10 @@ async def dashboard_state(
     alert_limit: int = 50,
     median_window: int = MEDIAN_WINDOW,
     trend_range: str = "",
+    component: ComponentFilter | None = None,
 ) -> DashboardState:
-    """Everything the main screen shows, the trend from `trend_since` on."""
+    """Everything the main screen shows, the trend from `trend_since` on; with `component`,
+    the figures, critical files, trend and alerts of that component only."""
     latest = await store.latest_snapshot()
     previous = await store.comparable_before(latest) if latest else None
     files = await store.files()
@@ -178,7 +198,7 @@ async def dashboard_state(
         if recent_runs
         else None
     )
-    return DashboardState(
+    state = DashboardState(
         latest=latest,
         previous=previous,
         sources=sources,
@@ -191,5 +211,62 @@ async def dashboard_state(
         n_snapshots=n_snapshots,
         last_run=last_run,
         trend_range=trend_range,
-        trend_alerts=trend_alerts(await store.alert_times(trend_since)),
+        trend_alerts=[] if component else trend_alerts(await store.alert_times(trend_since)),
     )
+    if component is not None:
+        await _narrow_to(store, state, files, component, critical_n, alert_limit, trend_since)
+    return state
+
+
+def _with_numbers(snapshot: SnapshotRow | None, numbers: Numbers) -> SnapshotRow | None:
+    """The snapshot with the component's numbers for its own (no files: no data); its diff
+    coverage is the whole project's, so it is not shown for a component."""
+    if snapshot is None:
+        return None
+    return dataclasses.replace(
+        snapshot, numbers=numbers if numbers.has_data else None,
+        diff_base=None, n_diff_statements=None, n_diff_missing=None,
+    )
+
+
+async def _narrow_to(
+    store: Store, state: DashboardState, files: list[FileRow], component: ComponentFilter,
+    critical_n: int, alert_limit: int, trend_since: float,
+) -> None:
+    """`state` made the component's: its files' sums at the latest and the comparable
+    snapshot, its critical files, its alerts (about its files, or its own coverage drop) and
+    its trend, replayed from the stored file changes at the overall line's snapshots."""
+    mine = [f for f in files if component.holds(f.path)]
+    state.component = ComponentView(component.name, component.phases, component.floor)
+    state.latest = _with_numbers(state.latest, sum((f.numbers for f in mine), Numbers()))
+    if state.previous is not None:
+        before = [f for f in await store.files(snapshot_id=state.previous.id) if component.holds(f.path)]
+        state.previous = _with_numbers(state.previous, sum((f.numbers for f in before), Numbers()))
+    state.critical_files = critical_files(mine, critical_n)
+    drop = f"Component {component.name!r} "
+
+    def about(alert: Alert) -> bool:
+        if alert.rule == AlertRule.COMPONENT_DROP.value:
+            return alert.message.startswith(drop)
+        return component.about(alert.path)
+
+    mine_alerts = [a for a in await store.alerts() if about(a)]
+    state.alerts = mine_alerts[:alert_limit]
+    state.n_unacknowledged = sum(1 for a in mine_alerts if a.acknowledged_at is None)
+    points = await store.trend_snapshots(trend_since)
+    marked = [a for a in mine_alerts if a.snapshot_id is not None and a.created_at is not None
+              and a.created_at >= trend_since]
+    at = sorted({sid for sid, _ in points} | {a.snapshot_id for a in marked})
+    numbers: dict[int, Numbers] = {}
+    if at:
+        start = [(f.source, f.path, f.numbers) for f in await store.files(snapshot_id=at[0])]
+        numbers = numbers_at(start, await store.file_changes_between(at[0], at[-1]), at, component.holds)
+    state.trend = {"overall": [
+        TrendPoint(created_at, numbers[sid].pc_covered)
+        for sid, created_at in points if numbers[sid].has_data
+    ]}
+    state.trend_alerts = trend_alerts([
+        (a.created_at, a.severity.value,
+         numbers[a.snapshot_id].pc_covered if numbers.get(a.snapshot_id, Numbers()).has_data else None)
+        for a in marked
+    ])

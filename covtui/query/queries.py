@@ -71,14 +71,17 @@ class Queries:
 
     # -- the answers -----------------------------------------------------------------------
 
-    async def dashboard(self, trend_range: str) -> DashboardState:
+    async def dashboard(self, trend_range: str, component: str | None = None) -> DashboardState:
         """The main screen's state, its trend over `trend_range` (a TREND_RANGES name, or
-        "auto") back from the latest snapshot."""
+        "auto") back from the latest snapshot; with `component`, that component's only (its
+        phases and alert threshold; a name the config lacks: the whole project)."""
         store = self._store()
+        chosen = await components.component_filter(store, self.config, component) if component else None
         latest = await store.latest_snapshot()
         anchor = latest.created_at if latest is not None else self.clock()
         if trend_range == AUTO:
-            name, span = await auto_trend_range(store, anchor, self.config.alerts.coverage_drop)
+            movement = chosen.coverage_drop if chosen else self.config.alerts.coverage_drop
+            name, span = await auto_trend_range(store, anchor, movement)
         else:
             name, span = next((r for r in TREND_RANGES if r[0] == trend_range), TREND_RANGES[2])
         return await dashboard_state(
@@ -87,10 +90,15 @@ class Queries:
             critical_n=self.config.critical_files,
             median_window=self.config.alerts.test_time_window,
             trend_range=name,
+            component=chosen,
         )
 
-    async def files(self) -> list[FileRow]:
-        return await self._store().files()
+    async def files(self, component: str | None = None) -> list[FileRow]:
+        """Every file now (with `component`: that component's)."""
+        store = self._store()
+        found = await store.files()
+        chosen = await components.component_filter(store, self.config, component) if component else None
+        return [f for f in found if chosen.holds(f.path)] if chosen else found
 
     async def file_detail(self, source: str, path: str) -> FileDetail | None:
         return await self._store().file_detail(source, path)
@@ -103,9 +111,11 @@ class Queries:
         """The gap analysis of one file: its source is read and parsed in a thread."""
         return await files.file_gaps(self.config.root, detail)
 
-    async def recommendations(self) -> list[Recommendation]:
-        """What to test first: the critical files, then the next ones, each with its gaps."""
-        return (await recommendations.recommend(self._store(), self.config)).items
+    async def recommendations(self, component: str | None = None) -> list[Recommendation]:
+        """What to test first: the critical files, then the next ones, each with its gaps
+        (with `component`: among that component's files)."""
+        files = await self.files(component) if component else None
+        return (await recommendations.recommend(self._store(), self.config, files)).items
 
     async def components(self) -> components.ComponentState:
         """Components, gates and generated files now (file headers read in a thread)."""

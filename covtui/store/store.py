@@ -791,20 +791,9 @@ class Store:
         if latest[0] is None:
             return {"overall": []}
         bucket = max((latest[0] - since) / points, 1e-6)
-        # Bucket n ends at since + n × bucket (multiplied, not summed: no drift).
-        buckets = (
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-            "WHERE :since + i * :bucket <= :latest), "
-            "b(lo, t) AS (SELECT :since + (i - 1) * :bucket, :since + i * :bucket FROM n) "
-        )
+        buckets = _TREND_BUCKETS
         params = {"since": since, "bucket": bucket, "latest": latest[0]}
-        overall = await self._all(
-            buckets + "SELECT s.created_at, s.pc_covered FROM b JOIN snapshots s ON s.id = ("
-            "SELECT id FROM snapshots WHERE created_at < b.t AND created_at >= b.lo "
-            "AND status = 'ok' AND pc_covered IS NOT NULL ORDER BY created_at DESC LIMIT 1) "
-            "ORDER BY 1",
-            params,
-        )
+        overall = await self._all(buckets + _TREND_OVERALL.format(columns="s.created_at, s.pc_covered"), params)
         result = {"overall": [TrendPoint(*r) for r in overall]}
         for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             rows = await self._all(
@@ -818,6 +807,36 @@ class Store:
             if rows:
                 result[name] = [TrendPoint(*r) for r in rows]
         return result
+
+    async def trend_snapshots(self, since: float, points: int = 400) -> list[tuple[int, float]]:
+        """(id, created_at) of the snapshots the overall trend line shows since `since`, in
+        the same buckets as `trend` (a component's line is drawn at the same snapshots)."""
+        latest = await self._one("SELECT MAX(created_at) FROM snapshots")
+        if latest[0] is None:
+            return []
+        bucket = max((latest[0] - since) / points, 1e-6)
+        rows = await self._all(
+            _TREND_BUCKETS + _TREND_OVERALL.format(columns="s.id, s.created_at"),
+            {"since": since, "bucket": bucket, "latest": latest[0]},
+        )
+        return [(sid, created_at) for sid, created_at in rows]
+
+    async def file_changes_between(
+        self, after_id: int, until_id: int
+    ) -> list[tuple[int, str, str, Numbers | None]]:
+        """Every file change after snapshot `after_id` up to `until_id`, oldest first, as
+        (snapshot id, source, path, numbers; None: the file left the report)."""
+        rows = await self._all(
+            f"SELECT c.snapshot_id, f.source, f.path, c.state_id, "
+            f"{', '.join('st.' + c for c in NUMBER_COLUMNS)} FROM file_changes c "
+            "JOIN files f ON f.id = c.file_id LEFT JOIN file_states st ON st.id = c.state_id "
+            "WHERE c.snapshot_id > ? AND c.snapshot_id <= ? ORDER BY c.snapshot_id",
+            (after_id, until_id),
+        )
+        return [
+            (sid, source, path, None if state_id is None else Numbers(*numbers))
+            for sid, source, path, state_id, *numbers in rows
+        ]
 
     async def first_snapshot_at(self) -> float | None:
         """When the oldest snapshot was taken (None: no snapshots)."""
@@ -881,6 +900,21 @@ class Store:
 
     async def n_snapshots(self) -> int:
         return (await self._one("SELECT count(*) FROM snapshots"))[0]
+
+
+# Bucket n ends at since + n × bucket (multiplied, not summed: no drift).
+_TREND_BUCKETS = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+    "WHERE :since + i * :bucket <= :latest), "
+    "b(lo, t) AS (SELECT :since + (i - 1) * :bucket, :since + i * :bucket FROM n) "
+)
+#: The last good snapshot in each bucket (`columns` of it), by one index seek per bucket.
+_TREND_OVERALL = (
+    "SELECT {columns} FROM b JOIN snapshots s ON s.id = ("
+    "SELECT id FROM snapshots WHERE created_at < b.t AND created_at >= b.lo "
+    "AND status = 'ok' AND pc_covered IS NOT NULL ORDER BY created_at DESC LIMIT 1) "
+    "ORDER BY s.created_at"
+)
 
 
 def _file_size(path: Path) -> int:

@@ -64,6 +64,7 @@ class CovtuiApp(App):
         Binding("g", "show_recommendations", "What to test", tooltip="the What-to-test screen: recommendations by priority"),
         Binding("C", "show_components", "Components", show=False, tooltip="the Components screen: each one's coverage and gate"),
         Binding("x", "show_excluded", "Excluded", show=False, tooltip="the Excluded screen: every line coverage.py excludes and file left out (omit, generated), and why"),
+        Binding("w", "whole_project", "Whole project", tooltip="show the whole project again (the dashboard shows one component: d on the Components screen chose it)"),
         Binding("t", "trend_range", "Trend range", tooltip="cycle the trend's range: auto (the default: the shortest range that holds the history or its recent movement), hour, day, week, 90 days"),
         Binding("question_mark", "show_help", "Help", key_display="?", tooltip="the keys of this screen"),
     ]
@@ -73,6 +74,8 @@ class CovtuiApp(App):
     poll_status: reactive[PollStatus] = reactive(PollStatus, always_update=True, repaint=False)
     scan_started_at: reactive[float | None] = reactive(None, repaint=False)
     trend_range: reactive[str] = reactive("auto", repaint=False)
+    #: The component the dashboard shows (None: the whole project).
+    component: reactive[str | None] = reactive(None, repaint=False)
     #: Work going on behind the data, for the status line (the demo's history filling in).
     activity: reactive[str | None] = reactive(None, repaint=False)
 
@@ -162,7 +165,24 @@ class CovtuiApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Once `q` is pressed nothing else starts: a screen pushed onto a closing app fails
         # to mount (a key typed right after `q` showed a traceback).
-        return not self._quitting or action == "quit"
+        if self._quitting:
+            return action == "quit"
+        if action == "whole_project":
+            return self.component is not None  # (False: left out of the footer)
+        return True
+
+    def show_component(self, name: str | None) -> None:
+        """Switch the dashboard to component `name` (None: the whole project) and show it;
+        the poller loads it in the background and every later reload keeps it."""
+        self.component = name
+        self.poller.show_component(name)
+        self.refresh_bindings()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_whole_project(self) -> None:
+        if self.component is not None:
+            self.show_component(None)
 
     async def action_quit(self) -> None:
         """Quit; a running rescan is cancelled first (its command's process group killed, the

@@ -75,6 +75,8 @@ class Poller:
         self._feed_task: asyncio.Task | None = None
         self._check_requested = False
         self.trend_range_index = 0  # automatic
+        #: The component the dashboard shows (None: the whole project); every reload keeps it.
+        self.component: str | None = None
         self._status = PollStatus()
         self._opened_fingerprint: tuple[int, int, int] | None = None
         self._seen: tuple[int, tuple[int, int, int] | None] | None = None
@@ -147,6 +149,11 @@ class Poller:
         self.request_reload()
         return self.trend_range
 
+    def show_component(self, name: str | None) -> None:
+        """Load the dashboard of component `name` from now on (None: the whole project)."""
+        self.component = name
+        self.request_reload()
+
     def _schedule(self, delay: float) -> None:
         if self._timer is not None:
             self._timer.stop()
@@ -215,7 +222,7 @@ class Poller:
             self._reload_requested = False
             await self._check_schema(store)
             started = time.perf_counter()
-            state = await self.queries.dashboard(self.trend_range)
+            state = await self.queries.dashboard(self.trend_range, self.component)
             load_s = time.perf_counter() - started
             self._seen = seen
             now = self.clock()

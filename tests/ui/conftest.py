@@ -41,9 +41,17 @@ async def db(config: Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CoverageReport]:
+def real_measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, CoverageReport]]:
+    """The real project measured by coverage.py, once per session: where it was measured
+    (its `.coverage-NAME` data files are there) and what was read."""
+    root = tmp_path_factory.mktemp("real")
+    return root, measure_real_project(root)
+
+
+@pytest.fixture(scope="session")
+def real_reports(real_measured) -> dict[str, CoverageReport]:
     """The real project measured by coverage.py, once per session."""
-    return measure_real_project(tmp_path_factory.mktemp("real"))
+    return real_measured[1]
 
 
 def real_project_config(root: Path) -> Config:

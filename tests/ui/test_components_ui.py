@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from covtui.config import ComponentConfig, Config, GateConfig
 from covtui.query.components import component_state
+from covtui.record import record_snapshot
 from covtui.store import Store
 from covtui.widgets.components import ComponentsPanel
 
-from .conftest import loaded, make_app, real_project_config, screen_text, wait_for
-from .fixtures import build_real_database
+from ..conftest import clean_env
+from .conftest import NOW, loaded, make_app, real_project_config, screen_text, wait_for
+from .fixtures import build_real_database, real_drafts
 
 COMPONENTS = [
     ComponentConfig("service", ["app/service.py"], fail_under=99.0),
@@ -108,6 +113,112 @@ def test_components_screen_snapshot(snap_compare, comp_config, size, monkeypatch
         await loaded(pilot)
         await pilot.press("C")
         await wait_for(pilot, lambda: pilot.app.screen.query_one(ComponentsPanel).parts is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(comp_config, comp_config.database_path), terminal_size=size,
+                        run_before=run_before)
+
+
+def coverage_include(root: Path, data_file: str, include: str) -> dict:
+    """`coverage json --include` on a data file of the measured real project."""
+    out = root / "include.json"
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "json", f"--data-file={data_file}",
+         f"--include={include}", "-o", str(out)],
+        cwd=root, env=clean_env(), check=True, capture_output=True,
+    )
+    totals = json.loads(out.read_text())["totals"]
+    out.unlink()
+    return totals
+
+
+def overall_text(app) -> str:
+    from textual.widgets import Digits
+
+    return app.screen.query_one("#overall-percent", Digits).value
+
+
+async def test_the_dashboard_switches_to_one_component_and_back(comp_config: Config, real_measured) -> None:
+    root, _ = real_measured
+    parts = await expected_state(comp_config)
+    service = parts.breakdown.get("service").numbers
+    theirs = coverage_include(root, ".coverage-latest", "app/service.py")
+    before = coverage_include(root, ".coverage-first", "app/service.py")
+    assert service.pc_covered == theirs["percent_covered"]
+    app = make_app(comp_config, comp_config.database_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        whole = app.state.latest.numbers
+        assert overall_text(app) == f"{whole.pc_covered_str(2)}%"
+        await pilot.press("C")
+        await wait_for(pilot, lambda: app.screen.query_one(ComponentsPanel).parts is not None)
+        await pilot.press("d")  # "service" is selected first
+        await wait_for(pilot, lambda: app.state.component is not None)
+        await pilot.pause()
+        assert app.screen is app.main_screen
+        state = app.state
+        assert state.component.name == "service" and state.component.floor == "at least 99%"
+        assert state.latest.numbers == service
+        assert state.latest.numbers.n_statements == theirs["num_statements"]
+        assert state.latest.numbers.n_missing == theirs["missing_lines"]
+        assert state.previous.numbers.pc_covered == before["percent_covered"]
+        assert overall_text(app) == f"{service.pc_covered_str(2)}%"
+        assert {f.path for f in state.critical_files} <= {"app/service.py"}
+        assert [p.pc_covered for p in state.trend["overall"]] == [
+            before["percent_covered"], theirs["percent_covered"]]
+        assert all(a.path in (None, "app/service.py") for a in state.alerts)
+        text = screen_text(app)
+        assert "component service" in text.splitlines()[0]
+        assert "Component service" in text and "floor: at least 99%" in text
+        assert "Top 5 critical files in service" in text and "Trend of service" in text
+        await pilot.press("w")
+        await wait_for(pilot, lambda: app.state.component is None)
+        await pilot.pause()
+        assert app.state.latest.numbers == whole
+        assert overall_text(app) == f"{whole.pc_covered_str(2)}%"
+        assert "component service" not in screen_text(app)
+
+
+async def test_a_live_reload_keeps_the_component(comp_config: Config, real_measured, real_reports) -> None:
+    root, _ = real_measured
+    app = make_app(comp_config, comp_config.database_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        app.show_component("helpers")
+        await wait_for(pilot, lambda: app.state.component is not None)
+        n = app.state.n_snapshots
+        # Another writer (a scan, CI) stores a snapshot measured like the first one.
+        draft = real_drafts(real_reports)[0]
+        draft.created_at = NOW - 1
+        async with await Store.open(comp_config.database_path) as store:
+            await record_snapshot(store, draft, comp_config)
+        await wait_for(pilot, lambda: app.state.n_snapshots == n + 1)
+        await pilot.pause()
+        state = app.state
+        assert state.component.name == "helpers"
+        theirs = coverage_include(root, ".coverage-first", "app/helpers.py,app/__init__.py")
+        numbers = state.latest.numbers
+        if theirs["num_statements"]:
+            assert numbers.pc_covered == theirs["percent_covered"]
+            assert numbers.n_statements == theirs["num_statements"]
+        else:  # helpers.py not imported in that run: no data, not 0%
+            assert numbers is None
+            assert overall_text(app) == "--"
+        assert "component helpers" in screen_text(app).splitlines()[0]
+
+
+@pytest.mark.parametrize("size", [(120, 36)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_component_dashboard_snapshot(snap_compare, comp_config, size, monkeypatch):
+    from covtui.widgets.project_header import ProjectHeader
+
+    init = ProjectHeader.__init__
+    monkeypatch.setattr(ProjectHeader, "__init__",
+                        lambda self, name, path, **kw: init(self, "shop", Path("/home/dev/src/shop"), **kw))
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        pilot.app.show_component("service")
+        await wait_for(pilot, lambda: pilot.app.state.component is not None)
         await pilot.pause()
 
     assert snap_compare(make_app(comp_config, comp_config.database_path), terminal_size=size,

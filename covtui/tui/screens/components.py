@@ -30,6 +30,7 @@ class ComponentsScreen(SubScreen):
         *SubScreen.BINDINGS,
         Binding("right_square_bracket", "step(1)", "Next component", key_display="]"),
         Binding("left_square_bracket", "step(-1)", "Previous", key_display="["),
+        Binding("d", "dashboard", "Dashboard of it", tooltip="show the dashboard of this component only (w: the whole project again)"),
     ]
 
     DEFAULT_CSS = """
@@ -44,6 +45,7 @@ class ComponentsScreen(SubScreen):
         super().__init__()
         self.parts: ComponentState | None = None
         self.files: list[FileRow] = []
+        #: (default: the one the dashboard shows, if it shows one)
         self.selected = selected
 
     def compose(self) -> ComposeResult:
@@ -59,6 +61,8 @@ class ComponentsScreen(SubScreen):
         table.add_column(Text("Cover", justify="right"), key="cover", width=_FIXED["cover"])
         table.add_column(Text("Missed/total", justify="right"), key="missed", width=_FIXED["missed"])
         table.focus()
+        if self.selected is None:
+            self.selected = self.app.component
         self.watch(self.app, "state", lambda _: self.load(), init=False)
         self.load()
 
@@ -87,6 +91,10 @@ class ComponentsScreen(SubScreen):
         names = [c.name for c in self.parts.breakdown.components]
         self.selected = names[(names.index(self.selected) + step) % len(names)]
         self.show()
+
+    def action_dashboard(self) -> None:
+        if self.selected is not None:
+            self.app.show_component(self.selected)
 
     def show(self) -> None:
         parts = self.parts

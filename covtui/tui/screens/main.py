@@ -5,11 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable
 
 from covtui.config import Config
+from covtui.display import printable
 from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus, ScanFinished, ScanOutput, ScanStarted
 from covtui.widgets.alert_history import AlertHistory
@@ -85,7 +87,13 @@ class MainScreen(Screen):
         self.watch(app, "activity", self._take("activity"))
         self.query_one(CriticalFiles).focus()
 
-    def watch_state(self) -> None:
+    def watch_state(self, state: DashboardState | None) -> None:
+        component = state.component if state is not None else None
+        where = f" in {escape(printable(component.name))}" if component else ""
+        self.query_one(CriticalFiles).border_title = f"Top {self.config.critical_files} critical files{where}"
+        self.query_one(AlertHistory).border_title = f"Alerts{where}"
+        for panel in self.query(ComponentsPanel):
+            panel.selected = component.name if component else None
         self.call_after_refresh(self._align_top)
 
     def on_resize(self) -> None:
