@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -117,7 +119,7 @@ def count_cell(tests: LineTests, line: int) -> Text:
 
 class SourceView(ScrollView, can_focus=True):
     """Line numbers, per-test counts (when kept), a gap marker, the code; partial lines say
-    which jumps never happened."""
+    which jumps never happened. A cursor selects a line (keys or a click)."""
 
     DEFAULT_CSS = """
     SourceView {
@@ -128,17 +130,31 @@ class SourceView(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("up", "scroll_up", "Up", show=False),
-        Binding("down", "scroll_down", "Down", show=False),
+        Binding("up", "cursor_up", "Up", show=False, tooltip="select the line above / below"),
+        Binding("down", "cursor_down", "Down", show=False, tooltip="select the line above / below"),
         Binding("left", "scroll_left", "Left", show=False),
         Binding("right", "scroll_right", "Right", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False, tooltip="the top / end of the file"),
-        Binding("end", "scroll_end", "Bottom", show=False, tooltip="the top / end of the file"),
+        Binding("pageup", "cursor_page_up", "Page up", show=False, tooltip="a page up / down"),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False, tooltip="a page up / down"),
+        Binding("home", "cursor_home", "Top", show=False, tooltip="the first / last line of the file"),
+        Binding("end", "cursor_end", "Bottom", show=False, tooltip="the first / last line of the file"),
     ]
 
     current_gap: reactive[Gap | None] = reactive(None)
+    #: The selected row (1-based: a line of the file, or a gap where the rows are gaps).
+    cursor_line: reactive[int | None] = reactive(None)
+
+    class CursorMoved(Message):
+        """The selected row changed."""
+
+        def __init__(self, view: SourceView, line: int) -> None:
+            super().__init__()
+            self.view = view
+            self.line = line
+
+        @property
+        def control(self) -> SourceView:
+            return self.view
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -154,10 +170,56 @@ class SourceView(ScrollView, can_focus=True):
         # The branch notes are shortened to the pane (the gap bar says them whole): only
         # the code decides how far the view scrolls sideways.
         self.virtual_size = Size(self._gutter + 2 + width, len(model.lines))
+        if self.cursor_line is not None and self.cursor_line > len(model.lines):
+            self.cursor_line = len(model.lines) or None
         self.refresh()
 
     def watch_current_gap(self) -> None:
         self.refresh()
+
+    def watch_cursor_line(self, line: int | None) -> None:
+        self.refresh()
+        if line is not None:
+            self.post_message(self.CursorMoved(self, line))
+
+    def select_line(self, line: int) -> None:
+        """Move the cursor to `line` (kept inside the file) and scroll it into view."""
+        n = len(self.model.lines)
+        if n == 0:
+            return
+        line = min(max(1, line), n)
+        self.cursor_line = line
+        top, height = int(self.scroll_y), max(1, self.size.height)
+        if line - 1 < top:
+            self.scroll_to(y=line - 1, animate=False)
+        elif line - 1 >= top + height:
+            self.scroll_to(y=line - height, animate=False)
+
+    def _page(self) -> int:
+        return max(1, self.size.height - 1)
+
+    def action_cursor_up(self) -> None:
+        self.select_line((self.cursor_line or 1) - 1)
+
+    def action_cursor_down(self) -> None:
+        self.select_line((self.cursor_line or 0) + 1)
+
+    def action_cursor_page_up(self) -> None:
+        self.select_line((self.cursor_line or 1) - self._page())
+
+    def action_cursor_page_down(self) -> None:
+        self.select_line((self.cursor_line or 1) + self._page())
+
+    def action_cursor_home(self) -> None:
+        self.select_line(1)
+
+    def action_cursor_end(self) -> None:
+        self.select_line(len(self.model.lines))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self.select_line(int(self.scroll_y) + offset.y + 1)
 
     def go_to_line(self, line: int, tries: int = 8) -> None:
         """Scroll so that `line` sits a third of the way down; again after each refresh until
@@ -206,6 +268,10 @@ class SourceView(ScrollView, can_focus=True):
         text.append_text(code)
         if partial is not None:
             text.append_text(fitted_note(partial.what(), scroll_x + width - text.cell_len, marker_color))
+        if number == self.cursor_line:
+            # The selected line: one band across the view, over the gap colours.
+            base = base + Style(bgcolor=theme_color(app, "primary-muted", "blue"))
+            text.stylize(Style(bgcolor=theme_color(app, "primary-muted", "blue"), bold=True))
         segments = list(text.render(app.console))
         segments = [Segment(s.text, base + s.style if s.style else base) for s in segments if s.text != "\n"]
         strip = Strip(segments).crop(scroll_x, scroll_x + width)

@@ -15,6 +15,7 @@ from covtui.config import Range, check_number
 from covtui.display import printable
 from covtui.errors import CovtuiError
 from covtui.present.serialise import line_answer_json
+from covtui.present.text import ONLY_OUTSIDE_TESTS, RAN_AT_IMPORT, not_run, plural, test_phases
 from covtui.query.tests import LineAnswer
 from covtui.query.tests import who as who_ran
 from covtui.store import Store
@@ -44,18 +45,15 @@ def who(obj: Context, where: str, source: str | None, as_json: bool) -> None:
     where_text = f"{answer.path}:{answer.line} (source {answer.source}, snapshot #{answer.snapshot_id})"
     console.print(Text(printable(where_text), style="bold"))
     if not answer.ran:
-        state = "missed" if answer.missed else "not run (not a statement, or excluded)"
-        console.print(Text(f"  {state}: no test ran it"))
+        console.print(Text(f"  {not_run(answer.missed)}"))
         return
     if answer.at_import:
-        console.print(Text("  ran outside any test (module import, conftest, collection)"))
+        console.print(Text(f"  {RAN_AT_IMPORT}"))
     for test in answer.tests:
-        phases = "" if test.phases == ("run",) else f"  [{', '.join(test.phases)}]"
-        console.print(Text(f"  {printable(test.name)}{phases}"))
-    n = answer.n_tests
-    summary = f"  {n:,} test{'s' if n != 1 else ''}"
+        console.print(Text(f"  {printable(test.name)}{test_phases(test.phases)}"))
+    summary = f"  {plural(answer.n_tests, 'test')}"
     if answer.only_outside_tests:
-        summary += "; only at import or in fixtures, never in a test's body"
+        summary += f"; {ONLY_OUTSIDE_TESTS}"
     console.print(Text(summary, style="dim"))
 
 

@@ -92,3 +92,23 @@ def unimported_notice(source: str | None = None) -> str:
         "(not counted at 0%); set it in pyproject.toml: [tool.coverage.run] "
         'source = ["your_package"]'
     )
+
+
+# -- who ran a line (`covtui who`, the file view's tests panel) --------------------------------
+
+#: A line that ran with no test running (the empty context).
+RAN_AT_IMPORT = "ran outside any test (module import, conftest, collection)"
+#: A line no test's body ran.
+ONLY_OUTSIDE_TESTS = "only at import or in fixtures, never in a test's body"
+#: Where the snapshot kept no per-test coverage ("no data", not "no tests").
+NO_PER_TEST_DATA = "no per-test data for this snapshot"
+
+
+def not_run(missed: bool | None) -> str:
+    """Why no test is listed for a line that did not run."""
+    return f"{'missed' if missed else 'not run (not a statement, or excluded)'}: no test ran it"
+
+
+def test_phases(phases: tuple[str, ...]) -> str:
+    """"" for a test that ran the line in its body only, else "  [setup, run]"."""
+    return "" if phases == ("run",) else f"  [{', '.join(phases)}]"

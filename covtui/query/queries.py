@@ -107,6 +107,9 @@ class Queries:
         """Which tests ran each line of the file in the source's latest good run, if kept."""
         return await tests.file_tests(self._store(), source, path)
 
+    async def file_line(self, source: str, path: str, line: int) -> tests.LineAnswer | None:
+        return await tests.file_line(self._store(), source, path, line)
+
     async def file_gaps(self, detail: FileDetail) -> FileGaps:
         """The gap analysis of one file: its source is read and parsed in a thread."""
         return await files.file_gaps(self.config.root, detail)

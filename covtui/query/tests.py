@@ -79,14 +79,35 @@ async def who(store: Store, path: str, line: int, source: str | None = None) -> 
     return answer_line(snapshot_id, src, stored_path, line, tests, missing)
 
 
-async def file_tests(store: Store, source: str, path: str) -> LineTests | None:
-    """Which tests ran each line of the file, when the source's latest good run kept that
-    (older per-test coverage would not match the lines shown); else None."""
+async def _latest_kept(store: Store, source: str) -> int | None:
+    """The source's latest good snapshot, when it kept per-test coverage (older per-test
+    coverage would not match the lines the file view shows); else None."""
     kept = await store.line_test_snapshots()
     if not kept:
         return None
     latest = await store.last_good_snapshot(source)
-    if latest is None or latest not in kept:
+    return latest if latest is not None and latest in kept else None
+
+
+async def file_tests(store: Store, source: str, path: str) -> LineTests | None:
+    """Which tests ran each line of the file, when the source's latest good run kept that; else None."""
+    latest = await _latest_kept(store, source)
+    if latest is None:
         return None
     found = await store.line_tests(latest, source=source, path=path)
     return found.get((source, path))
+
+
+async def file_line(store: Store, source: str, path: str, line: int) -> LineAnswer | None:
+    """`who` for one line of the file view: the tests that ran it in the source's latest good
+    snapshot; None when that snapshot kept no per-test coverage ("no data", not "no tests").
+    A file the snapshot kept nothing for ran no line (per-test coverage lists every file
+    with an executed line)."""
+    latest = await _latest_kept(store, source)
+    if latest is None:
+        return None
+    found = await store.line_tests(latest, source=source, path=path)
+    tests = found.get((source, path), LineTests((), {}))
+    detail = await store.file_detail(source, path, latest)
+    missing = frozenset(detail.missing_lines) if detail is not None else None
+    return answer_line(latest, source, path, line, tests, missing)

@@ -91,3 +91,21 @@ def screen_text(app) -> str:
     """What the terminal shows, as plain text (one line per row)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+#: When the per-test project's second scan is recorded (its first an hour before).
+WHY_END = T0
+
+
+@pytest.fixture(scope="session")
+def why_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """covtui.demo.why's shop, scanned twice for real with per-test coverage (a test deleted
+    and a module added in between), recorded at fixed times; the apps only read it."""
+    import asyncio
+
+    from covtui.demo.why import build_why_database
+
+    root = tmp_path_factory.mktemp("why")
+    config = asyncio.run(build_why_database(root / "shop", root / "why.db", end=WHY_END))
+    config.bell = False
+    return config

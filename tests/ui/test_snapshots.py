@@ -180,3 +180,22 @@ def test_file_view_uncovered_functions(snap_compare, real_snap_config, size):
         assert pilot.app.screen.query_one(SourceView).current_gap is not None
 
     assert snap_compare(app_for(real_snap_config), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_file_view_tests_panel(snap_compare, why_config, size):
+    """A line run by two tests (one of them named with brackets) selected: the tests panel
+    lists them, from a real per-test scan; the cursor band marks the line."""
+    from covtui.widgets.line_tests_panel import LineTestsPanel
+
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        pilot.app.open_file("python", "shop/cart.py")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.has_class("-line-tests"))
+        await pilot.press("home", *["down"] * 7)
+        panel = screen.query_one(LineTestsPanel)
+        await wait_for(pilot, lambda: panel.shown_line == 8)
+        await pilot.pause()
+
+    assert snap_compare(make_app(why_config, why_config.database_path), terminal_size=size, run_before=run_before)

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import OptionList, Static
 
@@ -24,6 +24,7 @@ from covtui.query.files import OUTSIDE_PROJECT, read_project_file
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.format import count, when
 from covtui.widgets.key_footer import KeyFooter
+from covtui.widgets.line_tests_panel import LineTestsPanel
 from covtui.widgets.source_view import Gap, SourceModel, SourceView, find_gaps
 from covtui.widgets.uncovered_list import Target, UncoveredList
 
@@ -66,6 +67,7 @@ class FileViewScreen(SubScreen):
         Binding("n", "next_gap", "Next gap", tooltip="the next missed run or partial branch"),
         Binding("N", "previous_gap", "Previous gap", key_display="N", tooltip="the previous gap"),
         Binding("u", "focus_uncovered", "Uncovered", tooltip="the uncovered functions, handlers and async functions; enter goes to one"),
+        Binding("w", "toggle_line_tests", "Tests", tooltip="show / hide the tests that ran the selected line (as `covtui who FILE:LINE`)"),
     ]
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -79,6 +81,18 @@ class FileViewScreen(SubScreen):
         }
         #file-body {
             height: 1fr;
+        }
+        #file-code {
+            width: 1fr;
+        }
+        LineTestsPanel {
+            display: none;
+        }
+        &.-line-tests LineTestsPanel {
+            display: block;
+        }
+        &.-narrow LineTestsPanel {
+            height: 6;
         }
         &.-narrow #file-body {
             layout: vertical;
@@ -107,11 +121,16 @@ class FileViewScreen(SubScreen):
         self.gaps_are_rows = False
         #: The gap analysis (functions, handlers, async functions); None until loaded.
         self.file_gaps: FileGaps | None = None
+        #: Whether the tests panel was shown or hidden with `w` (None: not yet: it opens by
+        #: itself when the latest scan kept per-test coverage).
+        self.line_tests_chosen: bool | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Content.assemble((printable(self.path), "bold"), " · loading…"), id="file-header")
         with Horizontal(id="file-body"):
-            yield SourceView(id="source")
+            with Vertical(id="file-code"):
+                yield SourceView(id="source")
+                yield LineTestsPanel(id="line-tests")
             yield UncoveredList(id="uncovered")
         yield Static("", id="file-gap")
         yield KeyFooter(compact=True)
@@ -180,6 +199,44 @@ class FileViewScreen(SubScreen):
         if tests is not None:
             model.tests = tests
             self.query_one(SourceView).show(model)
+            if self.line_tests_chosen is None:
+                self._show_line_tests(True)
+
+    # -- the tests panel -------------------------------------------------------------------
+
+    def action_toggle_line_tests(self) -> None:
+        self.line_tests_chosen = not self.has_class("-line-tests")
+        self._show_line_tests(self.line_tests_chosen)
+
+    def _show_line_tests(self, shown: bool) -> None:
+        self.set_class(shown, "-line-tests")
+        line = self.query_one(SourceView).cursor_line
+        if shown and line is not None:
+            self.load_line(line)
+
+    def on_source_view_cursor_moved(self, event: SourceView.CursorMoved) -> None:
+        if self.has_class("-line-tests"):
+            self.load_line(event.line)
+
+    def selected_source_line(self, row: int) -> int | None:
+        """The file's line at the view's `row` (None where the rows are gaps, not lines)."""
+        return None if self.gaps_are_rows else row
+
+    @work(exclusive=True, group="line-tests")
+    async def load_line(self, row: int) -> None:
+        """Ask the query layer who ran the selected line (`covtui who`'s answer)."""
+        panel = self.query_one(LineTestsPanel)
+        line = self.selected_source_line(row)
+        if line is None or self.detail is None:
+            panel.show_no_lines()
+            return
+        panel.show_pending(line)
+        try:
+            answer = await self.app.queries.file_line(self.source, self.path, line)
+        except Exception as exc:  # noqa: BLE001  (shown; the view stays usable)
+            panel.failed(f"cannot read the tests of line {line}: {exc}")
+            return
+        panel.show(line, answer)
 
     def _scanned_at(self, detail: FileDetail) -> float:
         """When this file's numbers were last confirmed: its source's latest good result."""
@@ -239,6 +296,8 @@ class FileViewScreen(SubScreen):
         if not self.gaps:
             label.update("no gaps: every line and branch ran")
             view.current_gap = None
+            if view.cursor_line is None and view.model.lines:
+                view.cursor_line = 1
             return
         if self.gap_index is None:
             label.update(f"{plural(len(self.gaps), 'gap')} · n: next gap · N: previous gap")
@@ -251,6 +310,7 @@ class FileViewScreen(SubScreen):
         )
         row = self.gap_index + 1 if self.gaps_are_rows else gap.start
         view.current_gap = Gap(row, row, gap.kind) if self.gaps_are_rows else gap
+        view.cursor_line = row
         view.go_to_line(row)
 
     def action_next_gap(self) -> None:
@@ -289,8 +349,10 @@ class FileViewScreen(SubScreen):
                 return
             row = inside[0] + 1
             view.current_gap = Gap(row, row, "missed")
+            view.cursor_line = row
             view.go_to_line(row)
         else:
             view.current_gap = Gap(target.start, target.end, "missed")
+            view.cursor_line = target.start
             view.go_to_line(target.start)
         label.update(Content.assemble(("▶ ", "bold"), target.label))
