@@ -32,9 +32,10 @@ _CALL = re.compile(r"^    with contextlib\.suppress\(Exception\):\n        (.+)$
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
 
-def make_fixture(root: Path, modules: int) -> int:
-    """Write the project into `root`; returns how many tests it has."""
-    make_project(root, modules + 1, exercised=0.5)
+def make_fixture(root: Path, modules: int, exercised: float = 0.5) -> int:
+    """Write the project into `root`; returns how many tests it has (about `exercised` of
+    the modules' calls are made, one test each)."""
+    make_project(root, modules + 1, exercised=exercised)
     n_tests = 0
     for path in sorted((root / "tests").glob("test_*.py")):
         text = path.read_text()
