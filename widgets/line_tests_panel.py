@@ -40,7 +40,7 @@ class LineTestsPanel(VerticalScroll, can_focus=False):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Tests of the line"
-        self.border_subtitle = "w: hide"
+        self.border_subtitle = "T: hide"
         #: The line whose answer is shown (None while loading) and the answer itself.
         self.shown_line: int | None = None
         self.answer: LineAnswer | None = None

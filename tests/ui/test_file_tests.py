@@ -98,10 +98,10 @@ async def test_the_tests_panel_lists_the_tests_coverage_py_names_for_the_selecte
         await _panel_at(pilot, panel, add_line)
         assert "tests/test_shop.py::test_cart_counts[[bold]one]" in screen_text(app)
 
-        # `w` hides the panel and shows it again.
-        await pilot.press("w")
+        # `T` hides the panel and shows it again.
+        await pilot.press("T")
         assert not panel.display
-        await pilot.press("w")
+        await pilot.press("T")
         assert panel.display
 
 
@@ -141,7 +141,7 @@ async def test_without_per_test_coverage_the_panel_says_there_is_no_data(project
         await pilot.pause()
         panel = view.query_one(LineTestsPanel)
         assert not panel.display  # no per-test coverage: not opened by itself
-        await pilot.press("w")
+        await pilot.press("T")
         await _panel_at(pilot, panel, view.query_one(SourceView).cursor_line)
         assert panel.answer is None
         text = screen_text(app)

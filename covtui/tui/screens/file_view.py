@@ -67,7 +67,7 @@ class FileViewScreen(SubScreen):
         Binding("n", "next_gap", "Next gap", tooltip="the next missed run or partial branch"),
         Binding("N", "previous_gap", "Previous gap", key_display="N", tooltip="the previous gap"),
         Binding("u", "focus_uncovered", "Uncovered", tooltip="the uncovered functions, handlers and async functions; enter goes to one"),
-        Binding("w", "toggle_line_tests", "Tests", tooltip="show / hide the tests that ran the selected line (as `covtui who FILE:LINE`)"),
+        Binding("T", "toggle_line_tests", "Tests", key_display="T", tooltip="show / hide the tests that ran the selected line (as `covtui who FILE:LINE`)"),
     ]
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -121,7 +121,7 @@ class FileViewScreen(SubScreen):
         self.gaps_are_rows = False
         #: The gap analysis (functions, handlers, async functions); None until loaded.
         self.file_gaps: FileGaps | None = None
-        #: Whether the tests panel was shown or hidden with `w` (None: not yet: it opens by
+        #: Whether the tests panel was shown or hidden with `T` (None: not yet: it opens by
         #: itself when the latest scan kept per-test coverage).
         self.line_tests_chosen: bool | None = None
 
