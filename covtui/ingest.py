@@ -86,12 +86,13 @@ async def record_ingest(
 ) -> tuple[int, list[Alert]]:
     """Store `result` as an "ingest" snapshot in `db_path`: (its id, the alerts it raised)."""
     # Imported here, not above: `covtui ingest` imports these while its read is running.
-    from covtui.record import record_snapshot
+    from covtui.record import count_exclusions, record_snapshot
     from covtui.scan import git_info
     from covtui.store import Store
 
     async with await Store.open(db_path) as store:
         draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))
+        draft.exclusions = await count_exclusions(store, draft, config)
         return await record_snapshot(store, draft, config)
 
 

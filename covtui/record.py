@@ -7,10 +7,12 @@ import time
 from collections.abc import Iterable
 
 from covtui.config import Config
+from covtui.domain.exclusions import ReasonCount
 from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, RunStatus, SnapshotDraft
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
+from covtui.errors import CovtuiError
 from covtui.store import Store
 
 #: Per source: its files' states after the batch's last snapshot (a batch reads them once).
@@ -45,6 +47,34 @@ async def _record(
     if memo is not None:
         memo.update(plan.files)
     return snapshot_id, plan.alerts
+
+
+async def count_exclusions(
+    store: Store, draft: SnapshotDraft, config: Config
+) -> tuple[ReasonCount, ...] | None:
+    """What `draft` leaves out per reason (the exclusions audit's counts), for it to store:
+    the files of every source as they will be after it (its reports, and the latest files of
+    sources it did not measure), parsed by coverage.py in a thread, before the write
+    transaction. None for a run that did not complete (never compared), or when
+    coverage.py's config can't be read (not recorded, rather than wrong)."""
+    from covtui.readers.exclusions import count_exclusions as count
+    from covtui.readers.heads import find_generated_files
+
+    if draft.status is not RunStatus.OK:
+        return None
+    reported = {s.name: s.report for s in draft.sources if s.report is not None}
+    paths = {f.path for report in reported.values() for f in report.files}
+    for name in await store.last_good_numbers():
+        if name not in reported:
+            paths |= {path for path, state in (await store.current_files(name)).items() if state.coverage}
+    try:
+        generated = []
+        if config.generated.leave_out:
+            found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
+            generated = [(g.path, g.why) for g in found]
+        return await asyncio.to_thread(count, config.root, paths, generated)
+    except CovtuiError:
+        return None
 
 
 async def read_history(

@@ -114,8 +114,8 @@ def test_each_line_has_its_reason(audited) -> None:
     _, data = audited
     lines = {x["line"]: (x["reason"], x["by_line"]) for x in data["files"]["pkg/excluding.py"]["lines"]}
     text = EXCLUDING.splitlines()
-    pragma, debug, raising = ("pragma: no cover", "exclude regex 'if DEBUG:'",
-                              "exclude regex 'raise NotImplementedError'")
+    pragma, debug, raising = ("pragma: no cover", "exclude_also 'if DEBUG:'",
+                              "exclude_also 'raise NotImplementedError'")
     checking = r"coverage.py default '^\s*if (typing\.)?TYPE_CHECKING:'"
     at = {t.strip(): n for n, t in enumerate(text, 1) if t.strip()}
     assert lines[at["if TYPE_CHECKING:"]] == (checking, at["if TYPE_CHECKING:"])
@@ -182,10 +182,108 @@ def test_a_pragma_that_hides_lines_raises_an_alert(tmp_path: Path) -> None:
     after = p.coverage_json(data_file)["totals"]["excluded_lines"]
     assert after - before == 3
     assert f"3 more lines excluded from coverage ({after}, from {before} at snapshot #1" in out
+    assert "; most from pragma: no cover (+3)" in out  # the reason that jumped
     data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
     assert [h["n_excluded"] for h in data["history"]] == [before, after]
+    by_reason = data["by_reason"]
+    assert (by_reason["snapshot_id"], by_reason["previous_snapshot_id"], by_reason["previous"]) == (2, 1, "recorded")
+    pragma = next(r for r in by_reason["reasons"] if r["reason"] == "pragma: no cover")
+    assert pragma["lines_change"] == after - before and pragma["files_change"] == 1
+    assert all(r["lines_change"] in (0, None) for r in by_reason["reasons"] if r is not pragma)
+    # Each snapshot's per-reason lines add up to coverage.py's excluded lines then.
+    assert [sum(r["n_lines"] or 0 for r in h["reasons"]) for h in data["history"]] == [before, after]
+    text = p.covtui("excluded", "--no-lines", check=True).stdout
+    assert "By reason at snapshot #2 (change since #1)" in text
+    row = next(line for line in text.splitlines() if "pragma: no cover" in line)
+    assert "+3 lines" in row and "+1 file" in row
     # The component's change since the snapshot before, from coverage.py's figures for both.
     cli_after = coverage_json_include(p, data_file, "pkg/cli/*")
     status = json.loads(p.covtui("status", "--json", check=True).stdout)["components"]["cli"]
     assert status["percent_change"] == cli_after - cli_before != 0
     assert status["compared_with_snapshot"] == 1
+
+
+def coverage_excluded_by_regex(p: Project) -> dict[str, list[int]]:
+    """For each of coverage.py's exclusion regexes (its config's, in order), the lines it
+    alone excludes in the measured files, summed: `Coverage.exclude` with only that regex,
+    then `analysis2`'s excluded lines; as (lines, files)."""
+    script = (
+        "import json, coverage\n"
+        "cov = coverage.Coverage(data_file='.covtui/run/python/.coverage')\n"
+        "cov.load()\n"
+        "regexes = list(cov.config.exclude_list)\n"
+        "files = cov.get_data().measured_files()\n"
+        "out = {}\n"
+        "for rx in regexes:\n"
+        "    cov.clear_exclude()\n"
+        "    cov.exclude(rx)\n"
+        "    n = [len(cov.analysis2(f)[2]) for f in files]\n"
+        "    out[rx] = [sum(n), sum(1 for x in n if x)]\n"
+        "print(json.dumps({'regexes': out, 'also': cov.config.exclude_also}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=p.root, env=clean_env(),
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def test_each_scan_stores_the_counts_per_reason_as_coverage_py_counts_them(audited) -> None:
+    """Every regex's lines, as coverage.py excludes them with that regex alone (the fixture's
+    blocks don't overlap), equal what the scan stored under its reason; the omit and
+    generated files are counted as files."""
+    from covtui.domain.exclusions import regex_reason
+    from covtui.readers.exclusions import exclusion_settings
+
+    p, data = audited
+    theirs = coverage_excluded_by_regex(p)
+    settings = exclusion_settings(p.root)
+    expected = {
+        regex_reason(rx, settings.defaults, theirs["also"]): tuple(v)
+        for rx, v in theirs["regexes"].items() if v[0]
+    }
+    stored = {r["reason"]: (r["n_lines"], r["n_files"]) for r in data["by_reason"]["reasons"]}
+    lines = {reason: v for reason, v in stored.items() if v[0] is not None}
+    assert lines == expected
+    assert "exclude_also 'if DEBUG:'" in lines and "pragma: no cover" in lines
+    assert stored["omit pattern 'pkg/skip_*.py'"] == (None, 1)
+    assert stored["generated"] == (None, 2)
+    totals = p.coverage_json(p.root / ".covtui" / "run" / "python" / ".coverage")["totals"]
+    assert sum(n for n, _ in lines.values()) == totals["excluded_lines"]
+    # The first snapshot: nothing to compare with.
+    assert data["by_reason"]["previous_snapshot_id"] is None
+    assert all(r["lines_change"] is None for r in data["by_reason"]["reasons"])
+
+
+def test_snapshots_without_counts_say_not_recorded(tmp_path: Path) -> None:
+    """A snapshot stored without a census (before this schema, or by the demo) is "not
+    recorded", never 0; a scan after it records its counts and says the one before has none."""
+    import asyncio
+
+    from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
+    from covtui.readers import read_coverage
+    from covtui.record import record_snapshot
+    from covtui.store import Store
+
+    p = make_project(tmp_path / "proj", CONFIG)
+    p.write("pkg/excluding.py", EXCLUDING)
+    p.covtui("scan", check=True)
+    data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
+    report = read_coverage([data_file], root=p.root)
+
+    async def store_uncounted() -> None:
+        async with await Store.open(p.db) as store:
+            draft = SnapshotDraft("ingest", [SourceResult("python", RunStatus.OK, report)])
+            await record_snapshot(store, draft, p.config)
+
+    asyncio.run(store_uncounted())
+    data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
+    assert data["by_reason"]["snapshot_id"] == 2 and data["by_reason"]["reasons"] == "not recorded"
+    assert data["history"][-1]["reasons"] == "not recorded"
+    assert isinstance(data["history"][0]["reasons"], list)
+    text = p.covtui("excluded", "--no-lines", check=True).stdout
+    assert "By reason (on disk now; not recorded at snapshot #2)" in text
+    p.covtui("scan", check=True)
+    data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
+    assert data["by_reason"]["previous_snapshot_id"] == 2 and data["by_reason"]["previous"] == "not recorded"
+    assert all(r["lines_change"] is None for r in data["by_reason"]["reasons"])
+    text = p.covtui("excluded", "--no-lines", check=True).stdout
+    assert "(#2 did not record them)" in text and "not recorded" in text

@@ -37,12 +37,7 @@ def excluded(obj: Context, as_json: bool, lines: bool) -> None:
         return
     console.print(Text(f"{plural(audit.n_lines, 'excluded line')} in {plural(len(audit.files), 'file')}; "
                        f"{plural(len(audit.left_out), 'file')} left out", style="bold"))
-    counts = Table(title="By reason", title_justify="left")
-    counts.add_column("reason")
-    counts.add_column("count", justify="right")
-    for reason, n in audit.counts().items():
-        counts.add_row(Text(printable(reason)), f"{n:,}")
-    console.print(counts)
+    console.print(_reasons_table(audit))
     if audit.history:
         last = audit.history[-1]
         change = audit.change
@@ -64,10 +59,73 @@ def excluded(obj: Context, as_json: bool, lines: bool) -> None:
         console.print(Text(printable(f"{left.path}: left out, {left.reason}")))
 
 
+def _change(n: int | None, unit: str) -> str:
+    return "" if n is None else f"{n:+,} {unit}{'' if abs(n) == 1 else 's'}"
+
+
+def _reasons_table(audit) -> Table:
+    """Lines and files per reason as the latest snapshot recorded them, with the change
+    since the comparable snapshot before; the counts on disk now where it recorded none."""
+    last = audit.history[-1] if audit.history else None
+    if audit.reasons is None:
+        where = f"not recorded at snapshot #{last.snapshot_id}" if last else "no snapshot yet"
+        table = Table(title=f"By reason (on disk now; {where})", title_justify="left")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, n in audit.counts().items():
+            table.add_row(Text(printable(reason)), f"{n:,}")
+        return table
+    if audit.previous_id is None:
+        against = "no comparable snapshot before"
+    elif audit.previous_recorded:
+        against = f"change since #{audit.previous_id}"
+    else:
+        against = f"#{audit.previous_id} did not record them"
+    table = Table(title=f"By reason at snapshot #{last.snapshot_id} ({against})", title_justify="left")
+    table.add_column("reason")
+    table.add_column("lines", justify="right")
+    table.add_column("files", justify="right")
+    table.add_column("change", justify="right")
+    for c in audit.reasons:
+        if not audit.previous_recorded:
+            change = "not recorded" if audit.previous_id is not None else ""
+        else:
+            change = ", ".join(x for x in (_change(c.lines_change, "line"), _change(c.files_change, "file"))
+                               if x and not x.startswith("+0 "))
+        lines = "" if c.now.n_lines is None else f"{c.now.n_lines:,}"
+        style = "bold red" if (c.lines_change or 0) > 0 or (c.now.n_lines is None and (c.files_change or 0) > 0) else ""
+        table.add_row(Text(printable(c.now.reason)), lines, f"{c.now.n_files:,}", Text(change or "=", style=style))
+    return table
+
+
+def _reason_json(counts) -> list[dict] | str:
+    if counts is None:
+        return "not recorded"
+    return [{"reason": r.reason, "n_lines": r.n_lines, "n_files": r.n_files} for r in counts]
+
+
 def _as_json(audit) -> dict:
+    last = audit.history[-1] if audit.history else None
+    by_reason = {
+        "snapshot_id": last.snapshot_id if last else None,
+        "previous_snapshot_id": audit.previous_id,
+        "reasons": "not recorded" if audit.reasons is None else [
+            {
+                "reason": c.now.reason,
+                "n_lines": c.now.n_lines,
+                "n_files": c.now.n_files,
+                "lines_change": c.lines_change if audit.previous_recorded else None,
+                "files_change": c.files_change if audit.previous_recorded else None,
+            }
+            for c in audit.reasons
+        ],
+        "previous": "recorded" if audit.previous_recorded else (
+            "not recorded" if audit.previous_id is not None else None),
+    }
     return {
         "n_excluded_lines": audit.n_lines,
         "counts": audit.counts(),
+        "by_reason": by_reason,
         "files": {
             f.path: {
                 "n_excluded": len(f.lines),
@@ -78,7 +136,8 @@ def _as_json(audit) -> dict:
         },
         "left_out": [{"path": x.path, "reason": x.reason} for x in audit.left_out],
         "history": [
-            {"snapshot_id": p.snapshot_id, "created_at": p.created_at, "n_excluded": p.n_excluded}
+            {"snapshot_id": p.snapshot_id, "created_at": p.created_at, "n_excluded": p.n_excluded,
+             "reasons": _reason_json(p.reasons)}
             for p in audit.history
         ],
     }

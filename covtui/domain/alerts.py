@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 from covtui.config import AlertConfig, Phase
 from covtui.domain.codec import encode_lines
+from covtui.domain.exclusions import ReasonCount, largest_jump, reason_changes
 from covtui.domain.model import Alert, AlertRule, RunStatus, Severity, SnapshotDraft
 from covtui.domain.numbers import Numbers, pc_str
 from covtui.domain.phases import milestones_crossed
@@ -144,7 +145,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
             config.excluded_lines > 0 and baseline.n_excluded is not None
             and now.n_excluded - baseline.n_excluded >= config.excluded_lines
         ):
-            alerts.append(excluded_lines(now.n_excluded, baseline, config))
+            alerts.append(excluded_lines(now.n_excluded, baseline, config, draft.exclusions))
         for phase in milestones_crossed(baseline.pc_covered, now.pc_covered, phases):
             alerts.append(
                 Alert(
@@ -251,14 +252,31 @@ def tests_removed(
     )
 
 
-def excluded_lines(n_excluded: int, baseline: Baseline, config: AlertConfig) -> Alert:
-    """More lines left out of measurement: a pragma that hides a regression is one."""
+def excluded_lines(
+    n_excluded: int, baseline: Baseline, config: AlertConfig,
+    reasons: Sequence[ReasonCount] | None = None,
+) -> Alert:
+    """More lines left out of measurement: a pragma that hides a regression is one. Names
+    the reason whose lines rose the most, when both snapshots recorded their counts."""
     jump = n_excluded - (baseline.n_excluded or 0)
+    why = ""
+    detail = ""
+    if reasons is not None and baseline.exclusions is not None:
+        changes = reason_changes(reasons, baseline.exclusions)
+        top = largest_jump(changes)
+        if top is not None:
+            why = f"; most from {top.now.reason} (+{top.lines_change:,})"
+        detail = "\n".join(
+            f"{c.now.reason}: {c.now.n_lines:,} lines ({c.lines_change:+,})"
+            for c in changes if c.lines_change
+        )
+    elif reasons is not None:
+        why = f"; the reasons were not recorded at snapshot #{baseline.snapshot_id}"
     return Alert(
         AlertRule.EXCLUDED_LINES, Severity.WARNING,
         f"{_plural(jump, 'more line')} excluded from coverage ({n_excluded:,}, from "
-        f"{baseline.n_excluded:,} at {baseline.describe()}): `covtui excluded` lists them",
-        value=jump, threshold=config.excluded_lines,
+        f"{baseline.n_excluded:,} at {baseline.describe()}){why}: `covtui excluded` lists them",
+        value=jump, threshold=config.excluded_lines, detail=detail,
     )
 
 

@@ -17,13 +17,20 @@ from dataclasses import dataclass
 PRAGMA_NO_COVER = r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)"
 
 
-def regex_reason(regex: str, defaults: Sequence[str] = ()) -> str:
+#: How a file left out of the figures is named, per kind (the rest of its reason says why).
+OMIT = "omit pattern"
+GENERATED = "generated"
+
+
+def regex_reason(regex: str, defaults: Sequence[str] = (), also: Sequence[str] = ()) -> str:
     """How a regex is named in the audit: the pragma, another of coverage.py's defaults
-    (`...` stubs, `if TYPE_CHECKING:`), or one from `exclude_lines` / `exclude_also`."""
+    (`...` stubs, `if TYPE_CHECKING:`), one from `exclude_also`, or one from `exclude_lines`."""
     if regex == PRAGMA_NO_COVER:
         return "pragma: no cover"
     if regex in defaults:
         return f"coverage.py default '{regex}'"
+    if regex in also:
+        return f"exclude_also '{regex}'"
     return f"exclude regex '{regex}'"
 
 
@@ -42,6 +49,7 @@ def attribute(
     regexes: Sequence[str],
     text: dict[int, str] | None = None,
     defaults: Sequence[str] = (),
+    also: Sequence[str] = (),
 ) -> list[ExcludedLine]:
     """Each excluded line with the regex that excluded it (see the module's docstring)."""
     text = text or {}
@@ -60,7 +68,7 @@ def attribute(
         else:
             result.append(ExcludedLine(line, "excluded (no regex matches it now)", line, text.get(line, "")))
             continue
-        result.append(ExcludedLine(line, regex_reason(regexes[starts[by]], defaults), by, text.get(line, "")))
+        result.append(ExcludedLine(line, regex_reason(regexes[starts[by]], defaults, also), by, text.get(line, "")))
     return result
 
 
@@ -86,6 +94,77 @@ class LeftOutFile:
     path: str
     reason: str  # "omit pattern 'x'" or "generated (why)"
 
+    @property
+    def kind(self) -> str:
+        """The reason it is counted under: "omit pattern 'x'", or "generated" (whatever
+        made it look generated)."""
+        return GENERATED if self.reason.startswith(GENERATED) else self.reason
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How much one reason leaves out at a snapshot: excluded lines (None for a reason that
+    leaves out whole files) and the files it touches."""
+
+    reason: str
+    n_lines: int | None
+    n_files: int
+
+
+def reason_counts(files: Sequence[AuditFile], left_out: Sequence[LeftOutFile]) -> tuple[ReasonCount, ...]:
+    """Lines and files per reason: the line reasons (most lines first), then the file ones
+    (most files first). The lines add up to coverage.py's excluded lines over `files`."""
+    lines: Counter[str] = Counter()
+    touched: Counter[str] = Counter()
+    for f in files:
+        mine = Counter(line.reason for line in f.lines)
+        lines.update(mine)
+        touched.update(mine.keys())
+    whole = Counter(left.kind for left in left_out)
+    return tuple(
+        [ReasonCount(r, n, touched[r]) for r, n in sorted(lines.items(), key=lambda x: (-x[1], x[0]))]
+        + [ReasonCount(r, None, n) for r, n in sorted(whole.items(), key=lambda x: (-x[1], x[0]))]
+    )
+
+
+@dataclass(frozen=True)
+class ReasonChange:
+    """A reason's counts at a snapshot and the change since the comparable one before
+    (None: not counted then, which is not 0)."""
+
+    now: ReasonCount
+    lines_change: int | None
+    files_change: int | None
+
+
+def reason_changes(
+    now: Sequence[ReasonCount], before: Sequence[ReasonCount] | None
+) -> list[ReasonChange]:
+    """Each reason now (and each one gone since, at 0) against `before`; no change without
+    `before` (its counts were not recorded)."""
+    if before is None:
+        return [ReasonChange(r, None, None) for r in now]
+    then = {r.reason: r for r in before}
+    result = []
+    for r in now:
+        old = then.pop(r.reason, None)
+        if old is None:
+            old = ReasonCount(r.reason, None if r.n_lines is None else 0, 0)
+        lines = None if r.n_lines is None else r.n_lines - (old.n_lines or 0)
+        result.append(ReasonChange(r, lines, r.n_files - old.n_files))
+    for old in then.values():  # gone since
+        gone = ReasonCount(old.reason, None if old.n_lines is None else 0, 0)
+        result.append(ReasonChange(
+            gone, None if old.n_lines is None else -old.n_lines, -old.n_files
+        ))
+    return result
+
+
+def largest_jump(changes: Sequence[ReasonChange]) -> ReasonChange | None:
+    """The reason whose excluded lines rose the most (None: none rose)."""
+    rising = [c for c in changes if c.lines_change is not None and c.lines_change > 0]
+    return max(rising, key=lambda c: (c.lines_change, c.now.reason), default=None)
+
 
 @dataclass(frozen=True)
 class ExcludedPoint:
@@ -94,6 +173,9 @@ class ExcludedPoint:
     snapshot_id: int
     created_at: float
     n_excluded: int
+    #: Its counts per reason (None: not recorded: a snapshot stored before covtui kept them,
+    #: or one written without a scan's census).
+    reasons: tuple[ReasonCount, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +183,12 @@ class Audit:
     files: tuple[AuditFile, ...]
     left_out: tuple[LeftOutFile, ...]
     history: tuple[ExcludedPoint, ...]  # oldest first
+    #: The counts per reason stored at the latest good snapshot (`history[-1]`), against
+    #: the comparable snapshot before it; None: that snapshot did not record them.
+    reasons: tuple[ReasonChange, ...] | None = None
+    #: The snapshot the change is against, and whether it recorded its counts.
+    previous_id: int | None = None
+    previous_recorded: bool = False
 
     @property
     def n_lines(self) -> int:

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from covtui.domain.contexts import LineTests
 from covtui.domain.numbers import Numbers
+
+if TYPE_CHECKING:
+    from covtui.domain.exclusions import ReasonCount
 
 Arc = tuple[int, int]
 
@@ -221,6 +225,9 @@ class SnapshotDraft:
     git: GitInfo = field(default_factory=GitInfo)
     #: Coverage of the lines changed since the git base, when the project is a git repo.
     diff: DiffCoverage | None = None
+    #: Excluded lines and left-out files per reason, counted by the scan or ingest that made
+    #: it (domain.exclusions.ReasonCount); None: not counted.
+    exclusions: tuple[ReasonCount, ...] | None = None
 
     @property
     def status(self) -> RunStatus:

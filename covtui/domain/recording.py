@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from covtui.domain.exclusions import ReasonCount
 from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, FileCoverage, SnapshotDraft, SourceResult, TestOutcomes
 from covtui.domain.numbers import Numbers
@@ -23,6 +24,8 @@ class Baseline:
     pc_covered: float | None
     #: Lines coverage.py excluded (pragmas, exclude regexes) in that snapshot; None: unknown.
     n_excluded: int | None = None
+    #: Its counts per reason (None: not recorded).
+    exclusions: tuple[ReasonCount, ...] | None = None
 
     def describe(self) -> str:
         when = datetime.fromtimestamp(self.created_at).strftime("%Y-%m-%d %H:%M")

@@ -5,6 +5,7 @@ regexes, the lines each one excludes in a file (its parser's `excluded`, what
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from covtui.coverage_compat import (
     PythonParser,
     join_regex,
 )
+from covtui.domain.exclusions import AuditFile, LeftOutFile, ReasonCount, attribute, reason_counts
 from covtui.errors import InputError
 from covtui.readers.analysis_cache import decode_source
 from covtui.readers.coverage_data import _CWD_LOCK, _in_directory
@@ -33,6 +35,8 @@ class ExclusionSettings:
     source_dirs: tuple[str, ...]
     #: coverage.py's own default regexes (in `regexes` unless `exclude_lines` replaced them).
     defaults: tuple[str, ...] = ()
+    #: Those from `[report] exclude_also`.
+    also: tuple[str, ...] = ()
 
 
 def exclusion_settings(root: Path) -> ExclusionSettings:
@@ -46,7 +50,8 @@ def exclusion_settings(root: Path) -> ExclusionSettings:
     omit = (*(config.run_omit or ()), *(config.report_omit or ()))
     sources = tuple(s for s in (config.source or ()) if (root / s).is_dir())
     return ExclusionSettings(
-        tuple(config.exclude_list), tuple(dict.fromkeys(omit)), sources, tuple(defaults)
+        tuple(config.exclude_list), tuple(dict.fromkeys(omit)), sources, tuple(defaults),
+        tuple(config.exclude_also or ()),
     )
 
 
@@ -103,3 +108,44 @@ def omitted_files(root: Path, settings: ExclusionSettings) -> list[tuple[str, st
                         found[os.path.relpath(full, root).replace(os.sep, "/")] = pattern
                         break
     return sorted(found.items())
+
+
+def audit_files(
+    root: Path, settings: ExclusionSettings, paths: Iterable[str],
+    stored: dict[str, int] | None = None, sources: dict[str, str] | None = None,
+) -> list[AuditFile]:
+    """Each Python file among `paths` with its excluded lines and their reasons, parsed as
+    coverage.py parses it (a file it can't read counts nothing). `stored`: the count the
+    latest snapshot kept per path (a file with none now but some then is listed too)."""
+    stored = stored or {}
+    sources = sources or {}
+    audited = []
+    for path in sorted(set(paths)):
+        if not path.endswith((".py", ".pyw")):
+            continue
+        found = file_exclusions(root, path, settings.regexes)
+        if found is None or (not found.excluded and not stored.get(path)):
+            continue
+        lines = attribute(
+            found.excluded, found.matched, settings.regexes, found.text, settings.defaults, settings.also
+        )
+        audited.append(AuditFile(path, tuple(lines), stored.get(path), sources.get(path, "")))
+    return audited
+
+
+def left_out_files(
+    root: Path, settings: ExclusionSettings, generated: Sequence[tuple[str, str]]
+) -> list[LeftOutFile]:
+    """The files `omit` leaves out of coverage.py's figures, then the `generated` ones
+    (path, why) covtui leaves out of the components'."""
+    left = [LeftOutFile(path, f"omit pattern {pattern!r}") for path, pattern in omitted_files(root, settings)]
+    return left + [LeftOutFile(path, f"generated ({why})") for path, why in generated]
+
+
+def count_exclusions(
+    root: Path, paths: Iterable[str], generated: Sequence[tuple[str, str]] = ()
+) -> tuple[ReasonCount, ...]:
+    """Excluded lines and left-out files per reason for the measured `paths`, with the
+    project's coverage.py config: what a snapshot records (CPU and disk: call in a thread)."""
+    settings = exclusion_settings(root)
+    return reason_counts(audit_files(root, settings, paths), left_out_files(root, settings, generated))

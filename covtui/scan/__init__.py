@@ -21,7 +21,7 @@ from covtui.config import Config, ConfigError, SourceConfig
 from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
-from covtui.record import record_snapshot
+from covtui.record import count_exclusions, record_snapshot
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import pytest_failure
 from covtui.scan.runner import run_command
@@ -98,6 +98,7 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
     draft = SnapshotDraft(trigger, results, created_at=created_at, git=git)
     if not cancelled:
         draft.diff = await measure_diff(config, results)
+        draft.exclusions = await count_exclusions(store, draft, config)
     # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
     snapshot_id, alerts = await asyncio.shield(record_snapshot(store, draft, config))
     pruned = 0

@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -185,6 +185,21 @@ CREATE TABLE flaky_lines (
 ) WITHOUT ROWID
 """
 
+# The exclusions audit's counts per reason (a regex, an omit pattern, "generated"), as the
+# scan or ingest that wrote the snapshot counted them: excluded lines (NULL for a reason that
+# leaves out whole files) and files. `exclusions_counted` = 1 says the snapshot has its counts
+# (none at all is then a true 0); older snapshots have NULL: "not recorded".
+_V6 = """
+ALTER TABLE snapshots ADD COLUMN exclusions_counted INTEGER;
+CREATE TABLE exclusion_counts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    reason TEXT NOT NULL,
+    n_lines INTEGER,
+    n_files INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, reason)
+) WITHOUT ROWID
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -28,6 +28,7 @@ from covtui.domain.codec import (
     encode_outcomes,
 )
 from covtui.domain.contexts import LineTests
+from covtui.domain.exclusions import ReasonCount
 from covtui.domain.model import Alert, FileCoverage
 from covtui.domain.numbers import Numbers
 from covtui.domain.recording import (
@@ -152,7 +153,9 @@ class Store:
         )
         if row is None:
             return None
-        return Baseline(*row)
+        baseline = Baseline(*row)
+        counted = await self.exclusion_counts([baseline.snapshot_id])
+        return dataclasses.replace(baseline, exclusions=counted.get(baseline.snapshot_id))
 
     async def source_history(self, source: str, wall_window: int) -> SourceHistory:
         """The source's previous good run that counted tests (with their ids, when kept) and
@@ -228,6 +231,8 @@ class Store:
             ),
         )
         snapshot_id = cursor.lastrowid
+        if draft.exclusions is not None:
+            await self._insert_exclusion_counts(snapshot_id, draft.exclusions)
         if plan.measured:
             await self.conn.executemany(
                 "INSERT OR IGNORE INTO sources (name) VALUES (?)", [(r.name,) for r in plan.measured]
@@ -270,6 +275,36 @@ class Store:
             alert.id = cursor.lastrowid
             alert.snapshot_id = snapshot_id
         return snapshot_id
+
+    async def _insert_exclusion_counts(self, snapshot_id: int, counts: Sequence[ReasonCount]) -> None:
+        await self.conn.execute(
+            "UPDATE snapshots SET exclusions_counted = 1 WHERE id = ?", (snapshot_id,)
+        )
+        await self.conn.executemany(
+            "INSERT INTO exclusion_counts (snapshot_id, reason, n_lines, n_files) VALUES (?, ?, ?, ?)",
+            [(snapshot_id, c.reason, c.n_lines, c.n_files) for c in counts],
+        )
+
+    async def exclusion_counts(self, snapshot_ids: Sequence[int]) -> dict[int, tuple[ReasonCount, ...]]:
+        """The counts per reason each of `snapshot_ids` recorded, in the order they were
+        counted; a snapshot that recorded none is left out (not recorded, not 0)."""
+        result: dict[int, tuple[ReasonCount, ...]] = {}
+        ids = list(dict.fromkeys(snapshot_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            counted = {sid for (sid,) in await self._all(
+                f"SELECT id FROM snapshots WHERE id IN ({marks}) AND exclusions_counted = 1", chunk
+            )}
+            found: dict[int, list[ReasonCount]] = {sid: [] for sid in counted}
+            for sid, reason, n_lines, n_files in await self._all(
+                f"SELECT snapshot_id, reason, n_lines, n_files FROM exclusion_counts "
+                f"WHERE snapshot_id IN ({marks})", chunk
+            ):
+                if sid in found:
+                    found[sid].append(ReasonCount(reason, n_lines, n_files))
+            result |= {sid: tuple(_reason_order(rows)) for sid, rows in found.items()}
+        return result
 
     async def _insert_file_writes(self, snapshot_id: int, plan: SnapshotPlan) -> None:
         """The plan's file states and changes, a statement per table.
@@ -603,6 +638,7 @@ class Store:
             "UPDATE alerts SET snapshot_id = NULL WHERE snapshot_id < ?", (until,)
         )
         await self.conn.execute("DELETE FROM source_results WHERE snapshot_id < ?", (until,))
+        await self.conn.execute("DELETE FROM exclusion_counts WHERE snapshot_id < ?", (until,))
         snapshots = await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (until,))
         return snapshots.rowcount
 
@@ -915,6 +951,11 @@ _TREND_OVERALL = (
     "AND status = 'ok' AND pc_covered IS NOT NULL ORDER BY created_at DESC LIMIT 1) "
     "ORDER BY s.created_at"
 )
+
+
+def _reason_order(rows: list[ReasonCount]) -> list[ReasonCount]:
+    """Line reasons by most lines, then file reasons by most files (as they were counted)."""
+    return sorted(rows, key=lambda r: (r.n_lines is None, -(r.n_lines if r.n_lines is not None else r.n_files), r.reason))
 
 
 def _file_size(path: Path) -> int:

@@ -223,3 +223,39 @@ def test_component_dashboard_snapshot(snap_compare, comp_config, size, monkeypat
 
     assert snap_compare(make_app(comp_config, comp_config.database_path), terminal_size=size,
                         run_before=run_before)
+
+
+async def test_excluded_screen_shows_counts_per_reason_and_their_change(tmp_path: Path) -> None:
+    """Two real scans, a pragma added between them: the screen lists each reason's lines and
+    files as the latest scan stored them, with the change (the pragma's +3 lines)."""
+    from ..test_components import make_project
+    from ..test_exclusions import CONFIG, EXCLUDING
+
+    p = make_project(tmp_path / "proj", CONFIG)
+    p.write("pkg/excluding.py", EXCLUDING)
+    p.covtui("scan", check=True)
+    p.write("pkg/cli/main.py", (p.root / "pkg/cli/main.py").read_text().replace(
+        "def unused():", "def unused():  # pragma: no cover"))
+    p.covtui("scan", check=True)
+    data = json.loads(p.covtui("excluded", "--json", check=True).stdout)
+    pragma = next(r for r in data["by_reason"]["reasons"] if r["reason"] == "pragma: no cover")
+    config = p.config
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "By reason at snapshot #2" in screen_text(app), timeout=10)
+        text = screen_text(app)
+        assert "(change since #1)" in text
+        row = next(line for line in text.splitlines() if line.strip().endswith(
+            "pragma: no cover  +3 lines, +1 file"))
+        assert f"{pragma['n_lines']:>6}  {pragma['n_files']} files" in row
+
+
+async def test_excluded_screen_says_not_recorded_for_old_snapshots(comp_config: Config) -> None:
+    app = make_app(comp_config, comp_config.database_path)  # snapshots stored without counts
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "By reason" in screen_text(app), timeout=10)
+        assert "By reason: on disk now (not recorded at snapshot #2)" in screen_text(app)

@@ -20,6 +20,36 @@ from covtui.widgets.keyed_table import KeyedTable
 _FIXED = {"line": 6, "reason": 34}
 
 
+def reason_lines(audit: Audit) -> Text:
+    """Lines and files per reason as the latest snapshot recorded them, with the change since
+    the comparable one before ("not recorded" where a snapshot kept none, never 0)."""
+    last = audit.history[-1] if audit.history else None
+    text = Text()
+    if audit.reasons is None:
+        where = f"not recorded at snapshot #{last.snapshot_id}" if last else "no snapshot yet"
+        text += Text(f"\nBy reason: on disk now ({where})", style="dim")
+        for reason, n in audit.counts().items():
+            text += Text("\n") + Text(printable(f"  {n:>6,}  {reason}"))
+        return text
+    if audit.previous_id is None:
+        against = "no comparable snapshot before"
+    elif audit.previous_recorded:
+        against = f"change since #{audit.previous_id}"
+    else:
+        against = f"#{audit.previous_id}: not recorded"
+    text += Text(f"\nBy reason at snapshot #{last.snapshot_id} · lines, files ({against})", style="dim")
+    for c in audit.reasons:
+        lines = "" if c.now.n_lines is None else f"{c.now.n_lines:,}"
+        files = plural(c.now.n_files, "file")
+        text += Text("\n") + Text(printable(f"  {lines:>6}  {files:<10} {c.now.reason}"))
+        if audit.previous_recorded:
+            parts = [f"{n:+,} {unit}{'' if abs(n) == 1 else 's'}"
+                     for n, unit in ((c.lines_change, "line"), (c.files_change, "file")) if n]
+            rose = (c.lines_change or 0) > 0 or (c.now.n_lines is None and (c.files_change or 0) > 0)
+            text += Text(f"  {', '.join(parts) or '='}", style="bold red" if rose else "dim")
+    return text
+
+
 class ExcludedScreen(SubScreen):
     DEFAULT_CSS = """
     ExcludedScreen {
@@ -64,8 +94,7 @@ class ExcludedScreen(SubScreen):
         if audit.change is not None:
             style = "bold red" if audit.change > 0 else ""
             text += Text(f" · {audit.change:+,} lines since the snapshot before", style=style)
-        for reason, n in audit.counts().items():
-            text += Text("\n") + Text(printable(f"  {n:>6,}  {reason}"))
+        text += reason_lines(audit)
         summary.update(text)
         width = self._path_width()
         rows = []
