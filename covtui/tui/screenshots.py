@@ -56,7 +56,8 @@ async def _shoot(
     name: str,
     steps: Callable[[object], Awaitable[None]],
     size: tuple[int, int] = SIZE,
-    configure: Callable[[object], None] | None = None,
+    configure: Callable[[object], object] | None = None,
+    title: str = "covtui demo",
 ) -> Path:
     from covtui.demo import demo_config, demo_scan
     from covtui.tui.app import CovtuiApp
@@ -64,7 +65,7 @@ async def _shoot(
     config = demo_config(db)
     config.bell = False
     if configure is not None:
-        configure(config)
+        config = configure(config) or config
     app = CovtuiApp(config, db, scanner=demo_scan, demo=True, clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 10
@@ -74,7 +75,7 @@ async def _shoot(
         await steps(pilot)
         await pilot.pause(0.3)
         await pilot.wait_for_scheduled_animations()
-        svg = app.export_screenshot(title="covtui demo")
+        svg = app.export_screenshot(title=title)
     OUT.mkdir(exist_ok=True)
     path = OUT / f"{name}.svg"
     path.write_text(svg, encoding="utf-8")
@@ -137,6 +138,32 @@ async def _trend_90_days(pilot) -> None:
     await pilot.pause(0.3)
 
 
+async def _explanation(pilot) -> None:
+    """The coverage drop's alert in full: its "Why" lists explain's causes."""
+    from covtui.tui.screens.alerts import AlertsTable
+
+    await pilot.press("a")
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+    table = pilot.app.screen.query_one(AlertsTable)
+    drop = next(a for a in pilot.app.screen.alerts if a.rule == "coverage_drop")
+    table.move_cursor(row=table.get_row_index(str(drop.id)))
+    await pilot.press("enter")
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+
+
+def _why_project(db: Path) -> Callable[[object], object]:
+    """The shot runs on covtui.demo.why's database (`db`), not the demo's."""
+
+    def configure(config):
+        from covtui.config import load_config
+
+        why = load_config(db.parent / "shop")
+        why.database, why.bell = str(db), False
+        return why
+
+    return configure
+
+
 SHOTS: list[tuple[str, Callable, tuple[int, int], Callable | None]] = [
     ("main", _nothing, SIZE, None),
     ("main-90-days", _trend_90_days, SIZE, None),
@@ -150,28 +177,47 @@ SHOTS: list[tuple[str, Callable, tuple[int, int], Callable | None]] = [
 ]
 
 
-async def _main(db: Path | None) -> list[Path]:
+async def _main(db: Path | None, only: set[str] | None = None) -> list[Path]:
+    wanted = lambda name: only is None or name in only  # noqa: E731
+    written = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = db or Path(tmp) / "demo.db"
-        if not path.exists():
-            print(f"building the 90-day demo database at {path}…", file=sys.stderr)
-            await _build(path)
-        from covtui.demo import materialise_sources
+        demo_shots = [shot for shot in SHOTS if wanted(shot[0])]
+        if demo_shots:
+            path = db or Path(tmp) / "demo.db"
+            if not path.exists():
+                print(f"building the 90-day demo database at {path}…", file=sys.stderr)
+                await _build(path)
+            from covtui.demo import materialise_sources
 
-        materialise_sources(path)  # the file view shows the demo project's code
-        written = []
-        for name, steps, size, configure in SHOTS:
-            written.append(await _shoot(path, name, steps, size, configure))
+            materialise_sources(path)  # the file view shows the demo project's code
+            for name, steps, size, configure in demo_shots:
+                written.append(await _shoot(path, name, steps, size, configure))
+                print(f"wrote {written[-1]}", file=sys.stderr)
+        if wanted("explanation"):
+            # An explanation needs per-test coverage, which the demo's history does not
+            # have: a small project scanned twice for real (a test deleted, a module added).
+            from covtui.demo.why import build_why_database
+
+            why_db = Path(tmp) / "why" / "why.db"
+            print("scanning the per-test project twice (pytest under coverage.py)…", file=sys.stderr)
+            await build_why_database(why_db.parent / "shop", why_db, end=DEMO_END)
+            written.append(await _shoot(
+                why_db, "explanation", _explanation, (120, 24), _why_project(why_db), title="covtui",
+            ))
             print(f"wrote {written[-1]}", file=sys.stderr)
-        return written
+    return written
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m covtui.tui.screenshots", description=__doc__)
     parser.add_argument("--db", type=Path, help="demo database to use (built there when missing)")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME",
+        help="make only this shot (repeatable): " + ", ".join([s[0] for s in SHOTS] + ["explanation"]),
+    )
     args = parser.parse_args(argv)
     _pin_time_zone()
-    asyncio.run(_main(args.db))
+    asyncio.run(_main(args.db, set(args.only) if args.only else None))
 
 
 if __name__ == "__main__":

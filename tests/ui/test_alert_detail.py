@@ -161,3 +161,22 @@ def test_an_explanation_shows_only_where_one_exists():
     text = shown(AlertContext(alert, None, None, explanation="tests_removed: test_a [red]x"))
     assert "Why" in text and "tests_removed: test_a [red]x" in text
     assert any(line.startswith("Value") and "1.00 points" in line for line in text.splitlines())
+
+
+async def test_the_explanation_screenshot_shows_why_coverage_fell(why_config) -> None:
+    """The README's explanation shot (covtui.tui.screenshots): the drop's detail names the
+    deleted test and the added module, from two real scans with per-test coverage."""
+    from covtui.demo.why import DELETED
+    from covtui.tui.screenshots import _explanation
+
+    app = make_app(why_config, why_config.database_path)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await loaded(pilot)
+        await _explanation(pilot)
+        detail = app.screen
+        assert isinstance(detail, AlertDetailScreen) and detail.loaded
+        text = screen_text(app)
+        assert "coverage_drop" in text
+        assert "code_added: +0 covered, +5 missed lines in shop/shipping.py" in text
+        assert "tests_removed: -4 covered, +4 missed lines in shop/pricing.py; tests" in text
+        assert f"tests/test_shop.py::{DELETED}" in text
