@@ -274,6 +274,9 @@ class Config:
     on_alert: str | None = None
     #: Seconds between scans in `covtui watch`.
     watch_interval: float = ranged(300.0, min=1, max=YEAR_S)
+    #: Every this many incremental rescans (`scan --affected`, `r`), a full scan instead, to
+    #: check that the incremental figures still equal a full run's (also once a day).
+    full_scan_every: int = ranged(20, min=1, max=100000)
     #: Git ref that diff coverage compares with (default: the merge base with the main branch).
     diff_base: str | None = None
     #: Named parts of the project, each with its own numbers and floors.

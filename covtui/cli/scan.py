@@ -22,8 +22,15 @@ from covtui.present.text import unimported_notice
 @click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
 @click.option("--fail-on-alert", is_flag=True, help="Exit 1 when a critical alert fires (a CI gate).")
 @click.option("-q", "--quiet", is_flag=True, help="Don't stream the command's output.")
+@click.option(
+    "--affected", is_flag=True,
+    help="Rerun only the tests the changes since the last scan affect, merged exactly "
+    "(a full run, and why in one line, when that can't be exact).",
+)
 @pass_ctx
-def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: bool) -> None:
+def scan(
+    obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: bool, affected: bool
+) -> None:
     """Run the tests under coverage and record a snapshot."""
     from covtui.scan import run_scan
 
@@ -49,11 +56,15 @@ def scan(obj: Context, sources: tuple[str, ...], fail_on_alert: bool, quiet: boo
 
             ticker = asyncio.create_task(tick())
             try:
-                return await run_scan(config, sources=list(sources) or None, on_output=on_output)
+                return await run_scan(
+                    config, sources=list(sources) or None, on_output=on_output, affected=affected
+                )
             finally:
                 ticker.cancel()
 
     outcome = run(main())
+    for note in outcome.notes:
+        console.print(Text(printable(note), style="cyan"))
     for result in outcome.draft.sources:
         print_source_result(result, config)
         if result.report is not None and result.report.measures_unimported is False:

@@ -48,6 +48,7 @@ class AlertRule(str, Enum):
     FILE_REGRESSION = "file_regression"
     EXCLUDED_LINES = "excluded_lines"
     COMPONENT_DROP = "component_drop"
+    INCREMENTAL_DRIFT = "incremental_drift"
 
     def __str__(self) -> str:  # the value in f-strings and markup, on every Python
         return self.value
@@ -228,6 +229,13 @@ class SnapshotDraft:
     #: Excluded lines and left-out files per reason, counted by the scan or ingest that made
     #: it (domain.exclusions.ReasonCount); None: not counted.
     exclusions: tuple[ReasonCount, ...] | None = None
+    #: How much of the suite ran: "full", "incremental" (the affected tests, merged exactly
+    #: with the previous per-test coverage) or "partial" (a subset, never compared).
+    scope: str = "full"
+    #: How many tests ran when not all of them did (None: all).
+    n_tests_run: int | None = None
+    #: Alerts the scan itself raised (the incremental chain drifting from a full scan).
+    scan_alerts: list[Alert] = field(default_factory=list)
 
     @property
     def status(self) -> RunStatus:

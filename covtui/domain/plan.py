@@ -111,6 +111,7 @@ def plan_snapshot(
         largest_cause=_largest_cause(ends, count_flaky=config.alerts.count_flaky),
     )
     alerts = alert_rules.evaluate(inputs, config.alerts, config.phases, config.precision)
+    alerts += draft.scan_alerts
     for alert in alerts:
         alert.created_at = created_at
     return SnapshotPlan(

@@ -48,6 +48,9 @@ class SnapshotRow:
     diff_base: str | None = None
     n_diff_statements: int | None = None
     n_diff_missing: int | None = None
+    #: "full", "incremental" or "partial" (see SnapshotDraft.scope); how many tests ran (None: all).
+    scope: str = "full"
+    n_tests_run: int | None = None
 
     @property
     def pc_covered(self) -> float | None:

@@ -40,22 +40,42 @@ def _children(elem: Element, tag: str) -> list[Element]:
 
 def _from_testcases(root: Element) -> TestOutcomes:
     out = TestOutcomes()
+    for name, kind, message in _cases(root):
+        out.n_tests += 1
+        out.ids.append(name)
+        if kind == "failed":
+            out.n_failed += 1
+            out.failures.append(TestFailure(name, message))
+        elif kind == "error":
+            out.n_errors += 1
+            out.failures.append(TestFailure(name, message))
+        elif kind == "skipped":
+            out.n_skipped += 1
+    return out
+
+
+def _cases(root: Element):
+    """(id, "passed" | "failed" | "error" | "skipped", failure message) per test case."""
     for case in root.iter():
         if element_tag(case) != "testcase":
             continue
-        out.n_tests += 1
-        out.ids.append(_name(case))
         tags = {element_tag(child): child for child in reversed(list(case))}  # first of each tag wins
         # One outcome per test: a failure that also errored in teardown counts as failed.
         if "failure" in tags:
-            out.n_failed += 1
-            out.failures.append(TestFailure(_name(case), _message(tags["failure"])))
+            yield _name(case), "failed", _message(tags["failure"])
         elif "error" in tags:
-            out.n_errors += 1
-            out.failures.append(TestFailure(_name(case), _message(tags["error"])))
+            yield _name(case), "error", _message(tags["error"])
         elif "skipped" in tags or case.get("status") in ("notrun", "disabled", "skipped"):
-            out.n_skipped += 1
-    return out
+            yield _name(case), "skipped", ""
+        else:
+            yield _name(case), "passed", ""
+
+
+def read_junit_cases(path: Path) -> dict[str, list[str]]:
+    """Each test case's id → [outcome, failure message] (for merging an incremental run)."""
+    with xml_errors(path):
+        root = DET.parse(str(path)).getroot()
+    return {name: [kind, message] for name, kind, message in _cases(root)}
 
 
 def _from_attributes(root: Element) -> TestOutcomes:

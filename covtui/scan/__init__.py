@@ -22,8 +22,9 @@ from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
 from covtui.record import count_exclusions, record_snapshot
+from covtui.scan.affected import Keeper
 from covtui.scan.lock import ScanLock
-from covtui.scan.outcome import pytest_failure
+from covtui.scan.outcome import PYTEST_NO_TESTS, pytest_failure
 from covtui.scan.runner import run_command
 from covtui.scan.scanner import OnOutput, ScanOutcome
 from covtui.store import Store
@@ -56,8 +57,12 @@ async def run_scan(
     trigger: str = "scan",
     on_output: OnOutput | None = None,
     store: Store | None = None,
+    affected: bool = False,
 ) -> ScanOutcome:
     """Run the configured sources (or the named ones) and store the snapshot.
+
+    `affected`: rerun only the tests a change affects where the merge is exact (an
+    incremental snapshot), else every test, saying why in one line of the output.
 
     Raises ScanBusy when another scan holds this database. Cancelling the task kills the
     running command's process group and records a cancelled snapshot before re-raising.
@@ -70,7 +75,7 @@ async def run_scan(
         if own_store:
             store = await Store.open(config.database_path)
         try:
-            return await _scan(config, chosen, trigger, on_output, store)
+            return await _scan(config, chosen, trigger, on_output, store, affected)
         finally:
             if own_store:
                 await store.close()
@@ -78,24 +83,37 @@ async def run_scan(
         lock.release()
 
 
-async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome:
+async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool = False) -> ScanOutcome:
     created_at = time.time()
     git = await git_info(config.root)
     last_good = await store.last_good_numbers()
     results: list[SourceResult] = []
+    keepers: dict[str, Keeper] = {}
     cancelled = False
     for source in chosen:
         if cancelled:
             break
+        keeper = Keeper(
+            config, source, affected=affected, full_scan_every=config.full_scan_every,
+            last_good=await store.last_good_snapshot(source.name), now=created_at,
+        )
         try:
             last = last_good.get(source.name)
-            results.append(await scan_source(
-                config, source, on_output, previous_files=last.n_files if last else None
-            ))
+            result = await scan_source(
+                config, source, on_output, previous_files=last.n_files if last else None,
+                keeper=keeper,
+            )
+            results.append(result)
+            keepers[source.name] = keeper
         except asyncio.CancelledError:
             cancelled = True
             results.append(cancelled_result(source.name))
-    draft = SnapshotDraft(trigger, results, created_at=created_at, git=git)
+    incremental = [k for k in keepers.values() if k.incremental]
+    draft = SnapshotDraft(
+        trigger, results, created_at=created_at, git=git,
+        scope="incremental" if incremental else "full",
+        n_tests_run=sum(k.n_tests_run or 0 for k in incremental) if incremental else None,
+    )
     if not cancelled:
         draft.diff = await measure_diff(config, results)
         draft.exclusions = await count_exclusions(store, draft, config)
@@ -103,8 +121,13 @@ async def _scan(config, chosen, trigger, on_output, store: Store) -> ScanOutcome
     snapshot_id, alerts = await asyncio.shield(record_snapshot(store, draft, config))
     pruned = 0
     if not cancelled:
+        for result in results:
+            keeper = keepers.get(result.name)
+            if keeper is not None and keeper.keeps and result.status is RunStatus.OK:
+                await asyncio.to_thread(keeper.commit, snapshot_id)
         pruned = (await store.prune(config.retention_days)).n_snapshots
-    outcome = ScanOutcome(snapshot_id, draft.status, alerts, draft, pruned)
+    notes = [k.note for k in keepers.values() if k.note]
+    outcome = ScanOutcome(snapshot_id, draft.status, alerts, draft, pruned, notes)
     if cancelled:
         raise asyncio.CancelledError()
     return outcome
@@ -132,15 +155,48 @@ async def scan_source(
     source: SourceConfig,
     on_output: OnOutput | None = None,
     previous_files: int | None = None,
+    keeper: Keeper | None = None,
 ) -> SourceResult:
     """Run one source's command and read its report; failures become a failed result.
 
-    `previous_files`: how many files its last good run measured (for `contexts`' default)."""
+    `previous_files`: how many files its last good run measured (for `contexts`' default).
+    `keeper`: the source's affected-rescan state (keeps per-test data; reruns only the
+    affected tests when asked and exact)."""
     plan = plan_source(config, source, previous_files)
+    if keeper is not None:
+        if plan.outcomes is None or plan.work_dir is None:
+            if keeper.affected:
+                keeper.note = (
+                    f"full scan: {source.name} records no per-test coverage "
+                    "(pytest under coverage.py with 'contexts' on does)"
+                )
+            keeper.keeps = False
+        else:
+            await asyncio.to_thread(keeper.decide)
+        if keeper.note and on_output is not None:
+            on_output(source.name, f"covtui: {keeper.note}")
+    result = await _run_source(config, source, plan, on_output, keeper)
+    if keeper is not None and keeper.incremental and keeper.failed_why:
+        # A selected test errored in collection, or the merge failed: run every test.
+        keeper.fall_back(keeper.failed_why)
+        if on_output is not None:
+            on_output(source.name, f"covtui: {keeper.note}")
+        plan = plan_source(config, source, previous_files)
+        result = await _run_source(config, source, plan, on_output, keeper)
+    return result
+
+
+async def _run_source(
+    config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None,
+    keeper: Keeper | None,
+) -> SourceResult:
+    incremental = keeper is not None and keeper.incremental
     if plan.work_dir is not None:
         # The last run's data (parallel runs leave a shard per process) is removed in a thread:
         # on the dashboard's event loop it would freeze the screen.
         await asyncio.to_thread(_fresh_folder, plan.work_dir)
+    if incremental:
+        plan.env.update(keeper.select_env(plan.work_dir))
     started = time.time()
 
     def on_line(line: str) -> None:
@@ -172,7 +228,11 @@ async def scan_source(
         # pytest's exit code says whether the suite ran; a run that stopped early (a
         # collection error, no tests) measured a fraction of it and is not compared.
         why = pytest_failure(metrics.exit_code, metrics.output_tail, config.root)
+        if incremental and metrics.exit_code == PYTEST_NO_TESTS and keeper.selection.empty_run:
+            why = None  # every test deselected: only import-time lines were measured again
         if why is not None:
+            if incremental:
+                keeper.failed_why = f"the incremental run failed ({why})"
             return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=why)
         exit_ok = True
     else:
@@ -198,6 +258,14 @@ async def scan_source(
             source.name, RunStatus.FAILED, tests=tests, run=metrics,
             message=f"the command exited with {metrics.exit_code}",
         )
+    if keeper is not None and keeper.keeps:
+        if incremental:
+            try:
+                reports = [await asyncio.to_thread(keeper.merge, reports, plan.work_dir)]
+            except Exception as exc:  # noqa: BLE001 - any merge failure: a full run is exact
+                keeper.failed_why = f"the rerun's coverage data could not be merged ({exc})"
+                return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=str(exc))
+        await asyncio.to_thread(keeper.data_to_keep, reports)
     try:
         report = await asyncio.to_thread(
             read_coverage, reports, source.format, root=config.root,
@@ -209,6 +277,11 @@ async def scan_source(
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
     outcomes = await asyncio.to_thread(_read_outcomes, plan.outcomes, started)
+    if keeper is not None and keeper.keeps:
+        outcomes, merged = await asyncio.to_thread(keeper.kept_tests, outcomes, plan.junit)
+        if merged is not None:
+            tests = merged
+            keeper.note = f"incremental: {keeper.n_tests_run} of {merged.n_tests} tests"
     return SourceResult(source.name, RunStatus.OK, report, tests, metrics, outcomes=outcomes)
 
 

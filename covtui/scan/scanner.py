@@ -4,7 +4,7 @@ returns. `run_scan` (covtui.scan) runs the project's tests; the demo's `demo_sca
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from covtui.config import Config
@@ -21,6 +21,9 @@ class ScanOutcome:
     alerts: list[Alert]
     draft: SnapshotDraft
     pruned: int = 0
+    #: One line per source on how it ran when asked for an affected rescan ("incremental:
+    #: 37 of 412 tests", or why it ran every test).
+    notes: list[str] = field(default_factory=list)
 
 
 class Scanner(Protocol):

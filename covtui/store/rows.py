@@ -59,12 +59,12 @@ LATEST = 2**62  # "at or before the newest snapshot"
 SNAPSHOT = Columns(
     "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
     "measured", *NUMBER_COLUMNS, *TEST_COLUMNS, *RUN_COLUMNS,
-    "diff_base", "n_diff_statements", "n_diff_missing",
+    "diff_base", "n_diff_statements", "n_diff_missing", "scope", "n_tests_run",
 )
 SNAPSHOT_COLUMNS = SNAPSHOT.sql
 SNAPSHOT_FIELDS = SNAPSHOT.get(
     "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
-    "measured", "diff_base", "n_diff_statements", "n_diff_missing",
+    "measured", "diff_base", "n_diff_statements", "n_diff_missing", "scope", "n_tests_run",
 )
 SOURCE = Columns(
     "r.source", "r.snapshot_id", "s.created_at", "r.status", "r.format",
@@ -120,8 +120,8 @@ INSERT_SNAPSHOT = (
     "INSERT INTO snapshots (created_at, trigger, label, status, git_commit, git_branch, "
     f"git_dirty, measured, sources_key, {NUMBERS}, pc_covered, "
     f"{', '.join(TEST_COLUMNS)}, {', '.join(RUN_COLUMNS)}, "
-    "diff_base, n_diff_statements, n_diff_missing) "
-    f"VALUES ({', '.join('?' * (9 + N_NUMBER_COLUMNS + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 3))})"
+    "diff_base, n_diff_statements, n_diff_missing, scope, n_tests_run) "
+    f"VALUES ({', '.join('?' * (9 + N_NUMBER_COLUMNS + 1 + len(TEST_COLUMNS) + len(RUN_COLUMNS) + 5))})"
 )
 INSERT_SOURCE_RESULT = (
     "INSERT INTO source_results (source, snapshot_id, created_at, status, format, has_branches, "
@@ -150,7 +150,7 @@ S_RUN = SNAPSHOT.span(RUN_COLUMNS)
 
 def snapshot_row(row: Sequence) -> SnapshotRow:
     (id_, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured,
-     diff_base, n_diff_statements, n_diff_missing) = SNAPSHOT_FIELDS(row)
+     diff_base, n_diff_statements, n_diff_missing, scope, n_tests_run) = SNAPSHOT_FIELDS(row)
     return SnapshotRow(
         id=id_,
         created_at=created_at,
@@ -167,6 +167,8 @@ def snapshot_row(row: Sequence) -> SnapshotRow:
         diff_base=diff_base,
         n_diff_statements=n_diff_statements,
         n_diff_missing=n_diff_missing,
+        scope=scope,
+        n_tests_run=n_tests_run,
     )
 
 

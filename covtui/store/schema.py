@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -200,6 +200,14 @@ CREATE TABLE exclusion_counts (
 ) WITHOUT ROWID
 """
 
+# How much of the suite a snapshot ran: 'full' (all of it), 'incremental' (the affected tests,
+# merged exactly with the previous per-test coverage) or 'partial' (a subset, not merged: never
+# compared as a regression); and how many tests ran (NULL: all).
+_V7 = """
+ALTER TABLE snapshots ADD COLUMN scope TEXT NOT NULL DEFAULT 'full';
+ALTER TABLE snapshots ADD COLUMN n_tests_run INTEGER
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -182,8 +182,10 @@ class Store:
         """Wall times of the source's last `limit` good runs (before snapshot `before_id`),
         newest first: what its test time is compared with."""
         rows = await self._all(
-            "SELECT wall_s FROM source_results WHERE source = ? AND status = 'ok' "
-            "AND wall_s IS NOT NULL AND snapshot_id < ? ORDER BY snapshot_id DESC LIMIT ?",
+            # Only runs of the whole suite: an incremental run's time says nothing about it.
+            "SELECT r.wall_s FROM source_results r JOIN snapshots s ON s.id = r.snapshot_id "
+            "WHERE r.source = ? AND r.status = 'ok' AND s.scope = 'full' "
+            "AND r.wall_s IS NOT NULL AND r.snapshot_id < ? ORDER BY r.snapshot_id DESC LIMIT ?",
             (source, before_id if before_id is not None else 2**62, limit),
         )
         return [wall_s for (wall_s,) in rows]
@@ -228,6 +230,8 @@ class Store:
                 draft.diff.base if draft.diff else None,
                 draft.diff.n_statements if draft.diff else None,
                 draft.diff.n_missing if draft.diff else None,
+                draft.scope,
+                draft.n_tests_run,
             ),
         )
         snapshot_id = cursor.lastrowid

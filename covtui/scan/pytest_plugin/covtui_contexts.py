@@ -2,7 +2,10 @@
 
 It names each test's coverage the way pytest-cov's `--cov-context=test` does
 (`nodeid|setup`, `nodeid|run`, `nodeid|teardown`; "" before the first test), and writes each test's
-outcome as JSON to $COVTUI_TEST_OUTCOMES. Standard library, pytest and coverage.py only:
+outcome as JSON to $COVTUI_TEST_OUTCOMES. With $COVTUI_SELECT (a JSON file: `tests`, `files`,
+`known`), it runs only the tests named, every test in the files named and every test not
+`known` (new ones), deselecting the rest after collecting them all (an incremental scan: the
+import-time coverage of every module is measured as in a full run). Standard library, pytest and coverage.py only:
 it runs inside the project's test process, measured.
 """
 
@@ -14,6 +17,7 @@ import os
 import pytest
 
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
+SELECT_ENV = "COVTUI_SELECT"
 
 
 class _Contexts:
@@ -57,6 +61,30 @@ class _Outcomes:
             pass  # the scan then has no outcomes, as without this plugin
 
 
+class _Select:
+    def __init__(self, path: str) -> None:
+        with open(path, encoding="utf-8") as f:
+            chosen = json.load(f)
+        self.tests = set(chosen["tests"])
+        self.files = {os.path.normcase(p) for p in chosen["files"]}
+        self.known = set(chosen["known"])
+
+    def _wanted(self, item) -> bool:
+        return (
+            item.nodeid in self.tests
+            or item.nodeid not in self.known
+            or os.path.normcase(str(item.path)) in self.files
+        )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items) -> None:
+        kept = [item for item in items if self._wanted(item)]
+        left = [item for item in items if not self._wanted(item)]
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = kept
+
+
 def _measuring():
     """The running coverage.py measurement this plugin may name contexts in, or None."""
     try:
@@ -70,6 +98,8 @@ def _measuring():
 
 
 def pytest_configure(config) -> None:
+    if os.environ.get(SELECT_ENV):
+        config.pluginmanager.register(_Select(os.environ[SELECT_ENV]), "covtui-select")
     if os.environ.get(OUTCOMES_ENV):
         config.pluginmanager.register(_Outcomes(os.environ[OUTCOMES_ENV]), "covtui-outcomes")
     # pytest-cov with --cov-context=test already names them, alike.

@@ -1,0 +1,500 @@
+"""Affected rescans' files: the coverage data and state kept beside the database, the
+project's content hashes, and the exact merge of a rerun into the kept data.
+
+After every scan of pytest under coverage.py with per-test contexts, the run's coverage data
+(one file: every test's lines and arcs under its contexts) is kept as `base.coverage` with
+`base.json` (the tree's content hashes, settings, installed packages, each test's outcome).
+An incremental scan reruns the tests `covtui.domain.affected.select` picks and merges:
+the kept data minus every context of the rerun tests and minus the import context (the
+rerun collects every test module, so it measures import-time lines again), plus the rerun's
+data. coverage.py then reads the merged file as it reads any run's: the figures are its own.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import importlib.metadata
+import json
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import tomllib
+
+from covtui.config import Config, SourceConfig
+from covtui.domain.affected import Base, Tree, content_digest, mentions_fixtures, module_skeleton
+from covtui.domain.contexts import IMPORT, split_context
+
+#: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
+COVERAGE_SCHEMA = 7
+#: The variable naming the selection file for covtui's pytest plugin (its SELECT_ENV).
+SELECT_ENV = "COVTUI_SELECT"
+_SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages"}
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
+
+
+def base_folder(config: Config, source: SourceConfig) -> Path:
+    return config.database_path.parent / "affected" / source.name
+
+
+# -- the project's state --------------------------------------------------------------------
+
+
+def tree_files(
+    root: Path, skip: Iterable[Path] = (), previous: dict[str, list] | None = None,
+    outside: Iterable[str] = (),
+) -> dict[str, list]:
+    """Every file of the project (hidden folders, caches, virtualenvs left out) and every
+    `outside` file (absolute paths the tests ran beyond the root): path → [content digest,
+    module skeleton digest (Python), defines fixtures]. Skeletons of files whose content is
+    unchanged since `previous` are taken from it."""
+    previous = previous or {}
+    skipped = {os.path.realpath(p) for p in skip}
+    files: dict[str, list] = {}
+    root_text = str(root)
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and d not in _SKIP_DIRS and not d.endswith(".egg-info")
+            and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+            and os.path.realpath(os.path.join(folder, d)) not in skipped
+        )
+        for name in names:
+            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
+                continue
+            full = os.path.join(folder, name)
+            rel = os.path.relpath(full, root_text).replace(os.sep, "/")
+            entry = _entry(full, rel, previous)
+            if entry is not None:
+                files[rel] = entry
+    for path in outside:
+        entry = _entry(path, path, previous)
+        if entry is not None:
+            files[path] = entry
+    return files
+
+
+def _entry(full: str, key: str, previous: dict[str, list]) -> list | None:
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    digest = content_digest(data)
+    if not key.endswith(".py"):
+        return [digest, None, False]
+    before = previous.get(key)
+    if before is not None and before[0] == digest:
+        return list(before)
+    return [digest, module_skeleton(data), mentions_fixtures(data)]
+
+
+def settings(config: Config, source: SourceConfig) -> tuple[str, bool]:
+    """A digest of every setting that changes what the tests run or what coverage.py
+    measures (coverage.py's, pytest's, covtui's source), and whether coverage.py measures
+    only part of the tree (`source`, `include` or `omit` in its run settings)."""
+    root = config.root
+    parts: dict[str, object] = {
+        "source": dataclasses.asdict(source),
+        "python": sys.version,
+    }
+    narrow = False
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            tool = {"unreadable": pyproject.read_bytes().hex()}
+        for key in ("coverage", "pytest", "covtui"):
+            parts[f"pyproject:{key}"] = tool.get(key) if isinstance(tool, dict) else tool
+        run = tool.get("coverage", {}).get("run", {}) if isinstance(tool, dict) else {}
+        narrow |= isinstance(run, dict) and _narrowing(run)
+    for name in (".coveragerc", "pytest.ini", "covtui.toml"):
+        path = root / name
+        if path.is_file():
+            parts[name] = content_digest(path.read_bytes())
+    for name, sections in (("setup.cfg", ("coverage:", "tool:pytest")),
+                           ("tox.ini", ("coverage:", "pytest")),
+                           (".coveragerc", ("run", "coverage:run"))):
+        path = root / name
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            parts[f"{name}:raw"] = content_digest(path.read_bytes())
+            continue
+        for section in parser.sections():
+            if section.startswith(sections):
+                parts[f"{name}:{section}"] = sorted(parser.items(section))
+                if section in ("run", "coverage:run"):
+                    narrow |= _narrowing(dict(parser.items(section)))
+    override = os.environ.get("COVTUI_CONFIG")
+    if override and Path(override).is_file():
+        parts["COVTUI_CONFIG"] = content_digest(Path(override).read_bytes())
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return content_digest(text.encode()), narrow
+
+
+def _narrowing(run: dict) -> bool:
+    return any(run.get(key) for key in ("source", "source_pkgs", "include", "omit"))
+
+
+def packages() -> str:
+    """A digest of the installed distributions and their versions (what `pip freeze` says)."""
+    names = sorted(
+        f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
+    )
+    return content_digest("\n".join(names).encode())
+
+
+def current_tree(
+    config: Config, source: SourceConfig, previous: dict[str, list] | None,
+    outside: Iterable[str] = (),
+) -> tuple[Tree, bool]:
+    """The project's state now, and whether coverage.py measures only part of it."""
+    digest, narrow = settings(config, source)
+    files = tree_files(config.root, [config.database_path.parent], previous, outside)
+    return Tree(files, digest, packages()), narrow
+
+
+# -- the kept base -----------------------------------------------------------------------------
+
+
+def load_base(folder: Path) -> tuple[Base | None, str]:
+    """The kept base, or None and why there is none (one line)."""
+    manifest = folder / "base.json"
+    try:
+        state = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "no per-test coverage kept yet (a full scan with contexts keeps it)"
+    except (OSError, ValueError) as exc:
+        return None, f"{manifest}: not readable ({exc})"
+    if not isinstance(state, dict):
+        return None, f"{manifest}: not readable"
+    if state.get("unusable"):
+        return None, str(state["unusable"])
+    if not (folder / "base.coverage").is_file():
+        return None, f"{folder / 'base.coverage'}: missing"
+    try:
+        return Base(**state["base"]), ""
+    except (KeyError, TypeError) as exc:
+        return None, f"{manifest}: not readable ({exc})"
+
+
+def save_base(folder: Path, base: Base | None, data: Path | None, why_not: str = "") -> None:
+    """Keep `data` and `base` (each replaced atomically; the manifest last, so a crash
+    between leaves a manifest naming a snapshot the data may not match: the next scan then
+    checks the snapshot id and falls back)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "base.json"
+    if base is None or data is None:
+        _write_atomic(manifest, json.dumps({"unusable": why_not}).encode())
+        return
+    target = folder / "base.coverage"
+    partial = folder / "base.coverage.tmp"
+    shutil.copyfile(data, partial)
+    os.replace(partial, target)
+    _write_atomic(manifest, json.dumps({"base": dataclasses.asdict(base)}).encode())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    with open(partial, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+# -- coverage data -----------------------------------------------------------------------------
+
+
+def _connect(path: Path, *, write: bool = False) -> sqlite3.Connection:
+    if write:
+        return sqlite3.connect(path)
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def data_problem(path: Path) -> str | None:
+    """Why a run's coverage data can't be kept for merging (None: it can)."""
+    try:
+        con = _connect(path)
+        try:
+            (version,) = con.execute("SELECT version FROM coverage_schema").fetchone()
+            contexts = [c for (c,) in con.execute("SELECT context FROM context")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        return f"{path}: not readable coverage data ({exc})"
+    if version != COVERAGE_SCHEMA:
+        return f"coverage.py data schema {version} (covtui merges schema {COVERAGE_SCHEMA})"
+    if not any(c != IMPORT for c in contexts):
+        return "the run recorded no per-test contexts"
+    return None
+
+
+def measured_files(path: Path, root: Path) -> dict[str, str]:
+    """Each file in the data, by the key `tree_files` uses (relative inside the root,
+    absolute outside it) → the path the data names."""
+    con = _connect(path)
+    try:
+        paths = [p for (p,) in con.execute("SELECT path FROM file")]
+    finally:
+        con.close()
+    real_root = os.path.realpath(root)
+    keys = {}
+    for measured in paths:
+        real = os.path.realpath(measured)
+        if real == real_root or real.startswith(real_root + os.sep):
+            keys[os.path.relpath(real, real_root).replace(os.sep, "/")] = measured
+        else:
+            keys[measured] = measured
+    return keys
+
+
+def contexts_touching(path: Path, files: Iterable[str]) -> dict[str, set[str]]:
+    """Data path → the contexts that ran any line (or arc) of it."""
+    wanted = list(files)
+    if not wanted:
+        return {}
+    con = _connect(path)
+    try:
+        found: dict[str, set[str]] = {p: set() for p in wanted}
+        marks = ",".join("?" * len(wanted))
+        for table in ("line_bits", "arc"):
+            rows = con.execute(
+                f"SELECT DISTINCT f.path, c.context FROM {table} t JOIN file f ON f.id = t.file_id "
+                f"JOIN context c ON c.id = t.context_id WHERE f.path IN ({marks})",
+                wanted,
+            )
+            for file_path, context in rows:
+                found[file_path].add(context)
+    finally:
+        con.close()
+    return found
+
+
+def merge_data(base: Path, run: list[Path], out: Path, replaced: set[str]) -> None:
+    """Write to `out` the base data without the `replaced` tests' contexts and the import
+    context, combined with the rerun's data files (as `coverage combine` would, no aliases)."""
+    from coverage import CoverageData
+
+    partial = out.with_name(out.name + ".merging")
+    shutil.copyfile(base, partial)
+    con = _connect(partial, write=True)
+    try:
+        gone = [
+            context_id for context_id, context in con.execute("SELECT id, context FROM context")
+            if context == IMPORT or split_context(context)[0] in replaced
+        ]
+        con.execute("CREATE TEMP TABLE gone (id INTEGER PRIMARY KEY)")
+        con.executemany("INSERT INTO gone (id) VALUES (?)", [(i,) for i in gone])
+        for table in ("line_bits", "arc"):
+            con.execute(f"DELETE FROM {table} WHERE context_id IN (SELECT id FROM gone)")
+        con.execute("DELETE FROM context WHERE id IN (SELECT id FROM gone)")
+        # Files no kept context ran are no longer measured (the rerun measures them if run).
+        kept = "SELECT file_id FROM line_bits UNION SELECT file_id FROM arc"
+        con.execute(f"DELETE FROM tracer WHERE file_id NOT IN ({kept})")
+        con.execute(f"DELETE FROM file WHERE id NOT IN ({kept})")
+        con.commit()
+    finally:
+        con.close()
+    merged = CoverageData(basename=str(partial))
+    merged.read()
+    for path in run:
+        other = CoverageData(basename=str(path))
+        other.read()
+        merged.update(other)
+    merged.write()
+    del merged
+    os.replace(partial, out)
+
+
+# -- one source's incremental scan -----------------------------------------------------------
+
+
+class Keeper:
+    """One source's part in affected rescans during one scan: decides whether the run can be
+    incremental (and which tests it reruns), merges its data, and keeps the new base once
+    the snapshot is stored.
+
+    Every scan that runs pytest with contexts keeps a base, so that `--affected` can follow.
+    """
+
+    def __init__(
+        self, config: Config, source: SourceConfig, *, affected: bool, full_scan_every: int,
+        last_good: int | None, now: float,
+    ) -> None:
+        self.config, self.source = config, source
+        self.affected, self.every, self.last_good, self.now = affected, full_scan_every, last_good, now
+        self.folder = base_folder(config, source)
+        self.base: Base | None = None
+        self.selection = None  # a domain Selection when the run is incremental
+        self.note = ""  # one line: why the run is full, or what the incremental one ran
+        self.tree: Tree | None = None
+        self.narrow = False
+        self.n_tests_run: int | None = None
+        self.n_tests: int | None = None
+        self._new_base: Base | None = None
+        self._data: Path | None = None
+        self._why_not = ""
+        #: Whether this source keeps per-test data (pytest under coverage with contexts).
+        self.keeps = True
+        #: Why the incremental run can't be merged (it then runs in full); "" when it can.
+        self.failed_why = ""
+
+    @property
+    def incremental(self) -> bool:
+        return self.selection is not None
+
+    def decide(self) -> None:
+        """Hash the project and choose: incremental (a selection) or full (a note why)."""
+        from covtui.domain.affected import FullRun, full_scan_due, select
+
+        base, why = load_base(self.folder)
+        self.base = base
+        outside = [p for p in (base.files if base else {}) if os.path.isabs(p)]
+        self.tree, self.narrow = current_tree(
+            self.config, self.source, base.files if base else None, outside
+        )
+        if not self.affected:
+            return
+        if base is None:
+            self.note = f"full scan: {why}"
+            return
+        if base.snapshot_id != self.last_good:
+            self.note = (
+                f"full scan: the last good snapshot of {self.source.name} is not the one whose "
+                "per-test coverage covtui kept"
+            )
+            return
+        due = full_scan_due(base, self.every, self.now)
+        if due is not None:
+            self.note = f"full scan: {due} (checks the incremental figures)"
+            return
+        data = self.folder / "base.coverage"
+        keys = measured_files(data, self.config.root)
+        changed = [p for p in keys if (base.files.get(p) or [None])[0]
+                   != (self.tree.files.get(p) or [None])[0]]
+        touched = contexts_touching(data, [keys[p] for p in changed])
+        chosen = select(
+            base, self.tree, {p: touched.get(keys[p], set()) for p in changed}, set(keys)
+        )
+        if isinstance(chosen, FullRun):
+            self.note = f"full scan: {chosen.reason}"
+            return
+        self.selection = chosen
+
+    def fall_back(self, why: str) -> None:
+        """The incremental run can't be merged exactly: the scan runs in full."""
+        self.selection = None
+        self.failed_why = ""
+        self._data = None
+        self._why_not = ""
+        self.note = f"full scan: {why}"
+
+    def select_env(self, work: Path) -> dict[str, str]:
+        """The environment that makes covtui's pytest plugin run only the selection."""
+        assert self.selection is not None and self.base is not None
+        path = work / "select.json"
+        root = self.config.root
+        path.write_text(json.dumps({
+            "tests": self.selection.tests,
+            "files": [os.path.realpath(root / p) for p in self.selection.test_files],
+            "known": sorted(self.base.outcomes),
+        }), encoding="utf-8")
+        return {SELECT_ENV: str(path)}
+
+    def merge(self, run: list[Path], work: Path) -> Path:
+        """The base merged with the rerun's data: the file coverage.py reads for the figures."""
+        assert self.selection is not None
+        out = work / "merged" / ".coverage"
+        out.parent.mkdir(exist_ok=True)
+        merge_data(self.folder / "base.coverage", run, out, self.selection.replaced)
+        return out
+
+    def kept_tests(self, outcomes: dict[str, str] | None, junit: Path | None):
+        """After the run: the outcomes and JUnit counts to store (merged when incremental),
+        and get the base ready to keep. Returns (outcomes, TestOutcomes or None)."""
+        from covtui.domain.affected import (
+            junit_id,
+            merge_junit,
+            merge_outcomes,
+            outcomes_from,
+        )
+        from covtui.readers.junit import read_junit_cases
+
+        cases = None
+        if junit is not None and junit.is_file():
+            try:
+                cases = read_junit_cases(junit)
+            except Exception:  # noqa: BLE001 - the scan reads (and reports) the JUnit itself
+                cases = None
+        tests = None
+        if self.incremental:
+            assert self.base is not None and self.selection is not None
+            ran = outcomes or {}
+            self.n_tests_run = len(ran)
+            outcomes = merge_outcomes(self.base.outcomes, self.selection.replaced, ran)
+            cases = merge_junit(self.base.junit, self.selection.replaced, cases or {})
+            tests = outcomes_from(cases)
+            self.n_tests = tests.n_tests
+        if outcomes is None or cases is None:
+            self._why_not = "the run left no test outcomes or no JUnit XML"
+        elif {junit_id(t) for t in outcomes} != set(cases):
+            self._why_not = "the JUnit XML's test ids don't match pytest's node ids"
+        else:
+            self._new_base = Base(
+                snapshot_id=0,
+                files=self.tree.files if self.tree else {},
+                config=self.tree.config if self.tree else "",
+                packages=self.tree.packages if self.tree else "",
+                outcomes=dict(outcomes),
+                junit=cases,
+                narrow=self.narrow,
+                n_incremental=(self.base.n_incremental + 1) if self.incremental and self.base else 0,
+                full_at=(self.base.full_at if self.incremental and self.base else self.now),
+                volatile=list(self.base.volatile) if self.base else [],
+            )
+        return outcomes, tests
+
+    def data_to_keep(self, data: list[Path]) -> None:
+        """The coverage data the snapshot's figures come from (one file, with contexts)."""
+        if len(data) != 1:
+            self._why_not = (
+                f"the run wrote {len(data)} coverage data files (subprocesses or parallel mode: "
+                "their lines have no test context)"
+            )
+            return
+        problem = data_problem(data[0])
+        if problem is not None:
+            self._why_not = problem
+            return
+        self._data = data[0]
+
+    def commit(self, snapshot_id: int) -> None:
+        """Keep the base of the stored snapshot (in a thread: it copies and hashes files)."""
+        base = self._new_base
+        if base is None or self._data is None:
+            save_base(self.folder, None, None, self._why_not or "the run kept no per-test data")
+            return
+        base.snapshot_id = snapshot_id
+        # Files the tests wrote meanwhile (not Python): outputs, not inputs; not tracked.
+        after = tree_files(self.config.root, [self.config.database_path.parent], base.files)
+        base.volatile = sorted(set(base.volatile) | {
+            p for p, entry in after.items()
+            if not p.endswith(".py") and (base.files.get(p) or [None])[0] != entry[0]
+        })
+        # Files beyond the root that the tests ran (a sibling package installed editable).
+        for key in measured_files(self._data, self.config.root):
+            if os.path.isabs(key):
+                entry = _entry(key, key, base.files)
+                if entry is not None:
+                    base.files[key] = entry
+        save_base(self.folder, base, self._data)

@@ -1,0 +1,316 @@
+"""Affected rescans (`covtui scan --affected`): an incremental snapshot equals a full scan of
+the same tree, per file and in total, measured by real coverage.py runs; and every case where
+that can't be guaranteed runs every test, saying why in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+import pytest
+
+from covtui.scan import run_scan
+from covtui.store import Store
+
+from .conftest import Project
+
+SHAPES = '''
+import math
+
+SIDES = {"triangle": 3, "square": 4}
+
+
+def area(kind, size):
+    if kind == "square":
+        return size * size
+    return math.sqrt(3) / 4 * size * size
+
+
+def sides(kind):
+    return SIDES.get(kind, 0)
+
+
+def describe(kind):
+    n = sides(kind)
+    if n == 0:
+        return "unknown"
+    return f"{kind} with {n} sides"
+'''
+
+WORDS = '''
+def shout(text):
+    return text.upper() + "!"
+
+
+def count(text, letter):
+    total = 0
+    for ch in text:
+        if ch == letter:
+            total += 1
+    return total
+'''
+
+TEST_SHAPES = '''
+from lib.shapes import area, describe
+
+
+def test_square():
+    assert area("square", 2) == 4
+
+
+def test_describe():
+    assert describe("square") == "square with 4 sides"
+'''
+
+TEST_WORDS = '''
+from lib.words import count, shout
+
+
+def test_shout():
+    assert shout("hi") == "HI!"
+
+
+def test_count():
+    assert count("banana", "a") == 3
+'''
+
+
+@pytest.fixture
+def lib(tmp_path) -> Project:
+    """Two modules, two test files; coverage.py measures everything (tests too)."""
+    p = Project(tmp_path / "lib")
+    p.write("lib/__init__.py", "")
+    p.write("lib/shapes.py", SHAPES)
+    p.write("lib/words.py", WORDS)
+    p.write("tests/test_shapes.py", TEST_SHAPES)
+    p.write("tests/test_words.py", TEST_WORDS)
+    p.write("pyproject.toml", "[tool.coverage.run]\nbranch = true\n")
+    return p
+
+
+def scan(project: Project, *, affected: bool = False, every: int | None = None):
+    config = project.config
+    if every is not None:
+        config.full_scan_every = every
+    return asyncio.run(run_scan(config, affected=affected))
+
+
+def stored(project: Project, snapshot_id: int):
+    """A snapshot as stored: its row, each file's state, each file's executed lines, and
+    its tests' outcomes."""
+
+    async def main():
+        async with await Store.open(project.db, read_only=True) as store:
+            row = await store.snapshot(snapshot_id)
+            states = await store.states_at(snapshot_id)
+            lines = {
+                path: frozenset(t.lines)
+                for (_, path), t in (await store.line_tests(snapshot_id)).items()
+            }
+            outcomes = (await store.test_outcomes(snapshot_id)).get("python")
+            return row, states, lines, outcomes
+
+    return asyncio.run(main())
+
+
+def assert_same_as_full(project: Project, incremental_id: int) -> None:
+    """A full scan of the same tree stores the same figures and line sets."""
+    full = scan(project)
+    assert full.status.value == "ok"
+    inc_row, inc_states, inc_lines, inc_outcomes = stored(project, incremental_id)
+    full_row, full_states, full_lines, full_outcomes = stored(project, full.snapshot_id)
+    assert inc_row.scope == "incremental" and full_row.scope == "full"
+    assert inc_states == full_states  # per file: numbers, missed lines and arcs, functions
+    assert inc_row.numbers == full_row.numbers
+    assert inc_row.pc_covered == full_row.pc_covered
+    assert inc_lines == full_lines
+    assert inc_outcomes == full_outcomes
+    assert inc_row.tests.n_tests == full_row.tests.n_tests
+    assert inc_row.tests.n_failed == full_row.tests.n_failed
+
+
+def test_editing_a_function_reruns_its_tests_only_and_equals_a_full_scan(lib: Project) -> None:
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace('return text.upper() + "!"', 'loud = text.upper()\n    return loud + "!"'))
+    outcome = scan(lib, affected=True)
+    # both tests of words.py ran a line of it; test_shapes.py's did not
+    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 2
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_adding_a_branch_equals_a_full_scan(lib: Project) -> None:
+    scan(lib)
+    lib.write("lib/shapes.py", SHAPES.replace(
+        '    if kind == "square":\n',
+        '    if size < 0:\n        raise ValueError(size)\n    if kind == "square":\n',
+    ))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 2 of 4 tests"]  # the tests that ran shapes.py
+    assert_same_as_full(lib, outcome.snapshot_id)
+    # the new branch is partial (never raised): the merged data has its arcs
+    row, states, _, _ = stored(lib, outcome.snapshot_id)
+    assert states["python", "lib/shapes.py"].numbers.n_partial_branches >= 1
+
+
+def test_deleting_a_test_equals_a_full_scan(lib: Project) -> None:
+    scan(lib)
+    lib.write("tests/test_words.py", TEST_WORDS.split("def test_count")[0])
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 1 of 3 tests"]  # test_shout: its file changed
+    assert_same_as_full(lib, outcome.snapshot_id)
+    _, states, _, outcomes = stored(lib, outcome.snapshot_id)
+    assert "tests/test_words.py::test_count" not in outcomes
+    assert states["python", "lib/words.py"].numbers.n_missing > 0  # count() no longer runs
+
+
+def test_adding_a_test_file_equals_a_full_scan(lib: Project) -> None:
+    scan(lib)
+    lib.write("tests/test_more.py", "from lib.shapes import describe\n\n\n"
+              "def test_unknown():\n    assert describe('circle') == 'unknown'\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 1 of 5 tests"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_renaming_a_module_equals_a_full_scan(lib: Project) -> None:
+    scan(lib)
+    (lib.root / "lib/words.py").rename(lib.root / "lib/text.py")
+    lib.write("tests/test_words.py", TEST_WORDS.replace("lib.words", "lib.text"))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+    _, states, _, _ = stored(lib, outcome.snapshot_id)
+    assert ("python", "lib/words.py") not in states and ("python", "lib/text.py") in states
+
+
+def test_nothing_changed_runs_no_test(lib: Project) -> None:
+    scan(lib)
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 0 of 4 tests"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_a_chain_of_incremental_scans_stays_exact(lib: Project) -> None:
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    assert scan(lib, affected=True).notes == ["incremental: 2 of 4 tests"]
+    lib.write("tests/test_shapes.py", TEST_SHAPES + "\n\ndef test_triangle():\n    assert area('triangle', 0) == 0\n")
+    second = scan(lib, affected=True)
+    assert second.notes == ["incremental: 3 of 5 tests"]
+    assert_same_as_full(lib, second.snapshot_id)
+
+
+# -- when only a full run is exact ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda p: p.write("pyproject.toml", "[tool.coverage.run]\nbranch = true\n\n"
+                           "[tool.coverage.report]\nexclude_also = ['raise']\n"),
+         "the coverage, pytest or covtui settings changed"),
+        (lambda p: p.write("tests/conftest.py", "import pytest\n"),
+         "tests/conftest.py changed (conftest.py)"),
+        (lambda p: p.write("lib/shapes.py", SHAPES.replace('"square": 4', '"square": 4, "hexagon": 6')),
+         "lib/shapes.py: code outside its functions changed"),
+        (lambda p: p.write("lib/data.json", "{}"),
+         "lib/data.json changed (not Python"),
+    ],
+    ids=["config", "conftest", "module-level", "data-file"],
+)
+def test_changes_that_can_steer_any_test_run_every_test(lib: Project, edit, why: str) -> None:
+    scan(lib)
+    edit(lib)
+    outcome = scan(lib, affected=True)
+    assert len(outcome.notes) == 1 and outcome.notes[0].startswith(f"full scan: {why}")
+    assert outcome.draft.scope == "full" and outcome.draft.n_tests_run is None
+    assert outcome.draft.sources[0].tests.n_tests == 4
+
+
+def test_a_changed_fixture_module_runs_every_test(lib: Project) -> None:
+    lib.write("lib/fixtures.py", "import pytest\n\n\n@pytest.fixture\ndef two():\n    return 2\n")
+    lib.write("tests/conftest.py", "pytest_plugins = ['lib.fixtures']\n")
+    scan(lib)
+    lib.write("lib/fixtures.py", "import pytest\n\n\n@pytest.fixture\ndef two():\n    return 1 + 1\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["full scan: lib/fixtures.py changed and defines pytest fixtures"]
+
+
+def test_changed_packages_run_every_test(lib: Project, monkeypatch) -> None:
+    scan(lib)
+    monkeypatch.setattr("covtui.scan.affected.packages", lambda: "another set")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["full scan: the installed packages changed"]
+
+
+def test_no_per_test_data_runs_every_test(lib: Project) -> None:
+    lib.write("pyproject.toml", "[tool.coverage.run]\nbranch = true\n\n"
+              "[[tool.covtui.sources]]\nname = 'python'\ncommand = 'pytest'\ncontexts = false\n")
+    scan(lib)
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == [
+        "full scan: python records no per-test coverage (pytest under coverage.py with "
+        "'contexts' on does)"
+    ]
+    assert outcome.draft.scope == "full"
+
+
+def test_no_kept_base_runs_every_test(lib: Project) -> None:
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["full scan: no per-test coverage kept yet (a full scan with contexts keeps it)"]
+    assert (lib.db.parent / "affected/python/base.coverage").is_file()
+
+
+def test_a_collection_error_in_a_selected_test_runs_every_test(lib: Project) -> None:
+    scan(lib)
+    lib.write("tests/test_words.py", TEST_WORDS + "\nthis is not python\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes[0].startswith(
+        "full scan: the incremental run failed (pytest: 1 error during collection: tests/test_words.py"
+    )
+    assert outcome.draft.scope == "full"
+    assert outcome.status.value == "failed"  # the full run fails the same way, and says so
+
+
+def test_the_merged_data_is_what_coverage_py_reports(lib: Project) -> None:
+    """The incremental snapshot's figures are coverage.py's own for the merged data file."""
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    outcome = scan(lib, affected=True)
+    merged = lib.db.parent / "affected/python/base.coverage"
+    report = lib.coverage_json(merged)["files"]
+    # covtui's own pytest plugin ran with the tests; the scan leaves it out, as here
+    files = [f["summary"] for path, f in report.items() if "covtui_contexts" not in path]
+    numbers = outcome.draft.sources[0].report.numbers
+    assert (numbers.n_statements, numbers.n_missing, numbers.n_branches,
+            numbers.n_partial_branches) == tuple(
+        sum(f[key] for f in files)
+        for key in ("num_statements", "missing_lines", "num_branches", "num_partial_branches")
+    )
+    con = sqlite3.connect(merged)
+    contexts = {c for (c,) in con.execute("SELECT context FROM context")}
+    con.close()
+    assert "tests/test_words.py::test_count|run" in contexts and "" in contexts
+    assert json.loads((merged.parent / "base.json").read_text())["base"]["n_incremental"] == 1
+
+
+def test_every_nth_rescan_is_full(lib: Project) -> None:
+    scan(lib)
+    assert scan(lib, affected=True, every=2).draft.scope == "incremental"
+    assert scan(lib, affected=True, every=2).draft.scope == "incremental"
+    third = scan(lib, affected=True, every=2)
+    assert third.notes == ["full scan: every 2 incremental rescans (checks the incremental figures)"]
+    assert third.draft.scope == "full"
+    assert scan(lib, affected=True, every=2).draft.scope == "incremental"
+
+
+def test_cli_affected_prints_its_one_line(lib: Project) -> None:
+    lib.covtui("scan", "-q", check=True)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    proc = lib.covtui("scan", "-q", "--affected", check=True)
+    assert "incremental: 2 of 4 tests" in proc.stdout
+    lib.write("tests/conftest.py", "")
+    proc = lib.covtui("scan", "-q", "--affected", check=True)
+    assert "full scan: tests/conftest.py changed (conftest.py)" in proc.stdout
