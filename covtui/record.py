@@ -54,10 +54,10 @@ async def count_exclusions(
 ) -> tuple[ReasonCount, ...] | None:
     """What `draft` leaves out per reason (the exclusions audit's counts), for it to store:
     the files of every source as they will be after it (its reports, and the latest files of
-    sources it did not measure), parsed by coverage.py in a thread, before the write
-    transaction. None for a run that did not complete (never compared), or when
+    sources it did not measure), read by coverage.py in a worker process (the files the
+    scan's read parsed come from its analysis cache), before the write transaction. None for a run that did not complete (never compared), or when
     coverage.py's config can't be read (not recorded, rather than wrong)."""
-    from covtui.readers.exclusions import count_exclusions as count
+    from covtui.readers.exclusions import start_counting_exclusions
     from covtui.readers.heads import find_generated_files
 
     if draft.status is not RunStatus.OK:
@@ -72,7 +72,10 @@ async def count_exclusions(
         if config.generated.leave_out:
             found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
             generated = [(g.path, g.why) for g in found]
-        return await asyncio.to_thread(count, config.root, paths, generated)
+        counting = start_counting_exclusions(
+            config.root, paths, generated, config.database_path.parent / "cache"
+        )
+        return await asyncio.to_thread(counting)
     except CovtuiError:
         return None
 

@@ -287,3 +287,21 @@ def test_snapshots_without_counts_say_not_recorded(tmp_path: Path) -> None:
     assert all(r["lines_change"] is None for r in data["by_reason"]["reasons"])
     text = p.covtui("excluded", "--no-lines", check=True).stdout
     assert "(#2 did not record them)" in text and "not recorded" in text
+
+
+def test_the_census_takes_coverage_pys_parse_from_the_scans_cache(audited) -> None:
+    """The scan's read left coverage.py's parse of each file in the analysis cache; the
+    census reads it from there (no second parse) and counts exactly what a parse counts."""
+    from covtui.readers.analysis_cache import AnalysisCache
+    from covtui.readers.exclusions import _cache_lookup, count_exclusions, exclusion_settings
+
+    p, data = audited
+    cache_dir = p.root / ".covtui" / "cache"
+    paths = [str(f.relative_to(p.root)) for f in (p.root / "pkg").rglob("*.py")]
+    store = AnalysisCache(cache_dir)
+    try:
+        lookup = _cache_lookup(exclusion_settings(p.root), store)
+        assert lookup((p.root / "pkg/excluding.py").read_bytes()) is not None
+    finally:
+        store.close()
+    assert count_exclusions(p.root, paths, cache_dir=cache_dir) == count_exclusions(p.root, paths)

@@ -9,13 +9,11 @@ import asyncio
 from covtui.config import Config
 from covtui.domain.exclusions import (
     Audit,
-    AuditFile,
     ExcludedPoint,
-    LeftOutFile,
     reason_changes,
 )
 from covtui.query.components import generated_files
-from covtui.readers.exclusions import audit_files, exclusion_settings, left_out_files
+from covtui.readers.exclusions import start_audit
 from covtui.store import Store
 
 #: How many snapshots the count's history goes back.
@@ -31,16 +29,12 @@ async def exclusions_audit(store: Store, config: Config) -> Audit:
         sources.setdefault(f.path, f.source)
     # Generated files count in coverage.py's total; covtui leaves them out of components.
     generated = await generated_files(config, list(stored)) if config.generated.leave_out else []
-    root = config.root
-
-    def read() -> tuple[list[AuditFile], list[LeftOutFile]]:
-        settings = exclusion_settings(root)
-        return (
-            audit_files(root, settings, stored, stored, sources),
-            left_out_files(root, settings, [(g.path, g.why) for g in generated]),
-        )
-
-    audited, left_out = await asyncio.to_thread(read)
+    # In a worker process: coverage.py changes directory to find its config.
+    reading = start_audit(
+        config.root, stored, sources, [(g.path, g.why) for g in generated],
+        config.database_path.parent / "cache",
+    )
+    audited, left_out = await asyncio.to_thread(reading)
     good = [
         s for s in reversed(await store.snapshots(HISTORY))
         if s.status == "ok" and s.numbers is not None and s.numbers.has_data

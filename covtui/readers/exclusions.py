@@ -5,7 +5,8 @@ regexes, the lines each one excludes in a file (its parser's `excluded`, what
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,16 @@ from covtui.coverage_compat import (
 )
 from covtui.domain.exclusions import AuditFile, LeftOutFile, ReasonCount, attribute, reason_counts
 from covtui.errors import InputError
-from covtui.readers.analysis_cache import decode_source
+from covtui.readers.analysis_cache import (
+    AnalysisCache,
+    StaticAnalysis,
+    caching_supported,
+    content_key,
+    decode_source,
+    settings_key,
+)
 from covtui.readers.coverage_data import _CWD_LOCK, _in_directory
+from covtui.readers.worker import PendingRead
 
 
 @dataclass(frozen=True)
@@ -37,9 +46,13 @@ class ExclusionSettings:
     defaults: tuple[str, ...] = ()
     #: Those from `[report] exclude_also`.
     also: tuple[str, ...] = ()
+    #: The partial-branch regex (part of the analysis cache's key).
+    partial: str = ""
 
 
 def exclusion_settings(root: Path) -> ExclusionSettings:
+    """coverage.py's settings, found from `root` as coverage.py finds them (it changes
+    directory to do so: call it where that is safe, never beside a UI's threads)."""
     try:
         with _CWD_LOCK, _in_directory(root):
             cov = Coverage(data_file=None, config_file=True, messages=False)
@@ -52,6 +65,7 @@ def exclusion_settings(root: Path) -> ExclusionSettings:
     return ExclusionSettings(
         tuple(config.exclude_list), tuple(dict.fromkeys(omit)), sources, tuple(defaults),
         tuple(config.exclude_also or ()),
+        join_regex(list(config.partial_list) + list(config.partial_always_list)),
     )
 
 
@@ -67,14 +81,23 @@ class FileExclusions:
     text: dict[int, str]
 
 
-def file_exclusions(root: Path, path: str, regexes: tuple[str, ...]) -> FileExclusions | None:
-    """Parse `path` (relative to `root`) as coverage.py does; None when it can't be read or
-    isn't Python."""
+def file_exclusions(
+    root: Path, path: str, regexes: tuple[str, ...], cache: Callable[[bytes], StaticAnalysis | None] | None = None,
+) -> FileExclusions | None:
+    """Parse `path` (relative to `root`) as coverage.py does, or take coverage.py's parse of
+    the same bytes from the analysis cache (`cache`); None when it can't be read or isn't
+    Python."""
     full = Path(path) if os.path.isabs(path) else root / path
     try:
-        source = decode_source(full.read_bytes())
+        raw = full.read_bytes()
+        source = decode_source(raw)
         parser = PythonParser(text=source, filename=str(full), exclude=join_regex(list(regexes)))
-        parser.parse_source()
+        cached = cache(raw) if cache is not None else None
+        if cached is not None:  # what parse_source() found; lines_matching() needs the map
+            parser.excluded = set(cached.excluded)
+            parser.multiline_map = dict(cached.multiline_map)
+        else:
+            parser.parse_source()
     except (OSError, NotPython, SyntaxError, UnicodeDecodeError):
         return None
     lines = source.splitlines()
@@ -113,6 +136,7 @@ def omitted_files(root: Path, settings: ExclusionSettings) -> list[tuple[str, st
 def audit_files(
     root: Path, settings: ExclusionSettings, paths: Iterable[str],
     stored: dict[str, int] | None = None, sources: dict[str, str] | None = None,
+    cache: Callable[[bytes], StaticAnalysis | None] | None = None,
 ) -> list[AuditFile]:
     """Each Python file among `paths` with its excluded lines and their reasons, parsed as
     coverage.py parses it (a file it can't read counts nothing). `stored`: the count the
@@ -123,7 +147,7 @@ def audit_files(
     for path in sorted(set(paths)):
         if not path.endswith((".py", ".pyw")):
             continue
-        found = file_exclusions(root, path, settings.regexes)
+        found = file_exclusions(root, path, settings.regexes, cache)
         if found is None or (not found.excluded and not stored.get(path)):
             continue
         lines = attribute(
@@ -142,10 +166,101 @@ def left_out_files(
     return left + [LeftOutFile(path, f"generated ({why})") for path, why in generated]
 
 
+def _cache_lookup(settings: ExclusionSettings, store: AnalysisCache) -> Callable[[bytes], StaticAnalysis | None]:
+    """coverage.py's stored parse of a file's bytes under these settings, if the cache has it."""
+    key = settings_key(join_regex(list(settings.regexes)), settings.partial)
+
+    def lookup(raw: bytes) -> StaticAnalysis | None:
+        entry = content_key(raw, key)
+        text = store.get_many([entry]).get(entry)
+        try:
+            return StaticAnalysis.from_json(text) if text is not None else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    return lookup
+
+
+def audit(
+    root: Path, stored: dict[str, int], sources: dict[str, str],
+    generated: Sequence[tuple[str, str]], cache_dir: Path | None = None,
+) -> tuple[list[AuditFile], list[LeftOutFile]]:
+    """The exclusions audit's files (each excluded line and why) and left-out files; it
+    changes directory: run it in a worker process (`start_audit`)."""
+    settings = exclusion_settings(root)
+    store = AnalysisCache(cache_dir) if cache_dir is not None and caching_supported() else None
+    try:
+        lookup = _cache_lookup(settings, store) if store is not None else None
+        return (
+            audit_files(root, settings, stored, stored, sources, lookup),
+            left_out_files(root, settings, generated),
+        )
+    finally:
+        if store is not None:
+            store.close()
+
+
 def count_exclusions(
-    root: Path, paths: Iterable[str], generated: Sequence[tuple[str, str]] = ()
+    root: Path, paths: Iterable[str], generated: Sequence[tuple[str, str]] = (),
+    cache_dir: Path | None = None,
 ) -> tuple[ReasonCount, ...]:
     """Excluded lines and left-out files per reason for the measured `paths`, with the
-    project's coverage.py config: what a snapshot records (CPU and disk: call in a thread)."""
+    project's coverage.py config: what a snapshot records. Files the scan's read parsed
+    already come from the analysis cache in `cache_dir` (coverage.py's parse of the same
+    bytes), the rest are parsed. It changes directory: run it in a worker process
+    (`start_counting_exclusions`)."""
     settings = exclusion_settings(root)
-    return reason_counts(audit_files(root, settings, paths), left_out_files(root, settings, generated))
+    store = AnalysisCache(cache_dir) if cache_dir is not None and caching_supported() else None
+    try:
+        lookup = _cache_lookup(settings, store) if store is not None else None
+        files = audit_files(root, settings, paths, cache=lookup)
+    finally:
+        if store is not None:
+            store.close()
+    return reason_counts(files, left_out_files(root, settings, generated))
+
+
+def _in_worker(function: str, environ: dict[str, str], path: list[str], *args) -> tuple:
+    """The worker's side: ("ok", what `function` returns) or ("error", path, problem)."""
+    os.environ.clear()
+    os.environ.update(environ)
+    sys.path[:] = path
+    try:
+        return ("ok", globals()[function](*args))
+    except InputError as exc:
+        return ("error", exc.path, exc.problem)
+
+
+def _start(function: str, *args) -> Callable[[], object]:
+    pending = PendingRead(
+        "covtui.readers.exclusions:_in_worker", function, dict(os.environ), list(sys.path), *args,
+        preload="covtui.readers.exclusions",
+    )
+
+    def result():
+        kind, *rest = pending.result()
+        if kind == "error":
+            raise InputError(*rest)
+        return rest[0]
+
+    return result
+
+
+def start_counting_exclusions(
+    root: Path, paths: Iterable[str], generated: Sequence[tuple[str, str]] = (),
+    cache_dir: Path | None = None,
+) -> Callable[[], tuple[ReasonCount, ...]]:
+    """`count_exclusions` begun in a worker process (coverage.py changes directory as it
+    reads its config; never beside the dashboard's threads); the function returned waits
+    for the counts (blocking: call it in a thread) and raises InputError as the count would."""
+    return _start(
+        "count_exclusions", Path(os.path.abspath(root)), sorted(set(paths)), list(generated), cache_dir
+    )
+
+
+def start_audit(
+    root: Path, stored: dict[str, int], sources: dict[str, str],
+    generated: Sequence[tuple[str, str]], cache_dir: Path | None = None,
+) -> Callable[[], tuple[list[AuditFile], list[LeftOutFile]]]:
+    """`audit` begun in a worker process, as `start_counting_exclusions`."""
+    return _start("audit", Path(os.path.abspath(root)), stored, sources, list(generated), cache_dir)
