@@ -9,6 +9,7 @@ database is touched) and `record_ingest`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -88,12 +89,15 @@ async def record_ingest(
     # Imported here, not above: `covtui ingest` imports these while its read is running.
     from covtui.record import count_exclusions, record_snapshot
     from covtui.scan import git_info
+    from covtui.scan.git_lines import file_diffs
     from covtui.store import Store
 
     async with await Store.open(db_path) as store:
         draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))
         draft.exclusions = await count_exclusions(store, draft, config)
-        return await record_snapshot(store, draft, config)
+        return await record_snapshot(
+            store, draft, config, functools.partial(file_diffs, config.root)
+        )
 
 
 def _junit_source(config: Config, paths: Sequence[Path]) -> str:

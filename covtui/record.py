@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from covtui.config import Config
 from covtui.domain.exclusions import ReasonCount
+from covtui.domain.explain import DiffReader, FileDiff
 from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, RunStatus, SnapshotDraft
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
@@ -19,10 +20,13 @@ from covtui.store import Store
 FilesMemo = dict[str, dict[str, FileState]]
 
 
-async def record_snapshot(store: Store, draft: SnapshotDraft, config: Config) -> tuple[int, list[Alert]]:
-    """Store `draft` and the alerts it raises, all in one transaction."""
+async def record_snapshot(
+    store: Store, draft: SnapshotDraft, config: Config, diffs: DiffReader | None = None
+) -> tuple[int, list[Alert]]:
+    """Store `draft` and the alerts it raises, all in one transaction. With `diffs` (git, at
+    the project root), a drop alert's cause follows moved lines as `covtui explain` does."""
     async with store.transaction():
-        return await _record(store, draft, config, None)
+        return await _record(store, draft, config, None, diffs)
 
 
 async def record_snapshots(
@@ -35,9 +39,15 @@ async def record_snapshots(
 
 
 async def _record(
-    store: Store, draft: SnapshotDraft, config: Config, memo: FilesMemo | None
+    store: Store,
+    draft: SnapshotDraft,
+    config: Config,
+    memo: FilesMemo | None,
+    diffs: DiffReader | None = None,
 ) -> tuple[int, list[Alert]]:
     history = await read_history(store, draft, config, memo)
+    if diffs is not None:
+        history.diffs = await _diffs_since_measured(history, draft, diffs)
     plan = plan_snapshot(draft, history, config, now=time.time())
     if draft.status is RunStatus.OK and (config.components or config.codeowners_text):
         for alert in await component_alerts(store, plan, history, config):
@@ -101,6 +111,19 @@ async def read_history(
                 await _per_test_history(store, name, past)
         sources[name] = past
     return SnapshotHistory(last_good, {key: baseline} if baseline else {}, sources)
+
+
+async def _diffs_since_measured(
+    history: SnapshotHistory, draft: SnapshotDraft, diffs: DiffReader
+) -> Mapping[str, FileDiff] | None:
+    """git's diff from the commit of the per-test coverage the draft's sources are compared
+    with to the draft's commit; None unless there is exactly one such commit."""
+    then = {past.measured.commit for past in history.sources.values() if past.measured is not None}
+    now = draft.git.commit
+    if len(then) != 1 or now is None or None in then:
+        return None
+    (commit,) = then
+    return await diffs(commit, now)
 
 
 async def component_alerts(

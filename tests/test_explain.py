@@ -171,6 +171,34 @@ def test_deleted_code_is_code_removed_not_a_regression(project: Project) -> None
     assert kinds["code_added"]["files"][0]["lines"] == [11]
 
 
+def test_the_drop_alert_names_the_cause_explain_gives_when_a_changed_file_lost_a_test(
+    project: Project,
+) -> None:
+    """Code added to a file and its test deleted in one commit: the alert's largest cause is
+    `explain`'s (git says which lines are old), not every line of the file out and in."""
+    _shapes(project)
+    project.write(".gitignore", ".covtui/\n__pycache__/\n")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "one")
+    project.covtui("scan", check=True)
+    project.write("pkg/shapes.py", SHAPES + "\n\ndef volume(w, h, d):\n    return w * h * d\n")
+    gone = "tests/test_shapes.py::test_perimeter"
+    project.write("tests/test_shapes.py", SHAPE_TESTS.replace(
+        "def test_perimeter():\n    assert perimeter(2, 3) == 10\n", ""))
+    _git(project, "commit", "-qam", "two")
+    project.covtui("scan", check=True)
+    e = _explain(project)
+    _check_sums(e)
+    losses = [c for c in e["causes"] if c["covered_lines_delta"] < 0]
+    largest = min(losses, key=lambda c: c["covered_lines_delta"])
+    assert largest["kind"] == "tests_removed" and largest["tests"] == [gone]
+    alerts = json.loads(project.covtui("alerts", "--json", check=True).stdout)
+    (drop,) = [a for a in alerts if a["rule"] == "coverage_drop"]
+    n = -largest["covered_lines_delta"]
+    assert drop["message"].endswith(f"; largest cause: tests_removed, {n} covered lines: {gone}")
+
+
 def test_a_failing_test_is_named(project: Project) -> None:
     _shapes(project)
     project.covtui("scan", check=True)

@@ -17,7 +17,7 @@ statement count grew or shrank, `other` otherwise.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from covtui.domain.contexts import FAILING, LineTests
@@ -37,6 +37,11 @@ class FileDiff:
     old_path: str | None  # None: added
     new_path: str | None  # None: deleted
     hunks: tuple[Hunk, ...] = ()
+
+
+#: (commit FROM, commit TO) → how files changed between them (None: can't tell). The scan
+#: layer's `git_lines.file_diffs`, bound to the project root, where git may be asked.
+DiffReader = Callable[[str, str], Awaitable[Mapping[str, FileDiff] | None]]
 
 
 def line_mapper(hunks: Iterable[Hunk]) -> Callable[[int], int | None]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from covtui.config import Config
 from covtui.domain import alerts as alert_rules
 from covtui.domain.alerts import AlertInputs, FileChange, FileLeft
-from covtui.domain.explain import Ends, FileSide, explain
+from covtui.domain.explain import Ends, FileDiff, FileSide, explain
 from covtui.domain.flaky import Measured, Score, flips, updated
 from covtui.domain.model import FileCoverage, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.numbers import Numbers
@@ -108,7 +108,7 @@ def plan_snapshot(
         previous_tests=previous_tests,
         files_left=left,
         flaky_missed=flaky_missed,
-        largest_cause=_largest_cause(ends, count_flaky=config.alerts.count_flaky),
+        largest_cause=_largest_cause(ends, history.diffs, count_flaky=config.alerts.count_flaky),
     )
     alerts = alert_rules.evaluate(inputs, config.alerts, config.phases, config.precision)
     alerts += draft.scan_alerts
@@ -212,9 +212,11 @@ def _flaky(
     return n_missed
 
 
-def _largest_cause(ends: Mapping[str, tuple], count_flaky: bool) -> str | None:
+def _largest_cause(
+    ends: Mapping[str, tuple], diffs: Mapping[str, FileDiff] | None, count_flaky: bool
+) -> str | None:
     """What lost the most covered lines since each source's last per-test coverage, as the
-    drop alert names it (no git here: changed files count as code removed and added)."""
+    drop alert names it: `explain`'s answer for the same two ends and git diff."""
     before: dict[tuple[str, str], FileSide] = {}
     after: dict[tuple[str, str], FileSide] = {}
     outcomes: dict[str, Mapping[str, str]] = {}
@@ -236,7 +238,7 @@ def _largest_cause(ends: Mapping[str, tuple], count_flaky: bool) -> str | None:
     if not ends:
         return None
     losses = [
-        c for c in explain(0, 0, Ends(before, after, None, outcomes, flaky)).causes
+        c for c in explain(0, 0, Ends(before, after, diffs, outcomes, flaky)).causes
         if c.covered_lines_delta < 0 and (count_flaky or c.kind != "flaky")
     ]
     if not losses:

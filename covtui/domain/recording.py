@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
 from covtui.domain.exclusions import ReasonCount
+from covtui.domain.explain import FileDiff
 from covtui.domain.flaky import Measured, Score
 from covtui.domain.model import Alert, FileCoverage, SnapshotDraft, SourceResult, TestOutcomes
 from covtui.domain.numbers import Numbers
@@ -76,6 +78,9 @@ class SnapshotHistory:
     baselines: dict[str, Baseline] = field(default_factory=dict)
     #: The measured sources' histories, by name.
     sources: dict[str, SourceHistory] = field(default_factory=dict)
+    #: How files changed (git) since the per-test coverage the drop's cause is judged on;
+    #: None where git can't say: then a changed file counts as removed and added.
+    diffs: Mapping[str, FileDiff] | None = None
 
 
 # -- the rows a snapshot writes ---------------------------------------------------------------

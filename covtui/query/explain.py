@@ -3,18 +3,14 @@ the two ends' files, per-test coverage and test outcomes, read and handed to the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-
-from covtui.domain.explain import Ends, Explanation, FileDiff, FileSide, explain
+from covtui.domain.explain import DiffReader, Ends, Explanation, FileSide, explain
 from covtui.domain.flaky import Score
 from covtui.domain.model import MAX_ID
 from covtui.domain.records import SnapshotRow
 from covtui.errors import CovtuiError
 from covtui.store import Store
 
-#: (commit FROM, commit TO) → how files changed between them (None: can't tell). The scan
-#: layer's `git_lines.file_diffs`, bound to the project root, in the CLI and the dashboard.
-DiffReader = Callable[[str, str], Awaitable[Mapping[str, FileDiff] | None]]
+__all__ = ["DiffReader", "explanation", "read_ends"]
 
 
 async def explanation(

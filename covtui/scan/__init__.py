@@ -7,6 +7,7 @@ all call it. It is a `Scanner` (covtui.scan.scanner), as the demo's pretend scan
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shlex
@@ -23,6 +24,7 @@ from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
 from covtui.record import count_exclusions, record_snapshot
 from covtui.scan.affected import Keeper
+from covtui.scan.git_lines import file_diffs
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import PYTEST_NO_TESTS, pytest_failure
 from covtui.scan.runner import run_command
@@ -118,7 +120,9 @@ async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool
         draft.diff = await measure_diff(config, results)
         draft.exclusions = await count_exclusions(store, draft, config)
     # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
-    snapshot_id, alerts = await asyncio.shield(record_snapshot(store, draft, config))
+    snapshot_id, alerts = await asyncio.shield(record_snapshot(
+        store, draft, config, functools.partial(file_diffs, config.root)
+    ))
     pruned = 0
     if not cancelled:
         for result in results:
