@@ -47,11 +47,20 @@ class FakeFeed:
         self.closed = True
 
 
+class Feeds(list):
+    """The feeds the poller opened; while `refused`, opening one fails (a server that is
+    down, or refuses connections)."""
+
+    refused = False
+
+
 @pytest.fixture
-def feeds(monkeypatch: pytest.MonkeyPatch) -> list[FakeFeed]:
-    opened: list[FakeFeed] = []
+def feeds(monkeypatch: pytest.MonkeyPatch) -> Feeds:
+    opened = Feeds()
 
     async def open_feed(target):
+        if opened.refused:
+            raise StoreError("cannot listen for changes: connection refused")
         opened.append(FakeFeed())
         return opened[-1]
 
@@ -75,12 +84,14 @@ async def test_a_notification_shows_a_new_snapshot_at_once_without_polling(confi
 
 
 async def test_a_lost_feed_falls_back_to_polling_and_reconnects(config, db, feeds):
+    """The feed is lost and cannot be opened again for a while: the 0.2 s poll goes on."""
     config.poll_interval = 0.2
     app = make_app(config, db)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await wait_for(pilot, lambda: app.poller.listening)
         first = feeds[-1]
+        feeds.refused = True
         first.lose()
         await wait_for(pilot, lambda: not app.poller.listening, timeout=1.0)
         assert first.closed
@@ -90,6 +101,8 @@ async def test_a_lost_feed_falls_back_to_polling_and_reconnects(config, db, feed
         await add_snapshot(db, config, created_at=T0 + 300, fraction_bump=0.5)
         await wait_for(pilot, lambda: app.state.latest.id == before + 1, timeout=2.0)
         assert app.poll_status.error is None  # the database answers: nothing is stale
+        assert len(feeds) == 1 and not app.poller.listening
+        feeds.refused = False
         await wait_for(pilot, lambda: len(feeds) == 2 and app.poller.listening, timeout=3.0)
         assert app.poller.interval == poller_module.FALLBACK_POLL_S
 
