@@ -118,7 +118,17 @@ async def _file_view(pilot) -> None:
 
 async def _components(pilot) -> None:
     await pilot.press("C")
-    await _wait(pilot, lambda: getattr(pilot.app.screen, "parts", None) is not None, 30)
+    # Loaded and shown: a component is selected once its parts are on the screen.
+    await _wait(pilot, lambda: getattr(pilot.app.screen, "parts", None) is not None
+                and getattr(pilot.app.screen, "selected", None) is not None, 30)
+    await pilot.pause(0.5)
+
+
+async def _component_dashboard(pilot) -> None:
+    """The dashboard switched to one component (C, ] to "server", d)."""
+    await _components(pilot)
+    await pilot.press("right_square_bracket", "d")
+    await _wait(pilot, lambda: pilot.app.state is not None and pilot.app.state.component is not None, 30)
     await pilot.pause(0.5)
 
 
@@ -174,6 +184,7 @@ SHOTS: list[tuple[str, Callable, tuple[int, int], Callable | None]] = [
     ("recommendations", _recommendations, SIZE, None),
     ("help", _help, SIZE, None),
     ("components", _components, SIZE, _with_components),
+    ("component-dashboard", _component_dashboard, SIZE, _with_components),
 ]
 
 

@@ -259,3 +259,17 @@ async def test_excluded_screen_says_not_recorded_for_old_snapshots(comp_config: 
         await pilot.press("x")
         await wait_for(pilot, lambda: "By reason" in screen_text(app), timeout=10)
         assert "By reason: on disk now (not recorded at snapshot #2)" in screen_text(app)
+
+
+async def test_a_switch_key_before_the_components_load_ends_is_not_an_error(comp_config: Config) -> None:
+    """`]` pressed while the screen's first load is between its parts and its selection
+    (the screenshot script did it: a ValueError traceback) steps from the first component."""
+    app = make_app(comp_config, comp_config.database_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("C")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.parts is not None)
+        screen.selected = None  # as it is until the load has picked one
+        screen.action_step(1)
+        assert screen.selected == "helpers"

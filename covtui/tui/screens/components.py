@@ -89,7 +89,8 @@ class ComponentsScreen(SubScreen):
         if self.parts is None or not self.parts.breakdown.components:
             return
         names = [c.name for c in self.parts.breakdown.components]
-        self.selected = names[(names.index(self.selected) + step) % len(names)]
+        at = names.index(self.selected) if self.selected in names else 0  # (a key before the load ended)
+        self.selected = names[(at + step) % len(names)]
         self.show()
 
     def action_dashboard(self) -> None:
