@@ -165,16 +165,20 @@ def numbers_at(
     pending = iter(changes)
     change = next(pending, None)
     result: dict[int, Numbers] = {}
+    total: Numbers | None = None  # the sum as of the last point; None once a change applies
     for sid in at:
         while change is not None and change[0] <= sid:
             _, source, path, n = change
             if keeps(path):
+                total = None
                 if n is None:
                     state.pop((source, path), None)
                 else:
                     state[(source, path)] = n
             change = next(pending, None)
-        result[sid] = sum(state.values(), Numbers())
+        if total is None:  # (most points change nothing: no new sum)
+            total = sum(state.values(), Numbers())
+        result[sid] = total
     return result
 
 

@@ -124,7 +124,8 @@ async def component_filter(store: Store, config: Config, name: str) -> Component
         if found is None:
             return None
         matches = found.matches
-    paths = {f.path for f in await store.files()}
+    # Only its own files' headers are read (in a thread): every reload asks again.
+    paths = {f.path for f in await store.files() if matches(f.path)}
     left_out = _left_out(config, await generated_files(config, sorted(paths))) if components else set()
     own = next((c for c in config.components if c.name == name), None)
     floors = []
