@@ -283,6 +283,9 @@ class Config:
     components: list[ComponentConfig] = field(default_factory=list)
     #: Take components from CODEOWNERS too (one per owner: the files the owner owns).
     codeowners: bool = False
+    #: Record a snapshot after every pytest run that measured coverage (covtui's pytest
+    #: plugin; `pytest --covtui` turns it on for one run).
+    record_pytest: bool = False
     #: Floors for globs that are not components.
     gates: list[GateConfig] = field(default_factory=list)
     ratchet: RatchetConfig = field(default_factory=RatchetConfig)

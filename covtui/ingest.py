@@ -83,9 +83,20 @@ def store_modules() -> None:
 
 
 async def record_ingest(
-    config: Config, db_path: Path, result: SourceResult, *, label: str = ""
+    config: Config,
+    db_path: Path,
+    result: SourceResult,
+    *,
+    label: str = "",
+    trigger: str = "ingest",
+    scope: str = "full",
+    n_tests_run: int | None = None,
 ) -> tuple[int, list[Alert]]:
-    """Store `result` as an "ingest" snapshot in `db_path`: (its id, the alerts it raised)."""
+    """Store `result` as a snapshot in `db_path`: (its id, the alerts it raised).
+
+    `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin); `scope` and
+    `n_tests_run` as on `SnapshotDraft`.
+    """
     # Imported here, not above: `covtui ingest` imports these while its read is running.
     from covtui.record import count_exclusions, record_snapshot
     from covtui.scan import git_info
@@ -93,7 +104,10 @@ async def record_ingest(
     from covtui.store import Store
 
     async with await Store.open(db_path) as store:
-        draft = SnapshotDraft("ingest", [result], label=label, git=await git_info(config.root))
+        draft = SnapshotDraft(
+            trigger, [result], label=label, git=await git_info(config.root), scope=scope,
+            n_tests_run=n_tests_run,
+        )
         draft.exclusions = await count_exclusions(store, draft, config)
         return await record_snapshot(
             store, draft, config, functools.partial(file_diffs, config.root)

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from covtui.display import printable
 from covtui.domain.run_median import MIN_RUNS, VersusMedian
-from covtui.present.text import duration, memory
+from covtui.present.text import duration, memory, partial_run
 from covtui.query.dashboard import DashboardState, LastRunComparison
 
 from .format import count, failed_tests, when
@@ -65,11 +65,15 @@ class LastRun(Static):
         """A small grid: what, this run, the median of the good runs before, the change; where
         there is room, the runs before as a sparkline ending with this one."""
         last = compared.run
-        status_style = "$text-success" if last.status == "ok" else "bold $text-error"
+        if last.status == "partial":
+            status, status_style = partial_run(last.n_tests_run), "$text-warning"
+        else:
+            status = last.status
+            status_style = "$text-success" if last.status == "ok" else "bold $text-error"
         lines = [
             Content.assemble(
                 (f"#{last.id} at {when(last.created_at)} · ", "$text-muted"),
-                (last.status, status_style),
+                (status, status_style),
             ),
         ]
         if last.status == "ok" and last.tests is not None and (last.tests.n_failed or last.tests.n_errors):

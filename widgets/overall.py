@@ -13,7 +13,7 @@ from covtui.config import Phase
 from covtui.display import printable
 from covtui.domain.phases import phase_status
 from covtui.domain.records import SnapshotRow
-from covtui.present.text import diff_coverage_parts
+from covtui.present.text import diff_coverage_parts, partial_run
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, count, when
@@ -125,12 +125,16 @@ class OverallPanel(Vertical):
             )
         else:
             lines.append(Content.styled("first comparable snapshot", "$text-muted"))
-        status = "" if latest.status == "ok" else f" · {latest.status}"
+        if latest.status == "partial":
+            status, status_style = f" · {partial_run(latest.n_tests_run)}", "$text-warning"
+        else:
+            status = "" if latest.status == "ok" else f" · {latest.status}"
+            status_style = "bold $text-error"
         now = self.app.clock() if hasattr(self.app, "clock") else None
         lines.append(
             Content.assemble(
                 (f"#{latest.id} at {when(latest.created_at, reference=now)} · {latest.trigger}", "$text-muted"),
-                (status, "bold $text-error"),
+                (status, status_style),
             )
         )
         details.update(Content("\n").join(lines))

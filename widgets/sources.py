@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from covtui.display import printable
 from covtui.domain.numbers import pc_str
-from covtui.present.text import unimported_notice
+from covtui.present.text import partial_run, unimported_notice
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, failed_tests
@@ -49,7 +49,10 @@ class SourcesPanel(Static):
             parts.append(Content(pc_str(pc, self.precision).rjust(7) + ("%" if pc is not None else "")))
             if row.status == "ok" and pc is not None and row.previous_pc is not None:
                 parts += ["  ", change_content(pc - row.previous_pc, self.precision)]
-            if row.status != "ok":
+            if row.status == "partial":
+                n_tests = row.tests.n_tests if row.tests is not None else None
+                parts += ["  ", (partial_run(n_tests), "$text-warning")]
+            elif row.status != "ok":
                 problem = row.status + (f": {row.message}" if row.message and row.message != row.status else "")
                 parts += ["  ", (printable(problem), "bold $text-error")]
             elif row.tests is not None and (row.tests.n_failed or row.tests.n_errors):

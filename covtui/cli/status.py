@@ -19,6 +19,7 @@ from covtui.present.text import (
     coverage_text,
     diff_coverage_parts,
     local_time,
+    partial_run,
     phase_progress,
     plural,
     unimported_notice,
@@ -89,7 +90,10 @@ def status(obj: Context, as_json: bool) -> None:
         console.print(Text("  " + "".join(diff) + (" statements" if latest.n_diff_statements else "")))
     for row in state.sources:
         text = Text(f"  {printable(row.source)}: ") + Text(coverage_text(row.numbers, config.precision))
-        if row.status != "ok":
+        if row.status == "partial":
+            n_tests = row.tests.n_tests if row.tests is not None else None
+            text += Text(f"  ({partial_run(n_tests, row.message)}; not compared)", style="yellow")
+        elif row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
         if row.tests is not None:
             text += Text("  tests ") + tests_text(row.tests, row.tests.duration_s)

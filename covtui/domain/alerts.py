@@ -101,7 +101,7 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
     alerts: list[Alert] = []
     draft = inputs.draft
     for source in draft.sources:
-        if source.status is not RunStatus.OK:
+        if source.status not in (RunStatus.OK, RunStatus.PARTIAL):
             alerts.append(
                 Alert(
                     AlertRule.SCAN_FAILED,
@@ -112,7 +112,8 @@ def evaluate(inputs: AlertInputs, config: AlertConfig, phases: list[Phase], prec
                     source=source.name,
                 )
             )
-    # Partial data from a failed run is never compared: it is not a regression of the suite.
+    # Partial data from a failed or narrowed run is never compared: it is not a regression of
+    # the suite.
     if draft.status is not RunStatus.OK:
         return alerts
 

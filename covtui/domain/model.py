@@ -27,6 +27,8 @@ class RunStatus(str, Enum):
     FAILED = "failed"  # the command exited non-zero or its report could not be read
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
+    #: A narrowed run (`pytest -k x`, `pytest tests/test_x.py`, `--lf`): stored, never compared.
+    PARTIAL = "partial"
 
 
 class Severity(str, Enum):
@@ -240,7 +242,10 @@ class SnapshotDraft:
     @property
     def status(self) -> RunStatus:
         """The worst status of its sources."""
-        order = [RunStatus.CANCELLED, RunStatus.TIMEOUT, RunStatus.FAILED, RunStatus.OK]
+        order = [
+            RunStatus.CANCELLED, RunStatus.TIMEOUT, RunStatus.FAILED, RunStatus.PARTIAL,
+            RunStatus.OK,
+        ]
         statuses = {s.status for s in self.sources}
         return next((s for s in order if s in statuses), RunStatus.OK)
 

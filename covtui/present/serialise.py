@@ -111,6 +111,8 @@ def status_json(
             "created_at": iso(latest.created_at),
             "status": latest.status,
             "trigger": latest.trigger,
+            "scope": latest.scope,
+            "n_tests_run": latest.n_tests_run,
             "git_commit": latest.git_commit,
             "git_branch": latest.git_branch,
             "previous_id": state.previous.id if state.previous else None,

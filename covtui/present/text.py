@@ -18,6 +18,12 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def partial_run(n_tests: int | None, why: str = "") -> str:
+    """"partial run: 12 tests (-k add)": a narrowed run, stored but never compared."""
+    text = "partial run" + (f": {plural(n_tests, 'test')}" if n_tests is not None else "")
+    return text + (f" ({printable(why)})" if why else "")
+
+
 def local_time(ts: float, *, seconds: bool = False) -> str:
     """"2026-11-20 10:00" (or "…10:00:05") in the local zone."""
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

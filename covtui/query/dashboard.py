@@ -144,16 +144,19 @@ def trend_alerts(times: list[tuple[float, str, float | None]]) -> list[TrendAler
 async def last_run_comparison(
     store: Store, run: SnapshotRow, sources: list[SourceRow], window: int
 ) -> LastRunComparison:
-    """`run` against the median of the `window` good runs before it."""
+    """`run` against the median of the `window` good runs before it (a partial run is compared
+    with nothing: it ran only some of the tests)."""
+    comparable = run.status != "partial"
     times = []
     for row in sources:
         if row.snapshot_id == run.id and row.source in run.measured:
-            walls = await store.good_walls(row.source, max(window, HISTORY_RUNS), before_id=run.id)
+            walls = (await store.good_walls(row.source, max(window, HISTORY_RUNS), before_id=run.id)
+                     if comparable else [])
             times.append(
                 SourceTime(row.source, row.run.wall_s, versus_median(row.run.wall_s, walls, window), tuple(walls))
             )
     times.sort(key=lambda t: run.measured.index(t.source))
-    history = await store.good_runs(run.measured, run.id, max(window, HISTORY_RUNS))
+    history = await store.good_runs(run.measured, run.id, max(window, HISTORY_RUNS)) if comparable else []
     before = history[:window]
     with_tests = [r.tests for r in before if r.tests is not None]
     tests = run.tests

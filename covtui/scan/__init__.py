@@ -35,6 +35,9 @@ from covtui.store import Store
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_NAME = "covtui_contexts"
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
+#: Set for every command a scan runs: covtui's pytest11 plugin then leaves the recording to the
+#: scan (covtui.pytest_plugin.SCANNING_ENV, the same string).
+SCANNING_ENV = "COVTUI_SCANNING"
 #: Per-test contexts are on by default up to this many measured files (benchmarks.contexts).
 CONTEXTS_AUTO_MAX_FILES = 1000
 
@@ -208,7 +211,7 @@ async def _run_source(
             on_output(source.name, line)
 
     result = await run_command(
-        plan.argv, cwd=config.root, env={**source.env, **plan.env}, timeout=source.timeout,
+        plan.argv, cwd=config.root, env={**source.env, **plan.env, SCANNING_ENV: "1"}, timeout=source.timeout,
         on_line=on_line,
     )
     metrics = result.metrics

@@ -704,8 +704,9 @@ class Store:
     async def sources(self) -> list[SourceRow]:
         """Each source's latest result, with its previous good coverage for the change.
 
-        When that result measured no coverage (a failed run, test outcomes only), its numbers
-        are the source's last measured ones: what the total counts for it.
+        When that result measured no coverage (a failed run, test outcomes only) or is not a
+        good run (a partial one), its numbers are the source's last good measured ones: what
+        the total counts for it.
         """
         rows = []
         for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
@@ -735,14 +736,15 @@ class Store:
                 previous_snapshot_id=previous[0] if previous else None,
                 last_ok_snapshot_id=last_ok[0] if last_ok else None,
             )
-            if shown.numbers is None:
+            if shown.numbers is None or shown.status != "ok":
                 measured = await self._one(
                     f"SELECT {NUMBERS} FROM source_results WHERE source = ? AND status = 'ok' "
                     "AND n_files IS NOT NULL ORDER BY snapshot_id DESC LIMIT 1",
                     (name,),
                 )
-                if measured is not None:
-                    shown = dataclasses.replace(shown, numbers=Numbers(*measured))
+                shown = dataclasses.replace(
+                    shown, numbers=Numbers(*measured) if measured is not None else None
+                )
             result.append(shown)
         return result
 
