@@ -25,3 +25,15 @@ def make_database_folder(db_path: Path) -> None:
         return
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(GITIGNORE)
+
+
+def covtui_files(db_path: Path, root: Path) -> list[Path]:
+    """What covtui itself writes: the database folder, or, when that folder holds the project
+    (`--db ../m.db`, `database = "m.db"`), only the database, its journals, cache, runs and
+    the per-test data kept for affected rescans."""
+    db = Path(db_path)
+    folder = db.parent
+    if folder != root and folder not in root.parents:
+        return [folder]
+    beside = [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".scan-lock")]
+    return [db, *beside, folder / "cache", folder / "run", folder / "affected"]

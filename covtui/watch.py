@@ -21,6 +21,7 @@ import watchfiles
 
 from covtui.config import Config
 from covtui.errors import ScanBusy, StoreError
+from covtui.folder import covtui_files as _covtui_files
 from covtui.hooks import run_alert_hook
 from covtui.present.text import coverage_text
 from covtui.scan import run_scan
@@ -46,8 +47,11 @@ class Watcher:
         on_change: bool,
         sources: list[str] | None = None,
         log: Callable[[str], None] = print,
+        affected: bool = False,
     ) -> None:
         self.config = config
+        #: Rescan only the tests the changes affect where that is exact (`scan --affected`).
+        self.affected = affected
         self.interval_s = interval_s
         self.on_change = on_change
         self.sources = sources
@@ -128,7 +132,7 @@ class Watcher:
     async def _scan_once(self) -> None:
         self._set_state("scanning")
         self._scan_task = asyncio.create_task(
-            run_scan(self.config, sources=self.sources, trigger="watch")
+            run_scan(self.config, sources=self.sources, trigger="watch", affected=self.affected)
         )
         try:
             outcome = await self._scan_task
@@ -143,6 +147,8 @@ class Watcher:
             return
         finally:
             self._scan_task = None
+        for note in outcome.notes:
+            self.log(note)
         latest = outcome.draft
         parts = []
         for result in latest.sources:
@@ -233,14 +239,8 @@ class ChangeFilter:
 
 
 def covtui_files(config: Config) -> list[Path]:
-    """What covtui itself writes: the database folder, or, when that folder holds the project
-    (`--db ../m.db`, `database = "m.db"`), only the database, its journals, cache and runs."""
-    db = config.database_path
-    folder = db.parent
-    if folder != config.root and folder not in config.root.parents:
-        return [folder]
-    beside = [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal", ".scan-lock")]
-    return [db, *beside, folder / "cache", folder / "run"]
+    """What covtui itself writes (folder.covtui_files)."""
+    return _covtui_files(config.database_path, config.root)
 
 
 def _coverage_omit(root: Path) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sqlite3
 
 import pytest
@@ -314,3 +315,56 @@ def test_cli_affected_prints_its_one_line(lib: Project) -> None:
     lib.write("tests/conftest.py", "")
     proc = lib.covtui("scan", "-q", "--affected", check=True)
     assert "full scan: tests/conftest.py changed (conftest.py)" in proc.stdout
+
+
+CACHED = '''
+_table = None
+
+
+def table():
+    global _table
+    if _table is None:
+        _table = {"a": 1}
+    return _table
+'''
+
+
+def test_a_drifted_chain_raises_an_alert_at_the_periodic_full_scan(lib: Project) -> None:
+    """An order-dependent suite: the first test to call table() fills the cache. Rerunning
+    the second one alone makes it fill the cache, so nobody takes the cached branch in the
+    chain; the periodic full scan finds that and says so."""
+    lib.write("lib/cache.py", CACHED)
+    lib.write("tests/test_a.py", "from lib.cache import table\n\n\ndef test_first():\n    assert table()['a'] == 1\n")
+    lib.write("tests/test_b.py", "from lib.cache import table\n\n\ndef test_second():\n    assert table()\n")
+    scan(lib)
+    lib.write("tests/test_b.py", "from lib.cache import table\n\n\ndef test_second():\n    assert table() == {'a': 1}\n")
+    chain = scan(lib, affected=True, every=2)
+    assert chain.notes == ["incremental: 1 of 6 tests"]
+    assert scan(lib, affected=True, every=2).draft.scope == "incremental"
+    check = scan(lib, affected=True, every=2)
+    assert check.draft.scope == "full"
+    (drift,) = [a for a in check.alerts if a.rule == "incremental_drift"]
+    assert drift.path is None and drift.value == 1
+    assert drift.detail.startswith("lib/cache.py: ")
+    _, states, _, _ = stored(lib, check.snapshot_id)
+    assert states["python", "lib/cache.py"].numbers.n_partial_branches == 0  # the full figures
+    _, chain_states, _, _ = stored(lib, chain.snapshot_id)
+    assert chain_states["python", "lib/cache.py"].numbers.n_partial_branches == 1
+
+
+def test_watch_on_change_affected_stores_incremental_snapshots(lib: Project) -> None:
+    from .test_watch import query, start_watch, wait_until
+
+    watch = start_watch(lib, "--interval", "300", "--on-change", "--affected")
+    try:
+        wait_until(lambda: len(query(lib.db, "SELECT id FROM snapshots")) == 1)
+        lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+        wait_until(lambda: len(query(lib.db, "SELECT id FROM snapshots")) == 2)
+        watch.send_signal(signal.SIGTERM)
+        out, _ = watch.communicate(timeout=30)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    rows = query(lib.db, "SELECT scope, n_tests_run, n_tests FROM snapshots ORDER BY id")
+    assert rows == [("full", None, 4), ("incremental", 2, 4)], out
+    assert "incremental: 2 of 4 tests" in out

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from covtui.display import printable
 from covtui.domain.run_median import MIN_RUNS, VersusMedian
-from covtui.present.text import duration, memory, partial_run
+from covtui.present.text import duration, incremental_run, memory, partial_run
 from covtui.query.dashboard import DashboardState, LastRunComparison
 
 from .format import count, failed_tests, when
@@ -76,6 +76,8 @@ class LastRun(Static):
                 (status, status_style),
             ),
         ]
+        if last.scope == "incremental":
+            lines.append(Content.styled(incremental_run(last), "$text-accent"))
         if last.status == "ok" and last.tests is not None and (last.tests.n_failed or last.tests.n_errors):
             # A line of its own: beside the header it would wrap in a 120-column terminal.
             lines.append(Content.styled(failed_tests(last.tests), "bold $text-error"))

@@ -18,8 +18,14 @@ from covtui.display import printable
 @click.option("--interval", type=float, help="Seconds between scans (default: watch_interval, 300).")
 @click.option("--on-change", is_flag=True, help="Also scan when source or test files change.")
 @click.option("--source", "sources", multiple=True, help="Scan only this source (repeatable).")
+@click.option(
+    "--affected", is_flag=True,
+    help="Rerun only the tests the changes affect, merged exactly (as scan --affected).",
+)
 @pass_ctx
-def watch(obj: Context, interval: float | None, on_change: bool, sources: tuple[str, ...]) -> None:
+def watch(
+    obj: Context, interval: float | None, on_change: bool, sources: tuple[str, ...], affected: bool
+) -> None:
     """Rescan continuously until interrupted (SIGINT/SIGTERM end it cleanly)."""
     from covtui.watch import Watcher, timestamped
 
@@ -32,6 +38,7 @@ def watch(obj: Context, interval: float | None, on_change: bool, sources: tuple[
     watcher = Watcher(
         config, interval_s=every, on_change=on_change, sources=list(sources) or None,
         log=lambda message: console.print(Text(printable(timestamped(message)))),
+        affected=affected,
     )
     sys.exit(run(watcher.run()))
 

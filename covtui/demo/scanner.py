@@ -28,6 +28,7 @@ async def demo_scan(
     trigger: str = "dashboard",
     on_output: Callable[[str, str], None] | None = None,
     store: Store | None = None,
+    affected: bool = False,  # a pretend scan has no tests to choose from: the same either way
 ):
     """A pretend rescan for the demo: streams pytest-like output for a few seconds, then stores
     a snapshot in which a few Python files gained coverage. A `Scanner`

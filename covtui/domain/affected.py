@@ -240,3 +240,39 @@ def full_scan_due(base: Base, every: int, now: float) -> str | None:
 
 def mentions_fixtures(source: bytes) -> bool:
     return _FIXTURE.search(source.decode("utf-8", "replace")) is not None
+
+
+def drift_alert(source: str, chain: Iterable, full: Iterable, precision: int = 2):
+    """An `incremental_drift` alert when the incremental chain's figures (what an incremental
+    rescan of this tree gives) differ from a full scan's, file by file; None when equal.
+
+    A drift means a test's coverage depends on what ran before it (a cache filled by whichever
+    test comes first) or on something covtui does not track: the full scan's figures are stored.
+    """
+    from covtui.domain.model import Alert, AlertRule, Severity
+
+    by_path = {f.path: f for f in chain}
+    full_by_path = {f.path: f for f in full}
+    differ = []
+    for path in sorted(set(by_path) | set(full_by_path)):
+        a, b = by_path.get(path), full_by_path.get(path)
+        if a is None or b is None:
+            differ.append(f"{path}: {'only in the full scan' if a is None else 'only in the chain'}")
+        elif (a.numbers, a.missing_lines, a.missing_arcs) != (b.numbers, b.missing_lines, b.missing_arcs):
+            differ.append(
+                f"{path}: {a.numbers.pc_covered_str(precision)}% incremental, "
+                f"{b.numbers.pc_covered_str(precision)}% full"
+            )
+    if not differ:
+        return None
+    n = len(differ)
+    return Alert(
+        AlertRule.INCREMENTAL_DRIFT,
+        Severity.WARNING,
+        f"{source}: incremental rescans drifted from a full scan in {n} file{'s' if n != 1 else ''} "
+        f"({differ[0]}); the full scan's figures are stored",
+        value=n,
+        threshold=0,
+        source=source,
+        detail="\n".join(differ),
+    )

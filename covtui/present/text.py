@@ -118,3 +118,11 @@ def not_run(missed: bool | None) -> str:
 def test_phases(phases: tuple[str, ...]) -> str:
     """"" for a test that ran the line in its body only, else "  [setup, run]"."""
     return "" if phases == ("run",) else f"  [{', '.join(phases)}]"
+
+
+def incremental_run(snapshot: SnapshotRow) -> str:
+    """"incremental: 37 of 412 tests": how much of the suite an incremental snapshot ran."""
+    ran = f"{snapshot.n_tests_run:,}" if snapshot.n_tests_run is not None else "?"
+    if snapshot.tests is None:
+        return f"incremental: {ran} tests run"
+    return f"incremental: {ran} of {snapshot.tests.n_tests:,} tests"

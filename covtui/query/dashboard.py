@@ -158,6 +158,23 @@ async def last_run_comparison(
     times.sort(key=lambda t: run.measured.index(t.source))
     history = await store.good_runs(run.measured, run.id, max(window, HISTORY_RUNS)) if comparable else []
     before = history[:window]
+    if run.scope == "incremental":
+        # A run of some of the tests costs less than a run of all: its time and memory are
+        # not compared with theirs (its merged test counts are).
+        times = [SourceTime(t.source, t.wall_s, None, t.recent) for t in times]
+        return LastRunComparison(
+            run=run, times=times, wall=None,
+            passed=versus_median(
+                run.tests.n_passed if run.tests else None,
+                (r.tests.n_passed for r in before if r.tests is not None), window,
+            ),
+            failed=versus_median(
+                run.tests.n_failed + run.tests.n_errors if run.tests else None,
+                (r.tests.n_failed + r.tests.n_errors for r in before if r.tests is not None),
+                window,
+            ),
+            peak=None, n_runs=len(before), history=tuple(history),
+        )
     with_tests = [r.tests for r in before if r.tests is not None]
     tests = run.tests
     return LastRunComparison(

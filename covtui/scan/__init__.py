@@ -118,6 +118,7 @@ async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool
         trigger, results, created_at=created_at, git=git,
         scope="incremental" if incremental else "full",
         n_tests_run=sum(k.n_tests_run or 0 for k in incremental) if incremental else None,
+        scan_alerts=[k.drift for k in keepers.values() if k.drift is not None],
     )
     if not cancelled:
         draft.diff = await measure_diff(config, results)
@@ -183,6 +184,20 @@ async def scan_source(
         if keeper.note and on_output is not None:
             on_output(source.name, f"covtui: {keeper.note}")
     result = await _run_source(config, source, plan, on_output, keeper)
+    if keeper is not None and keeper.incremental and keeper.verify and not keeper.failed_why:
+        from covtui.domain.affected import drift_alert
+
+        chain = result
+        keeper.fall_back(keeper.verify)
+        if on_output is not None:
+            on_output(source.name, f"covtui: {keeper.note}")
+        plan = plan_source(config, source, previous_files)
+        result = await _run_source(config, source, plan, on_output, keeper)
+        if chain.status is RunStatus.OK and result.status is RunStatus.OK:
+            keeper.drift = drift_alert(
+                source.name, chain.report.files, result.report.files, config.precision
+            )
+        return result
     if keeper is not None and keeper.incremental and keeper.failed_why:
         # A selected test errored in collection, or the merge failed: run every test.
         keeper.fall_back(keeper.failed_why)

@@ -28,6 +28,7 @@ import tomllib
 from covtui.config import Config, SourceConfig
 from covtui.domain.affected import Base, Tree, content_digest, mentions_fixtures, module_skeleton
 from covtui.domain.contexts import IMPORT, split_context
+from covtui.folder import covtui_files
 
 #: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
 COVERAGE_SCHEMA = 7
@@ -67,6 +68,8 @@ def tree_files(
             if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
                 continue
             full = os.path.join(folder, name)
+            if skipped and os.path.realpath(full) in skipped:
+                continue
             rel = os.path.relpath(full, root_text).replace(os.sep, "/")
             entry = _entry(full, rel, previous)
             if entry is not None:
@@ -159,8 +162,13 @@ def current_tree(
 ) -> tuple[Tree, bool]:
     """The project's state now, and whether coverage.py measures only part of it."""
     digest, narrow = settings(config, source)
-    files = tree_files(config.root, [config.database_path.parent], previous, outside)
+    files = tree_files(config.root, _own_files(config), previous, outside)
     return Tree(files, digest, packages()), narrow
+
+
+def _own_files(config: Config) -> list[Path]:
+    """What covtui writes inside the project: not the project's content."""
+    return covtui_files(config.database_path, config.root)
 
 
 # -- the kept base -----------------------------------------------------------------------------
@@ -348,6 +356,10 @@ class Keeper:
         self.keeps = True
         #: Why the incremental run can't be merged (it then runs in full); "" when it can.
         self.failed_why = ""
+        #: Why a full scan follows the incremental run to check it ("" : none does).
+        self.verify = ""
+        #: The incremental chain differed from the full scan (an `incremental_drift` alert).
+        self.drift = None
 
     @property
     def incremental(self) -> bool:
@@ -375,9 +387,6 @@ class Keeper:
             )
             return
         due = full_scan_due(base, self.every, self.now)
-        if due is not None:
-            self.note = f"full scan: {due} (checks the incremental figures)"
-            return
         data = self.folder / "base.coverage"
         keys = measured_files(data, self.config.root)
         changed = [p for p in keys if (base.files.get(p) or [None])[0]
@@ -390,11 +399,16 @@ class Keeper:
             self.note = f"full scan: {chosen.reason}"
             return
         self.selection = chosen
+        if due is not None:
+            # The incremental run goes first, then a full one to check it against.
+            self.verify = f"{due} (checks the incremental figures)"
 
     def fall_back(self, why: str) -> None:
         """The incremental run can't be merged exactly: the scan runs in full."""
         self.selection = None
         self.failed_why = ""
+        self.n_tests_run = None
+        self._new_base = None
         self._data = None
         self._why_not = ""
         self.note = f"full scan: {why}"
@@ -486,7 +500,7 @@ class Keeper:
             return
         base.snapshot_id = snapshot_id
         # Files the tests wrote meanwhile (not Python): outputs, not inputs; not tracked.
-        after = tree_files(self.config.root, [self.config.database_path.parent], base.files)
+        after = tree_files(self.config.root, _own_files(self.config), base.files)
         base.volatile = sorted(set(base.volatile) | {
             p for p, entry in after.items()
             if not p.endswith(".py") and (base.files.get(p) or [None])[0] != entry[0]

@@ -29,6 +29,9 @@ class ScanOutcome:
 class Scanner(Protocol):
     """Scan the configured sources (or the named ones) and store one snapshot.
 
+    `affected`: rerun only the tests the changes affect where that is exact (`run_scan`);
+    a scanner that can't (the demo's) runs as usual.
+
     Raises ScanBusy when another scan holds the database. Cancelling the awaiting task stops
     the work and records a cancelled snapshot before re-raising.
     """
@@ -40,4 +43,5 @@ class Scanner(Protocol):
         sources: list[str] | None = ...,
         trigger: str = ...,
         on_output: OnOutput | None = ...,
+        affected: bool = ...,
     ) -> ScanOutcome: ...

@@ -923,10 +923,10 @@ class Store:
 
     async def good_runs(self, measured: tuple[str, ...], before_id: int, limit: int) -> list[SnapshotRow]:
         """The last `limit` good snapshots before `before_id` that ran exactly the sources in
-        `measured`, newest first: what a run's totals are compared with."""
+        `measured` and every test, newest first: what a run's totals are compared with."""
         rows = await self._all(
             f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE status = 'ok' AND measured = ? "
-            "AND id < ? AND wall_s IS NOT NULL ORDER BY id DESC LIMIT ?",
+            "AND scope = 'full' AND id < ? AND wall_s IS NOT NULL ORDER BY id DESC LIMIT ?",
             (",".join(measured), before_id, limit),
         )
         return [snapshot_row(r) for r in rows]

@@ -57,7 +57,8 @@ class CovtuiApp(App):
 
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="quit (a running scan is cancelled first)"),
-        Binding("r", "rescan", "Rescan", tooltip="run the configured sources now; output streams into the scan log"),
+        Binding("r", "rescan", "Rescan", tooltip="rescan: only the tests your changes affect, where that is exact (else every test: the scan log says why)"),
+        Binding("R", "full_rescan", "Full rescan", show=False, tooltip="rescan running every test"),
         Binding("c", "cancel_scan", "Cancel scan", tooltip="cancel the running scan (recorded as a cancelled snapshot)"),
         Binding("a", "show_alerts", "Alerts", tooltip="the Alerts screen: every alert"),
         Binding("f", "show_files", "Files", tooltip="the Files screen: every file of the latest snapshot"),
@@ -333,7 +334,8 @@ class CovtuiApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Rescan", "Run the configured scan now (r)", self.action_rescan)
+        yield SystemCommand("Rescan", "Rescan now: only the affected tests where that is exact (r)", self.action_rescan)
+        yield SystemCommand("Full rescan", "Rescan now, running every test (R)", self.action_full_rescan)
         yield SystemCommand("Cancel scan", "Stop the running scan (c)", self.action_cancel_scan)
         yield SystemCommand("Alerts", "Every alert; acknowledge them (a)", self.action_show_alerts)
         yield SystemCommand("Files", "Every file, sortable and filterable (f)", self.action_show_files)
@@ -351,6 +353,12 @@ class CovtuiApp(App):
         return self._scan_worker is not None and self._scan_worker.is_running
 
     def action_rescan(self) -> None:
+        self._start_scan(affected=True)
+
+    def action_full_rescan(self) -> None:
+        self._start_scan(affected=False)
+
+    def _start_scan(self, *, affected: bool) -> None:
         if self.filling:
             self.notify("The demo's history is still filling in: r works once it is complete.",
                         markup=False, timeout=4)
@@ -359,7 +367,7 @@ class CovtuiApp(App):
             self.notify("A scan is already running (c cancels it).", markup=False)
             return
         self._scan_worker = self.run_worker(
-            self._scan(), name="scan", group="scan", exclusive=True, exit_on_error=False
+            self._scan(affected), name="scan", group="scan", exclusive=True, exit_on_error=False
         )
 
     def action_cancel_scan(self) -> None:
@@ -368,7 +376,7 @@ class CovtuiApp(App):
         else:
             self.notify("No scan is running.", markup=False, timeout=3)
 
-    async def _scan(self) -> None:
+    async def _scan(self, affected: bool = True) -> None:
         started = time.monotonic()
         self.scan_started_at = self.clock()
         self.main_screen.post_message(ScanStarted(self.scan_started_at))
@@ -381,12 +389,14 @@ class CovtuiApp(App):
                 else:
                     self.call_from_thread(self._queue_scan_line, item)
 
-            outcome = await self.scanner(self.config, trigger="dashboard", on_output=on_output)
+            outcome = await self.scanner(
+                self.config, trigger="dashboard", on_output=on_output, affected=affected
+            )
             status = getattr(outcome.status, "value", str(outcome.status))
             n_alerts = len(outcome.alerts or [])
             summary = f"scan {status}: snapshot #{outcome.snapshot_id}" + (
                 f", {n_alerts} alert{'s' if n_alerts != 1 else ''}" if n_alerts else ""
-            )
+            ) + "".join(f" · {note}" for note in getattr(outcome, "notes", ()))
         except asyncio.CancelledError:
             status, summary = "cancelled", "scan cancelled (recorded as a cancelled snapshot)"
             raise

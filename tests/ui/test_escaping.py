@@ -133,7 +133,7 @@ async def test_control_characters_in_data_show_as_escapes(config, db):
     on_disk.parent.mkdir(parents=True)
     on_disk.write_text("".join(f'print("\x1b[2J\x07 {n}")\n' for n in range(1, 3001)))
 
-    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None):
+    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None, affected=False):
         on_output("python", "test_evil\x1b[2J\x07 PASSED \x1b]0;title\x07 \x1b[31mred\x1b[0m")
         return SimpleNamespace(snapshot_id=31, status=RunStatus.OK, alerts=[])
 

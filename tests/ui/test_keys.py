@@ -36,7 +36,7 @@ async def test_q_quits(config, db):
 async def test_r_streams_the_scan_into_the_log(config, db):
     calls = []
 
-    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None):
+    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None, affected=False):
         calls.append(trigger)
         for i in range(3):
             on_output("python", f"test_{i} PASSED [red]not markup[/]")
@@ -59,10 +59,31 @@ async def test_r_streams_the_scan_into_the_log(config, db):
         assert not app.main_screen.has_class("-scan-visible")
 
 
+async def test_r_rescans_the_affected_tests_and_shift_r_every_test(config, db):
+    calls = []
+
+    async def fake_scan(cfg, *, sources=None, trigger="scan", on_output=None, affected=False):
+        calls.append(affected)
+        return SimpleNamespace(
+            snapshot_id=len(calls), status=RunStatus.OK, alerts=[],
+            notes=["incremental: 37 of 412 tests"] if affected else [],
+        )
+
+    app = make_app(config, db, scanner=fake_scan)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "incremental: 37 of 412 tests" in scan_log_text(app))
+        await wait_for(pilot, lambda: not app.scanning)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "scan ok: snapshot #2" in scan_log_text(app))
+    assert calls == [True, False]
+
+
 async def test_c_and_escape_cancel_the_scan(config, db):
     cancelled = []
 
-    async def slow_scan(cfg, *, sources=None, trigger="scan", on_output=None):
+    async def slow_scan(cfg, *, sources=None, trigger="scan", on_output=None, affected=False):
         on_output("python", "collecting…")
         try:
             await asyncio.sleep(60)

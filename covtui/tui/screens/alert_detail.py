@@ -34,6 +34,7 @@ _UNITS = {
     AlertRule.FILE_REGRESSION.value: ("covered line lost", "covered lines lost"),
     AlertRule.EXCLUDED_LINES.value: ("more excluded line", "more excluded lines"),
     AlertRule.COMPONENT_DROP.value: ("point", "points"),
+    AlertRule.INCREMENTAL_DRIFT.value: ("file differs", "files differ"),
 }
 
 #: Rules whose value is a number of points, written as the message writes it.
@@ -59,6 +60,8 @@ RULES = {
     "coverage_drop, or the project's) since its files' previous state",
     AlertRule.EXCLUDED_LINES.value: "at least the threshold more lines were excluded (pragmas, "
     "exclude regexes) than at the previous good snapshot over the same sources",
+    AlertRule.INCREMENTAL_DRIFT.value: "the periodic full scan's figures differ from what the "
+    "incremental rescans (scan --affected, r) give for the same tree, in at least one file",
 }
 
 #: What rules that compare with no single snapshot compare with.
@@ -67,6 +70,7 @@ _NO_BASELINE = {
     AlertRule.TEST_TIME.value: "the median of the source's recent runs (in the message)",
     "diff_coverage": "the merge base (in the message)",
     AlertRule.COMPONENT_DROP.value: "its files' previous results (in the message)",
+    AlertRule.INCREMENTAL_DRIFT.value: "the incremental rescans' figures for the same tree",
 }
 
 
