@@ -277,6 +277,9 @@ class Config:
     #: Every this many incremental rescans (`scan --affected`, `r`), a full scan instead, to
     #: check that the incremental figures still equal a full run's (also once a day).
     full_scan_every: int = ranged(20, min=1, max=100000)
+    #: Seconds a CI run (`covtui ingest --run ID --shard K/N`) may wait for its shards; past
+    #: that it is recorded as failed, naming the shards that never came.
+    ci_shard_timeout: float = ranged(6 * 3600.0, min=60, max=YEAR_S)
     #: Git ref that diff coverage compares with (default: the merge base with the main branch).
     diff_base: str | None = None
     #: Named parts of the project, each with its own numbers and floors.

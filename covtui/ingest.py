@@ -4,13 +4,23 @@ Coverage comes from coverage.py data files (combined like `coverage combine`), c
 lcov or Cobertura XML; test outcomes from JUnit XML. `covtui ingest` parses its arguments and
 calls these two steps: `read_reports` (every input read first, so bad input stops before the
 database is touched) and `record_ingest`.
+
+A CI run split into N shards (`--run ID --shard K/N`) goes through `record_shard`: each
+shard's inputs are checked the same way, then stored as they are; the shard that completes the
+run assembles it (coverage.py data combined as `coverage combine` does, lcov and Cobertura
+merged per line, JUnit outcomes summed) and records the one snapshot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import hashlib
+import tempfile
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from covtui.config import Config
@@ -22,7 +32,8 @@ from covtui.domain.model import (
     SourceResult,
     TestOutcomes,
 )
-from covtui.errors import InputError
+from covtui.domain.records import COMPLETE, FAILED, CiRun
+from covtui.errors import CovtuiError, InputError
 from covtui.folder import make_database_folder
 from covtui.readers import detect_format, read_tests, start_reading
 
@@ -92,26 +103,29 @@ async def record_ingest(
     scope: str = "full",
     n_tests_run: int | None = None,
 ) -> tuple[int, list[Alert]]:
-    """Store `result` as a snapshot in `db_path`: (its id, the alerts it raised).
+    """Store `result` as a snapshot in `db_path`: (its id, the alerts it raised, after those
+    of CI runs that timed out meanwhile, recorded as failed first).
 
     `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin); `scope` and
     `n_tests_run` as on `SnapshotDraft`.
     """
     # Imported here, not above: `covtui ingest` imports these while its read is running.
-    from covtui.record import count_exclusions, record_snapshot
+    from covtui.record import count_exclusions, record_expired_runs, record_snapshot
     from covtui.scan import git_info
     from covtui.scan.git_lines import file_diffs
     from covtui.store import Store
 
     async with await Store.open(db_path) as store:
+        expired = [a for _, _, alerts in await record_expired_runs(store, config) for a in alerts]
         draft = SnapshotDraft(
             trigger, [result], label=label, git=await git_info(config.root), scope=scope,
             n_tests_run=n_tests_run,
         )
         draft.exclusions = await count_exclusions(store, draft, config)
-        return await record_snapshot(
+        snapshot_id, alerts = await record_snapshot(
             store, draft, config, functools.partial(file_diffs, config.root)
         )
+        return snapshot_id, expired + alerts
 
 
 def _junit_source(config: Config, paths: Sequence[Path]) -> str:
@@ -136,3 +150,142 @@ def _default_source(config: Config, fmt: str) -> str:
         if s.format == fmt or (s.report and s.report.endswith((".info", ".lcov")) and fmt == "lcov"):
             return s.name
     return fmt
+
+
+@dataclass
+class ShardOutcome:
+    """What sending one shard did."""
+
+    run: CiRun  # the run after it
+    stored: bool  # False: the very same shard was there already (nothing changed)
+    snapshot_id: int | None = None  # the run's snapshot, when this shard completed it
+    alerts: list[Alert] | None = None
+    result: SourceResult | None = None  # the assembled source result
+    #: Runs that waited past `ci_shard_timeout`, recorded as failed meanwhile.
+    expired: list[tuple[CiRun, int, list[Alert]]] | None = None
+
+
+def shard_inputs(paths: Sequence[Path], fmt: str | None) -> list[tuple[str, str, bytes]]:
+    """Each input of a shard as (name, format, bytes), for the store."""
+    inputs = []
+    for path in paths:
+        kind = fmt or detect_format(path)
+        if kind == "coverage.json":
+            raise InputError(path, "coverage.json cannot be combined with other shards exactly "
+                                   "(it has no arcs); send the coverage.py data file (.coverage)")
+        try:
+            inputs.append((path.name, kind, path.read_bytes()))
+        except OSError as exc:
+            raise InputError(path, exc.strerror or str(exc)) from None
+    return inputs
+
+
+def inputs_digest(inputs: Sequence[tuple[str, str, bytes]]) -> str:
+    """The same inputs (formats and bytes, in any order and under any names) give the same digest."""
+    parts = sorted(hashlib.sha256(fmt.encode() + b"\0" + data).hexdigest() for _, fmt, data in inputs)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+async def record_shard(
+    config: Config, db_path: Path, result: SourceResult, inputs: Sequence[tuple[str, str, bytes]],
+    *, run_id: str, shard: int, n_shards: int, label: str = "",
+) -> ShardOutcome:
+    """Store shard `shard` of `n_shards` of CI run `run_id` (its inputs already read into
+    `result`, so they are known to be good); the shard that completes the run records it.
+
+    Every step runs in one transaction that locks the run: shards arriving at once from many
+    hosts are stored one after the other, and exactly one of them finds the run complete.
+    """
+    from covtui.domain.shards import is_repeat, shard_conflict
+    from covtui.record import record_expired_runs
+    from covtui.scan import git_info
+    from covtui.store import Store
+
+    digest = inputs_digest(inputs)
+    git = await git_info(config.root)
+    async with await Store.open(db_path) as store:
+        expired = await record_expired_runs(store, config)
+        async with store.transaction():
+            now = time.time()
+            run = await store.lock_ci_run(run_id, result.name, n_shards, now)
+            if is_repeat(run, shard, digest):
+                return ShardOutcome(run, stored=False, expired=expired)
+            if problem := shard_conflict(run, shard, n_shards, digest):
+                raise CovtuiError(problem)
+            if problem := await _format_conflict(store, run, inputs):
+                raise CovtuiError(problem)
+            await store.add_ci_shard(run_id, result.name, shard, digest, now, inputs)
+            run = await store.lock_ci_run(run_id, result.name, n_shards, now)
+            if not run.is_complete:
+                return ShardOutcome(run, stored=True, expired=expired)
+            return await _assemble(store, config, run, git, label, expired)
+
+
+async def _format_conflict(store, run: CiRun, inputs: Sequence[tuple[str, str, bytes]]) -> str | None:
+    """Why these inputs cannot join the run's earlier shards: another coverage format."""
+    stored = {fmt for _, _, fmt, _ in await store.ci_shard_files(run.run_id, run.source)}
+    kinds = {fmt for _, fmt, _ in inputs} | stored
+    kinds.discard("junit")
+    if len(kinds) > 1:
+        return (f"CI run {run.run_id!r} ({run.source}): shards in different coverage formats "
+                f"({', '.join(sorted(kinds))}) cannot be combined")
+    return None
+
+
+async def _assemble(store, config: Config, run: CiRun, git, label: str, expired) -> ShardOutcome:
+    """Every shard is in: combine them into one result and record it (in the caller's
+    transaction). Inputs that cannot be combined make a failed snapshot saying why."""
+    from covtui.record import ci_label, count_exclusions, record_in_transaction
+    from covtui.scan.git_lines import file_diffs
+
+    files = await store.ci_shard_files(run.run_id, run.source)
+    try:
+        result = await asyncio.to_thread(_combine, config, run.source, files)
+        state, message = COMPLETE, ""
+    except CovtuiError as exc:
+        message = f"CI run {run.run_id!r}: its {run.n_shards} shards cannot be combined: {exc}"
+        result = SourceResult(run.source, RunStatus.FAILED, message=message)
+        state = FAILED
+    draft = SnapshotDraft("ingest", [result], label=ci_label(run.run_id, label), git=git)
+    draft.exclusions = await count_exclusions(store, draft, config)
+    snapshot_id, alerts = await record_in_transaction(
+        store, draft, config, functools.partial(file_diffs, config.root)
+    )
+    await store.finish_ci_run(run.run_id, run.source, state, snapshot_id, message)
+    run = await store.ci_run(run.run_id, run.source)
+    return ShardOutcome(run, True, snapshot_id, alerts, result, expired)
+
+
+def _combine(config: Config, source: str, files: list[tuple[int, str, str, bytes]]) -> SourceResult:
+    """One source result from every shard's stored inputs, read as one set of reports."""
+    with tempfile.TemporaryDirectory(prefix="covtui-shards-") as tmp:
+        written = [(Path(tmp) / f"shard-{k}" / f"input-{i}", fmt, data)
+                   for i, (k, _, fmt, data) in enumerate(files)]
+        try:
+            return _read_written(config, source, written)
+        except InputError as exc:
+            names = {str(path): f"shard {k} ({name})"
+                     for (path, _, _), (k, name, _, _) in zip(written, files, strict=True)}
+            raise InputError(names.get(exc.path, exc.path), exc.problem) from None
+
+
+def _read_written(config: Config, source: str, written: list[tuple[Path, str, bytes]]) -> SourceResult:
+    coverage_paths: list[Path] = []
+    tests: TestOutcomes | None = None
+    kind = None
+    for path, fmt, data in written:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        if fmt == "junit":
+            outcome = read_tests(path)
+            tests = outcome if tests is None else tests + outcome
+        else:
+            coverage_paths.append(path)
+            kind = fmt
+    report = None
+    if coverage_paths:
+        report = start_reading(
+            coverage_paths, kind, root=config.root,
+            cache_dir=config.database_path.parent / "cache", merge=True,
+        )()
+    return SourceResult(source, RunStatus.OK, report, tests)

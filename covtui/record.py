@@ -10,9 +10,10 @@ from covtui.config import Config
 from covtui.domain.exclusions import ReasonCount
 from covtui.domain.explain import DiffReader, FileDiff
 from covtui.domain.flaky import Measured, Score
-from covtui.domain.model import Alert, RunStatus, SnapshotDraft
+from covtui.domain.model import Alert, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
+from covtui.domain.shards import FAILED, CiRun, is_overdue, timed_out_message
 from covtui.errors import CovtuiError
 from covtui.store import Store
 
@@ -27,6 +28,44 @@ async def record_snapshot(
     the project root), a drop alert's cause follows moved lines as `covtui explain` does."""
     async with store.transaction():
         return await _record(store, draft, config, None, diffs)
+
+
+async def record_in_transaction(
+    store: Store, draft: SnapshotDraft, config: Config, diffs: DiffReader | None = None
+) -> tuple[int, list[Alert]]:
+    """`record_snapshot` inside a transaction the caller holds (a CI run's last shard)."""
+    return await _record(store, draft, config, None, diffs)
+
+
+async def record_expired_runs(
+    store: Store, config: Config, now: float | None = None
+) -> list[tuple[CiRun, int, list[Alert]]]:
+    """Record every CI run that waited longer than `ci_shard_timeout` for its shards as a
+    failed snapshot naming the shards that never came: (run, snapshot id, alerts) each."""
+    now = time.time() if now is None else now
+    timeout = config.ci_shard_timeout
+    if not any(is_overdue(r, now, timeout) for r in await store.open_ci_runs()):
+        return []
+    done = []
+    async with store.transaction():
+        for run in await store.open_ci_runs():
+            run = await store.lock_ci_run(run.run_id, run.source, run.n_shards, now)
+            if not is_overdue(run, now, timeout):
+                continue
+            message = timed_out_message(run, timeout)
+            draft = SnapshotDraft(
+                "ingest", [SourceResult(run.source, RunStatus.FAILED, message=message)],
+                label=ci_label(run.run_id),
+            )
+            snapshot_id, alerts = await _record(store, draft, config, None)
+            await store.finish_ci_run(run.run_id, run.source, FAILED, snapshot_id, message)
+            done.append((run, snapshot_id, alerts))
+    return done
+
+
+def ci_label(run_id: str, label: str = "") -> str:
+    """The label of a CI run's snapshot."""
+    return f"CI run {run_id}" + (f": {label}" if label else "")
 
 
 async def record_snapshots(

@@ -16,7 +16,8 @@ from .panel import panel_css
 
 
 class SourcesPanel(Static):
-    """Each measured (or configured) source: its coverage, change and last status."""
+    """Each measured (or configured) source: its coverage, change and last status (or, when
+    the latest snapshot did not run it, the snapshot its result is carried from)."""
 
     DEFAULT_CSS = panel_css("SourcesPanel", """
         text-wrap: nowrap;
@@ -47,7 +48,10 @@ class SourcesPanel(Static):
             parts: list = [label, "  "]
             pc = row.pc_covered  # a failed run's source shows its last measured coverage
             parts.append(Content(pc_str(pc, self.precision).rjust(7) + ("%" if pc is not None else "")))
-            if row.status == "ok" and pc is not None and row.previous_pc is not None:
+            carried = state.latest is not None and row.snapshot_id != state.latest.id
+            if carried:  # the latest snapshot did not run it: its last result stands
+                parts += ["  ", (f"carried from #{row.snapshot_id}", "$text-muted")]
+            elif row.status == "ok" and pc is not None and row.previous_pc is not None:
                 parts += ["  ", change_content(pc - row.previous_pc, self.precision)]
             if row.status == "partial":
                 n_tests = row.tests.n_tests if row.tests is not None else None

@@ -1,4 +1,5 @@
-"""The status line: is the data live or stale, when was it polled, is a watcher alive."""
+"""The status line: is the data live or stale, when was it polled, is a watcher alive, which CI
+runs wait for shards."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.widget import Widget
 
 from covtui.display import printable
 from covtui.domain.records import Heartbeat
+from covtui.domain.shards import short_state_text
 from covtui.present.text import plural
 from covtui.query.dashboard import DashboardState
 from covtui.tui.messages import PollStatus
@@ -86,10 +88,14 @@ class StatusLine(Widget):
     #: Work going on behind the data ("building the demo's 90-day history: day 12 of 90").
     activity: reactive[str | None] = reactive(None)
 
-    def __init__(self, poll_interval: float, clock: Callable[[], float], **kwargs) -> None:
+    def __init__(
+        self, poll_interval: float, clock: Callable[[], float],
+        ci_shard_timeout: float = 6 * 3600.0, **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.poll_interval = poll_interval
         self.clock = clock
+        self.ci_shard_timeout = ci_shard_timeout
 
     def on_mount(self) -> None:
         # Notices a poll that hangs (a locked database): no message arrives then.
@@ -155,4 +161,7 @@ class StatusLine(Widget):
                 parts.append(
                     (text, ("bold $text-warning" if not stale else "bold") if alarming else "$text-muted")
                 )
+            for run in state.ci_runs:
+                parts.append((f" · {short_state_text(run, now, self.ci_shard_timeout)}",
+                              "bold $text-warning" if not stale else "bold"))
         return Content.assemble(*parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 from rich.table import Table
@@ -13,6 +14,7 @@ from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable
 from covtui.domain.phases import phase_status
+from covtui.domain.shards import is_overdue, state_text
 from covtui.present.components import component_rows, components_json, generated_line
 from covtui.present.components import shown as has_components
 from covtui.present.text import (
@@ -54,6 +56,10 @@ def status(obj: Context, as_json: bool) -> None:
         print(json.dumps(data, indent=2))
         return
     latest = state.latest
+    for ci_run in state.ci_runs:
+        overdue = is_overdue(ci_run, time.time(), config.ci_shard_timeout)
+        console.print(Text(printable(state_text(ci_run, time.time(), config.ci_shard_timeout)),
+                           style="red" if overdue else "yellow"))
     if latest is None:
         console.print("No snapshots yet: run `covtui scan` or `covtui ingest`.")
         return
@@ -95,6 +101,8 @@ def status(obj: Context, as_json: bool) -> None:
             text += Text(f"  ({partial_run(n_tests, row.message)}; not compared)", style="yellow")
         elif row.status != "ok":
             text += Text(f"  (last scan {row.status}: {printable(row.message)})", style="red")
+        if row.snapshot_id != latest.id:
+            text += Text(f"  (not run in #{latest.id}: carried forward from #{row.snapshot_id})", style="dim")
         if row.tests is not None:
             text += Text("  tests ") + tests_text(row.tests, row.tests.duration_s)
         console.print(text)

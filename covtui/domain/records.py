@@ -128,3 +128,32 @@ class Heartbeat:
     beat_at: float
     next_scan_at: float | None
     state: str
+
+
+#: A CI run's states (`ci_runs.state`).
+PENDING = "pending"
+COMPLETE = "complete"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CiRun:
+    """A CI run of one source: the shards that have arrived, and what became of it."""
+
+    run_id: str
+    source: str
+    n_shards: int
+    started_at: float  # when its first shard arrived
+    state: str  # PENDING, COMPLETE or FAILED
+    #: Shard number → digest of its inputs, for every shard that has arrived.
+    shards: dict[int, str]
+    snapshot_id: int | None = None
+    message: str = ""
+
+    @property
+    def missing(self) -> list[int]:
+        return [k for k in range(1, self.n_shards + 1) if k not in self.shards]
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing

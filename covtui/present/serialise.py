@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,8 @@ from covtui.domain.explain import Explanation
 from covtui.domain.model import Alert
 from covtui.domain.numbers import Numbers, measured
 from covtui.domain.phases import phase_status
-from covtui.domain.records import FileRow, SnapshotRow, TestCounts
+from covtui.domain.records import CiRun, FileRow, SnapshotRow, TestCounts
+from covtui.domain.shards import is_overdue, state_text
 
 if TYPE_CHECKING:  # the gap analysis (ast, its cache) is not needed to write the JSON
     from covtui.domain.gaps import FileGaps
@@ -98,9 +100,11 @@ def status_json(
     alerts: list[Alert],
     tests: TestCounts | None,
     config: Config,
+    now: float | None = None,
 ) -> dict:
     """`covtui status --json`: the latest snapshot, its totals, sources, files, critical files,
-    tests (`tests`: every source's summed) and the unacknowledged `alerts`."""
+    tests (`tests`: every source's summed), the unacknowledged `alerts` and the CI runs
+    waiting for shards."""
     latest = state.latest
     p = config.precision
     result: dict = {"snapshot": None, "totals": None, "sources": {}, "files": {},
@@ -141,11 +145,15 @@ def status_json(
             "status": row.status,
             "message": row.message,
             "snapshot_id": row.snapshot_id,
+            # Not run by the latest snapshot: its last result is carried forward from here.
+            "carried_from": row.snapshot_id if latest is not None and row.snapshot_id != latest.id else None,
             "measures_unimported": row.measures_unimported,
             "summary": summary_json(row.numbers, p),
             "tests": tests_json(row.tests),
         }
     result["tests"] = tests_json(tests)
+    now = time.time() if now is None else now
+    result["ci_runs"] = [ci_run_json(run, now, config.ci_shard_timeout) for run in state.ci_runs]
     for f in files:
         result["files"].setdefault(f.source, {})[f.path] = {"summary": summary_json(f.numbers, p)}
     result["critical_files"] = [
@@ -153,6 +161,21 @@ def status_json(
          "change": f.pc_change} for f in state.critical_files
     ]
     return result
+
+
+def ci_run_json(run: CiRun, now: float, timeout_s: float) -> dict:
+    """A CI run waiting for shards: "incomplete", or "timed_out" until a writer records it failed."""
+    return {
+        "run": run.run_id,
+        "source": run.source,
+        "state": "timed_out" if is_overdue(run, now, timeout_s) else "incomplete",
+        "shards": run.n_shards,
+        "arrived": sorted(run.shards),
+        "missing": run.missing,
+        "started_at": iso(run.started_at),
+        "times_out_at": iso(run.started_at + timeout_s),
+        "text": state_text(run, now, timeout_s),
+    }
 
 
 def line_answer_json(a: LineAnswer) -> dict:

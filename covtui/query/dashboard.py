@@ -12,7 +12,7 @@ from covtui.domain.components import numbers_at
 from covtui.domain.critical import critical_files
 from covtui.domain.model import Alert, AlertRule
 from covtui.domain.numbers import Numbers
-from covtui.domain.records import FileRow, Heartbeat, SnapshotRow, SourceRow, TrendPoint
+from covtui.domain.records import CiRun, FileRow, Heartbeat, SnapshotRow, SourceRow, TrendPoint
 from covtui.domain.run_median import VersusMedian, versus_median
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ class DashboardState:
     #: The component shown instead of the whole project: the figures, phases, critical
     #: files, trend and alerts are that component's (None: the whole project).
     component: ComponentView | None = None
+    #: CI runs still waiting for shards (`ingest --run --shard`), oldest first.
+    ci_runs: list[CiRun] = field(default_factory=list)
 
 
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -233,6 +235,7 @@ async def dashboard_state(
         last_run=last_run,
         trend_range=trend_range,
         trend_alerts=[] if component else trend_alerts(await store.alert_times(trend_since)),
+        ci_runs=await store.open_ci_runs(),
     )
     if component is not None:
         await _narrow_to(store, state, files, component, critical_n, alert_limit, trend_since)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from covtui.config import Config
 from covtui.domain.critical import critical_files
 from covtui.domain.flaky import Score
 from covtui.domain.model import Alert
-from covtui.domain.records import FileRow, SnapshotRow, SourceRow
+from covtui.domain.records import CiRun, FileRow, SnapshotRow, SourceRow
 
 if TYPE_CHECKING:
     from covtui.store import Store
@@ -28,6 +28,8 @@ class Status:
     alerts: list[Alert]  # every unacknowledged one, newest first
     #: Lines flaky now (covered by chance); None when no per-test coverage was ever recorded.
     n_flaky_lines: int | None = None
+    #: CI runs still waiting for shards (`ingest --run --shard`), oldest first.
+    ci_runs: list[CiRun] = field(default_factory=list)
 
 
 async def current_status(store: Store, config: Config) -> Status:
@@ -43,6 +45,7 @@ async def current_status(store: Store, config: Config) -> Status:
         critical_files=critical_files(files, config.critical_files),
         alerts=unacknowledged,
         n_flaky_lines=await count_flaky(store, config) if await store.line_test_snapshots() else None,
+        ci_runs=await store.open_ci_runs(),
     )
 
 

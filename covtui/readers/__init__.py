@@ -66,9 +66,13 @@ def start_reading(
     root: Path,
     cache_dir: Path | None = None,
     leave_out: Sequence[Path] = (),
+    merge: bool = False,
 ) -> Callable[[], CoverageReport]:
     """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
-    the caller can get on with its own start-up; the function returned waits for the report."""
+    the caller can get on with its own start-up; the function returned waits for the report.
+
+    `merge`: several lcov or Cobertura files (a CI run's shards) are merged into one report.
+    """
     if not paths:
         raise InputError("(no files)", "nothing to read")
     formats = {p: fmt or detect_format(p) for p in paths}
@@ -86,6 +90,8 @@ def start_reading(
             cache_dir=cache_dir, leave_out=leave_out,
         )
         return lambda: _checked(paths[0], pending.result()[0])
+    if len(paths) > 1 and merge and kind in ("lcov", "cobertura"):
+        return lambda: _read_merged(paths, kind, root)
     if len(paths) > 1:
         raise InputError(paths[1], f"only coverage.py data files can be combined; {kind} is one file")
     return lambda: _read_one(paths[0], kind, root)
@@ -105,6 +111,16 @@ def _read_one(path: Path, kind: str, root: Path) -> CoverageReport:
 
         return _checked(path, read_cobertura(path, root=root))
     raise InputError(path, f"unknown format {kind!r} (known: {', '.join(FORMATS)})")
+
+
+def _read_merged(paths: Sequence[Path], kind: str, root: Path) -> CoverageReport:
+    if kind == "lcov":
+        from covtui.readers.lcov import read_lcov_shards
+
+        return _checked(paths[0], read_lcov_shards(paths, root=root))
+    from covtui.readers.cobertura import read_cobertura_shards
+
+    return _checked(paths[0], read_cobertura_shards(paths, root=root))
 
 
 def _checked(path: Path, report: CoverageReport) -> CoverageReport:

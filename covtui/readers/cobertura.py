@@ -14,6 +14,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -49,6 +50,32 @@ class _FileData:
 def read_cobertura(path: Path, *, root: Path) -> CoverageReport:
     """Read a Cobertura XML report; raise `InputError` for anything else or anything unsafe."""
     started = time.perf_counter()
+    merged = _read_files(path, root)
+    result = [_file_coverage(rel, data) for rel, data in merged.items()]
+    has_branches = any(fc.numbers.n_branches for fc in result)
+    return CoverageReport("cobertura", result, has_branches, time.perf_counter() - started)
+
+
+def read_cobertura_shards(paths: Sequence[Path], *, root: Path) -> CoverageReport:
+    """Several reports of one code base (a CI run's shards) merged per file and line: hits
+    summed (a line is covered when any shard ran it); a branch line's missed destinations are
+    those every shard missed, where each report names them (coverage.py's `missing-branches`),
+    otherwise the most branches any one shard took (a lower bound: which ones is not said)."""
+    started = time.perf_counter()
+    merged: dict[str, _FileData] = {}
+    for path in paths:
+        for rel, data in _read_files(path, root).items():
+            if rel in merged:
+                _merge_shard(merged[rel], data)
+            else:
+                merged[rel] = data
+    result = [_file_coverage(rel, data) for rel, data in merged.items()]
+    has_branches = any(fc.numbers.n_branches for fc in result)
+    return CoverageReport("cobertura", result, has_branches, time.perf_counter() - started)
+
+
+def _read_files(path: Path, root: Path) -> dict[str, _FileData]:
+    """Each file of one report, its `<class>` elements merged."""
     try:
         with xml_errors(path):
             files, sources = _parse(path)
@@ -65,9 +92,7 @@ def read_cobertura(path: Path, *, root: Path) -> CoverageReport:
             _merge(merged[rel], data)
         else:
             merged[rel] = data
-    result = [_file_coverage(rel, data) for rel, data in merged.items()]
-    has_branches = any(fc.numbers.n_branches for fc in result)
-    return CoverageReport("cobertura", result, has_branches, time.perf_counter() - started)
+    return merged
 
 
 def _count(value: str | None, what: str, line: int | None = None) -> int:
@@ -183,6 +208,35 @@ def _merge(into: _FileData, other: _FileData) -> None:
     for number, dests in other.missing_dests.items():
         into.missing_dests.setdefault(number, set()).update(dests)
     into.methods.extend(other.methods)
+
+
+def _merge_shard(into: _FileData, other: _FileData) -> None:
+    """`other`, the same file in another shard, merged into `into`."""
+    for number, hits in other.lines.items():
+        into.lines[number] = into.lines.get(number, 0) + hits
+    for number, (taken, total) in other.conditions.items():
+        if number not in into.conditions:
+            into.conditions[number] = (taken, total)
+            if number in other.missing_dests:
+                into.missing_dests[number] = set(other.missing_dests[number])
+            continue
+        mine = _named_missing(into, number)
+        theirs = _named_missing(other, number)
+        if mine is not None and theirs is not None and into.conditions[number][1] == total:
+            missing = mine & theirs
+            into.conditions[number] = (total - len(missing), total)
+            into.missing_dests[number] = missing
+        else:
+            _add_conditions(into, number, taken, total)
+            into.missing_dests.pop(number, None)
+    into.methods.extend(other.methods)
+
+
+def _named_missing(data: _FileData, number: int) -> set[int] | None:
+    """The line's missed branch destinations when the report names every one of them."""
+    taken, total = data.conditions[number]
+    missing = data.missing_dests.get(number, set())
+    return missing if len(missing) == total - taken else None
 
 
 def _resolve(filename: str, sources: list[str], root: Path) -> str:

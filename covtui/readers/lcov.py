@@ -12,6 +12,8 @@ lcov branches have no destination lines, so `missing_arcs` is always empty here.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
 from array import array
 from bisect import bisect_left, bisect_right
@@ -90,12 +92,22 @@ def _unpack(packed: _Packed) -> _FileData:
 
 def read_lcov(path: Path, *, root: Path) -> CoverageReport:
     """Read an lcov tracefile; raise `InputError` ("line N: problem") for anything malformed."""
+    return read_lcov_shards([path], root=root)
+
+
+def read_lcov_shards(paths: Sequence[Path], *, root: Path) -> CoverageReport:
+    """Several tracefiles (a CI run's shards) read as one, merged as `lcov -a` merges them:
+    hit counts summed per line, branch and function, so a line is covered when any shard ran
+    it and a branch taken when any shard took it."""
     started = time.perf_counter()
+    path = paths[0]
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(path, "larger than 1 GiB; refusing to read it")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            files = _parse(f, path)
+        for path in paths:
+            if path.stat().st_size > MAX_BYTES:
+                raise InputError(path, "larger than 1 GiB; refusing to read it")
+        with contextlib.ExitStack() as stack:
+            streams = [stack.enter_context(open(p, encoding="utf-8", errors="replace")) for p in paths]
+            files = _parse(itertools.chain.from_iterable(streams), paths[0])
     except OSError as exc:
         raise InputError(path, exc.strerror or str(exc)) from None
     result = []

@@ -22,7 +22,7 @@ from covtui.config import Config, ConfigError, SourceConfig
 from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
-from covtui.record import count_exclusions, record_snapshot
+from covtui.record import count_exclusions, record_expired_runs, record_snapshot
 from covtui.scan.affected import Keeper
 from covtui.scan.git_lines import file_diffs
 from covtui.scan.lock import ScanLock
@@ -89,6 +89,7 @@ async def run_scan(
 
 
 async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool = False) -> ScanOutcome:
+    await record_expired_runs(store, config)  # CI runs that waited too long for shards: failed
     created_at = time.time()
     git = await git_info(config.root)
     last_good = await store.last_good_numbers()

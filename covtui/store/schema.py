@@ -9,7 +9,7 @@ at or before S.
 from __future__ import annotations
 
 #: Bumped by every migration; a database with a higher number was written by a newer covtui.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 NUMBER_COLUMNS = (
     "n_files",
@@ -208,6 +208,44 @@ ALTER TABLE snapshots ADD COLUMN scope TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE snapshots ADD COLUMN n_tests_run INTEGER
 """
 
+# CI shards (`covtui ingest --run ID --shard K/N`): a run of one source waits here until all
+# its N shards have arrived, then becomes one snapshot. Each shard's input files are kept as
+# their raw bytes (coverage.py data must be combined, with the project's `[paths]`, from the
+# line and arc data itself: per-file summaries cannot be combined exactly); the bytes are
+# deleted once the run is assembled or has failed, the shard rows (with their digest, so a
+# shard sent again is recognised) stay.
+_V8 = """
+CREATE TABLE ci_runs (
+    run_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    n_shards INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    state TEXT NOT NULL,
+    snapshot_id INTEGER,
+    message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, source)
+);
+CREATE INDEX ci_runs_state ON ci_runs(state);
+CREATE TABLE ci_shards (
+    run_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    arrived_at REAL NOT NULL,
+    PRIMARY KEY (run_id, source, shard)
+);
+CREATE TABLE ci_shard_files (
+    run_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, source, shard, position)
+)
+"""
+
 #: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 assert len(MIGRATIONS) == SCHEMA_VERSION

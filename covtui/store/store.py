@@ -78,6 +78,7 @@ from covtui.store.rows import (
     test_values,
 )
 from covtui.store.schema import NUMBER_COLUMNS
+from covtui.store.shards import ShardStore
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class PruneResult:
     bytes_after: int
 
 
-class Store:
+class Store(ShardStore):
     """One connection to the monitoring database."""
 
     #: About how many file changes one prune transaction drops (a few tenths of a second),

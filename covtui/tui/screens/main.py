@@ -72,7 +72,7 @@ class MainScreen(Screen):
             )
             yield ScanLog(id="scan-log")
             yield AlertHistory(id="alert-history").data_bind(MainScreen.state)
-        yield StatusLine(config.poll_interval, self.app.clock, id="status").data_bind(
+        yield StatusLine(config.poll_interval, self.app.clock, config.ci_shard_timeout, id="status").data_bind(
             MainScreen.state, MainScreen.poll_status, MainScreen.scan_started_at,
             MainScreen.activity,
         )
