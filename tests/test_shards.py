@@ -263,6 +263,12 @@ def test_a_failed_run_is_never_compared_as_a_regression(shards) -> None:
     alerts = json.loads(project.covtui("alerts", "--all", "--json", check=True).stdout)
     rules = [a["rule"] for a in alerts]
     assert "coverage_drop" not in rules and "scan_failed" in rules
+    # #1 python, #2 python's CI run failed, #3 "other": python is carried forward, and says so.
+    status = status_json(project)
+    assert status["snapshot"]["id"] == 3
+    assert status["sources"]["python"]["carried_from"] == 2
+    assert status["sources"]["other"]["carried_from"] is None
+    assert "(not run in #3: carried forward from #2)" in project.covtui("status", check=True).stdout
 
 
 def test_the_timeout_is_validated(shards) -> None:
