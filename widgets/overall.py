@@ -13,7 +13,7 @@ from covtui.config import Phase
 from covtui.display import printable
 from covtui.domain.phases import phase_status
 from covtui.domain.records import SnapshotRow
-from covtui.present.text import diff_coverage_parts, partial_run
+from covtui.present.text import diff_coverage_parts
 from covtui.query.dashboard import DashboardState
 
 from .format import change_content, count, when
@@ -125,11 +125,9 @@ class OverallPanel(Vertical):
             )
         else:
             lines.append(Content.styled("first comparable snapshot", "$text-muted"))
-        if latest.status == "partial":
-            status, status_style = f" · {partial_run(latest.n_tests_run)}", "$text-warning"
-        else:
-            status = "" if latest.status == "ok" else f" · {latest.status}"
-            status_style = "bold $text-error"
+        status = "" if latest.status == "ok" else f" · {latest.status}"
+        # A partial run is news, not a failure (the Sources and Last-run panels count its tests).
+        status_style = "$text-warning" if latest.status == "partial" else "bold $text-error"
         now = self.app.clock() if hasattr(self.app, "clock") else None
         lines.append(
             Content.assemble(

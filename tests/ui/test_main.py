@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from covtui.domain.phases import phase_status
 from covtui.widgets.critical_files import CriticalFiles
 from covtui.widgets.overall import OverallPanel
@@ -324,3 +327,26 @@ async def test_the_toast_gives_the_panels_figure(config, db):
         rows = _last_run_text(app).splitlines()
         assert next(row for row in rows if row.startswith("Duration")).split()[5] == figure
         assert "vs the median of the last 10 good runs" in toast
+
+
+async def test_a_partial_run_is_said_as_such_and_keeps_the_full_figure(project):
+    """Real runs through the pytest plugin: the whole suite, then `-k` narrowed to one test."""
+    from ..test_pytest_plugin import MORE_TESTS, pytest_run
+
+    project.write("tests/test_more.py", MORE_TESTS)
+    assert pytest_run(project, "-q", "--cov=pkg", "--cov-branch", "--covtui").returncode == 0
+    config = project.config
+    full = json.loads(project.covtui("status", "--json", check=True).stdout)["totals"]
+    assert pytest_run(project, "-q", "--cov=pkg", "--covtui", "-k", "test_add").returncode == 0
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        pc = full["percent_covered_display"]
+        assert re.search(rf"python +{re.escape(pc)}%  partial run: 1 test", text), text  # Sources
+        body = "\n".join(text.splitlines()[1:])
+        # The Overall panel's snapshot line, in full unless the date must be written out.
+        assert re.search(r"· pytest · parti(al|…) +│", body)
+        assert "· partial run: 1 test" in _last_run_text(app)
+        assert "failed" not in body
+        assert app.state.latest.numbers.pc_covered_str(config.precision) == pc
