@@ -63,6 +63,8 @@ def record(run: dict) -> str:
     config = load_config(Path(run["root"]))
     read = read_reports(config, [Path(run["data_file"])], fmt="coverage.py")
     result, n_tests_run = source_result(read, run)
+    # Here a partial run could be merged exactly with the previous per-test coverage, as the
+    # affected rescans merge, and stored 'incremental' (its outcomes are in run["outcomes"]).
     snapshot_id, alerts = run_stoppable(record_ingest(
         config, config.database_path, result, trigger="pytest", scope=run["scope"],
         n_tests_run=n_tests_run,
