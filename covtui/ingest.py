@@ -223,8 +223,7 @@ async def record_shard(
 
 async def _format_conflict(store, run: CiRun, inputs: Sequence[tuple[str, str, bytes]]) -> str | None:
     """Why these inputs cannot join the run's earlier shards: another coverage format."""
-    stored = {fmt for _, _, fmt, _ in await store.ci_shard_files(run.run_id, run.source)}
-    kinds = {fmt for _, fmt, _ in inputs} | stored
+    kinds = {fmt for _, fmt, _ in inputs} | await store.ci_shard_formats(run.run_id, run.source)
     kinds.discard("junit")
     if len(kinds) > 1:
         return (f"CI run {run.run_id!r} ({run.source}): shards in different coverage formats "

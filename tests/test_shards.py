@@ -277,3 +277,36 @@ def test_the_timeout_is_validated(shards) -> None:
     proc = project.covtui("ingest", "--run", "x", "--shard", "1/2", str(uploads[0][0]))
     assert proc.returncode == 2 and "ci_shard_timeout" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_shards_in_another_coverage_format_are_refused(shards, tmp_path: Path) -> None:
+    project, uploads = shards
+    project.covtui("ingest", "--run", "f", "--shard", "1/2", str(uploads[0][0]), check=True)
+    before = digest(project.db)
+    info = tmp_path / "shard2.info"
+    info.write_text("SF:pkg/calc.py\nDA:2,1\nDA:3,0\nend_of_record\n")
+    proc = project.covtui("ingest", "--run", "f", "--shard", "2/2", str(info), "--source", "python")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "shards in different coverage formats (coverage.py, lcov)" in lines[0]
+    assert digest(project.db) == before
+
+
+def test_shards_that_cannot_be_combined_make_a_failed_snapshot_saying_why(shards, tmp_path: Path) -> None:
+    """Each shard reads well alone; line data and branch data do not combine (coverage.py's rule)."""
+    project, uploads = shards
+    checkout = make_checkout(tmp_path / "host9" / "checkout-9")
+    checkout.write("pyproject.toml", PYPROJECT.replace("branch = true", "branch = false"))
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_shard2.py"],
+        cwd=checkout.root, env=clean_env(), check=True, capture_output=True,
+    )
+    project.covtui("ingest", "--run", "mix", "--shard", "1/2", str(uploads[0][0]), check=True)
+    proc = project.covtui("ingest", "--run", "mix", "--shard", "2/2", str(checkout.root / ".coverage"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "its 2 shards cannot be combined" in proc.stdout
+    status = status_json(project)
+    assert status["snapshot"]["status"] == "failed" and status["ci_runs"] == []
+    assert "Can't combine" in status["sources"]["python"]["message"]
+    assert query(project, "SELECT state FROM ci_runs WHERE run_id = 'mix'") == [("failed",)]

@@ -73,6 +73,14 @@ class ShardStore:
             [(run_id, source, shard, i, name, fmt, data) for i, (name, fmt, data) in enumerate(files)],
         )
 
+    async def ci_shard_formats(self, run_id: str, source: str) -> set[str]:
+        """The formats of the run's stored inputs."""
+        rows = await self._all(
+            "SELECT DISTINCT format FROM ci_shard_files WHERE run_id = ? AND source = ?",
+            (run_id, source),
+        )
+        return {fmt for (fmt,) in rows}
+
     async def ci_shard_files(self, run_id: str, source: str) -> list[tuple[int, str, str, bytes]]:
         """Every stored input of the run: (shard, name, format, bytes), by shard."""
         rows = await self._all(
