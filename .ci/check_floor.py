@@ -21,7 +21,7 @@ def main(constraints: str) -> int:
     floors = {}
     specs = project["dependencies"] + [s for extra in project.get("optional-dependencies", {}).values() for s in extra]
     for spec in specs:
-        if m := re.match(r"([A-Za-z0-9_.-]+)\s*>=\s*([^,;\s]+)", spec):
+        if m := re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*>=\s*([^,;\s]+)", spec):
             floors[m.group(1).lower()] = m.group(2)
     problems = []
     for name, pin in pins.items():

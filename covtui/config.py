@@ -13,6 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 from covtui.display import has_control, printable
+from covtui.dsn import PostgresTarget, database_target
 from covtui.errors import CovtuiError
 
 if sys.version_info >= (3, 11):
@@ -22,6 +23,8 @@ else:  # pragma: no cover
 
 #: Points at a config file to use instead of the project's own (tests, CI).
 CONFIG_ENV = "COVTUI_CONFIG"
+#: Names the monitoring database (a path or a postgresql:// URL) over the config's `database`.
+DATABASE_ENV = "COVTUI_DATABASE"
 
 
 class ConfigError(CovtuiError):
@@ -255,7 +258,8 @@ class Config:
 
     #: The monitored project's directory (where the config was found).
     root: Path = field(default_factory=Path.cwd)
-    #: The monitoring database, relative to the project root.
+    #: The monitoring database: a file relative to the project root (SQLite), or a
+    #: `postgresql://` URL (PostgreSQL, with `pip install covtui[postgres]`).
     database: str = ".covtui/covtui.db"
     sources: list[SourceConfig] = field(default_factory=lambda: [SourceConfig("python")])
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -302,8 +306,33 @@ class Config:
     codeowners_file: Path | None = None
 
     @property
+    def database_target(self) -> Path | PostgresTarget:
+        """The database file (SQLite) or the PostgreSQL database the config names."""
+        return database_target(self.database, self.root)
+
+    @property
     def database_path(self) -> Path:
-        return (self.root / self.database).resolve()
+        """The SQLite database file (for code that only works on one)."""
+        target = self.database_target
+        if isinstance(target, PostgresTarget):
+            raise ConfigError(f"{target}: this needs an SQLite database file, not PostgreSQL")
+        return target
+
+    @property
+    def work_dir(self) -> Path:
+        """Where covtui keeps its local files (scan lock, analysis cache, run folders): beside
+        an SQLite database, or the project's `.covtui/` for a PostgreSQL one."""
+        target = self.database_target
+        if isinstance(target, PostgresTarget):
+            return (self.root / ".covtui").resolve()
+        return target.parent
+
+    @property
+    def lock_base(self) -> Path:
+        """What the scan lock file is named after: the SQLite file, or `.covtui/postgres` (one
+        scan at a time per checkout; other hosts' scans into the same server go on beside it)."""
+        target = self.database_target
+        return self.work_dir / "postgres" if isinstance(target, PostgresTarget) else target
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -343,8 +372,14 @@ def load_config(project: Path | None = None) -> Config:
         )
         if config.codeowners:
             config.codeowners_file, config.codeowners_text = _read_codeowners(root, f"{path}")
-        return config
-    return Config(root=root)
+        return _database_from_env(config)
+    return _database_from_env(Config(root=root))
+
+
+def _database_from_env(config: Config) -> Config:
+    if value := os.environ.get(DATABASE_ENV, "").strip():
+        config.database = value
+    return config
 
 
 #: Where GitHub and GitLab look for CODEOWNERS, in their order.

@@ -20,6 +20,10 @@ class StoreError(CovtuiError):
     """The monitoring database cannot be used (unreadable, newer schema, locked too long)."""
 
 
+class ReadOnlyAccess(StoreError):
+    """The database may be read but not written by this user (a read-only role or file)."""
+
+
 class ScanBusy(CovtuiError):
     """Another scan holds the database's scan lock."""
 

@@ -33,6 +33,7 @@ from covtui.domain.model import (
     TestOutcomes,
 )
 from covtui.domain.records import COMPLETE, FAILED, CiRun
+from covtui.dsn import PostgresTarget
 from covtui.errors import CovtuiError, InputError
 from covtui.folder import make_database_folder
 from covtui.readers import detect_format, read_tests, start_reading
@@ -68,9 +69,9 @@ def start_reports(
     report: Callable[[], CoverageReport] | None = None
     if coverage_paths:
         with contextlib.suppress(OSError):  # opening the database reports it in one line
-            make_database_folder(config.database_path)  # before the analysis cache goes in it
+            make_database_folder(config.work_dir / "cache")  # before the analysis cache goes in it
         report = start_reading(
-            coverage_paths, fmt, root=config.root, cache_dir=config.database_path.parent / "cache"
+            coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache"
         )
 
     def result() -> SourceResult:
@@ -95,7 +96,7 @@ def store_modules() -> None:
 
 async def record_ingest(
     config: Config,
-    db_path: Path,
+    db_path: Path | PostgresTarget,
     result: SourceResult,
     *,
     label: str = "",

@@ -76,7 +76,7 @@ class Watcher:
         loop = asyncio.get_running_loop()
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop)
-        store = await Store.open(self.config.database_path)
+        store = await Store.open(self.config.database_target)
         started_at = time.time()
         helpers = [asyncio.create_task(self._beat(store, started_at))]
         if self.on_change:
@@ -239,8 +239,9 @@ class ChangeFilter:
 
 
 def covtui_files(config: Config) -> list[Path]:
-    """What covtui itself writes (folder.covtui_files)."""
-    return _covtui_files(config.database_path, config.root)
+    """What covtui itself writes (folder.covtui_files; for a PostgreSQL database, the local
+    files in the project's `.covtui/`)."""
+    return _covtui_files(config.lock_base, config.root)
 
 
 def _coverage_omit(root: Path) -> list[str]:

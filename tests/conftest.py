@@ -99,6 +99,36 @@ def no_config_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COVTUI_CONFIG", raising=False)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store-level test runs on both backends (PostgreSQL: see tests/postgres.py)."""
+    if request.param == "postgres":
+        from tests.postgres import require_server
+
+        require_server()
+    return request.param
+
+
+@pytest.fixture
+def new_db(backend: str, tmp_path: Path):
+    """`new_db(name)`: a new, empty database of the test's backend (an SQLite file in the
+    test's folder, or a PostgreSQL database of its own, dropped at the end)."""
+    from covtui.dsn import PostgresTarget
+    from tests import postgres
+
+    created: list[str] = []
+
+    def make(name: str = "db") -> Path | PostgresTarget:
+        if backend == "sqlite":
+            return tmp_path / f"{name}.sqlite"
+        created.append(postgres.create_database())
+        return PostgresTarget.parse(postgres.url_of(created[-1]))
+
+    yield make
+    for name in created:
+        postgres.drop_database(name)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """A tiny package with branchy code and two passing tests, measured with source=pkg."""

@@ -11,7 +11,7 @@ from .conftest import clean_env
 
 #: What `covtui --version` must not import: each costs start-up time.
 HEAVY = ("asyncio", "coverage", "rich", "sqlite3", "textual", "covtui.store", "covtui.report",
-         "covtui.domain", "covtui.cli.render")
+         "covtui.domain", "covtui.cli.render", "psycopg")
 
 
 def modules_after(*args: str) -> set[str]:
@@ -36,6 +36,12 @@ def heavy(modules: set[str]) -> list[str]:
 
 def test_version_imports_nothing_heavy() -> None:
     assert heavy(modules_after("--version")) == []
+
+
+def test_sqlite_commands_never_import_the_postgresql_driver(tmp_path) -> None:
+    loaded = modules_after("status", "--db", str(tmp_path / "none.db"))
+    assert "covtui.store" in loaded  # it got as far as opening the database
+    assert not {m for m in loaded if m.split(".")[0] == "psycopg" or m == "covtui.store.postgres"}
 
 
 @pytest.mark.parametrize("command", ["alerts", "prune", "report"])

@@ -10,6 +10,7 @@ import click
 
 if TYPE_CHECKING:
     from covtui.config import Config
+    from covtui.dsn import PostgresTarget
 
 
 def run(coro: Awaitable):
@@ -20,7 +21,7 @@ def run(coro: Awaitable):
 
 
 class Context:
-    def __init__(self, project: Path | None = None, db: Path | None = None) -> None:
+    def __init__(self, project: Path | None = None, db: str | None = None) -> None:
         self.project = project
         self.db = db
         self._config: Config | None = None
@@ -32,12 +33,20 @@ class Context:
 
             self._config = load_config(self.project)
             if self.db is not None:
-                self._config.database = str(self.db.resolve())
+                self._config.database = _database_option(self.db)
         return self._config
 
     @property
-    def db_path(self) -> Path:
-        return self.config.database_path
+    def db_path(self) -> Path | PostgresTarget:
+        """The database: an SQLite file, or a PostgreSQL database (`str()` masks its password)."""
+        return self.config.database_target
+
+
+def _database_option(value: str) -> str:
+    """`--db`: a postgresql:// URL as given, a path from the current directory."""
+    from covtui.dsn import is_postgres
+
+    return value if is_postgres(value) else str(Path(value).resolve())
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -51,8 +60,9 @@ def _set_context(ctx: click.Context, param: click.Parameter, value: Path | None)
 def project_options(command):
     """`--db` and `--project`, taken before the subcommand or after it (the later one wins)."""
     command = click.option(
-        "--db", type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
-        callback=_set_context, help="Monitoring database (default from config: .covtui/covtui.db).",
+        "--db", metavar="PATH|URL", expose_value=False, callback=_set_context,
+        help="Monitoring database: a file, or a postgresql:// URL "
+        "(default: $COVTUI_DATABASE, then the config's, then .covtui/covtui.db).",
     )(command)
     return click.option(
         "--project", type=click.Path(path_type=Path, file_okay=False, exists=True),

@@ -38,10 +38,10 @@ async def demo_scan(
     from covtui.scan import ScanOutcome, cancelled_result
     from covtui.scan.lock import ScanLock
 
-    lock = ScanLock(config.database_path)
+    lock = ScanLock(config.lock_base)
     lock.acquire()
     try:
-        async with await Store.open(config.database_path) as own:
+        async with await Store.open(config.database_target) as own:
             rng = random.Random()
             files = await own.files(source="python")
             candidates = [f for f in files if f.numbers.n_missing]

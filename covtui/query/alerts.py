@@ -8,7 +8,7 @@ from pathlib import Path
 
 from covtui.domain.model import MAX_ID, Alert, AlertRule
 from covtui.domain.records import SnapshotRow
-from covtui.errors import CovtuiError
+from covtui.errors import CovtuiError, ReadOnlyAccess
 from covtui.query.explain import DiffReader, explanation
 from covtui.store import Store
 
@@ -80,4 +80,10 @@ async def acknowledge(db_path: Path, ids: Iterable[int] | None, *, undo: bool = 
         for alert_id in ids or ():
             if not 0 < alert_id <= MAX_ID:  # more than SQLite can hold: no such row
                 raise CovtuiError(f"{db_path}: no alert with id {alert_id}")
-        return await store.set_acknowledged(ids, not undo)
+        try:
+            return await store.set_acknowledged(ids, not undo)
+        except ReadOnlyAccess:
+            raise ReadOnlyAccess(
+                f"{db_path}: acknowledging alerts needs write access to the database; "
+                "this user may only read it"
+            ) from None

@@ -41,7 +41,7 @@ class Queries:
     def __init__(
         self, db_path: Path, config: Config, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = Path(db_path) if isinstance(db_path, str) else db_path
         self.config = config
         self.clock = clock
         self.store: Store | None = None

@@ -15,12 +15,13 @@ _KINDS = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a
           stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
 
 
-def output_target(path: Path, db_path: Path) -> Path:
+def output_target(path: Path, db_path: Path | object) -> Path:
     """The file `-o path` replaces: a symlink's target (the link stays), but never the monitoring
-    database or its companions, another SQLite database, or anything but a regular file."""
+    database or its companions, another SQLite database, or anything but a regular file.
+    (`db_path` not a Path: a PostgreSQL database, with no file to protect.)"""
     try:
         target = path.resolve()
-        db = db_path.resolve()
+        db = db_path.resolve() if isinstance(db_path, Path) else Path("/nonexistent/covtui.db")
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise CovtuiError(f"{path}: cannot resolve the path: {exc}") from None
     companions = {Path(f"{db}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", ".scan-lock")}

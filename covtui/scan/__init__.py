@@ -73,12 +73,12 @@ async def run_scan(
     running command's process group and records a cancelled snapshot before re-raising.
     """
     chosen = [config.source(name) for name in sources] if sources else list(config.sources)
-    lock = ScanLock(config.database_path)
+    lock = ScanLock(config.lock_base)
     lock.acquire()
     try:
         own_store = store is None
         if own_store:
-            store = await Store.open(config.database_path)
+            store = await Store.open(config.database_target)
         try:
             return await _scan(config, chosen, trigger, on_output, store, affected)
         finally:
@@ -292,7 +292,7 @@ async def _run_source(
     try:
         report = await asyncio.to_thread(
             read_coverage, reports, source.format, root=config.root,
-            cache_dir=config.database_path.parent / "cache",
+            cache_dir=config.work_dir / "cache",
             # Our own plugin ran with the tests: without `source`, an editable install's
             # copy would be measured as if it were the project's code.
             leave_out=(PLUGIN_DIR,) if plan.outcomes is not None else (),
@@ -349,7 +349,7 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
         return _Plan(argv, lambda: [report] if report.is_file() else [], junit, _is_pytest(argv))
 
     # Run under coverage.py, honouring the project's own coverage config, into a fresh folder.
-    work = config.database_path.parent / "run" / source.name
+    work = config.work_dir / "run" / source.name
     data_file = work / ".coverage"
     coverage_run = [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data_file}"]
     is_pytest = _is_pytest(argv)

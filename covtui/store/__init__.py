@@ -1,170 +1,39 @@
-"""The monitoring database: every snapshot, per-file result and alert, through aiosqlite.
+"""The monitoring database: every snapshot, per-file result and alert, in SQLite (the embedded
+default, through aiosqlite) or PostgreSQL (through psycopg, imported only for a postgresql://
+database).
 
 Persistence only: SQL, migrations, rows mapped by column name. Writers record through
 `covtui.record`, which reads a snapshot's history here, plans it in the domain and inserts the
 plan, all in one transaction. Readers (dashboard, status, report) poll `data_version()` and
-load what they show with a few indexed queries.
+load what they show with a few indexed queries. The `Store` speaks SQL that runs on both
+backends to a small connection (`sqlite.SqliteConnection`, `postgres.PostgresConnection`);
+the PostgreSQL one translates it (placeholders, types) mechanically.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sqlite3
-import stat
 from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
-import aiosqlite
+if TYPE_CHECKING:
+    from covtui.dsn import PostgresTarget
+    from covtui.store.postgres import PostgresConnection
+    from covtui.store.sqlite import SqliteConnection
 
-from covtui.errors import StoreError
-from covtui.folder import make_database_folder
-from covtui.store.schema import MIGRATIONS, SCHEMA_VERSION
-
-__all__ = ["PruneResult", "Store"]
-
-
-async def connect(path: Path, *, create: bool, read_only: bool = False) -> aiosqlite.Connection:
-    """A connection with covtui's pragmas, its schema checked and migrated forward.
-
-    `read_only` connections never write (status, report, the dashboard): they work on a
-    database in a folder nobody may write to. An older schema is still migrated first, by a
-    short writable connection.
-    """
-    path = Path(path)
-    _check_path(path, create)
-    if read_only:
-        conn = await _open(path, read_only=True)
-        try:
-            version = await _checked_version(conn, path, create=False)
-        except sqlite3.DatabaseError as exc:
-            await conn.close()
-            raise StoreError(f"{path}: unreadable database: {exc}") from None
-        except BaseException:
-            await conn.close()
-            raise
-        if version == SCHEMA_VERSION:
-            return conn
-        await conn.close()
-        await (await connect(path, create=False)).close()  # migrates it
-        return await _open(path, read_only=True)
-    if create:
-        try:
-            make_database_folder(path)
-        except OSError as exc:
-            raise StoreError(f"{path.parent}: cannot create the database folder: {exc.strerror}") from None
-    conn = await _open(path, read_only=False)
-    try:
-        version = await _checked_version(conn, path, create=create)
-        if version < SCHEMA_VERSION:
-            # An existing database from an older covtui is migrated forward, whoever opens it.
-            await _migrate(conn, version)
-        await conn.execute("PRAGMA foreign_keys = ON")
-        mode = (await (await conn.execute("PRAGMA journal_mode")).fetchone())[0]
-        if mode != "wal":
-            await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-    except StoreError:
-        await conn.close()
-        raise
-    except sqlite3.DatabaseError as exc:
-        await conn.close()
-        if not os.access(path.parent, os.W_OK):
-            raise StoreError(f"{path}: cannot write: its folder is read-only ({exc})") from None
-        raise StoreError(f"{path}: unreadable database: {exc}") from None
-    return conn
+__all__ = ["PruneResult", "Store", "open_connection"]
 
 
-def _check_path(path: Path, create: bool) -> None:
-    """Refuse what is not a database file before SQLite touches it (it would create
-    `/dev/null-journal`, or open a folder)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        if not create:
-            raise StoreError(
-                f"{path}: no monitoring database yet (run `covtui scan` or `covtui ingest`)"
-            ) from None
-        return
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot use the database: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise StoreError(f"{path}: is a folder, not a database file")
-    if not stat.S_ISREG(st.st_mode):
-        raise StoreError(f"{path}: not a regular file: refusing to use it as the database")
+async def open_connection(
+    target: Path | PostgresTarget, *, create: bool, read_only: bool = False
+) -> SqliteConnection | PostgresConnection:
+    """A connection to the database at `target`, its schema checked and migrated forward."""
+    if isinstance(target, Path | str):
+        from covtui.store.sqlite import open_sqlite
+
+        return await open_sqlite(Path(target), create=create, read_only=read_only)
+    from covtui.store.postgres import open_postgres
+
+    return await open_postgres(target, create=create, read_only=read_only)
 
 
-async def _open(path: Path, *, read_only: bool) -> aiosqlite.Connection:
-    """Open in a worker thread first: a failed open must not leave aiosqlite's thread behind
-    (it would report to a closed event loop after we exit)."""
-
-    def open_raw() -> sqlite3.Connection:
-        if not read_only:
-            return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-        try:
-            return _probed(sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False))
-        except sqlite3.OperationalError:
-            if Path(f"{path}-wal").exists():
-                raise
-            # A WAL database in a folder where its -shm can't be created: nothing can write
-            # it there either (a writer must create the -wal), so it reads as immutable.
-            return _probed(sqlite3.connect(
-                uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
-            ))
-
-    try:
-        raw = await asyncio.to_thread(open_raw)
-    except sqlite3.Error as exc:
-        if not read_only and not os.access(path.parent, os.W_OK):
-            raise StoreError(f"{path}: cannot write: its folder is read-only ({exc})") from None
-        raise StoreError(f"{path}: cannot open the database: {exc}") from None
-    return await aiosqlite.Connection(lambda: raw, iter_chunk_size=64)
-
-
-def _probed(conn: sqlite3.Connection) -> sqlite3.Connection:
-    """SQLite opens lazily: read the schema now so a file it can't read fails here."""
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error:
-        conn.close()
-        raise
-    return conn
-
-
-async def _checked_version(conn: aiosqlite.Connection, path: Path, *, create: bool) -> int:
-    await conn.execute("PRAGMA busy_timeout = 30000")
-    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path}: written by a newer covtui (schema {version}; this one reads up to "
-            f"{SCHEMA_VERSION}): upgrade covtui"
-        )
-    if version == 0:
-        n_tables = (await (await conn.execute("SELECT count(*) FROM sqlite_master")).fetchone())[0]
-        if n_tables:
-            raise StoreError(f"{path}: an SQLite database, but not covtui's")
-        if not create:
-            raise StoreError(f"{path}: no monitoring data yet (schema not created)")
-    return version
-
-
-async def _migrate(conn: aiosqlite.Connection, version: int) -> None:
-    if version == 0:
-        # Must precede the first table; lets prune hand freed pages back to the file system.
-        await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Re-read under the write lock: another process may have migrated meanwhile.
-        current = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
-        for n in range(current, SCHEMA_VERSION):
-            for statement in filter(str.strip, MIGRATIONS[n].split(";")):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {n + 1}")
-        await conn.execute("COMMIT")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-
-
-from covtui.store.store import PruneResult, Store  # noqa: E402  (needs `connect` above)
+from covtui.store.store import PruneResult, Store  # noqa: E402  (needs `open_connection` above)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
-import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import aiosqlite
+from typing import TYPE_CHECKING
 
 from covtui.domain.codec import (
     decode_arcs,
@@ -48,7 +44,7 @@ from covtui.domain.records import (
 )
 from covtui.domain.retention import retention_cutoff
 from covtui.errors import StoreError
-from covtui.store import connect
+from covtui.store import open_connection
 from covtui.store.rows import (
     ALERT_COLUMNS,
     D_NUMBERS,
@@ -80,6 +76,14 @@ from covtui.store.rows import (
 from covtui.store.schema import NUMBER_COLUMNS
 from covtui.store.shards import ShardStore
 
+if TYPE_CHECKING:
+    from covtui.dsn import PostgresTarget
+    from covtui.store.postgres import PostgresConnection
+    from covtui.store.sqlite import SqliteConnection
+
+#: How many ids one `IN (…)` names (SQLite's oldest variable limit is 999).
+IDS_PER_STATEMENT = 500
+
 
 @dataclass(frozen=True)
 class PruneResult:
@@ -90,21 +94,30 @@ class PruneResult:
 
 
 class Store(ShardStore):
-    """One connection to the monitoring database."""
+    """One connection to the monitoring database (SQLite or PostgreSQL: `conn.backend`)."""
 
     #: About how many file changes one prune transaction drops (a few tenths of a second),
     #: and the pause after it in which writers get the lock.
     PRUNE_STEP_ROWS = 20_000
     PRUNE_PAUSE_S = 0.12
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: SqliteConnection | PostgresConnection) -> None:
         self.conn = conn
-        self.path = Path(path)
+        #: The database file, or the PostgreSQL database (its `str()` masks the password).
+        self.path: Path | PostgresTarget = conn.path
 
     @classmethod
-    async def open(cls, path: Path, *, create: bool = True, read_only: bool = False) -> Store:
-        """`read_only`: for readers (status, report, the dashboard); needs no write access."""
-        return cls(await connect(path, create=create and not read_only, read_only=read_only), path)
+    async def open(
+        cls, path: Path | PostgresTarget, *, create: bool = True, read_only: bool = False
+    ) -> Store:
+        """`path`: an SQLite file or a PostgreSQL database. `read_only`: for readers (status,
+        report, the dashboard); needs no write access."""
+        return cls(await open_connection(path, create=create and not read_only, read_only=read_only))
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgres"."""
+        return self.conn.backend
 
     async def close(self) -> None:
         await self.conn.close()
@@ -115,28 +128,28 @@ class Store(ShardStore):
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
-    # One trip to aiosqlite's thread per query (execute + fetch + close would be three).
     async def _all(self, sql: str, params: Sequence | dict = ()) -> list:
-        return list(await self.conn.execute_fetchall(sql, params))
+        return await self.conn.fetchall(sql, params)
 
     async def _one(self, sql: str, params: Sequence | dict = ()):
-        rows = await self.conn.execute_fetchall(sql, params)
+        rows = await self.conn.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def schema_version(self) -> int:
-        """The file's schema version now (a newer covtui may migrate it while we are open)."""
-        return (await self._one("PRAGMA user_version"))[0]
+        """The database's schema version now (a newer covtui may migrate it while we are open)."""
+        return await self.conn.schema_version()
 
     async def data_version(self) -> int:
         """Changes whenever another connection commits: the dashboard's cheap change check."""
-        return (await self._one("PRAGMA data_version"))[0]
+        return await self.conn.data_version()
 
     # -- writing a snapshot: `covtui.record` reads its history, plans it, inserts the plan ------
 
-    def transaction(self) -> _Transaction:
-        """`async with store.transaction():` BEGIN IMMEDIATE … COMMIT, rolled back on any
-        error, so what the history reads is what the insert writes on top of."""
-        return _Transaction(self.conn, self.path)
+    def transaction(self):
+        """`async with store.transaction():` a write transaction (one writer at a time, as
+        SQLite's BEGIN IMMEDIATE), rolled back on any error, so what the history reads is what
+        the insert writes on top of."""
+        return self.conn.transaction()
 
     async def last_good_numbers(self) -> dict[str, Numbers]:
         """Each source's numbers at its latest good result that measured coverage."""
@@ -205,7 +218,7 @@ class Store(ShardStore):
         Its alerts, and the files the store had not seen, get their ids here.
         """
         draft, overall = plan.draft, plan.overall
-        cursor = await self.conn.execute(
+        snapshot_id = await self.conn.insert(
             INSERT_SNAPSHOT,
             (
                 plan.created_at,
@@ -235,12 +248,12 @@ class Store(ShardStore):
                 draft.n_tests_run,
             ),
         )
-        snapshot_id = cursor.lastrowid
         if draft.exclusions is not None:
             await self._insert_exclusion_counts(snapshot_id, draft.exclusions)
         if plan.measured:
             await self.conn.executemany(
-                "INSERT OR IGNORE INTO sources (name) VALUES (?)", [(r.name,) for r in plan.measured]
+                "INSERT INTO sources (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+                [(r.name,) for r in plan.measured],
             )
             await self.conn.executemany(
                 INSERT_SOURCE_RESULT,
@@ -248,7 +261,8 @@ class Store(ShardStore):
             )
         if plan.test_ids:
             await self.conn.executemany(
-                "INSERT OR REPLACE INTO test_ids (source, snapshot_id, ids) VALUES (?, ?, ?)",
+                "INSERT INTO test_ids (source, snapshot_id, ids) VALUES (?, ?, ?) ON CONFLICT "
+                "(source) DO UPDATE SET snapshot_id = excluded.snapshot_id, ids = excluded.ids",
                 [(name, snapshot_id, encode_names(ids)) for name, ids in plan.test_ids.items()],
             )
         if plan.file_writes:
@@ -256,12 +270,14 @@ class Store(ShardStore):
         await self._insert_line_tests(snapshot_id, plan)
         if plan.flaky_writes:
             await self.conn.executemany(
-                "INSERT OR REPLACE INTO flaky_lines (file_id, line, score, flipped_at) "
-                "SELECT id, ?, ?, ? FROM files WHERE source = ? AND path = ?",
+                "INSERT INTO flaky_lines (file_id, line, score, flipped_at) "
+                "SELECT id, ?, ?, ? FROM files WHERE source = ? AND path = ? "
+                "ON CONFLICT (file_id, line) DO UPDATE SET score = excluded.score, "
+                "flipped_at = excluded.flipped_at",
                 [(line, s.value, s.at, source, path) for source, path, line, s in plan.flaky_writes],
             )
         for alert in plan.alerts:
-            cursor = await self.conn.execute(
+            alert.id = await self.conn.insert(
                 "INSERT INTO alerts (snapshot_id, created_at, rule, severity, source, path, message, "
                 "value, threshold, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -277,7 +293,6 @@ class Store(ShardStore):
                     alert.detail,
                 ),
             )
-            alert.id = cursor.lastrowid
             alert.snapshot_id = snapshot_id
         return snapshot_id
 
@@ -324,12 +339,12 @@ class Store(ShardStore):
         file_ids: dict[tuple[str, str], int] = {}
         if new:
             rows = [((last_file or 0) + i, w.source, w.path) for i, w in enumerate(new, 1)]
-            cursor = await self.conn.executemany(
+            n_inserted = await self.conn.executemany(
                 "INSERT INTO files (id, source, path) VALUES (?, ?, ?) "
                 "ON CONFLICT (source, path) DO NOTHING",
                 rows,
             )
-            if cursor.rowcount == len(rows):
+            if n_inserted == len(rows):
                 file_ids = {(source, path): file_id for file_id, source, path in rows}
             else:  # a path the store already had (or one listed twice): its existing id
                 for _, source, path in rows:
@@ -376,16 +391,21 @@ class Store(ShardStore):
                 rows.append((snapshot_id, state.file_id, tests.content, digest))
         if outcomes:
             await self.conn.executemany(
-                "INSERT OR REPLACE INTO test_runs (snapshot_id, source, outcomes) VALUES (?, ?, ?)",
+                "INSERT INTO test_runs (snapshot_id, source, outcomes) VALUES (?, ?, ?) "
+                "ON CONFLICT (snapshot_id, source) DO UPDATE SET outcomes = excluded.outcomes",
                 outcomes,
             )
         if rows:
             await self.conn.executemany(
-                "INSERT OR IGNORE INTO line_test_blobs (digest, data) VALUES (?, ?)", blobs.items()
+                "INSERT INTO line_test_blobs (digest, data) VALUES (?, ?) "
+                "ON CONFLICT (digest) DO NOTHING",
+                blobs.items(),
             )
             await self.conn.executemany(
-                "INSERT OR REPLACE INTO line_tests (snapshot_id, file_id, content, blob_id) "
-                "SELECT ?, ?, ?, id FROM line_test_blobs WHERE digest = ?",
+                "INSERT INTO line_tests (snapshot_id, file_id, content, blob_id) "
+                "SELECT ?, ?, ?, id FROM line_test_blobs WHERE digest = ? "
+                "ON CONFLICT (snapshot_id, file_id) DO UPDATE SET content = excluded.content, "
+                "blob_id = excluded.blob_id",
                 rows,
             )
 
@@ -469,14 +489,17 @@ class Store(ShardStore):
         alert refers to and the one before each of those (what the alert compared with)."""
         keep = (
             "SELECT snapshot_id FROM (SELECT DISTINCT snapshot_id FROM line_tests "
-            "ORDER BY snapshot_id DESC LIMIT 2) "
+            "ORDER BY snapshot_id DESC LIMIT 2) AS newest "
             "UNION SELECT snapshot_id FROM alerts WHERE snapshot_id IS NOT NULL "
             "UNION SELECT (SELECT MAX(l.snapshot_id) FROM line_tests l "
             "WHERE l.snapshot_id < a.snapshot_id) FROM alerts a WHERE a.snapshot_id IS NOT NULL"
         )
         await self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_tests (id INTEGER PRIMARY KEY)")
         await self.conn.execute("DELETE FROM kept_tests")
-        await self.conn.execute(f"INSERT OR IGNORE INTO kept_tests {keep}")
+        await self.conn.execute(
+            f"INSERT INTO kept_tests SELECT snapshot_id FROM ({keep}) AS k "
+            "WHERE snapshot_id IS NOT NULL ON CONFLICT (id) DO NOTHING"
+        )
         await self.conn.execute(
             "DELETE FROM line_tests WHERE snapshot_id NOT IN (SELECT id FROM kept_tests)"
         )
@@ -502,25 +525,26 @@ class Store(ShardStore):
         change = "UPDATE alerts SET acknowledged_at = ? WHERE acknowledged_at IS " + (
             "NULL" if acknowledged else "NOT NULL"
         )
-        async with _Transaction(self.conn, self.path):
+        async with self.conn.transaction():
             if ids is None:
                 return sorted(r[0] for r in await self._all(change + " RETURNING id", (value,)))
             wanted = sorted(set(ids))
-            # The ids as one JSON parameter: any number of them, past SQLite's variable limit.
-            as_json = json.dumps(wanted)
-            known = {
-                r[0]
-                for r in await self._all(
-                    "SELECT id FROM alerts WHERE id IN (SELECT value FROM json_each(?))", (as_json,)
-                )
-            }
+            # Any number of ids, a slice per statement (past SQLite's variable limit).
+            slices = [wanted[i:i + IDS_PER_STATEMENT] for i in range(0, len(wanted), IDS_PER_STATEMENT)]
+            known = set()
+            for part in slices:
+                known.update(r[0] for r in await self._all(
+                    f"SELECT id FROM alerts WHERE id IN ({', '.join('?' * len(part))})", part
+                ))
             missing = [i for i in wanted if i not in known]
             if missing:
                 raise StoreError(f"{self.path}: no alert with id {missing[0]}")
-            rows = await self._all(
-                change + " AND id IN (SELECT value FROM json_each(?)) RETURNING id", (value, as_json)
-            )
-            return sorted(r[0] for r in rows)
+            changed = []
+            for part in slices:
+                changed += [r[0] for r in await self._all(
+                    change + f" AND id IN ({', '.join('?' * len(part))}) RETURNING id", (value, *part)
+                )]
+            return sorted(changed)
 
     async def prune(self, older_than_days: float, now: float | None = None) -> PruneResult:
         """Drop snapshots older than the cutoff, keeping the latest snapshot and the file
@@ -530,7 +554,7 @@ class Store(ShardStore):
         one leaves a complete, smaller history, and writers get the lock between them.
         """
         now = time.time() if now is None else now
-        bytes_before = _file_size(self.path)
+        bytes_before = await self.conn.size_bytes()
         newest = [r[0] for r in await self._all(
             "SELECT created_at FROM snapshots ORDER BY id DESC LIMIT 2"
         )]
@@ -552,31 +576,23 @@ class Store(ShardStore):
                 keep_from = min(keep_from, last_ok[0])
         n_snapshots = 0
         while True:
-            async with _Transaction(self.conn, self.path):
+            async with self.conn.transaction():
                 dropped = await self._prune_step(keep_from)
             if dropped is None:
                 break
             n_snapshots += dropped
             # A waiting writer retries its lock every 100 ms at most: give it that chance.
             await asyncio.sleep(self.PRUNE_PAUSE_S)
-        async with _Transaction(self.conn, self.path):
-            alerts = await self.conn.execute(
+        async with self.conn.transaction():
+            n_alerts = await self.conn.execute(
                 "DELETE FROM alerts WHERE created_at < ? AND acknowledged_at IS NOT NULL "
                 "AND (snapshot_id IS NULL OR snapshot_id < ?)",
                 (cutoff, keep_from),
             )
-            n_alerts = alerts.rowcount
             await self._prune_line_tests()
         if n_snapshots or n_alerts:
-            # Hand freed pages back a slice at a time (each slice is a short write too).
-            free = (await self._one("PRAGMA freelist_count"))[0]
-            while free:
-                await self._all("PRAGMA incremental_vacuum(2000)")
-                free, before = (await self._one("PRAGMA freelist_count"))[0], free
-                if free >= before:
-                    break  # (a file without auto_vacuum keeps its free pages for reuse)
-            await self._all("PRAGMA wal_checkpoint(TRUNCATE)")
-        return PruneResult(n_snapshots, n_alerts, bytes_before, _file_size(self.path))
+            await self.conn.reclaim_space()
+        return PruneResult(n_snapshots, n_alerts, bytes_before, await self.conn.size_bytes())
 
     async def _prune_step(self, keep_from: int) -> int | None:
         """Drop the oldest snapshots, up to about PRUNE_STEP_ROWS file changes' worth (never
@@ -617,7 +633,8 @@ class Store(ShardStore):
             "WHERE carried.file_id = file_changes.file_id AND sid = file_changes.snapshot_id)"
         )
         await self.conn.execute(
-            f"INSERT OR IGNORE INTO dropped_states SELECT state_id {gone} AND state_id IS NOT NULL",
+            f"INSERT INTO dropped_states SELECT state_id {gone} AND state_id IS NOT NULL "
+            "ON CONFLICT (id) DO NOTHING",
             {"until": until},
         )
         await self.conn.execute(f"DELETE {gone}", {"until": until})
@@ -644,12 +661,11 @@ class Store(ShardStore):
         )
         await self.conn.execute("DELETE FROM source_results WHERE snapshot_id < ?", (until,))
         await self.conn.execute("DELETE FROM exclusion_counts WHERE snapshot_id < ?", (until,))
-        snapshots = await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (until,))
-        return snapshots.rowcount
+        return await self.conn.execute("DELETE FROM snapshots WHERE id < ?", (until,))
 
     async def beat(self, name: str, *, started_at: float, next_scan_at: float | None, state: str) -> None:
         """Record that a watcher is alive (and when it scans next)."""
-        async with _Transaction(self.conn, self.path):
+        async with self.conn.transaction():
             await self.conn.execute(
                 "INSERT INTO heartbeats (name, pid, started_at, beat_at, next_scan_at, state) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, "
@@ -659,7 +675,7 @@ class Store(ShardStore):
             )
 
     async def end_beat(self, name: str) -> None:
-        async with _Transaction(self.conn, self.path):
+        async with self.conn.transaction():
             await self.conn.execute("DELETE FROM heartbeats WHERE name = ?", (name,))
 
     # -- reading ---------------------------------------------------------------------------
@@ -810,7 +826,7 @@ class Store(ShardStore):
     ) -> list[Alert]:
         """Newest first. `since_snapshot_id`: raised by that snapshot or a later one (by
         number: a clock that went back can't hide them)."""
-        where = ["1"]
+        where = ["1 = 1"]
         params: list = []
         if unacknowledged_only:
             where.append("acknowledged_at IS NULL")
@@ -964,38 +980,3 @@ def _reason_order(rows: list[ReasonCount]) -> list[ReasonCount]:
     """Line reasons by most lines, then file reasons by most files (as they were counted)."""
     return sorted(rows, key=lambda r: (r.n_lines is None, -(r.n_lines if r.n_lines is not None else r.n_files), r.reason))
 
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error: a write lands whole or not at all.
-
-    SQLite's own errors (disk full, read-only, locked too long) become one line naming the file.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
-        self.conn = conn
-        self.path = path
-
-    async def __aenter__(self) -> None:
-        try:
-            await self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path or 'database'}: busy or not writable: {exc}") from None
-
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                await self.conn.execute("COMMIT")
-                return
-            except sqlite3.Error as commit_error:
-                exc = commit_error
-        with contextlib.suppress(sqlite3.Error):
-            await self.conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"{self.path or 'database'}: cannot write: {exc}") from None

@@ -92,7 +92,7 @@ class CovtuiApp(App):
     ) -> None:
         super().__init__()
         self.config = config
-        self.db_path = Path(db_path)
+        self.db_path = Path(db_path) if isinstance(db_path, str) else db_path
         self.demo = demo
         self.clock = clock
         self.sub_title = printable(f"{'demo · ' if demo else ''}{self.db_path}")

@@ -33,8 +33,11 @@ FALLBACK_POLL_S = 30.0
 _DATABASE_ERRORS = (StoreError, sqlite3.Error, OSError, ValueError)
 
 
-def _fingerprint(path: Path) -> tuple[int, int, int] | None:
-    """Identity and size of the database file: notices a replaced or truncated file."""
+def _fingerprint(path: Path | object) -> tuple[int, int, int] | None:
+    """Identity and size of the database file: notices a replaced or truncated file (a
+    PostgreSQL database has no file: the server sees to that)."""
+    if not isinstance(path, Path):
+        return (0, 0, 0)
     try:
         st = path.stat()
     except FileNotFoundError:
