@@ -122,7 +122,7 @@ async def count_exclusions(
             found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
             generated = [(g.path, g.why) for g in found]
         counting = start_counting_exclusions(
-            config.root, paths, generated, config.database_path.parent / "cache"
+            config.root, paths, generated, config.work_dir / "cache"
         )
         return await asyncio.to_thread(counting)
     except CovtuiError:

@@ -66,7 +66,7 @@ def record(run: dict) -> str:
     # Here a partial run could be merged exactly with the previous per-test coverage, as the
     # affected rescans merge, and stored 'incremental' (its outcomes are in run["outcomes"]).
     snapshot_id, alerts = run_stoppable(record_ingest(
-        config, config.database_path, result, trigger="pytest", scope=run["scope"],
+        config, config.database_target, result, trigger="pytest", scope=run["scope"],
         n_tests_run=n_tests_run,
     ))
     if alerts and config.on_alert:

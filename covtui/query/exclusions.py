@@ -32,7 +32,7 @@ async def exclusions_audit(store: Store, config: Config) -> Audit:
     # In a worker process: coverage.py changes directory to find its config.
     reading = start_audit(
         config.root, stored, sources, [(g.path, g.why) for g in generated],
-        config.database_path.parent / "cache",
+        config.work_dir / "cache",
     )
     audited, left_out = await asyncio.to_thread(reading)
     good = [

@@ -39,7 +39,7 @@ _SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
 
 
 def base_folder(config: Config, source: SourceConfig) -> Path:
-    return config.database_path.parent / "affected" / source.name
+    return config.work_dir / "affected" / source.name
 
 
 # -- the project's state --------------------------------------------------------------------
@@ -168,7 +168,7 @@ def current_tree(
 
 def _own_files(config: Config) -> list[Path]:
     """What covtui writes inside the project: not the project's content."""
-    return covtui_files(config.database_path, config.root)
+    return covtui_files(config.lock_base, config.root)
 
 
 # -- the kept base -----------------------------------------------------------------------------

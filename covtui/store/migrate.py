@@ -293,7 +293,7 @@ class SqliteEndpoint:
 
     @classmethod
     async def open(cls, path: Path, *, writable: bool) -> SqliteEndpoint:
-        from covtui.store import _check_path, _open
+        from covtui.store.sqlite import _check_path, _open
 
         path = Path(path)
         _check_path(path, create=writable)
@@ -321,7 +321,7 @@ class SqliteEndpoint:
 
     async def create_schema(self) -> None:
         """(Re)open through covtui's `connect`: schema, WAL, foreign keys, busy timeout."""
-        from covtui.store import connect
+        from covtui.store.sqlite import connect
 
         if self.conn is not None:
             await self.conn.close()
