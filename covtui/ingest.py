@@ -286,6 +286,6 @@ def _read_written(config: Config, source: str, written: list[tuple[Path, str, by
     if coverage_paths:
         report = start_reading(
             coverage_paths, kind, root=config.root,
-            cache_dir=config.database_path.parent / "cache", merge=True,
+            cache_dir=config.work_dir / "cache", merge=True,
         )()
     return SourceResult(source, RunStatus.OK, report, tests)
