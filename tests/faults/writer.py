@@ -1,6 +1,7 @@
 """A writer process for fault tests: stores snapshots from pickled real reports in a loop.
 
-`python -m tests.faults.writer DB REPORTS.pickle COUNT LOG [TRIGGER]` writes COUNT snapshots
+`python -m tests.faults.writer DB REPORTS.pickle COUNT LOG [TRIGGER]` (DB: a file, or a
+postgresql:// URL) writes COUNT snapshots
 (0: forever), cycling through the reports, and appends each stored id to LOG after its commit.
 """
 
@@ -14,14 +15,16 @@ from pathlib import Path
 
 from covtui.config import Config
 from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
+from covtui.dsn import PostgresTarget, is_postgres
 from covtui.record import record_snapshot
 from covtui.store import Store
 
 
-async def main(db: Path, reports_path: Path, count: int, log: Path, trigger: str) -> None:
+async def main(db: str, reports_path: Path, count: int, log: Path, trigger: str) -> None:
     reports = pickle.loads(reports_path.read_bytes())
-    config = Config(root=db.parent)
-    async with await Store.open(db) as store:
+    config = Config(root=log.parent)
+    target = PostgresTarget.parse(db) if is_postgres(db) else Path(db)
+    async with await Store.open(target) as store:
         print("ready", flush=True)
         i = 0
         while count == 0 or i < count:
@@ -38,4 +41,4 @@ async def main(db: Path, reports_path: Path, count: int, log: Path, trigger: str
 
 if __name__ == "__main__":
     db, reports, count, log, *rest = sys.argv[1:]
-    asyncio.run(main(Path(db), Path(reports), int(count), Path(log), rest[0] if rest else "scan"))
+    asyncio.run(main(db, Path(reports), int(count), Path(log), rest[0] if rest else "scan"))
