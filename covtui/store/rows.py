@@ -91,7 +91,7 @@ STATE_AT_SQL = (
     f"SELECT {STATE_AT.sql} "
     "FROM files f JOIN file_changes c ON c.file_id = f.id AND c.snapshot_id = "
     "(SELECT MAX(snapshot_id) FROM file_changes WHERE file_id = f.id AND snapshot_id <= :sid) "
-    "LEFT JOIN file_states st ON st.id = c.state_id WHERE f.source = :source"
+    "LEFT JOIN file_states st ON st.id = c.state_id WHERE f.source = :source ORDER BY f.path"
 )
 STATE_FIELDS = STATE_AT.get("id", "path", "state_id")
 STATE_DETAIL = STATE_AT.get("missing_lines", "missing_arcs", "functions")

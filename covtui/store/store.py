@@ -414,7 +414,7 @@ class Store(ShardStore):
     async def states_at(self, snapshot_id: int) -> dict[tuple[str, str], FileCoverage]:
         """(source, path) → every reported file's state at `snapshot_id`, across sources."""
         states: dict[tuple[str, str], FileCoverage] = {}
-        for (name,) in await self._all("SELECT name FROM sources"):
+        for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             for row in await self._all(STATE_AT_SQL, {"source": name, "sid": snapshot_id}):
                 _, path, state_id = STATE_FIELDS(row)
                 if state_id is not None:
@@ -567,7 +567,7 @@ class Store(ShardStore):
         if keep_from is None:
             return PruneResult(0, 0, bytes_before, bytes_before)
         # Never past a source's last good result: the total still carries it.
-        for (name,) in await self._all("SELECT name FROM sources"):
+        for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             last_ok = await self._one(
                 "SELECT MAX(snapshot_id) FROM source_results WHERE source = ? AND status = 'ok'",
                 (name,),
@@ -768,7 +768,7 @@ class Store(ShardStore):
     async def files(self, source: str | None = None, snapshot_id: int | None = None) -> list[FileRow]:
         """Every file's state at `snapshot_id` (default: now), with its state at the source's
         previous good snapshot for the change."""
-        names = [source] if source else [r[0] for r in await self._all("SELECT name FROM sources")]
+        names = [source] if source else [r[0] for r in await self._all("SELECT name FROM sources ORDER BY name")]
         result: list[FileRow] = []
         for name in names:
             at = snapshot_id if snapshot_id is not None else LATEST
