@@ -12,8 +12,9 @@ from covtui.cli.context import run
 from covtui.cli.group import fail
 from covtui.config import Range, check_number
 from covtui.display import printable
+from covtui.dsn import is_postgres
 from covtui.present.text import plural
-from covtui.store.migrate import CHUNK_ROWS, is_url, open_endpoint
+from covtui.store.migrate import CHUNK_ROWS, open_endpoint
 from covtui.store.migrate import migrate as copy_history
 
 #: Rows per transaction `--chunk-rows` accepts.
@@ -72,7 +73,7 @@ def migrate(source: str, dest: str, chunk_rows: int) -> None:
 
 
 def _same_file(source: str, dest: str) -> bool:
-    if is_url(source) or is_url(dest):
+    if is_postgres(source) or is_postgres(dest):
         return False
     try:
         return Path(source).samefile(dest)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from covtui.dsn import PostgresTarget, is_postgres
 from covtui.errors import CovtuiError, StoreError
 from covtui.store.schema import MIGRATIONS, NUMBER_COLUMNS, SCHEMA_VERSION
 
@@ -357,13 +358,57 @@ class SqliteEndpoint:
             self.conn = None
 
 
-def is_url(target: str) -> bool:
-    """Whether `target` names a PostgreSQL database rather than a file."""
-    return target.startswith(("postgresql://", "postgres://"))
+class PostgresEndpoint:
+    """A monitoring database on a PostgreSQL server. Its version is read without migrating
+    it; a destination without covtui's schema gets it (a database with other tables is
+    refused by the store). Every chunk is one of the store's write transactions: the write
+    lock, the change counter and the notification to live dashboards included."""
+
+    def __init__(self, conn, target) -> None:
+        self.conn = conn
+        self.target = target
+        self.label = str(target)  # the password masked
+
+    @classmethod
+    async def open(cls, target: PostgresTarget) -> PostgresEndpoint:
+        from covtui.store.postgres import open_postgres
+
+        return cls(await open_postgres(target, create=False, migrate=False), target)
+
+    async def schema_version(self) -> int | None:
+        version = await self.conn._version_or_none()
+        if version is None:
+            await self.conn._refuse_foreign()
+        return version
+
+    async def create_schema(self) -> None:
+        await self.conn.migrate()
+
+    async def has_table(self, name: str) -> bool:
+        (exists,), = await self.conn.fetchall("SELECT to_regclass(?) IS NOT NULL", (name,))
+        return bool(exists)
+
+    async def rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        return [tuple(r) for r in await self.conn.fetchall(sql, params)]
+
+    async def write(self, batches: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+        async with self.conn.transaction():
+            for sql, rows in batches:
+                if list(rows) == [()]:
+                    await self.conn.execute(sql)
+                else:
+                    await self.conn.executemany(sql, rows)
+
+    async def finish(self, tables: Sequence[Table]) -> None:
+        """Identity columns continue past the ids copied in."""
+        await self.conn.sync_ids()
+
+    async def close(self) -> None:
+        await self.conn.close()
 
 
 async def open_endpoint(target: str, *, writable: bool) -> Endpoint:
     """The source (`writable=False`) or destination of a migrate, from a path or a URL."""
-    if is_url(target):
-        raise StoreError("PostgreSQL is not supported by this covtui yet")
+    if is_postgres(target):
+        return await PostgresEndpoint.open(PostgresTarget.parse(target))
     return await SqliteEndpoint.open(Path(target), writable=writable)

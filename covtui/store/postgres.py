@@ -34,9 +34,12 @@ def _psycopg():
     return psycopg
 
 
-async def open_postgres(target: PostgresTarget, *, create: bool, read_only: bool = False) -> PostgresConnection:
+async def open_postgres(
+    target: PostgresTarget, *, create: bool, read_only: bool = False, migrate: bool = True
+) -> PostgresConnection:
     """A connection with the schema checked (a newer one refused, a foreign database refused)
-    and migrated forward; `read_only` then makes every transaction of it read-only."""
+    and migrated forward; `read_only` then makes every transaction of it read-only.
+    `migrate=False`: neither checked nor migrated (`covtui migrate` reads the version itself)."""
     psycopg = _psycopg()
     if psycopg is None:
         raise StoreError(f"{target}: PostgreSQL needs psycopg: pip install 'covtui[postgres]'")
@@ -56,9 +59,10 @@ async def open_postgres(target: PostgresTarget, *, create: bool, read_only: bool
     conn = PostgresConnection(raw, target)
     try:
         await conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-        version = await conn.checked_version(create=create)
-        if version < SCHEMA_VERSION:
-            await conn.migrate()
+        if migrate:
+            version = await conn.checked_version(create=create)
+            if version < SCHEMA_VERSION:
+                await conn.migrate()
         if read_only:
             await conn.execute("SET default_transaction_read_only = on")
     except BaseException:
@@ -251,6 +255,8 @@ class _Transaction:
                     await conn.execute(
                         f"UPDATE {META} SET value = value + 1 WHERE key = 'data_version'"
                     )
+                    # Delivered to every listening dashboard when (and only if) this commits.
+                    await conn.execute(NOTIFY_SQL)
                     # Listening dashboards hear of it when (and only if) this commits.
                     await conn.raw.execute(NOTIFY_SQL)
                 await conn.execute("COMMIT")

@@ -1,4 +1,6 @@
-"""`covtui migrate`: a whole history copied table for table, resumable, refusing what it must."""
+"""`covtui migrate`: a whole history copied table for table, resumable, refusing what it must,
+between SQLite files and between SQLite and PostgreSQL (SQLite → PostgreSQL → SQLite gives the
+same rows in every table and the same `status --json`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from covtui.demo import build_demo_database
+from covtui.dsn import PostgresTarget
 from covtui.errors import StoreError
 from covtui.store import Store
 from covtui.store.migrate import (
@@ -25,6 +28,7 @@ from covtui.store.migrate import (
     schema_tables,
 )
 from covtui.store.schema import MIGRATIONS, SCHEMA_VERSION
+from tests import postgres
 
 from ..conftest import CALC, TESTS, Project, clean_env
 
@@ -267,3 +271,118 @@ def test_a_migrate_killed_midway_resumes_without_duplicates(demo_db: Path, tmp_p
 async def test_a_missing_source_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no monitoring database yet"):
         await open_endpoint(str(tmp_path / "none.db"), writable=False)
+
+
+# -- between SQLite and PostgreSQL ---------------------------------------------------------
+
+PASSWORD = "pg-pass-w0rd"  # trust auth ignores it; it must never be printed
+
+
+@pytest.fixture
+def pg_databases():
+    """`make()`: a new empty PostgreSQL database's URL (with a password in it); all dropped."""
+    postgres.require_server()
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(postgres.create_database())
+        return postgres.url_of(names[-1], user="postgres", password=PASSWORD)
+
+    yield make
+    for name in names:
+        postgres.drop_database(name)
+
+
+def pg_hashes(url: str) -> dict[str, tuple[int, str]]:
+    """Like table_hashes, read from the server (TEXT sorts bytewise there too: COLLATE "C")."""
+    import psycopg
+
+    result = {}
+    with psycopg.connect(url) as conn:
+        for table in schema_tables():
+            rows = conn.execute(
+                f"SELECT {', '.join(table.columns)} FROM {table.name} ORDER BY {', '.join(table.key)}"
+            ).fetchall()
+            result[table.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return result
+
+
+@pytest.mark.parametrize("which", ["demo_db", "scanned_db"])
+def test_sqlite_to_postgres_to_sqlite_is_the_same_history(which, request, pg_databases, tmp_path):
+    source = request.getfixturevalue(which)
+    url = pg_databases()
+    there = covtui("migrate", "--from", str(source), "--to", url, "--chunk-rows", "100", cwd=tmp_path)
+    assert there.returncode == 0, there.stderr
+    back_path = tmp_path / "back.db"
+    back = covtui("migrate", "--from", url, "--to", str(back_path), cwd=tmp_path)
+    assert back.returncode == 0, back.stderr
+    for proc in (there, back):
+        assert PASSWORD not in proc.stdout + proc.stderr
+        assert "postgres:***@" in proc.stdout
+    hashes = table_hashes(source)
+    assert pg_hashes(url) == hashes
+    assert table_hashes(back_path) == hashes
+    status = [covtui("--db", str(db), "status", "--json", cwd=tmp_path) for db in (source, url, back_path)]
+    assert status[0].returncode == 0, status[0].stderr
+    assert status[0].stdout == status[1].stdout == status[2].stdout
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass(%s)", (PROGRESS_TABLE,)).fetchone()[0] is None
+
+
+async def test_new_rows_in_a_migrated_postgres_get_new_ids(demo_db, pg_databases, tmp_path):
+    from covtui.store import Store
+
+    url = pg_databases()
+    assert covtui("migrate", "--from", str(demo_db), "--to", url, cwd=tmp_path).returncode == 0
+    n_alerts = table_hashes(demo_db)["alerts"][0]
+    async with await Store.open(PostgresTarget.parse(url), create=False) as store:
+        async with store.transaction():
+            await store.conn.execute(
+                "INSERT INTO alerts (created_at, rule, severity, message) VALUES (?, ?, ?, ?)",
+                (1.0, "coverage_drop", "info", "after the copy"),
+            )
+        (new_id,), = await store.conn.fetchall("SELECT max(id) FROM alerts")
+    assert new_id == n_alerts + 1
+
+
+def test_a_migrate_into_postgres_killed_midway_resumes(demo_db, pg_databases, tmp_path):
+    import psycopg
+
+    url = pg_databases()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "covtui", "migrate", "--from", str(demo_db), "--to", url, "--chunk-rows", "1"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        copied = 0
+        while copied < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with psycopg.connect(url) as conn:
+                if conn.execute("SELECT to_regclass(%s)", (PROGRESS_TABLE,)).fetchone()[0] is None:
+                    continue
+                copied = sum(conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0]
+                             for t in schema_tables())
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL, "the copy finished before it could be killed"
+    total = sum(n for n, _ in table_hashes(demo_db).values())
+    assert 200 <= sum(n for n, _ in pg_hashes(url).values()) < total
+    proc = covtui("migrate", "--from", str(demo_db), "--to", url, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "(went on from an interrupted copy)" in proc.stdout
+    assert pg_hashes(url) == table_hashes(demo_db)
+
+
+def test_a_postgres_destination_with_another_history_is_refused(demo_db, scanned_db, pg_databases, tmp_path):
+    url = pg_databases()
+    assert covtui("migrate", "--from", str(scanned_db), "--to", url, cwd=tmp_path).returncode == 0
+    before = pg_hashes(url)
+    proc = covtui("migrate", "--from", str(demo_db), "--to", url, cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert "already holds a different history" in line and PASSWORD not in line
+    assert pg_hashes(url) == before
