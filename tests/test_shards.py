@@ -310,3 +310,34 @@ def test_shards_that_cannot_be_combined_make_a_failed_snapshot_saying_why(shards
     assert status["snapshot"]["status"] == "failed" and status["ci_runs"] == []
     assert "Can't combine" in status["sources"]["python"]["message"]
     assert query(project, "SELECT state FROM ci_runs WHERE run_id = 'mix'") == [("failed",)]
+
+
+def test_shards_sent_at_once_to_postgresql_make_exactly_one_snapshot(shards) -> None:
+    """The same burst against a PostgreSQL database: the run's row lock serialises the shards."""
+    from tests import postgres
+
+    postgres.require_server()
+    project, uploads = shards
+    name = postgres.create_database()
+    try:
+        url = postgres.url_of(name)
+        # The schema first (three first opens of an empty database at once: see the report).
+        project.covtui("--db", url, "ingest", "--run", "other", "--shard", "1/2", str(uploads[0][0]),
+                       check=True)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "covtui", "--db", url, "ingest", "--run", "pg", "--shard",
+                 f"{k}/3", str(uploads[k - 1][0]), str(uploads[k - 1][1])],
+                cwd=project.root, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True,
+            )
+            for k in (1, 2, 3)
+        ]
+        results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+        assert all(code == 0 for code, _, _ in results), results
+        assert postgres.admin("SELECT count(*) FROM snapshots", database=name) == [(1,)]
+        assert postgres.admin("SELECT state FROM ci_runs WHERE run_id = 'pg'", database=name) == [("complete",)]
+        status = json.loads(project.covtui("--db", url, "status", "--json", check=True).stdout)
+        assert status["snapshot"]["status"] == "ok" and status["tests"]["total"] == 3
+    finally:
+        postgres.drop_database(name)
