@@ -42,6 +42,14 @@ def without_times(value):
     return value
 
 
+def differences(a, b, where: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in a.keys() | b.keys() for d in differences(a.get(k), b.get(k), f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
 def test_ingest_then_status_is_the_same_on_both_backends(project: Project, pg_database: str) -> None:
     """Two ingests of real coverage.py data (the second a drop: alerts) into SQLite and into
     PostgreSQL: `status --json` and `alerts --json` agree to the last digit."""
@@ -58,7 +66,7 @@ def test_ingest_then_status_is_the_same_on_both_backends(project: Project, pg_da
         alerts = json.loads(project.covtui("alerts", "--all", "--json", "--db", db, check=True).stdout)
         answers[db.split(":")[0]] = (without_times(status), without_times(alerts))
     sqlite, pg = answers.values()
-    assert sqlite == pg
+    assert sqlite == pg, differences(sqlite, pg)
     assert sqlite[0]["totals"]["percent_covered"] > 0 and sqlite[1], "real numbers and alerts"
 
 

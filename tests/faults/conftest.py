@@ -42,9 +42,11 @@ def pickled_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def start_writer(db: Path, reports: Path, count: int, log: Path, trigger: str = "scan") -> subprocess.Popen:
+def start_writer(
+    db: Path | str, reports: Path, count: int, log: Path, trigger: str = "scan", *, stderr=None
+) -> subprocess.Popen:
     root = Path(__file__).resolve().parents[2]
     return subprocess.Popen(
         [sys.executable, "-m", "tests.faults.writer", str(db), str(reports), str(count), str(log), trigger],
-        cwd=root, stdout=subprocess.PIPE, text=True,
+        cwd=root, stdout=subprocess.PIPE, stderr=stderr, text=True,
     )
