@@ -368,3 +368,58 @@ def test_watch_on_change_affected_stores_incremental_snapshots(lib: Project) -> 
     rows = query(lib.db, "SELECT scope, n_tests_run, n_tests FROM snapshots ORDER BY id")
     assert rows == [("full", None, 4), ("incremental", 2, 4)], out
     assert "incremental: 2 of 4 tests" in out
+
+
+# -- the selection rules, as pure functions -------------------------------------------------
+
+
+def test_a_function_body_is_not_module_level_code_but_a_constant_is() -> None:
+    from covtui.domain.affected import module_skeleton
+
+    before = module_skeleton(SHAPES.encode())
+    assert module_skeleton(SHAPES.replace("size * size\n", "size ** 2\n", 1).encode()) == before
+    assert module_skeleton((SHAPES + "\n\ndef added():\n    return 1\n").encode()) == before
+    assert module_skeleton(SHAPES.replace('"square": 4', '"square": 5').encode()) != before
+    decorated = "import functools\n\n\n@functools.cache\ndef f():\n    return 1\n"
+    assert module_skeleton(decorated.replace("cache", "lru_cache()").encode()) != module_skeleton(
+        decorated.encode()
+    )
+    assert module_skeleton(b"def broken(:\n") is None
+
+
+def test_junit_ids_follow_pytests_junit_xml() -> None:
+    from covtui.domain.affected import junit_id
+
+    assert junit_id("tests/test_x.py::test_a") == "tests.test_x::test_a"
+    assert junit_id("tests/test_x.py::TestA::test_b[1-a/b.py]") == "tests.test_x.TestA::test_b[1-a/b.py]"
+
+
+def test_selection_reruns_touching_tests_changed_test_files_and_failures() -> None:
+    from covtui.domain.affected import Base, FullRun, Selection, Tree, select
+
+    files = {
+        "lib/a.py": ["h1", "s1", False], "lib/b.py": ["h2", "s2", False],
+        "tests/test_a.py": ["h3", "s3", False], "tests/test_b.py": ["h4", "s4", False],
+    }
+    base = Base(1, files, "c", "p", {
+        "tests/test_a.py::test_1": "passed", "tests/test_a.py::test_2": "failed",
+        "tests/test_b.py::test_3": "passed", "tests/test_b.py::test_4": "passed",
+    }, {})
+    measured = set(files)
+    now = {**files, "lib/a.py": ["h1'", "s1", False]}
+    chosen = select(base, Tree(now, "c", "p"), {"lib/a.py": {"tests/test_b.py::test_3|run", ""}}, measured)
+    assert isinstance(chosen, Selection)
+    assert chosen.tests == ["tests/test_a.py::test_2", "tests/test_b.py::test_3"]
+    assert chosen.test_files == [] and chosen.measured_changed
+    now = {**files, "tests/test_b.py": ["h4'", "s4'", False]}
+    chosen = select(base, Tree(now, "c", "p"), {}, measured)
+    assert chosen.test_files == ["tests/test_b.py"]
+    assert chosen.replaced >= {"tests/test_b.py::test_3", "tests/test_b.py::test_4"}
+    gone = {k: v for k, v in files.items() if k != "tests/test_b.py"}
+    chosen = select(base, Tree(gone, "c", "p"), {}, measured)
+    assert chosen.test_files == [] and "tests/test_b.py::test_4" in chosen.replaced
+    narrow = Base(1, files, "c", "p", base.outcomes, {}, narrow=True)
+    helper = {**files, "tests/helpers.py": ["h9'", "s9", False]}
+    old_helper = {**files, "tests/helpers.py": ["h9", "s9", False]}
+    narrow.files = old_helper
+    assert isinstance(select(narrow, Tree(helper, "c", "p"), {}, measured), FullRun)

@@ -1,0 +1,179 @@
+"""Affected rescans against full ones: `python -m benchmarks.affected [--rounds 3] [--modules 40]`.
+
+Builds a synthetic project (`--modules` modules of 10 functions, a test file of 10 tests per
+module: 400 tests across 40 modules by default; each test does about `--work` loop steps, a
+few milliseconds), takes a first full `covtui scan`, then for each round changes one
+function's body and times, as whole processes, `covtui scan -q --affected` and then a full
+`covtui scan -q` of the same tree. The two snapshots must store the same figures, per file
+and in total (asserted). Then the time from saving a file to the new snapshot stored by
+`covtui watch --on-change`, with and without `--affected`. Exits 1 when the ratio misses 0.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 0.3
+
+MODULE_HEAD = "WEIGHT = {weight}\n"
+FUNCTION = '''
+
+def f{k}(n):
+    total = 0
+    for i in range(WEIGHT):
+        if (i + n) % {mod} == 0:
+            total += i
+        else:
+            total -= 1
+    return total + {k}
+'''
+TEST_HEAD = "from pkg.mod_{m:02d} import {names}\n"
+TEST = '''
+
+def test_f{k}():
+    assert f{k}({k}) is not None
+'''
+
+
+def make_project(root: Path, modules: int, work: int) -> int:
+    """Write the project; returns how many tests it has."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    n = 0
+    for m in range(modules):
+        body = MODULE_HEAD.format(weight=work) + "".join(
+            FUNCTION.format(k=k, mod=k + 2) for k in range(10)
+        )
+        (root / "pkg" / f"mod_{m:02d}.py").write_text(body)
+        names = ", ".join(f"f{k}" for k in range(10))
+        tests = TEST_HEAD.format(m=m, names=names) + "".join(TEST.format(k=k) for k in range(10))
+        (root / "tests" / f"test_mod_{m:02d}.py").write_text(tests)
+        n += 10
+    (root / "pyproject.toml").write_text(
+        '[tool.coverage.run]\nsource = ["pkg"]\n\n'
+        '[tool.covtui]\nsources = [{ name = "python", command = "pytest -q -p no:cacheprovider" }]\n'
+    )
+    return n
+
+
+def covtui(root: Path, *args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "covtui", *args], cwd=root, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"covtui {' '.join(args)} exited {result.returncode}:\n{result.stdout}")
+    return elapsed, result.stdout
+
+
+def change_one_function(root: Path, round_: int) -> None:
+    path = root / "pkg" / f"mod_{round_ % 40:02d}.py"
+    text = path.read_text()
+    path.write_text(text.replace("    return total + 3\n", f"    total += {round_}\n    return total + 3\n", 1)
+                    if "    return total + 3\n" in text else text + "\n")
+
+
+def stored(db: Path, snapshot_id: int) -> tuple:
+    """A snapshot's figures: its row's numbers, scope and test counts, and each file's state."""
+    from covtui.store import Store
+
+    async def main():
+        async with await Store.open(db, read_only=True) as store:
+            row = await store.snapshot(snapshot_id)
+            return row, await store.states_at(snapshot_id)
+
+    return asyncio.run(main())
+
+
+def latest_id(db: Path) -> int:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT MAX(id) FROM snapshots").fetchone()[0]
+
+
+def watch_latency(root: Path, affected: bool, round_: int) -> float:
+    """Seconds from writing a changed file to its snapshot being stored by `covtui watch`."""
+    db = root / ".covtui" / "covtui.db"
+    args = ["watch", "--interval", "3600", "--on-change"] + (["--affected"] if affected else [])
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "covtui", *args], cwd=root,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        first = latest_id(db)
+        deadline = time.monotonic() + 300
+        while latest_id(db) == first:  # watch scans once when it starts
+            if time.monotonic() > deadline:
+                raise RuntimeError("watch stored no snapshot")
+            time.sleep(0.1)
+        time.sleep(1.0)  # let it settle into waiting for changes
+        before = latest_id(db)
+        saved = time.perf_counter()
+        change_one_function(root, round_)
+        while latest_id(db) == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError("watch stored no snapshot after the change")
+            time.sleep(0.05)
+        return time.perf_counter() - saved
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        try:
+            watch.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            watch.communicate()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.affected")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--modules", type=int, default=40)
+    parser.add_argument("--work", type=int, default=400, help="loop steps per test call")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="covtui-affected-") as tmp:
+        root = Path(tmp) / "proj"
+        n_tests = make_project(root, args.modules, args.work)
+        db = root / ".covtui" / "covtui.db"
+        first, _ = covtui(root, "scan", "-q")
+        print(f"{n_tests} tests across {args.modules} modules; first full scan {first:.2f}s")
+        inc_times, full_times, notes = [], [], []
+        for r in range(args.rounds):
+            change_one_function(root, r)
+            inc_s, out = covtui(root, "scan", "-q", "--affected")
+            inc_id = latest_id(db)
+            notes.append(next((line for line in out.splitlines() if line.startswith(("incremental", "full scan"))), "?"))
+            full_s, _ = covtui(root, "scan", "-q")
+            full_id = latest_id(db)
+            inc_row, inc_files = stored(db, inc_id)
+            full_row, full_files = stored(db, full_id)
+            assert inc_row.scope == "incremental", notes[-1]
+            assert inc_files == full_files, "per-file figures differ"
+            assert inc_row.numbers == full_row.numbers, "totals differ"
+            assert inc_row.tests.n_tests == full_row.tests.n_tests == n_tests
+            inc_times.append(inc_s)
+            full_times.append(full_s)
+            print(f"round {r + 1}: --affected {inc_s:.2f}s ({notes[-1]}), full {full_s:.2f}s; "
+                  f"identical: {inc_row.numbers.pc_covered_str(2)}% both, {len(inc_files)} files")
+        inc, full = statistics.median(inc_times), statistics.median(full_times)
+        ratio = inc / full
+        print(f"median: covtui scan --affected {inc:.2f}s, covtui scan {full:.2f}s: "
+              f"{ratio:.2f}x (target <= {TARGET}x)")
+        watch_inc = watch_latency(root, True, args.rounds)
+        watch_full = watch_latency(root, False, args.rounds + 1)
+        print(f"save -> snapshot stored by covtui watch --on-change: --affected {watch_inc:.2f}s, "
+              f"full {watch_full:.2f}s (both include watch's 2 s quiet wait and 0.8 s debounce)")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
