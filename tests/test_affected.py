@@ -423,3 +423,14 @@ def test_selection_reruns_touching_tests_changed_test_files_and_failures() -> No
     old_helper = {**files, "tests/helpers.py": ["h9", "s9", False]}
     narrow.files = old_helper
     assert isinstance(select(narrow, Tree(helper, "c", "p"), {}, measured), FullRun)
+
+
+def test_unreadable_kept_data_runs_every_test_and_keeps_a_new_base(lib: Project) -> None:
+    scan(lib)
+    (lib.db.parent / "affected/python/base.coverage").write_bytes(b"not a database")
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    outcome = scan(lib, affected=True)
+    assert outcome.status.value == "ok" and outcome.draft.scope == "full"
+    assert outcome.notes[0].startswith("full scan: the kept per-test coverage is not readable")
+    lib.write("lib/words.py", WORDS)
+    assert scan(lib, affected=True).draft.scope == "incremental"

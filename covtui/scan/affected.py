@@ -13,6 +13,7 @@ data. coverage.py then reads the merged file as it reads any run's: the figures 
 from __future__ import annotations
 
 import configparser
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
@@ -34,7 +35,8 @@ from covtui.folder import covtui_files
 COVERAGE_SCHEMA = 7
 #: The variable naming the selection file for covtui's pytest plugin (its SELECT_ENV).
 SELECT_ENV = "COVTUI_SELECT"
-_SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages"}
+_SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "target",
+              "htmlcov"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
 
 
@@ -367,6 +369,15 @@ class Keeper:
 
     def decide(self) -> None:
         """Hash the project and choose: incremental (a selection) or full (a note why)."""
+        try:
+            self._decide()
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            # Kept data that can't be read costs the rescan its speed, never its figures.
+            self.selection = None
+            if self.affected:
+                self.note = f"full scan: the kept per-test coverage is not readable ({exc})"
+
+    def _decide(self) -> None:
         from covtui.domain.affected import FullRun, full_scan_due, select
 
         base, why = load_base(self.folder)
@@ -499,7 +510,16 @@ class Keeper:
         self._data = data[0]
 
     def commit(self, snapshot_id: int) -> None:
-        """Keep the base of the stored snapshot (in a thread: it copies and hashes files)."""
+        """Keep the base of the stored snapshot (in a thread: it copies and hashes files). The
+        snapshot is stored already: a failure here only leaves no base (the next affected
+        rescan runs every test and says why)."""
+        try:
+            self._commit(snapshot_id)
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                save_base(self.folder, None, None, f"the per-test coverage could not be kept ({exc})")
+
+    def _commit(self, snapshot_id: int) -> None:
         base = self._new_base
         if base is None or self._data is None:
             save_base(self.folder, None, None, self._why_not or "the run kept no per-test data")
