@@ -13,7 +13,6 @@ merged per line, JUnit outcomes summed) and records the one snapshot.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import hashlib
@@ -235,6 +234,8 @@ async def _format_conflict(store, run: CiRun, inputs: Sequence[tuple[str, str, b
 async def _assemble(store, config: Config, run: CiRun, git, label: str, expired) -> ShardOutcome:
     """Every shard is in: combine them into one result and record it (in the caller's
     transaction). Inputs that cannot be combined make a failed snapshot saying why."""
+    import asyncio  # here: `covtui ingest` imports asyncio only while its read runs
+
     from covtui.record import ci_label, count_exclusions, record_in_transaction
     from covtui.scan.git_lines import file_diffs
 
