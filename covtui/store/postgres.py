@@ -184,7 +184,8 @@ class PostgresConnection:
         (n_tables,) = (await self.fetchall(
             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
         ))[0]
-        if n_tables:
+        # Another covtui may have committed its schema since we looked: then they are ours.
+        if n_tables and await self._version_or_none() is None:
             raise StoreError(
                 f"{self.target}: a PostgreSQL database, but not covtui's (it has {n_tables} "
                 "other tables): give covtui a database of its own"
@@ -255,8 +256,6 @@ class _Transaction:
                     await conn.execute(
                         f"UPDATE {META} SET value = value + 1 WHERE key = 'data_version'"
                     )
-                    # Delivered to every listening dashboard when (and only if) this commits.
-                    await conn.execute(NOTIFY_SQL)
                     # Listening dashboards hear of it when (and only if) this commits.
                     await conn.raw.execute(NOTIFY_SQL)
                 await conn.execute("COMMIT")

@@ -273,6 +273,33 @@ async def test_a_foreign_postgresql_database_is_refused() -> None:
         postgres.drop_database(name)
 
 
+async def test_a_schema_committed_between_two_checks_is_not_taken_for_a_foreign_one(
+    monkeypatch,
+) -> None:
+    """Several CI shards open an empty team database at once: one finds no covtui schema,
+    another commits it, then the first counts tables. Those tables are covtui's."""
+    from covtui.store.postgres import PostgresConnection
+    from tests import postgres
+
+    postgres.require_server()
+    name = postgres.create_database()
+    try:
+        target = PostgresTarget.parse(postgres.url_of(name))
+        await (await Store.open(target)).close()  # the other writer's schema, committed
+        looked = PostgresConnection._version_or_none
+        calls = []
+
+        async def before_the_commit(self):
+            calls.append(1)
+            return None if len(calls) == 1 else await looked(self)
+
+        monkeypatch.setattr(PostgresConnection, "_version_or_none", before_the_commit)
+        async with await Store.open(target) as store:
+            assert await store.schema_version() == SCHEMA_VERSION
+    finally:
+        postgres.drop_database(name)
+
+
 async def test_an_empty_postgresql_database_is_not_created_by_readers(new_db, backend) -> None:
     if backend != "postgres":
         pytest.skip("SQLite: test_garbage_and_foreign_databases_are_refused")
