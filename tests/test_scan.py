@@ -529,10 +529,11 @@ def test_covtuis_own_pytest_plugin_is_never_in_the_figures(project: Project) -> 
     project.write("pyproject.toml", "")
     project.covtui("scan", check=True)
     status = json.loads(project.covtui("status", "--json", check=True).stdout)
-    # What the project's own run says: pytest under coverage.py, no covtui anywhere.
+    # What the project's own run says: pytest under coverage.py, no covtui anywhere (its
+    # pytest11 plugin, installed with it, turned off).
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", "--branch", "--data-file=own.coverage",
-         "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+         "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:covtui"],
         cwd=project.root, env=clean_env(), check=True, capture_output=True,
     )
     expected = project.coverage_json(project.root / "own.coverage")

@@ -362,7 +362,9 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
     outcomes = None
     if is_pytest:
         module_args = argv[3:] if _is_python(argv[0]) else argv[1:]
-        command = [*coverage_run, "-m", "pytest", *module_args]
+        # covtui's pytest11 plugin records the runs people make themselves: not the scan's
+        # (and an editable install's copy would be measured as the project's code).
+        command = [*coverage_run, "-m", "pytest", "-p", "no:covtui", *module_args]
         if not any(a.startswith("--junitxml") or a.startswith("--junit-xml") for a in module_args):
             junit = work / "junit.xml"
             command.append(f"--junitxml={junit}")
