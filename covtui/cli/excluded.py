@@ -11,7 +11,7 @@ from rich.text import Text
 from covtui.cli.console import console
 from covtui.cli.context import Context, pass_ctx, project_options, run
 from covtui.display import printable
-from covtui.present.text import local_time, plural
+from covtui.present.text import exclusions_compared, local_time, plural
 
 
 @click.command()
@@ -75,12 +75,7 @@ def _reasons_table(audit) -> Table:
         for reason, n in audit.counts().items():
             table.add_row(Text(printable(reason)), f"{n:,}")
         return table
-    if audit.previous_id is None:
-        against = "no comparable snapshot before"
-    elif audit.previous_recorded:
-        against = f"change since #{audit.previous_id}"
-    else:
-        against = f"#{audit.previous_id} did not record them"
+    against = exclusions_compared(audit.previous_id, audit.previous_recorded)
     table = Table(title=f"By reason at snapshot #{last.snapshot_id} ({against})", title_justify="left")
     table.add_column("reason")
     table.add_column("lines", justify="right")

@@ -24,6 +24,15 @@ def partial_run(n_tests: int | None, why: str = "") -> str:
     return text + (f" ({printable(why)})" if why else "")
 
 
+def exclusions_compared(previous_id: int | None, previous_recorded: bool) -> str:
+    """What the exclusion counts' change is against (`covtui excluded` and the `x` screen)."""
+    if previous_id is None:
+        return "no comparable snapshot before"
+    if previous_recorded:
+        return f"change since #{previous_id}"
+    return f"#{previous_id} did not record them"
+
+
 def local_time(ts: float, *, seconds: bool = False) -> str:
     """"2026-11-20 10:00" (or "…10:00:05") in the local zone."""
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

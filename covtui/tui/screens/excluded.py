@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from covtui.display import printable
 from covtui.domain.exclusions import Audit
-from covtui.present.text import plural
+from covtui.present.text import exclusions_compared, plural
 from covtui.tui.screens.subscreen import SubScreen
 from covtui.widgets.critical_files import file_key, split_file_key
 from covtui.widgets.format import shorten_path
@@ -31,12 +31,7 @@ def reason_lines(audit: Audit) -> Text:
         for reason, n in audit.counts().items():
             text += Text("\n") + Text(printable(f"  {n:>6,}  {reason}"))
         return text
-    if audit.previous_id is None:
-        against = "no comparable snapshot before"
-    elif audit.previous_recorded:
-        against = f"change since #{audit.previous_id}"
-    else:
-        against = f"#{audit.previous_id}: not recorded"
+    against = exclusions_compared(audit.previous_id, audit.previous_recorded)
     text += Text(f"\nBy reason at snapshot #{last.snapshot_id} · lines, files ({against})", style="dim")
     for c in audit.reasons:
         lines = "" if c.now.n_lines is None else f"{c.now.n_lines:,}"
