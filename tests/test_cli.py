@@ -138,7 +138,7 @@ def test_alerts_ack_and_prune(project: Project) -> None:
     assert proc.returncode != 0 and "--undo takes alert ids" in proc.stderr
     assert [a["id"] for a in json.loads(project.covtui("alerts", "--json", check=True).stdout)] == [first]
     proc = project.covtui("prune", "--older-than", "0", check=True)
-    assert "removed 1 snapshot and" in proc.stdout
+    assert "removed 1 snapshot, 0 acknowledged alerts and 0 finished CI runs" in proc.stdout
     status = json.loads(project.covtui("status", "--json", check=True).stdout)
     assert status["snapshot"]["id"] == 2
 

@@ -341,3 +341,29 @@ def test_shards_sent_at_once_to_postgresql_make_exactly_one_snapshot(shards) -> 
         assert status["snapshot"]["status"] == "ok" and status["tests"]["total"] == 3
     finally:
         postgres.drop_database(name)
+
+
+def test_a_run_of_one_shard_is_remapped_as_coverage_combine_would(shards) -> None:
+    """`--shard 1/1`: one data file from another checkout still goes through `[paths]`, as
+    `coverage combine` takes even one file; read as it is, its files are outside the project."""
+    project, uploads = shards
+    data, junit = uploads[1]
+    project.covtui("ingest", "--run", "solo", "--shard", "1/1", str(data), str(junit), check=True)
+    combine_dir = project.root / "combined"
+    combine_dir.mkdir()
+    copy = shutil.copy(data, combine_dir / ".coverage.solo")
+    subprocess.run([sys.executable, "-m", "coverage", "combine", "--keep", str(copy)],
+                   cwd=project.root, env=clean_env(), check=True, capture_output=True)
+    expected = project.coverage_json(project.root / ".coverage")
+    status = status_json(project)
+    assert status["snapshot"]["status"] == "ok"
+    keys = ["covered_lines", "num_statements", "missing_lines", "num_branches",
+            "covered_branches", "missing_branches", "num_partial_branches", "percent_covered"]
+    assert {k: status["totals"][k] for k in keys} == {k: expected["totals"][k] for k in keys}
+    assert set(status["files"]["python"]) == set(expected["files"]) == {
+        "pkg/__init__.py", "pkg/calc.py", "pkg/more.py"}
+    for path, data in expected["files"].items():
+        got = status["files"]["python"][path]["summary"]
+        assert {k: got[k] for k in keys} == {k: data["summary"][k] for k in keys}, path
+    # test_neg ran classify's negative branch only.
+    assert 0 < expected["files"]["pkg/calc.py"]["summary"]["percent_covered"] < 100

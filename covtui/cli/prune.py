@@ -30,7 +30,7 @@ def prune(obj: Context, days: float | None) -> None:
 
     result = run(main())
     console.print(
-        f"removed {plural(result.n_snapshots, 'snapshot')} and {plural(result.n_alerts, 'acknowledged alert')} "
-        f"older than {keep:g} days; database {result.bytes_before / 1e6:.1f} MB → {result.bytes_after / 1e6:.1f} MB"
+        f"removed {plural(result.n_snapshots, 'snapshot')}, {plural(result.n_alerts, 'acknowledged alert')} "
+        f"and {plural(result.n_ci_runs, 'finished CI run')} older than {keep:g} days; database {result.bytes_before / 1e6:.1f} MB → {result.bytes_after / 1e6:.1f} MB"
     )
 

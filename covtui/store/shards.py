@@ -102,3 +102,18 @@ class ShardStore:
             "DELETE FROM ci_shard_files WHERE run_id = ? AND source = ?", (run_id, source)
         )
 
+
+    async def prune_ci_runs(self, keep_from: int | None) -> int:
+        """Forget finished runs whose snapshot is gone (older than snapshot `keep_from`; every
+        one when None): their shard rows only served to recognise a shard sent again. Runs
+        still waiting keep their inputs: the next ingest records them failed at their timeout.
+        """
+        gone = "state <> ? AND (snapshot_id IS NULL OR snapshot_id < ?)"
+        params = (PENDING, keep_from if keep_from is not None else 2**62)
+        for table in ("ci_shard_files", "ci_shards"):
+            await self.conn.execute(
+                f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM ci_runs r "
+                f"WHERE r.run_id = {table}.run_id AND r.source = {table}.source AND r.{gone})",
+                params,
+            )
+        return await self.conn.execute(f"DELETE FROM ci_runs WHERE {gone}", params)

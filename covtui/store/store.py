@@ -91,6 +91,7 @@ class PruneResult:
     n_alerts: int
     bytes_before: int
     bytes_after: int
+    n_ci_runs: int = 0  # finished CI shard runs forgotten with their snapshots
 
 
 class Store(ShardStore):
@@ -548,7 +549,7 @@ class Store(ShardStore):
 
     async def prune(self, older_than_days: float, now: float | None = None) -> PruneResult:
         """Drop snapshots older than the cutoff, keeping the latest snapshot and the file
-        states it needs, and unacknowledged alerts.
+        states it needs, and unacknowledged alerts; finished CI runs go with their snapshots.
 
         Oldest first, in short transactions of about `PRUNE_STEP_ROWS` file changes: each
         one leaves a complete, smaller history, and writers get the lock between them.
@@ -565,7 +566,9 @@ class Store(ShardStore):
         )
         keep_from = row[0]
         if keep_from is None:
-            return PruneResult(0, 0, bytes_before, bytes_before)
+            async with self.conn.transaction():
+                n_ci_runs = await self.prune_ci_runs(None)
+            return PruneResult(0, 0, bytes_before, bytes_before, n_ci_runs)
         # Never past a source's last good result: the total still carries it.
         for (name,) in await self._all("SELECT name FROM sources ORDER BY name"):
             last_ok = await self._one(
@@ -590,9 +593,12 @@ class Store(ShardStore):
                 (cutoff, keep_from),
             )
             await self._prune_line_tests()
-        if n_snapshots or n_alerts:
+            n_ci_runs = await self.prune_ci_runs(keep_from)
+        if n_snapshots or n_alerts or n_ci_runs:
             await self.conn.reclaim_space()
-        return PruneResult(n_snapshots, n_alerts, bytes_before, await self.conn.size_bytes())
+        return PruneResult(
+            n_snapshots, n_alerts, bytes_before, await self.conn.size_bytes(), n_ci_runs
+        )
 
     async def _prune_step(self, keep_from: int) -> int | None:
         """Drop the oldest snapshots, up to about PRUNE_STEP_ROWS file changes' worth (never

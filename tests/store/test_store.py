@@ -517,3 +517,43 @@ async def test_a_write_started_during_a_prune_succeeds(tmp_path: Path, new_db, r
         assert result.n_snapshots == 26
         assert (await store.latest_snapshot()).id == snapshot_id
         assert await integrity(store) == ("ok", None)
+
+
+async def test_prune_forgets_finished_ci_runs_with_their_snapshots_and_keeps_waiting_ones(
+    tmp_path: Path, new_db, reports
+) -> None:
+    """A CI run's rows outlive its snapshot only as long as the snapshot is kept; a run still
+    waiting for shards keeps its inputs (its timeout records it failed at the next ingest)."""
+    from covtui.domain.records import COMPLETE, PENDING
+
+    config = Config(root=tmp_path)
+    async with await Store.open(new_db()) as store:
+        runs = {}
+        for i, name in enumerate(["some", "more", "most"]):
+            run_id = f"run{i}"
+            async with store.conn.transaction():
+                await store.lock_ci_run(run_id, "python", 1, i * DAY)
+                await store.add_ci_shard(run_id, "python", 1, f"d{i}", i * DAY, [("c", "coverage.py", b"x")])
+            snapshot_id, _ = await record_snapshot(store, draft(reports[name], i * DAY), config)
+            async with store.conn.transaction():
+                await store.finish_ci_run(run_id, "python", COMPLETE, snapshot_id)
+            runs[run_id] = snapshot_id
+        async with store.conn.transaction():
+            await store.lock_ci_run("waiting", "python", 2, 0.0)
+            await store.add_ci_shard("waiting", "python", 1, "w", 0.0, [("c", "coverage.py", b"y")])
+
+        async def rows(table: str) -> set[str]:
+            return {r[0] for r in await store.conn.fetchall(f"SELECT run_id FROM {table}")}
+
+        result = await store.prune(1.5, now=2 * DAY)
+        assert result.n_snapshots == 1 and result.n_ci_runs == 1
+        assert await rows("ci_runs") == {"run1", "run2", "waiting"}
+        assert await rows("ci_shards") == {"run1", "run2", "waiting"}
+        assert await rows("ci_shard_files") == {"waiting"}
+        assert (await store.ci_run("run1", "python")).snapshot_id == runs["run1"]
+        result = await store.prune(0, now=10 * DAY)
+        assert result.n_ci_runs == 1  # run1; run2's snapshot is the latest, kept
+        assert await rows("ci_runs") == {"run2", "waiting"}
+        waiting = await store.ci_run("waiting", "python")
+        assert waiting.state == PENDING and waiting.shards == {1: "w"}
+        assert await store.ci_shard_files("waiting", "python") == [(1, "c", "coverage.py", b"y")]
