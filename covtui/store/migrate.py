@@ -400,8 +400,10 @@ class PostgresEndpoint:
                     await self.conn.executemany(sql, rows)
 
     async def finish(self, tables: Sequence[Table]) -> None:
-        """Identity columns continue past the ids copied in."""
+        """Identity columns continue past the ids copied in; the planner gets the copied
+        rows' statistics now (as after pg_restore), not when autovacuum comes round."""
         await self.conn.sync_ids()
+        await self.conn.execute("ANALYZE")
 
     async def close(self) -> None:
         await self.conn.close()
