@@ -14,7 +14,10 @@ Measured:
   showing that snapshot (the `DashboardLoaded` message posted): median, p95, max over every
   (snapshot, pane);
 - refresh cost per pane: queries per full reload and per idle change check, milliseconds per
-  full reload (the poller's own `load_s`), queries per second per pane;
+  full reload (the poller's own `load_s`), queries per second per pane; CPU per full reload,
+  the pane process's own (`time.process_time()` around the reload) and the server's (its
+  pane backends' CPU while writing over the number of reloads, change checks included): what
+  20 reloads at once ask of the 2 cores that run the panes, the server and the writers here;
 - server CPU: user + system time of the server backends serving the panes (their query
   connections and, with LISTEN, their listening ones) and the writers, from /proc/PID/stat of
   each backend (pids from pg_stat_activity); pg_stat_statements is not preloaded on this
@@ -124,6 +127,18 @@ async def run_pane(url: str, mode: str, seconds: float, out: Path) -> None:
 
     records: list[list] = []
     last_count = 0
+    # The pane process's own CPU for its last full reload (the client's share of a reload).
+    reload_cpu = [0.0]
+    dashboard = Queries.dashboard
+
+    async def measured_dashboard(self, *args, **kwargs):
+        started = time.process_time()
+        try:
+            return await dashboard(self, *args, **kwargs)
+        finally:
+            reload_cpu[0] = time.process_time() - started
+
+    Queries.dashboard = measured_dashboard
 
     def on_message(message) -> None:
         nonlocal last_count
@@ -131,7 +146,7 @@ async def run_pane(url: str, mode: str, seconds: float, out: Path) -> None:
         spent, last_count = n_queries - last_count, n_queries
         if isinstance(message, DashboardLoaded):
             latest = message.state.latest.id if message.state.latest else None
-            records.append(["load", now, latest, spent, message.status.load_s])
+            records.append(["load", now, latest, spent, message.status.load_s, reload_cpu[0]])
         elif isinstance(message, PollSucceeded):
             records.append(["check", now, None, spent, None])
         elif isinstance(message, PollFailed):
@@ -235,6 +250,7 @@ class ModeResult:
     idle_queries_per_s_per_pane: float
     idle_cpu: dict[str, float]
     idle_s: float
+    load_cpu_ms: list[float]  # the pane process's CPU per full reload
 
 
 def run_mode(database: str, mode: str, args, workdir: Path) -> ModeResult:
@@ -303,7 +319,7 @@ def run_mode(database: str, mode: str, args, workdir: Path) -> ModeResult:
 
     commits = [c for k in range(args.writers) for c in json.loads((folder / f"writer{k}.json").read_text())]
     latencies, noticed, missed = [], [], 0
-    load_queries, check_queries, load_ms = [], [], []
+    load_queries, check_queries, load_ms, load_cpu_ms = [], [], [], []
     total_queries, idle_queries, failures = 0, 0, 0
     for k in range(args.panes):
         data = json.loads((folder / f"pane{k}.json").read_text())
@@ -317,6 +333,7 @@ def run_mode(database: str, mode: str, args, workdir: Path) -> ModeResult:
             if r[0] == "load":
                 load_queries.append(r[3])
                 load_ms.append(r[4] * 1000)
+                load_cpu_ms.append(r[5] * 1000)
             elif r[0] == "check":
                 check_queries.append(r[3])
         for snapshot_id, committed_at in commits:
@@ -330,7 +347,7 @@ def run_mode(database: str, mode: str, args, workdir: Path) -> ModeResult:
     return ModeResult(
         mode, latencies, noticed, missed, load_queries, check_queries, load_ms,
         total_queries / window_s / args.panes, cpu, window_s, len(commits), failures,
-        idle_queries / idle_s / args.panes, idle_cpu, idle_s,
+        idle_queries / idle_s / args.panes, idle_cpu, idle_s, load_cpu_ms,
     )
 
 
@@ -362,6 +379,8 @@ def report(results: list[ModeResult], args) -> None:
         ("full reloads per pane", lambda r: f"{len(r.load_ms) / args.panes:.1f}"),
         ("queries per full reload (median)", lambda r: f"{statistics.median(r.load_queries):.0f}" if r.load_queries else "-"),
         ("ms per full reload (median / p95)", lambda r: f"{_pct(r.load_ms, 0.5):.0f} / {_pct(r.load_ms, 0.95):.0f}"),
+        ("CPU ms per full reload: pane process (median)", lambda r: f"{_pct(r.load_cpu_ms, 0.5):.1f}"),
+        ("CPU ms per full reload: server (+ checks)", lambda r: f"{_pane_cpu(r.cpu) * 1000 / max(1, len(r.load_ms)):.1f}"),
         ("idle change checks per pane", lambda r: f"{len(r.check_queries) / args.panes:.1f}"),
         ("queries per idle check", lambda r: f"{statistics.median(r.check_queries):.0f}" if r.check_queries else "-"),
         ("idle (no writes): queries per second per pane", lambda r: f"{r.idle_queries_per_s_per_pane:.2f}"),
