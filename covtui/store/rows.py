@@ -40,6 +40,11 @@ class Columns:
         """Reads the named columns of a row, in that order (one C call per row)."""
         return itemgetter(*(self.index[n] for n in names))
 
+    def named(self, *names: str) -> Callable[[Sequence], dict]:
+        """Reads the named columns of a row as keyword arguments (column name → value)."""
+        get = self.get(*names)
+        return lambda row: dict(zip(names, get(row), strict=True))
+
     def span(self, names: Sequence[str]) -> slice:
         """Where a run of adjacent columns lands (the numbers, the test counts, the run cost)."""
         start = self.index[names[0]]
@@ -62,25 +67,27 @@ SNAPSHOT = Columns(
     "diff_base", "n_diff_statements", "n_diff_missing", "scope", "n_tests_run",
 )
 SNAPSHOT_COLUMNS = SNAPSHOT.sql
-SNAPSHOT_FIELDS = SNAPSHOT.get(
-    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch", "git_dirty",
-    "measured", "diff_base", "n_diff_statements", "n_diff_missing", "scope", "n_tests_run",
+# The columns `SnapshotRow` takes as they are; git_dirty and measured are converted.
+SNAPSHOT_AS_IS = SNAPSHOT.named(
+    "id", "created_at", "trigger", "label", "status", "git_commit", "git_branch",
+    "diff_base", "n_diff_statements", "n_diff_missing", "scope", "n_tests_run",
 )
+SNAPSHOT_CONVERTED = SNAPSHOT.get("git_dirty", "measured")
 SOURCE = Columns(
     "r.source", "r.snapshot_id", "s.created_at", "r.status", "r.format",
     *prefixed("r", NUMBER_COLUMNS), *prefixed("r", TEST_COLUMNS), *prefixed("r", RUN_COLUMNS),
     "r.message", "r.measures_unimported",
 )
 SOURCE_COLUMNS = SOURCE.sql
-SOURCE_FIELDS = SOURCE.get(
-    "source", "snapshot_id", "created_at", "status", "format", "message", "measures_unimported"
-)
+SOURCE_KEY = SOURCE.get("source", "snapshot_id")
+SOURCE_AS_IS = SOURCE.named("source", "snapshot_id", "created_at", "status", "format", "message")
+SOURCE_UNIMPORTED = SOURCE.get("measures_unimported")
 ALERT = Columns(
     "id", "snapshot_id", "created_at", "rule", "severity", "source", "path", "message", "value",
     "threshold", "acknowledged_at", "detail",
 )
 ALERT_COLUMNS = ALERT.sql
-ALERT_FIELDS = ALERT.get(*ALERT.index)
+ALERT_FIELDS = ALERT.named(*ALERT.index)
 
 # A source's files with their state at snapshot :sid (the latest change at or before it).
 STATE_AT = Columns(
@@ -149,26 +156,14 @@ S_RUN = SNAPSHOT.span(RUN_COLUMNS)
 
 
 def snapshot_row(row: Sequence) -> SnapshotRow:
-    (id_, created_at, trigger, label, status, git_commit, git_branch, git_dirty, measured,
-     diff_base, n_diff_statements, n_diff_missing, scope, n_tests_run) = SNAPSHOT_FIELDS(row)
+    git_dirty, measured = SNAPSHOT_CONVERTED(row)
     return SnapshotRow(
-        id=id_,
-        created_at=created_at,
-        trigger=trigger,
-        label=label,
-        status=status,
-        git_commit=git_commit,
-        git_branch=git_branch,
+        **SNAPSHOT_AS_IS(row),
         git_dirty=None if git_dirty is None else bool(git_dirty),
         measured=tuple(filter(None, measured.split(","))),
         numbers=numbers_of(row[S_NUMBERS]),
         tests=tests_of(row[S_TESTS]),
         run=RunMetricsRow(*row[S_RUN]),
-        diff_base=diff_base,
-        n_diff_statements=n_diff_statements,
-        n_diff_missing=n_diff_missing,
-        scope=scope,
-        n_tests_run=n_tests_run,
     )
 
 
@@ -178,41 +173,21 @@ R_RUN = SOURCE.span(RUN_COLUMNS)
 
 
 def source_row(row: Sequence, **extra) -> SourceRow:
-    source, snapshot_id, created_at, status, format_, message, measures_unimported = (
-        SOURCE_FIELDS(row)
-    )
+    measures_unimported = SOURCE_UNIMPORTED(row)
     return SourceRow(
-        source=source,
-        snapshot_id=snapshot_id,
-        created_at=created_at,
-        status=status,
-        format=format_,
+        **SOURCE_AS_IS(row),
         numbers=numbers_of(row[R_NUMBERS]),
         tests=tests_of(row[R_TESTS]),
         run=RunMetricsRow(*row[R_RUN]),
-        message=message,
         measures_unimported=None if measures_unimported is None else bool(measures_unimported),
         **extra,
     )
 
 
 def alert_row(row: Sequence) -> Alert:
-    (id_, snapshot_id, created_at, rule, severity, source, path, message, value, threshold,
-     acknowledged_at, detail) = ALERT_FIELDS(row)
-    return Alert(
-        id=id_,
-        snapshot_id=snapshot_id,
-        created_at=created_at,
-        rule=rule,
-        severity=Severity(severity),
-        source=source,
-        path=path,
-        message=message,
-        value=value,
-        threshold=threshold,
-        acknowledged_at=acknowledged_at,
-        detail=detail,
-    )
+    fields = ALERT_FIELDS(row)
+    fields["severity"] = Severity(fields["severity"])
+    return Alert(**fields)
 
 
 F_NUMBERS = STATE_AT.span(NUMBER_COLUMNS)

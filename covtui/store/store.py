@@ -62,7 +62,7 @@ from covtui.store.rows import (
     NUMBERS,
     SNAPSHOT_COLUMNS,
     SOURCE_COLUMNS,
-    SOURCE_FIELDS,
+    SOURCE_KEY,
     STATE_AT_SQL,
     STATE_FIELDS,
     alert_row,
@@ -742,7 +742,7 @@ class Store(ShardStore):
                 rows.append(row)
         result = []
         for row in rows:
-            name, sid = SOURCE_FIELDS(row)[:2]
+            name, sid = SOURCE_KEY(row)
             last_ok = await self._one(
                 "SELECT snapshot_id FROM source_results WHERE source = ? AND status = 'ok' "
                 "AND snapshot_id <= ? ORDER BY snapshot_id DESC LIMIT 1",
