@@ -238,3 +238,35 @@ async def test_alerts_at_80_columns_give_the_source_columns_room_to_the_message(
         await pilot.pause()
         assert "Source" in screen_text(app)
         assert table.cursor_key == selected  # the same alert stays selected
+
+
+async def test_a_screen_that_cannot_load_says_so_where_it_shows_its_data_and_stays_open(config, db):
+    """Each data screen: a failed query is one line on the screen (as text, never markup),
+    the screen stays usable, and escape goes back."""
+    from covtui.tui.screens.components import ComponentsScreen
+    from covtui.tui.screens.excluded import ExcludedScreen
+
+    app = make_app(config, db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+
+        async def broken(*_args, **_kwargs):
+            raise RuntimeError("database is locked [bold]x[/bold]")
+
+        for key, name, screen_type, query in [
+            ("f", "the files", FilesScreen, "files"),
+            ("a", "the alerts", AlertsScreen, "alerts"),
+            ("C", "the components", ComponentsScreen, "components"),
+            ("x", "the exclusions", ExcludedScreen, "exclusions"),
+        ]:
+            original = getattr(app.queries, query)
+            setattr(app.queries, query, broken)
+            try:
+                await pilot.press(key)
+                assert isinstance(app.screen, screen_type)
+                expected = f"cannot load {name}: database is locked [bold]x[/bold]"
+                await wait_for(pilot, lambda expected=expected: expected in screen_text(app))
+            finally:
+                setattr(app.queries, query, original)
+            await pilot.press("escape")
+            assert isinstance(app.screen, MainScreen)

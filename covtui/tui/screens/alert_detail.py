@@ -182,27 +182,27 @@ class AlertDetailScreen(SubScreen):
 
     def on_mount(self) -> None:
         self.query_one("#alert-body").focus()
-        self.watch(self.app, "state", lambda _: self.load(), init=False)
         self.show()
-        self.load()
+        self.follow_the_data()
 
     @work(exclusive=True, group="alert-detail")
     async def load(self) -> None:
-        try:
-            alerts = await self.app.queries.alerts()
-            alert = next((a for a in alerts if a.id == self.alert.id), None)
-            if alert is None:
-                self.query_one("#alert-facts", Static).update(
-                    Text(f"Alert #{self.alert.id} is no longer stored (pruned).")
-                )
-                return
-            self.alert = alert
-            self.context = await self.app.queries.alert_context(alert)
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#alert-facts", Static).update(Text(printable(f"cannot load the alert: {exc}")))
+        alerts = await self.fetched("the alert", self.app.queries.alerts())
+        if alerts is None:
             return
+        alert = next((a for a in alerts if a.id == self.alert.id), None)
+        if alert is None:
+            self.say_problem(f"Alert #{self.alert.id} is no longer stored (pruned).")
+            return
+        context = await self.fetched("the alert", self.app.queries.alert_context(alert))
+        if context is None:
+            return
+        self.alert, self.context = alert, context
         self.loaded = True
         self.show()
+
+    def say_problem(self, text: str) -> None:
+        self.query_one("#alert-facts", Static).update(Text(text))
 
     def show(self) -> None:
         alert = self.alert

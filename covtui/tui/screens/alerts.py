@@ -128,16 +128,14 @@ class AlertsScreen(SubScreen):
         table = self.query_one(AlertsTable)
         table.build_columns()
         table.focus()
-        self.watch(self.app, "state", lambda _: self.load(), init=False)
-        self.load()
+        self.follow_the_data()
 
     @work(exclusive=True, group="alerts")
     async def load(self) -> None:
-        try:
-            self.alerts = await self.app.queries.alerts()
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one(TitleBar).show(printable(f"cannot load the alerts: {exc}"))
+        alerts = await self.fetched("the alerts", self.app.queries.alerts())
+        if alerts is None:
             return
+        self.alerts = alerts
         self.loaded = True
         rules = sorted({a.rule for a in self.alerts})
         select = self.query_one("#rule-filter", Select)

@@ -63,23 +63,26 @@ class ComponentsScreen(SubScreen):
         table.focus()
         if self.selected is None:
             self.selected = self.app.component
-        self.watch(self.app, "state", lambda _: self.load(), init=False)
-        self.load()
+        self.follow_the_data()
+
+    def say_problem(self, text: str) -> None:
+        self.query_one("#component-summary", Static).update(Text(text))
 
     def _path_width(self) -> int:
         return self.query_one(KeyedTable).room_left(sum(_FIXED.values()), len(_FIXED) + 1)
 
     @work(exclusive=True, group="components")
     async def load(self) -> None:
-        try:
-            self.parts = await self.app.queries.components()
-            self.files = await self.app.queries.files()
-            self.query_one(ComponentsPanel).trend = await self.app.queries.component_trend(TREND_POINTS)
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one("#component-summary", Static).update(
-                Text(printable(f"cannot load the components: {exc}"))
-            )
+        queries = self.app.queries
+
+        async def everything():
+            return (await queries.components(), await queries.files(),
+                    await queries.component_trend(TREND_POINTS))
+
+        loaded = await self.fetched("the components", everything())
+        if loaded is None:
             return
+        self.parts, self.files, self.query_one(ComponentsPanel).trend = loaded
         names = [c.name for c in self.parts.breakdown.components]
         if self.selected not in names:
             self.selected = names[0] if names else None

@@ -68,8 +68,10 @@ class ExcludedScreen(SubScreen):
         table.add_column(Text("Line", justify="right"), key="line", width=_FIXED["line"])
         table.add_column("Why", key="reason", width=_FIXED["reason"])
         table.focus()
-        self.watch(self.app, "state", lambda _: self.load(), init=False)
-        self.load()
+        self.follow_the_data()
+
+    def say_problem(self, text: str) -> None:
+        self.query_one("#excluded-summary", Static).update(Text(text))
 
     def _path_width(self) -> int:
         return self.query_one(KeyedTable).room_left(sum(_FIXED.values()), len(_FIXED) + 1)
@@ -77,11 +79,10 @@ class ExcludedScreen(SubScreen):
     @work(exclusive=True, group="excluded")
     async def load(self) -> None:
         summary = self.query_one("#excluded-summary", Static)
-        try:
-            self.audit = audit = await self.app.queries.exclusions()
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            summary.update(Text(printable(f"cannot audit the exclusions: {exc}")))
+        audit = await self.fetched("the exclusions", self.app.queries.exclusions())
+        if audit is None:
             return
+        self.audit = audit
         text = Text(
             f"{plural(audit.n_lines, 'excluded line')} in {plural(len(audit.files), 'file')} · "
             f"{plural(len(audit.left_out), 'file')} left out", style="bold",

@@ -104,16 +104,14 @@ class FilesScreen(SubScreen):
         table.add_column(Text("Missed/total", justify="right"), key="missed", width=_FIXED["missed"])
         table.add_column(Text("Change", justify="right"), key="change", width=_FIXED["change"])
         self.query_one(Input).focus()
-        self.watch(self.app, "state", lambda _: self.load(), init=False)
-        self.load()
+        self.follow_the_data()
 
     @work(exclusive=True, group="files")
     async def load(self) -> None:
-        try:
-            self.files = await self.app.queries.files()
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            self.query_one(TitleBar).show(printable(f"cannot load the files: {exc}"))
+        files = await self.fetched("the files", self.app.queries.files())
+        if files is None:
             return
+        self.files = files
         self.loaded = True
         self.show_files()
 

@@ -97,13 +97,10 @@ class RecommendationsScreen(SubScreen):
 
     @work(exclusive=True, group="recommendations")
     async def load(self) -> None:
-        title = self.query_one(TitleBar)
         state = self.app.state
         snapshot_id = state.latest.id if state is not None and state.latest is not None else None
-        try:
-            recs = await self.app.queries.recommendations()
-        except Exception as exc:  # noqa: BLE001  (shown; the poller's indicator says more)
-            title.show(printable(f"cannot work out the recommendations: {exc}"))
+        recs = await self.fetched("the recommendations", self.app.queries.recommendations())
+        if recs is None:
             return
         self._snapshot_id = snapshot_id
         self.recommendations = recs
