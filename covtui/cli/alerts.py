@@ -13,7 +13,6 @@ from covtui.config import Range, check_number
 from covtui.errors import CovtuiError
 from covtui.present.text import plural
 from covtui.query.alerts import acknowledge, alert_list
-from covtui.store import Store
 
 #: How many alerts `alerts -n` lists at most.
 ALERT_LIMIT = Range(min=1, max=1_000_000_000)
@@ -33,11 +32,7 @@ def alerts(ctx: click.Context, show_all: bool, as_json: bool, limit: int) -> Non
 
     check_number("--limit", limit, ALERT_LIMIT)
 
-    async def main():
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await alert_list(store, unacknowledged_only=not show_all, limit=limit)
-
-    rows = run(main())
+    rows = obj.read(lambda store: alert_list(store, unacknowledged_only=not show_all, limit=limit))
     if as_json:
         from covtui.present.serialise import alert_json
 

@@ -8,7 +8,7 @@ import click
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.display import printable
 
 
@@ -24,13 +24,12 @@ def check(obj: Context, as_json: bool) -> None:
 
     config = obj.config
 
-    async def main() -> ComponentState | None:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            if await store.latest_snapshot() is None:
-                return None
-            return await component_state(store, config)
+    async def gates(store: Store) -> ComponentState | None:
+        if await store.latest_snapshot() is None:
+            return None
+        return await component_state(store, config)
 
-    state = run(main())
+    state = obj.read(gates)
     if state is None:
         raise CovtuiError(f"{obj.db_path}: no snapshots yet: run `covtui scan` or `covtui ingest`")
     failures = [line for result in state.gates for line in result.failures]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from covtui.config import Config
     from covtui.dsn import PostgresTarget
+    from covtui.store import Store
+
+T = TypeVar("T")
 
 
 def run(coro: Awaitable):
@@ -40,6 +43,16 @@ class Context:
     def db_path(self) -> Path | PostgresTarget:
         """The database: an SQLite file, or a PostgreSQL database (`str()` masks its password)."""
         return self.config.database_target
+
+    def read(self, query: Callable[[Store], Awaitable[T]]) -> T:
+        """`query`'s answer from the database opened read-only (run as `run` runs)."""
+        from covtui.store import Store
+
+        async def main() -> T:
+            async with await Store.open(self.db_path, read_only=True) as store:
+                return await query(store)
+
+        return run(main())
 
 
 def _database_option(value: str) -> str:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.display import printable
 from covtui.present.text import exclusions_compared, local_time, plural
 
@@ -21,17 +21,11 @@ from covtui.present.text import exclusions_compared, local_time, plural
 @pass_ctx
 def excluded(obj: Context, as_json: bool, lines: bool) -> None:
     """List excluded lines (pragma, exclude regexes) and left-out files (omit, generated)."""
-    from covtui.domain.exclusions import Audit
     from covtui.query.exclusions import exclusions_audit
-    from covtui.store import Store
 
     config = obj.config
 
-    async def main() -> Audit:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await exclusions_audit(store, config)
-
-    audit = run(main())
+    audit = obj.read(lambda store: exclusions_audit(store, config))
     if as_json:
         print(json.dumps(_as_json(audit), indent=2))
         return

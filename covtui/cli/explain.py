@@ -9,11 +9,10 @@ import click
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.display import printable
 from covtui.domain.explain import Explanation, by_size
 from covtui.query.explain import explanation
-from covtui.store import Store
 
 #: Files and tests listed per cause before "… and N more" (--json lists all).
 LISTED = 8
@@ -32,13 +31,9 @@ def explain(obj: Context, from_id: int | None, to_id: int | None, as_json: bool)
 
     diffs = functools.partial(file_diffs, obj.config.root)
 
-    async def main() -> Explanation:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await explanation(
-                store, from_id, to_id, diffs, obj.config.alerts.flaky_half_life_days
-            )
-
-    e = run(main())
+    e = obj.read(lambda store: explanation(
+        store, from_id, to_id, diffs, obj.config.alerts.flaky_half_life_days
+    ))
     if as_json:
         from covtui.present.serialise import explanation_json
 

@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.display import printable
 
 
@@ -17,16 +17,11 @@ from covtui.display import printable
 def ratchet(obj: Context, dry_run: bool) -> None:
     """Raise floors that held for [tool.covtui.ratchet] snapshots; never lower one."""
     from covtui.config import write_floors
-    from covtui.query.components import RatchetPlan, ratchet_plan
-    from covtui.store import Store
+    from covtui.query.components import ratchet_plan
 
     config = obj.config
 
-    async def main() -> RatchetPlan:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await ratchet_plan(store, config)
-
-    plan = run(main())
+    plan = obj.read(lambda store: ratchet_plan(store, config))
     for note in plan.notes:
         console.print(Text(printable(f"unchanged: {note}"), style="dim"))
     if not plan.raises:

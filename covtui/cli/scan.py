@@ -89,13 +89,9 @@ def _gates_fail(obj: Context) -> bool:
     if not floors_of(obj.config):
         return False
     from covtui.query.components import component_state
-    from covtui.store import Store
 
-    async def main():
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await component_state(store, obj.config)
-
-    failures = [line for result in run(main()).gates for line in result.failures]
+    state = obj.read(lambda store: component_state(store, obj.config))
+    failures = [line for result in state.gates for line in result.failures]
     for line in failures:
         console.print(Text(printable(f"FAIL {line}"), style="red"))
     return bool(failures)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable
 from covtui.domain.phases import phase_status
@@ -39,13 +39,12 @@ def status(obj: Context, as_json: bool) -> None:
     """Show the current coverage, phase, critical files and unacknowledged alerts."""
     config = obj.config
 
-    async def main() -> tuple[Status, ComponentState | None]:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            found = await current_status(store, config)
-            parts = await component_state(store, config) if found.latest is not None else None
-            return found, parts
+    async def status_and_parts(store: Store) -> tuple[Status, ComponentState | None]:
+        found = await current_status(store, config)
+        parts = await component_state(store, config) if found.latest is not None else None
+        return found, parts
 
-    state, parts = run(main())
+    state, parts = obj.read(status_and_parts)
     unacked = state.alerts
     if as_json:
         from covtui.present.serialise import status_json

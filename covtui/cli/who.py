@@ -10,15 +10,13 @@ import click
 from rich.text import Text
 
 from covtui.cli.console import console
-from covtui.cli.context import Context, pass_ctx, project_options, run
+from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.config import Range, check_number
 from covtui.display import printable
 from covtui.errors import CovtuiError
 from covtui.present.serialise import line_answer_json
 from covtui.present.text import ONLY_OUTSIDE_TESTS, RAN_AT_IMPORT, not_run, plural, test_phases
-from covtui.query.tests import LineAnswer
 from covtui.query.tests import who as who_ran
-from covtui.store import Store
 
 #: Line numbers a file can have (coverage.py stores them as SQLite integers).
 LINE = Range(min=1, max=2**31 - 1)
@@ -34,11 +32,7 @@ def who(obj: Context, where: str, source: str | None, as_json: bool) -> None:
     """The tests that ran FILE's LINE in the latest snapshot with per-test coverage."""
     path, line = parse_location(where, obj.config.root)
 
-    async def main() -> LineAnswer:
-        async with await Store.open(obj.db_path, read_only=True) as store:
-            return await who_ran(store, path, line, source)
-
-    answer = run(main())
+    answer = obj.read(lambda store: who_ran(store, path, line, source))
     if as_json:
         print(json.dumps(line_answer_json(answer), indent=2))
         return
