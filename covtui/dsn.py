@@ -39,7 +39,12 @@ class PostgresTarget:
     def parse(cls, url: str) -> PostgresTarget:
         url = url.strip()
         secrets = []
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "Invalid IPv6 URL", a port out of range
+            from covtui.errors import StoreError
+
+            raise StoreError(f"{mask_passwords(url)}: not a usable PostgreSQL URL: {exc}") from None
         if parts.password:
             secrets.append(unquote(parts.password))
         for m in _KEYWORD_PASSWORD.finditer(parts.query):

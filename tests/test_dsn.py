@@ -50,3 +50,27 @@ def test_config_env_and_option_choose_the_database(tmp_path: Path, monkeypatch) 
     config = load_config(tmp_path)
     assert config.database_target == tmp_path / ".covtui/covtui.db" == config.database_path
     assert config.work_dir == tmp_path / ".covtui"
+
+
+@pytest.mark.parametrize("where", ["--db", "config", "env"])
+def test_a_url_python_cannot_split_is_one_line_with_its_password_masked(tmp_path: Path, where: str) -> None:
+    """`postgresql://alice:s3cret@[::1/x` (an unclosed IPv6 host) was a traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    url = "postgresql://alice:s3cret@[::1/x"
+    env = clean_env()
+    args = [sys.executable, "-m", "covtui"]
+    if where == "--db":
+        args += ["--db", url]
+    elif where == "config":
+        (tmp_path / "covtui.toml").write_text(f'database = "{url}"\n')
+    else:
+        env["COVTUI_DATABASE"] = url
+    proc = subprocess.run([*args, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a usable PostgreSQL URL" in lines[0], proc.stderr
+    assert "s3cret" not in proc.stdout + proc.stderr and "alice:***@" in lines[0]
