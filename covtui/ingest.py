@@ -70,7 +70,7 @@ def start_reports(
         with contextlib.suppress(OSError):  # opening the database reports it in one line
             make_database_folder(config.work_dir / "cache")  # before the analysis cache goes in it
         report = start_reading(
-            coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache"
+            coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache", census=True
         )
 
     def result() -> SourceResult:
@@ -110,22 +110,31 @@ async def record_ingest(
     `n_tests_run` as on `SnapshotDraft`.
     """
     # Imported here, not above: `covtui ingest` imports these while its read is running.
+    import asyncio
+
     from covtui.record import count_exclusions, record_expired_runs, record_snapshot
     from covtui.scan import git_info
     from covtui.scan.git_lines import file_diffs
     from covtui.store import Store
 
-    async with await Store.open(db_path) as store:
-        expired = [a for _, _, alerts in await record_expired_runs(store, config) for a in alerts]
-        draft = SnapshotDraft(
-            trigger, [result], label=label, git=await git_info(config.root), scope=scope,
-            n_tests_run=n_tests_run,
-        )
-        draft.exclusions = await count_exclusions(store, draft, config)
-        snapshot_id, alerts = await record_snapshot(
-            store, draft, config, functools.partial(file_diffs, config.root)
-        )
-        return snapshot_id, expired + alerts
+    git = asyncio.ensure_future(git_info(config.root))  # git runs while the store opens
+    try:
+        async with await Store.open(db_path) as store:
+            expired = [a for _, _, alerts in await record_expired_runs(store, config) for a in alerts]
+            draft = SnapshotDraft(
+                trigger, [result], label=label, git=await git, scope=scope,
+                n_tests_run=n_tests_run,
+            )
+            draft.exclusions = await count_exclusions(store, draft, config)
+            snapshot_id, alerts = await record_snapshot(
+                store, draft, config, functools.partial(file_diffs, config.root)
+            )
+            return snapshot_id, expired + alerts
+    finally:
+        if not git.done():
+            git.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await git
 
 
 def _junit_source(config: Config, paths: Sequence[Path]) -> str:

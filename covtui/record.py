@@ -105,8 +105,10 @@ async def count_exclusions(
     the files of every source as they will be after it (its reports, and the latest files of
     sources it did not measure), read by coverage.py in a worker process (the files the
     scan's read parsed come from its analysis cache), before the write transaction. None for a run that did not complete (never compared), or when
-    coverage.py's config can't be read (not recorded, rather than wrong)."""
-    from covtui.readers.exclusions import start_counting_exclusions
+    coverage.py's config can't be read (not recorded, rather than wrong). When the census
+    the read's worker took (`CoverageReport.exclusions`) counted exactly these files, it is
+    used: no worker of its own."""
+    from covtui.domain.exclusions import census_counts
     from covtui.readers.heads import find_generated_files
 
     if draft.status is not RunStatus.OK:
@@ -121,6 +123,11 @@ async def count_exclusions(
         if config.generated.leave_out:
             found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
             generated = [(g.path, g.why) for g in found]
+        census = [r.exclusions for r in reported.values()]
+        if len(census) == 1 and census[0] is not None and census[0].paths == paths:
+            return census_counts(census[0], generated)
+        from covtui.readers.exclusions import start_counting_exclusions
+
         counting = start_counting_exclusions(
             config.root, paths, generated, config.work_dir / "cache"
         )

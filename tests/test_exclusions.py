@@ -305,3 +305,112 @@ def test_the_census_takes_coverage_pys_parse_from_the_scans_cache(audited) -> No
     finally:
         store.close()
     assert count_exclusions(p.root, paths, cache_dir=cache_dir) == count_exclusions(p.root, paths)
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> Project:
+    """A fresh project (it is changed) whose scan left its census in the analysis cache."""
+    p = make_project(tmp_path / "proj", CONFIG)
+    p.write("pkg/excluding.py", EXCLUDING)
+    p.write("pkg/skip_me.py", "X = 1\n")
+    p.write("tests/test_excluding.py", "from pkg.excluding import kept\n\ndef test_k():\n    assert kept(0) == 2\n")
+    p.covtui("scan", check=True)
+    return p
+
+
+def test_the_census_cache_counts_what_coverage_py_counts_as_sources_config_and_version_change(
+    counted: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's count per reason is kept in the analysis cache under its bytes, the
+    exclusion regexes and coverage.py's version: a cached census equals one parsed afresh and
+    coverage.py's own per-regex counts; a changed source, config or coverage.py version is
+    counted again (only the changed file, for a source)."""
+    from covtui import coverage_compat
+    from covtui.domain.exclusions import census_counts, regex_reason
+    from covtui.readers import exclusions, read_coverage
+
+    p = counted
+    cache = p.root / ".covtui" / "cache"
+    data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
+    paths = [f.path for f in read_coverage([data_file], root=p.root).files]
+    parsed: list[str] = []
+    parse = exclusions.file_exclusions
+
+    def counting_parse(root, path, *args, **kwargs):
+        parsed.append(path)
+        return parse(root, path, *args, **kwargs)
+
+    monkeypatch.setattr(exclusions, "file_exclusions", counting_parse)
+
+    def census_agrees() -> dict:
+        parsed.clear()
+        cached = exclusions.take_census(p.root, paths, cache)
+        from_cache = sorted(parsed)
+        assert cached == exclusions.take_census(p.root, paths)  # no cache: all parsed
+        theirs = coverage_excluded_by_regex(p)
+        settings = exclusions.exclusion_settings(p.root)
+        expected = {
+            regex_reason(rx, settings.defaults, theirs["also"]): tuple(v)
+            for rx, v in theirs["regexes"].items() if v[0]
+        }
+        mine = {c.reason: (c.n_lines, c.n_files) for c in census_counts(cached) if c.n_lines}
+        assert mine == expected
+        return {"parsed": from_cache, "counts": mine}
+
+    first = census_agrees()
+    assert first["parsed"] == []  # the scan's census, from the cache
+    assert "pragma: no cover" in first["counts"]
+
+    p.write("pkg/excluding.py", EXCLUDING + "\n\ndef more():  # pragma: no cover\n    return 1\n")
+    source = census_agrees()
+    assert source["parsed"] == ["pkg/excluding.py"]
+    assert source["counts"]["pragma: no cover"][0] == first["counts"]["pragma: no cover"][0] + 2
+
+    config = (p.root / "pyproject.toml").read_text()
+    p.write("pyproject.toml", config.replace('"if DEBUG:", ', '"if DEBUG:", "return 2", '))
+    changed = census_agrees()
+    assert sorted(changed["parsed"]) == sorted(f for f in paths if f.endswith(".py"))
+    assert changed["counts"] != source["counts"]
+
+    monkeypatch.setattr(coverage_compat, "VERSION", f"{coverage_compat.VERSION}.another")
+    assert census_agrees()["parsed"] == sorted(f for f in paths if f.endswith(".py"))
+
+
+def test_ingest_counts_from_its_reads_census(counted: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`covtui ingest` has its read's worker take the census (no census worker of its own)
+    and stores the counts a census worker stores (the scan's, same files and bytes)."""
+    import asyncio
+
+    from covtui.domain.model import SnapshotDraft
+    from covtui.ingest import start_reports
+    from covtui.readers import exclusions
+    from covtui.record import count_exclusions
+    from covtui.store import Store
+
+    p = counted
+    data_file = p.root / ".covtui" / "run" / "python" / ".coverage"
+    result = start_reports(p.config, [data_file])()
+    assert result.report is not None and result.report.exclusions is not None
+    assert result.report.exclusions.paths == {f.path for f in result.report.files}
+
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a census worker started although the read took the census")
+
+    monkeypatch.setattr(exclusions, "start_counting_exclusions", no_worker)
+
+    async def counts():
+        async with await Store.open(p.db) as store:
+            return await count_exclusions(store, SnapshotDraft("ingest", [result]), p.config)
+
+    from_read = asyncio.run(counts())
+    scanned = json.loads(p.covtui("excluded", "--json", check=True).stdout)["by_reason"]["reasons"]
+    assert [(c.reason, c.n_lines, c.n_files) for c in from_read] == [
+        (r["reason"], r["n_lines"], r["n_files"]) for r in scanned
+    ]
+    assert any(c.reason == "generated" for c in from_read)  # the parent's share: generated files
+    p.covtui("ingest", str(data_file), check=True)
+    again = json.loads(p.covtui("excluded", "--json", check=True).stdout)["by_reason"]
+    assert again["snapshot_id"] == 2 and again["reasons"] == [
+        {**r, "lines_change": None if r["n_lines"] is None else 0, "files_change": 0}
+        for r in scanned
+    ]

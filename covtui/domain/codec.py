@@ -3,12 +3,15 @@ coverage (as stored)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 
 from covtui.domain.contexts import LineTests
-from covtui.domain.model import Arc, FunctionCoverage
+from covtui.domain.model import Arc, CoverageReport, FileCoverage, FunctionCoverage
+from covtui.domain.numbers import Numbers
 
 
 def encode_lines(lines: Iterable[int]) -> str:
@@ -31,6 +34,9 @@ def encode_lines(lines: Iterable[int]) -> str:
 def decode_lines(text: str) -> tuple[int, ...]:
     lines: list[int] = []
     for part in filter(None, text.split(",")):
+        if "-" not in part:
+            lines.append(int(part))
+            continue
         first, _, last = part.partition("-")
         lines.extend(range(int(first), int(last or first) + 1))
     return tuple(lines)
@@ -41,7 +47,15 @@ def encode_arcs(arcs: Iterable[Arc]) -> str:
     return ",".join(f"{a}>{b}" for a, b in sorted(arcs))
 
 
+#: What `encode_arcs()` writes: decoded in one pass (a previous snapshot's files are read
+#: back at every snapshot; thousands of arcs).
+_ARCS = re.compile(r"-?[0-9]+>-?[0-9]+(?:,-?[0-9]+>-?[0-9]+)*")
+
+
 def decode_arcs(text: str) -> tuple[Arc, ...]:
+    if _ARCS.fullmatch(text):
+        numbers = list(map(int, text.replace(">", ",").split(",")))
+        return tuple(zip(numbers[::2], numbers[1::2], strict=True))
     arcs = []
     for part in filter(None, text.split(",")):
         a, _, b = part.partition(">")
@@ -105,3 +119,47 @@ def encode_outcomes(outcomes: Mapping[str, str]) -> bytes:
 
 def decode_outcomes(blob: bytes) -> dict[str, str]:
     return json.loads(zlib.decompress(blob))
+
+
+def encode_file_result(f: FileCoverage) -> str:
+    """One file's result as text (its path aside): what the analysis cache keeps and what a
+    reader's worker process hands back (text crosses a process boundary far faster than
+    the objects)."""
+    n = f.numbers
+    counts = [n.n_statements, n.n_excluded, n.n_missing, n.n_branches, n.n_partial_branches,
+              n.n_missing_branches]
+    functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
+                 for g in f.functions]
+    return json.dumps(
+        [counts, f.missing_lines, f.missing_arcs, functions, encode_lines(f.statements)],
+        separators=(",", ":"),
+    )
+
+
+def decode_file_result(text: str, path: str) -> FileCoverage:
+    """`encode_file_result()` undone, for the file at `path`."""
+    counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
+    n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
+    numbers = Numbers.of_file(
+        n_statements=n_statements,
+        n_excluded=n_excluded,
+        n_missing=n_missing,
+        n_branches=n_branches,
+        n_partial_branches=n_partial,
+        n_missing_branches=n_missing_branches,
+    )
+    return FileCoverage(
+        path=path,
+        numbers=numbers,
+        missing_lines=tuple(missing_lines),
+        missing_arcs=tuple((a, b) for a, b in missing_arcs),
+        functions=tuple(FunctionCoverage(*g) for g in functions),
+        statements=decode_lines(statements),
+    )
+
+
+def with_encoded_files(report: CoverageReport, encoded: list[tuple[str, str]] | None) -> CoverageReport:
+    """`report` with its files decoded from `encoded` [(path, text)]; as it is when None."""
+    if encoded is None:
+        return report
+    return dataclasses.replace(report, files=[decode_file_result(text, path) for path, text in encoded])

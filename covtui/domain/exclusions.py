@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: coverage.py's default exclusion regex (`coverage.config.DEFAULT_EXCLUDE`).
@@ -102,6 +102,29 @@ class LeftOutFile:
 
 
 @dataclass(frozen=True)
+class ExclusionCensus:
+    """What coverage.py's exclusions leave out of one read's files, worked out beside the
+    read (the same config, the same bytes on disk): what a snapshot's counts are made of."""
+
+    #: Each file's excluded lines per reason (files with none are not listed).
+    lines: Mapping[str, Mapping[str, int]]
+    #: Files under the `source` folders that an `omit` pattern leaves out: (path, pattern).
+    omitted: tuple[tuple[str, str], ...]
+    #: The files it counted (the read's files).
+    paths: frozenset[str]
+
+
+def omitted_left_out(omitted: Iterable[tuple[str, str]]) -> list[LeftOutFile]:
+    """The files `omit` leaves out, (path, pattern), as left-out files."""
+    return [LeftOutFile(path, f"{OMIT} {pattern!r}") for path, pattern in omitted]
+
+
+def generated_left_out(generated: Iterable[tuple[str, str]]) -> list[LeftOutFile]:
+    """The files covtui leaves out as generated, (path, why), as left-out files."""
+    return [LeftOutFile(path, f"{GENERATED} ({why})") for path, why in generated]
+
+
+@dataclass(frozen=True)
 class ReasonCount:
     """How much one reason leaves out at a snapshot: excluded lines (None for a reason that
     leaves out whole files) and the files it touches."""
@@ -114,10 +137,18 @@ class ReasonCount:
 def reason_counts(files: Sequence[AuditFile], left_out: Sequence[LeftOutFile]) -> tuple[ReasonCount, ...]:
     """Lines and files per reason: the line reasons (most lines first), then the file ones
     (most files first). The lines add up to coverage.py's excluded lines over `files`."""
+    return count_reasons([Counter(line.reason for line in f.lines) for f in files], left_out)
+
+
+def count_reasons(
+    per_file: Iterable[Mapping[str, int]], left_out: Sequence[LeftOutFile]
+) -> tuple[ReasonCount, ...]:
+    """`reason_counts()` from each file's excluded lines per reason (as `ExclusionCensus`
+    keeps them) instead of the lines themselves."""
     lines: Counter[str] = Counter()
     touched: Counter[str] = Counter()
-    for f in files:
-        mine = Counter(line.reason for line in f.lines)
+    for mine in per_file:
+        mine = {reason: n for reason, n in mine.items() if n}
         lines.update(mine)
         touched.update(mine.keys())
     whole = Counter(left.kind for left in left_out)
@@ -209,3 +240,11 @@ class Audit:
         if len(self.history) < 2:
             return None
         return self.history[-1].n_excluded - self.history[-2].n_excluded
+
+
+def census_counts(
+    census: ExclusionCensus, generated: Sequence[tuple[str, str]] = ()
+) -> tuple[ReasonCount, ...]:
+    """A census's counts per reason, with the `generated` files (path, why) covtui leaves out."""
+    left_out = omitted_left_out(census.omitted) + generated_left_out(generated)
+    return count_reasons(census.lines.values(), left_out)

@@ -12,7 +12,7 @@ from covtui.domain.contexts import LineTests
 from covtui.domain.numbers import Numbers
 
 if TYPE_CHECKING:
-    from covtui.domain.exclusions import ReasonCount
+    from covtui.domain.exclusions import ExclusionCensus, ReasonCount
 
 Arc = tuple[int, int]
 
@@ -107,6 +107,9 @@ class CoverageReport:
     measures_unimported: bool | None = None
     #: Path → which contexts (tests) ran each line, when the data recorded per-test contexts.
     line_tests: dict[str, LineTests] | None = field(default=None, repr=False)
+    #: coverage.py data: what its exclusions leave out of these files, counted by the read's
+    #: worker when asked (`record.count_exclusions` uses it instead of a census of its own).
+    exclusions: ExclusionCensus | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def numbers(self) -> Numbers:

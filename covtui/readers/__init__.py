@@ -67,11 +67,14 @@ def start_reading(
     cache_dir: Path | None = None,
     leave_out: Sequence[Path] = (),
     merge: bool = False,
+    census: bool = False,
 ) -> Callable[[], CoverageReport]:
     """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
     the caller can get on with its own start-up; the function returned waits for the report.
 
     `merge`: several lcov or Cobertura files (a CI run's shards) are merged into one report.
+    `census`: coverage.py data's read counts what its exclusions leave out of the report's
+    files too, in its worker (the report's `exclusions`, which a snapshot records).
     """
     if not paths:
         raise InputError("(no files)", "nothing to read")
@@ -87,7 +90,7 @@ def start_reading(
 
         pending = start_coverage_read(
             [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
-            cache_dir=cache_dir, leave_out=leave_out,
+            cache_dir=cache_dir, leave_out=leave_out, census=census,
         )
         return lambda: _checked(paths[0], pending.result()[0])
     if len(paths) > 1 and merge and kind in ("lcov", "cobertura"):

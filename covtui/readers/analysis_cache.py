@@ -7,18 +7,22 @@ regexes, and the coverage.py and Python versions, so they are stored in SQLite k
 exactly that. `restore_parser()` turns a stored entry back into a `PythonParser` whose own
 methods (`translate_lines`, `translate_arcs`, `arcs`, `exit_counts`) then do the reporting
 work, so figures are computed by coverage.py's code, not a copy of it. A second table keeps
-each file's finished result keyed on the analysis key plus a hash of its measured data.
+each file's finished result keyed on the analysis key plus a hash of its measured data, a
+third each file's excluded lines per reason (the exclusions census, `readers.exclusions`)
+keyed on the analysis key plus the exclusion regexes' names.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
 import sys
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,8 @@ from covtui.coverage_compat import NotPython, PythonParser, source_encoding
 from covtui.domain.regions import DefinitionFinder
 
 CACHE_FILENAME = "analysis-v1.sqlite"
+#: Static analyses, finished per-file results, per-file exclusion counts.
+TABLES = ("analysis", "result", "exclusions")
 #: Bumped whenever the stored JSON layout changes.
 LAYOUT_VERSION = 2  # 2: results carry the statement lines (diff coverage)
 #: Keep at most this many entries; the least recently written go first.
@@ -96,8 +102,14 @@ def result_key(analysis_key: str, has_arcs: bool, measured: Iterable[object]) ->
     `analysis_from_file_reporter()` is a function of exactly these, so a stored result is
     the one coverage.py would compute again.
     """
-    digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode()).hexdigest()
-    return f"{analysis_key}:{digest}"
+    # Sorted and flattened into 64-bit integers: hashed without a text form (`repr`) of it.
+    flat = itertools.chain.from_iterable(sorted(measured)) if has_arcs else sorted(measured)
+    digest = hashlib.sha256(b"arcs:" if has_arcs else b"lines:")
+    try:
+        digest.update(array("q", flat).tobytes())  # type: ignore[arg-type]
+    except OverflowError:  # a number no source line has: hashed as text
+        digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode())
+    return f"{analysis_key}:{digest.hexdigest()}"
 
 
 def decode_source(raw: bytes) -> str:
@@ -270,8 +282,20 @@ class AnalysisCache:
             "CREATE TABLE IF NOT EXISTS result"
             " (key TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL)"
         )
-        con.execute("SELECT key, value FROM analysis LIMIT 1").fetchall()
-        con.execute("SELECT key, value FROM result LIMIT 1").fetchall()
+        # Each file's excluded lines per reason (the exclusions census), keyed on the
+        # analysis key plus the exclusion regexes' names.
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS exclusions"
+            " (key TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL)"
+        )
+        for table in TABLES:
+            con.execute(f"SELECT key, value FROM {table} LIMIT 1").fetchall()
+        # A write-ahead log synced at checkpoints, as the store's: a read that stores one new
+        # entry doesn't wait for the disk (a cache lost with the machine is only rebuilt).
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
+            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
         return con
 
     def _open(self) -> sqlite3.Connection | None:
@@ -290,7 +314,7 @@ class AnalysisCache:
             return None
 
     def get_many(self, keys: Sequence[str], table: str = "analysis") -> dict[str, str]:
-        assert table in ("analysis", "result")
+        assert table in TABLES
         if self._con is None or not keys:
             return {}
         found: dict[str, str] = {}
@@ -307,14 +331,21 @@ class AnalysisCache:
             return {}
         return found
 
-    def put_many(self, entries: dict[str, str], results: dict[str, str] | None = None) -> None:
+    def put_many(
+        self,
+        entries: dict[str, str],
+        results: dict[str, str] | None = None,
+        exclusions: dict[str, str] | None = None,
+    ) -> None:
         """Store entries in one transaction (dropped silently if the cache is busy or broken)."""
-        if self._con is None or not (entries or results):
+        if self._con is None or not (entries or results or exclusions):
             return
         now = time.time()
         try:
             self._con.execute("BEGIN IMMEDIATE")
-            for table, rows in (("analysis", entries), ("result", results or {})):
+            for table, rows in zip(TABLES, (entries, results or {}, exclusions or {}), strict=True):
+                if not rows:
+                    continue
                 self._con.executemany(
                     f"INSERT OR REPLACE INTO {table} (key, value, written_at) VALUES (?, ?, ?)",
                     [(k, v, now) for k, v in rows.items()],

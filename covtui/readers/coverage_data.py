@@ -47,7 +47,7 @@ from covtui.coverage_compat import (
     join_regex,
     prep_patterns,
 )
-from covtui.domain.codec import decode_lines, encode_lines
+from covtui.domain.codec import decode_file_result, encode_file_result, with_encoded_files
 from covtui.domain.contexts import LineTests, has_tests
 from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.domain.numbers import Numbers
@@ -118,27 +118,49 @@ def _read_in_worker(
     environ: dict[str, str],
     path: list[str],
     leave_out: Sequence[Path] = (),
+    census: bool = False,
 ) -> tuple:
-    """The worker's side: ("ok", report, stats) or ("error", path, problem)."""
+    """The worker's side: ("ok", report, encoded, stats) or ("error", path, problem). The
+    report's files travel as text in `encoded` when it is not None (see `read_encoded`);
+    `census`: the report carries its files' exclusion census too (None if coverage.py's
+    config can't say)."""
     # The caller's environment and import path now, not as when the forkserver started.
     os.environ.clear()
     os.environ.update(environ)
     sys.path[:] = path
     try:
-        return ("ok", *_read_here(paths, root, cache_dir, leave_out))
+        report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out)
     except InputError as exc:
         return ("error", exc.path, exc.problem)
+    if census:
+        from covtui.readers.exclusions import take_census
+
+        names = [p for p, _ in encoded] if encoded is not None else [f.path for f in report.files]
+        with contextlib.suppress(InputError):
+            report = dataclasses.replace(report, exclusions=take_census(root, names, cache_dir))
+    return ("ok", report, encoded, stats)
 
 
 def _read_here(
     paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
 ) -> tuple[CoverageReport, ReadStats]:
     """Check each data file, then read them by the fast path or the public API."""
+    report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out)
+    return with_encoded_files(report, encoded), stats
+
+
+def read_encoded(
+    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
+) -> tuple[CoverageReport, list[tuple[str, str]] | None, ReadStats]:
+    """`_read_here()` with the fast path's files left as text: (report without its files,
+    [(path, `encode_file_result()` text)], stats); the public API's report keeps its files
+    (encoded None). A finished result from the cache is handed on as it is stored."""
     for path in paths:
         _check_data_file(path)
     if compat.FAST_READER_PROBLEM is not None:
         return (
             _read_public(paths, root, leave_out),
+            None,
             ReadStats(public_api=compat.FAST_READER_PROBLEM),
         )
     if compat.HAS_READ_ONLY:
@@ -408,42 +430,9 @@ def _file_coverage(
     )
 
 
-def _encode_result(f: FileCoverage) -> str:
-    n = f.numbers
-    counts = [n.n_statements, n.n_excluded, n.n_missing, n.n_branches, n.n_partial_branches,
-              n.n_missing_branches]
-    functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
-                 for g in f.functions]
-    return json.dumps(
-        [counts, f.missing_lines, f.missing_arcs, functions, encode_lines(f.statements)],
-        separators=(",", ":"),
-    )
-
-
-def _decode_result(text: str, path: str) -> FileCoverage:
-    counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
-    n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
-    numbers = Numbers.of_file(
-        n_statements=n_statements,
-        n_excluded=n_excluded,
-        n_missing=n_missing,
-        n_branches=n_branches,
-        n_partial_branches=n_partial,
-        n_missing_branches=n_missing_branches,
-    )
-    return FileCoverage(
-        path=path,
-        numbers=numbers,
-        missing_lines=tuple(missing_lines),
-        missing_arcs=tuple((a, b) for a, b in missing_arcs),
-        functions=tuple(FunctionCoverage(*g) for g in functions),
-        statements=decode_lines(statements),
-    )
-
-
 def _read_fast(
     paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
-) -> tuple[CoverageReport, ReadStats]:
+) -> tuple[CoverageReport, list[tuple[str, str]], ReadStats]:
     """Read through coverage.py's reporting internals, with the analysis cache."""
     started = time.perf_counter()
     stats = ReadStats()
@@ -452,25 +441,25 @@ def _read_fast(
         try:
             has_branches = data.has_arcs()
             with compat.keep_db_open(data):
-                files = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
-                line_tests = _line_tests(data, items, files, root)
+                encoded = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
+                line_tests = _line_tests(data, items, encoded, root)
         finally:
             for d in to_close:
                 d.close()
     report = CoverageReport(
         format="coverage.py",
-        files=files,
+        files=[],  # in `encoded`
         has_branches=has_branches,
         read_s=time.perf_counter() - started,
         # Without `source`, coverage.py only knows files some test imported.
         measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
         line_tests=line_tests,
     )
-    return report, stats
+    return report, encoded, stats
 
 
 def _line_tests(
-    data: CoverageData, items: list[_Item], files: list[FileCoverage], root: Path
+    data: CoverageData, items: list[_Item], encoded: list[tuple[str, str]], root: Path
 ) -> dict[str, LineTests] | None:
     """Each reported file's executed lines with the contexts coverage.py's
     `contexts_by_lineno()` gives for them; None when the data has no per-test contexts."""
@@ -478,7 +467,8 @@ def _line_tests(
         return None
     by_path = {relative_path(i.json_name, root): i for i in items}
     out: dict[str, LineTests] = {}
-    for f in files:
+    for path, text in encoded:
+        f = decode_file_result(text, path)
         item = by_path.get(f.path)
         if item is None:
             continue
@@ -533,8 +523,9 @@ def _analyse_all(
     root: Path,
     cache_dir: Path | None,
     stats: ReadStats,
-) -> list[FileCoverage]:
-    """Analyse every file: cached ones from the cache, the rest parsed and then cached."""
+) -> list[tuple[str, str]]:
+    """Analyse every file: cached ones from the cache, the rest parsed and then cached.
+    Each file's result as (path, `encode_file_result()` text), in coverage.py's order."""
     config = cov.config
     has_arcs = data.has_arcs()
     exclude = compat.exclude_regex(cov)
@@ -554,7 +545,7 @@ def _analyse_all(
                 item.raw = None  # coverage.py reports it below, as it would
 
     cache = ac.AnalysisCache(cache_dir)
-    done: dict[str, FileCoverage] = {}  # result key -> result served from the cache
+    done: dict[str, str] = {}  # result key -> result served from the cache (as stored)
     try:
         keyed = [i for i in items if i.key is not None]
         for i in keyed if cache_dir is not None else []:
@@ -563,8 +554,8 @@ def _analyse_all(
             i.result_key = ac.result_key(i.key, has_arcs, measured or [])
         result_keys = [i.result_key for i in keyed if i.result_key is not None]
         for rkey, text in cache.get_many(result_keys, "result").items():
-            with contextlib.suppress(ValueError, TypeError):
-                done[rkey] = _decode_result(text, "")
+            if _well_formed(text):
+                done[rkey] = text
         keyed = [i for i in keyed if i.result_key not in done]
         stored = cache.get_many(sorted({i.key for i in keyed if i.key}))
         entries: dict[str, ac.StaticAnalysis] = {}
@@ -609,21 +600,20 @@ def _report_files(
     entries: dict[str, ac.StaticAnalysis],
     new_entries: dict[str, str],
     errors: dict[str, str],
-    done: dict[str, FileCoverage],
+    done: dict[str, str],
     paths: list[Path],
     root: Path,
     stats: ReadStats,
-) -> tuple[list[FileCoverage], dict[str, str]]:
-    """Each file's result, in coverage.py's order and with its error handling."""
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Each file's result (path, text), in coverage.py's order and with its error handling."""
     config = cov.config
-    files: list[FileCoverage] = []
+    files: list[tuple[str, str]] = []
     results: dict[str, str] = {}
     for item in items:
         if item.result_key in done:
             stats.n_cached += 1
             stats.n_results += 1
-            cached = done[item.result_key]
-            files.append(dataclasses.replace(cached, path=relative_path(item.json_name, root)))
+            files.append((relative_path(item.json_name, root), done[item.result_key]))
             continue
         try:
             if item.key is not None and item.key in entries:
@@ -661,7 +651,25 @@ def _report_files(
                 continue
             raise InputError(paths[0], f"{exc} (set [report] ignore_errors to skip it)") from None
         result = _file_coverage(item, analysis, regions, root)
+        text = encode_file_result(result)
         if item.result_key is not None:
-            results[item.result_key] = _encode_result(result)
-        files.append(result)
+            results[item.result_key] = text
+        files.append((result.path, text))
     return files, results
+
+
+def _well_formed(text: str) -> bool:
+    """Whether a stored result decodes (`decode_file_result()`, in the caller's process)."""
+    try:
+        counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
+    except (ValueError, TypeError):
+        return False
+    return (
+        isinstance(counts, list) and len(counts) == 6 and all(type(n) is int for n in counts)
+        and isinstance(missing_lines, list)
+        and isinstance(missing_arcs, list)
+        and all(isinstance(a, list) and len(a) == 2 for a in missing_arcs)
+        and isinstance(functions, list)
+        and all(isinstance(g, list) and len(g) == 6 for g in functions)
+        and isinstance(statements, str)
+    )

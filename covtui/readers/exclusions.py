@@ -4,8 +4,12 @@ regexes, the lines each one excludes in a file (its parser's `excluded`, what
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,16 @@ from covtui.coverage_compat import (
     PythonParser,
     join_regex,
 )
-from covtui.domain.exclusions import AuditFile, LeftOutFile, ReasonCount, attribute, reason_counts
+from covtui.domain.exclusions import (
+    AuditFile,
+    ExclusionCensus,
+    LeftOutFile,
+    ReasonCount,
+    attribute,
+    census_counts,
+    generated_left_out,
+    omitted_left_out,
+)
 from covtui.errors import InputError
 from covtui.readers.analysis_cache import (
     AnalysisCache,
@@ -83,13 +96,15 @@ class FileExclusions:
 
 def file_exclusions(
     root: Path, path: str, regexes: tuple[str, ...], cache: Callable[[bytes], StaticAnalysis | None] | None = None,
+    raw: bytes | None = None,
 ) -> FileExclusions | None:
     """Parse `path` (relative to `root`) as coverage.py does, or take coverage.py's parse of
     the same bytes from the analysis cache (`cache`); None when it can't be read or isn't
-    Python."""
+    Python. `raw`: the file's bytes, already read."""
     full = Path(path) if os.path.isabs(path) else root / path
     try:
-        raw = full.read_bytes()
+        if raw is None:
+            raw = full.read_bytes()
         source = decode_source(raw)
         parser = PythonParser(text=source, filename=str(full), exclude=join_regex(list(regexes)))
         cached = cache(raw) if cache is not None else None
@@ -162,8 +177,7 @@ def left_out_files(
 ) -> list[LeftOutFile]:
     """The files `omit` leaves out of coverage.py's figures, then the `generated` ones
     (path, why) covtui leaves out of the components'."""
-    left = [LeftOutFile(path, f"omit pattern {pattern!r}") for path, pattern in omitted_files(root, settings)]
-    return left + [LeftOutFile(path, f"generated ({why})") for path, why in generated]
+    return omitted_left_out(omitted_files(root, settings)) + generated_left_out(generated)
 
 
 def _cache_lookup(settings: ExclusionSettings, store: AnalysisCache) -> Callable[[bytes], StaticAnalysis | None]:
@@ -209,15 +223,67 @@ def count_exclusions(
     already come from the analysis cache in `cache_dir` (coverage.py's parse of the same
     bytes), the rest are parsed. It changes directory: run it in a worker process
     (`start_counting_exclusions`)."""
+    return census_counts(take_census(root, paths, cache_dir), generated)
+
+
+def take_census(root: Path, paths: Iterable[str], cache_dir: Path | None = None) -> ExclusionCensus:
+    """Each of `paths`' excluded lines per reason (as `audit_files` finds them) and the files
+    `omit` leaves out, with the project's coverage.py config. A file whose bytes were counted
+    under the same settings before is served from the analysis cache's `exclusions` table
+    (then from its parse in the `analysis` table, then parsed). It changes directory: run it
+    in a worker process."""
     settings = exclusion_settings(root)
     store = AnalysisCache(cache_dir) if cache_dir is not None and caching_supported() else None
     try:
-        lookup = _cache_lookup(settings, store) if store is not None else None
-        files = audit_files(root, settings, paths, cache=lookup)
+        lines = _reason_lines(root, settings, set(paths), store)
     finally:
         if store is not None:
             store.close()
-    return reason_counts(files, left_out_files(root, settings, generated))
+    return ExclusionCensus(lines, tuple(omitted_files(root, settings)), frozenset(paths))
+
+
+def _reason_lines(
+    root: Path, settings: ExclusionSettings, paths: set[str], store: AnalysisCache | None
+) -> dict[str, dict[str, int]]:
+    raws: dict[str, bytes] = {}
+    for path in sorted(paths):
+        if path.endswith((".py", ".pyw")):
+            # A file it can't read counts nothing, as `file_exclusions` says.
+            with contextlib.suppress(OSError):
+                raws[path] = (Path(path) if os.path.isabs(path) else root / path).read_bytes()
+    keys: dict[str, str] = {}
+    found: dict[str, str] = {}
+    if store is not None:
+        analysis = settings_key(join_regex(list(settings.regexes)), settings.partial)
+        names = hashlib.sha256(
+            json.dumps([settings.regexes, settings.defaults, settings.also]).encode()
+        ).hexdigest()[:32]
+        keys = {path: f"{content_key(raw, analysis)}:{names}" for path, raw in raws.items()}
+        found = store.get_many(sorted(set(keys.values())), "exclusions")
+    lookup = _cache_lookup(settings, store) if store is not None else None
+    out: dict[str, dict[str, int]] = {}
+    new: dict[str, str] = {}
+    for path, raw in raws.items():
+        key = keys.get(path)
+        counts: dict[str, int] | None = None
+        if key is not None and key in found:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                counts = {str(k): int(v) for k, v in json.loads(found[key]).items()}
+        if counts is None:
+            exclusions = file_exclusions(root, path, settings.regexes, lookup, raw)
+            counts = {} if exclusions is None else dict(Counter(
+                line.reason for line in attribute(
+                    exclusions.excluded, exclusions.matched, settings.regexes, exclusions.text,
+                    settings.defaults, settings.also,
+                )
+            ))
+            if key is not None:
+                new[key] = json.dumps(counts, separators=(",", ":"))
+        if counts:
+            out[path] = counts
+    if store is not None and new:
+        store.put_many({}, exclusions=new)
+    return out
 
 
 def _in_worker(function: str, environ: dict[str, str], path: list[str], *args) -> tuple:

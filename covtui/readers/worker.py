@@ -3,7 +3,10 @@
 A coverage.py read changes directory and `sys.path` as it goes, so it never runs in the
 caller's process. This module is light on purpose (no coverage.py): a command can start the
 read first and import the rest of what it needs (the store, the terminal) while the read runs
-on the other core. The function to run is named by its module path, imported in the worker.
+on the other core; `covtui ingest` starts the worker even before reading its config
+(`start_early`). The function to run is named by its module path, imported in the worker.
+A coverage.py read's files come back as text (`domain.codec.encode_file_result`), decoded
+here: text crosses the process boundary several times faster than the objects would.
 """
 
 from __future__ import annotations
@@ -22,12 +25,74 @@ from typing import Any
 
 from covtui.errors import InputError
 
+#: The first bytes of an SQLite database: what a coverage.py data file starts with.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+#: A worker started ahead of its read (`start_early`): (the module it imported, its pool).
+_early: tuple[str, concurrent.futures.ProcessPoolExecutor] | None = None
+
+
+def start_early(preload: str) -> None:
+    """Start a worker process now and have it import `preload` (module path), for the next
+    `PendingRead` of that module to run in. A command that knows it will read starts the
+    worker before its own start-up (config, the store's modules), so the reader's imports
+    (coverage.py's) run on the other core meanwhile. `end_early()` ends it if it is unused.
+    """
+    global _early
+    end_early()
+    executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=worker_context(preload))
+    try:
+        executor.submit(_call, "covtui.readers.worker:_preload", preload).add_done_callback(
+            _drop_result
+        )
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    _early = (preload, executor)
+
+
+def end_early() -> None:
+    """End the worker `start_early()` started, if no read took it."""
+    global _early
+    if _early is not None:
+        _, executor = _early
+        _early = None
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _take_early(preload: str | None) -> concurrent.futures.ProcessPoolExecutor | None:
+    global _early
+    if _early is None or _early[0] != preload:
+        return None
+    executor = _early[1]
+    _early = None
+    return executor
+
+
+def _preload(module: str) -> None:
+    """In the worker: import `module` ahead of the read that needs it."""
+    importlib.import_module(module)
+
+
+def _drop_result(future: concurrent.futures.Future) -> None:
+    future.exception()  # an import that failed fails again, and says so, in the read
+
+
+def looks_like_coverage_data(path: Path) -> bool:
+    """Whether `path` starts as an SQLite database does (`readers.detect_format`'s rule)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
 
 class PendingRead:
     """A read running in a worker process; `result()` waits for it and lets the worker go."""
 
     def __init__(self, target: str, *args: Any, preload: str | None = None) -> None:
-        self._executor = concurrent.futures.ProcessPoolExecutor(
+        early = _take_early(preload)
+        self._executor = early or concurrent.futures.ProcessPoolExecutor(
             1, mp_context=worker_context(preload)
         )
         try:
@@ -44,31 +109,37 @@ class PendingRead:
 
 
 def start_coverage_read(
-    paths: list[Path], *, root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
+    paths: list[Path], *, root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
+    census: bool = False,
 ) -> PendingCoverageRead:
-    """Start `coverage_data`'s read of `paths` (absolute) in its worker now."""
-    return PendingCoverageRead(paths, root, cache_dir, leave_out)
+    """Start `coverage_data`'s read of `paths` (absolute) in its worker now. `census`: the
+    worker then counts what the exclusions leave out of the report's files too (the
+    report's `exclusions`)."""
+    return PendingCoverageRead(paths, root, cache_dir, leave_out, census)
 
 
 class PendingCoverageRead:
     """A coverage.py read under way; `result()` is `read_with_stats()`'s (report, stats)."""
 
     def __init__(
-        self, paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path]
+        self, paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path],
+        census: bool = False,
     ) -> None:
         # Named, not imported: importing coverage_data would import coverage.py here.
         reader = "covtui.readers.coverage_data"
         self._read = PendingRead(
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
-            list(sys.path), tuple(leave_out), preload=reader,
+            list(sys.path), tuple(leave_out), census, preload=reader,
         )
 
     def result(self) -> tuple[Any, Any]:
         kind, *rest = self._read.result()
         if kind == "error":
             raise InputError(*rest)
-        report, stats = rest
-        return report, stats
+        from covtui.domain.codec import with_encoded_files
+
+        report, encoded, stats = rest
+        return with_encoded_files(report, encoded), stats
 
 
 def _call(target: str, *args: Any) -> Any:

@@ -146,3 +146,20 @@ def test_no_cache_dir(project: Path) -> None:
     report, stats = read_with_stats([project / ".coverage"], root=project, cache_dir=None)
     assert stats.n_parsed == stats.n_files
     assert_agrees(report, coverage_json(project), project)
+
+
+def test_another_coverage_version_invalidates(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are keyed on coverage.py's version: another version parses every file again
+    (its parser may say otherwise), and the figures are still `coverage json`'s."""
+    from covtui import coverage_compat
+
+    cache = tmp_path / "cache"
+    _read(project, cache)
+    _, stats = _read(project, cache, isolate=False)
+    assert stats.n_results == stats.n_files
+    monkeypatch.setattr(coverage_compat, "VERSION", f"{coverage_compat.VERSION}.another")
+    report, stats = _read(project, cache, isolate=False)
+    assert (stats.n_parsed, stats.n_cached, stats.n_results) == (stats.n_files, 0, 0)
+    assert_agrees(report, coverage_json(project), project)

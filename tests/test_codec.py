@@ -1,0 +1,41 @@
+"""The stored forms of line lists and arcs decode to what was encoded, and the one-pass arc
+decoder reads exactly what the part-by-part one reads."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from covtui.domain.codec import decode_arcs, decode_lines, encode_arcs, encode_lines
+
+
+def _decode_arcs_part_by_part(text: str) -> tuple[tuple[int, int], ...]:
+    arcs = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition(">")
+        arcs.append((int(a), int(b)))
+    return tuple(arcs)
+
+
+def test_arcs_and_lines_decode_to_what_was_encoded() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        arcs = {(rng.randint(-400, 400), rng.randint(-400, 400)) for _ in range(rng.randint(0, 60))}
+        text = encode_arcs(arcs)
+        assert decode_arcs(text) == tuple(sorted(arcs)) == _decode_arcs_part_by_part(text)
+        lines = {rng.randint(1, 300) for _ in range(rng.randint(0, 80))}
+        assert decode_lines(encode_lines(lines)) == tuple(sorted(lines))
+
+
+@pytest.mark.parametrize("text", ["", "3>5,,8>-1", ",3>5", "3>5,", " 3>5", "+3>5"])
+def test_other_arc_texts_read_as_before(text: str) -> None:
+    assert decode_arcs(text) == _decode_arcs_part_by_part(text)
+
+
+@pytest.mark.parametrize("text", ["3", "3>5>7,8", "3>x", "3>5,8"])
+def test_malformed_arc_texts_still_fail(text: str) -> None:
+    with pytest.raises(ValueError):
+        _decode_arcs_part_by_part(text)
+    with pytest.raises(ValueError):
+        decode_arcs(text)
