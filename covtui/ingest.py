@@ -51,20 +51,14 @@ def start_reports(
 ) -> Callable[[], SourceResult]:
     """`read_reports()` begun: a coverage.py read starts in its worker process now; the
     function returned waits for it and gives the result."""
-    coverage_paths: list[Path] = []
-    tests: TestOutcomes | None = None
     for path in paths:
         if not path.exists():
             raise InputError(path, "no such file")
         if path.is_dir():
             raise InputError(path, "is a directory")
-        kind = fmt or detect_format(path)
-        if kind == "junit":
-            outcome = read_tests(path)
-            tests = outcome if tests is None else tests + outcome
-        else:
-            coverage_paths.append(path)
-            fmt_used = kind
+    coverage_paths, tests, fmt_used = _coverage_and_tests(
+        [(path, fmt or detect_format(path)) for path in paths]
+    )
     report: Callable[[], CoverageReport] | None = None
     if coverage_paths:
         with contextlib.suppress(OSError):  # opening the database reports it in one line
@@ -279,19 +273,29 @@ def _combine(config: Config, source: str, files: list[tuple[int, str, str, bytes
             raise InputError(names.get(exc.path, exc.path), exc.problem) from None
 
 
-def _read_written(config: Config, source: str, written: list[tuple[Path, str, bytes]]) -> SourceResult:
+def _coverage_and_tests(
+    inputs: Sequence[tuple[Path, str]],
+) -> tuple[list[Path], TestOutcomes | None, str | None]:
+    """(path, format) each: the coverage reports' paths and their format, and the JUnit
+    files' outcomes read and summed."""
     coverage_paths: list[Path] = []
     tests: TestOutcomes | None = None
     kind = None
-    for path, fmt, data in written:
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data)
+    for path, fmt in inputs:
         if fmt == "junit":
             outcome = read_tests(path)
             tests = outcome if tests is None else tests + outcome
         else:
             coverage_paths.append(path)
             kind = fmt
+    return coverage_paths, tests, kind
+
+
+def _read_written(config: Config, source: str, written: list[tuple[Path, str, bytes]]) -> SourceResult:
+    for path, _, data in written:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    coverage_paths, tests, kind = _coverage_and_tests([(path, fmt) for path, fmt, _ in written])
     report = None
     if coverage_paths:
         report = start_reading(
