@@ -131,14 +131,104 @@ def assert_same_as_full(project: Project, incremental_id: int) -> None:
     assert inc_row.tests.n_failed == full_row.tests.n_failed
 
 
+def collected(project: Project) -> list[str]:
+    """The test modules the last scan's pytest run collected (covtui's plugin's record)."""
+    path = project.db.parent / "run/python/collected.json"
+    return sorted(json.loads(path.read_text()))
+
+
 def test_editing_a_function_reruns_its_tests_only_and_equals_a_full_scan(lib: Project) -> None:
     scan(lib)
+    assert collected(lib) == ["tests/test_shapes.py", "tests/test_words.py"]
     lib.write("lib/words.py", WORDS.replace('return text.upper() + "!"', 'loud = text.upper()\n    return loud + "!"'))
     outcome = scan(lib, affected=True)
     # both tests of words.py ran a line of it; test_shapes.py's did not
     assert outcome.notes == ["incremental: 2 of 4 tests"]
     assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 2
+    # test_shapes.py is not even collected: its collection's lines are kept from the last run
+    assert collected(lib) == ["tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_a_changed_module_first_imported_by_an_unselected_test_module(lib: Project) -> None:
+    """test_other.py's collection imports lib.words before test_words.py's does (its def lines
+    run there) but no test of it calls words: it is collected again, and runs whole."""
+    lib.write("tests/test_other.py", "from lib import words\n\n\ndef test_other():\n    assert words\n")
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 3 of 5 tests"]
+    assert collected(lib) == ["tests/test_other.py", "tests/test_words.py"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_import_time_code_calling_a_changed_module(lib: Project) -> None:
+    """lib/banner.py calls words.shout() when imported, in test_banner.py's collection: a new
+    branch in shout() runs there, so that module is collected again."""
+    lib.write("lib/banner.py", "from lib.words import shout\n\nBANNER = shout('hello')\n")
+    lib.write("tests/test_banner.py", "from lib.banner import BANNER\n\n\ndef test_banner():\n    assert BANNER\n")
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace(
+        'def shout(text):\n', 'def shout(text):\n    if not text:\n        return ""\n'
+    ))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 3 of 5 tests"]  # test_banner and words.py's two
+    assert collected(lib) == ["tests/test_banner.py", "tests/test_words.py"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+    _, states, _, _ = stored(lib, outcome.snapshot_id)
+    assert states["python", "lib/words.py"].numbers.n_partial_branches == 1  # never empty
+
+
+def test_a_collection_that_no_longer_imports_a_module_runs_every_test(lib: Project) -> None:
+    """test_a.py's collection imported lib/extra.py first; without that import, test_b.py's
+    (not collected again) would import it now, and its kept record lacks the lines."""
+    lib.write("lib/extra.py", "VALUE = 1\n")
+    lib.write("tests/test_a.py", "import lib.extra\n\n\ndef test_a():\n    assert lib.extra.VALUE\n")
+    lib.write("tests/test_b.py", "import lib.extra\n\n\ndef test_b():\n    assert True\n")
+    scan(lib)
+    lib.write("tests/test_a.py", "def test_a():\n    assert True\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == [
+        "full scan: tests/test_a.py's collection no longer imports lib/__init__.py, which a module "
+        "collected after it may import now"
+    ]
+    assert outcome.draft.scope == "full" and outcome.status.value == "ok"
+
+
+def test_a_collection_that_no_longer_fills_a_cache_runs_every_test(lib: Project) -> None:
+    """Both modules call table() when collected; only the first fills the cache. Once test_a.py
+    stops calling it, test_b.py's collection fills it in a full run: its kept record can't."""
+    lib.write("lib/cache.py", CACHED)
+    lib.write("tests/test_a.py", "from lib.cache import table\n\nT = table()\n\n\ndef test_a():\n    assert T\n")
+    lib.write("tests/test_b.py", "from lib.cache import table\n\nT = table()\n\n\ndef test_b():\n    assert T\n")
+    scan(lib)
+    lib.write("tests/test_a.py", "from lib.cache import table\n\n\ndef test_a():\n    assert table\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == [
+        "full scan: lib/cache.py: lines the recollected test modules' collection ran last time "
+        "did not run again (a module collected later may run them now)"
+    ]
+    assert outcome.draft.scope == "full" and outcome.status.value == "ok"
+
+
+def test_a_base_kept_without_collection_records_collects_every_module(lib: Project) -> None:
+    """Per-test coverage kept by an older covtui (no record of each module's collection):
+    the rescan is incremental, collects every module, says so, and is exact."""
+    scan(lib)
+    manifest = lib.db.parent / "affected/python/base.json"
+    state = json.loads(manifest.read_text())
+    del state["base"]["collected"]
+    manifest.write_text(json.dumps(state))
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == [
+        "incremental: 2 of 4 tests; every test module collected: the kept per-test coverage "
+        "does not say what each test module's collection ran (kept by an older covtui)"
+    ]
+    assert collected(lib) == ["tests/test_shapes.py", "tests/test_words.py"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+    lib.write("lib/words.py", WORDS)
+    assert scan(lib, affected=True).notes == ["incremental: 2 of 4 tests"]  # recorded again
 
 
 def test_adding_a_branch_equals_a_full_scan(lib: Project) -> None:
@@ -171,7 +261,11 @@ def test_adding_a_test_file_equals_a_full_scan(lib: Project) -> None:
     lib.write("tests/test_more.py", "from lib.shapes import describe\n\n\n"
               "def test_unknown():\n    assert describe('circle') == 'unknown'\n")
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 1 of 5 tests"]
+    assert outcome.notes == [
+        "incremental: 1 of 5 tests; every test module collected: tests/test_more.py is new "
+        "(any module's collection may import it)"
+    ]
+    assert collected(lib) == ["tests/test_more.py", "tests/test_shapes.py", "tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
 
 
@@ -180,7 +274,10 @@ def test_renaming_a_module_equals_a_full_scan(lib: Project) -> None:
     (lib.root / "lib/words.py").rename(lib.root / "lib/text.py")
     lib.write("tests/test_words.py", TEST_WORDS.replace("lib.words", "lib.text"))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    assert outcome.notes == [
+        "incremental: 2 of 4 tests; every test module collected: lib/text.py is new "
+        "(any module's collection may import it)"
+    ]
     assert_same_as_full(lib, outcome.snapshot_id)
     _, states, _, _ = stored(lib, outcome.snapshot_id)
     assert ("python", "lib/words.py") not in states and ("python", "lib/text.py") in states
@@ -434,3 +531,59 @@ def test_unreadable_kept_data_runs_every_test_and_keeps_a_new_base(lib: Project)
     assert outcome.notes[0].startswith("full scan: the kept per-test coverage is not readable")
     lib.write("lib/words.py", WORDS)
     assert scan(lib, affected=True).draft.scope == "incremental"
+
+
+def test_collection_collects_again_only_what_a_change_can_reach() -> None:
+    from covtui.domain.affected import Base, Selection, Tree, collection, select
+
+    files = {
+        "lib/a.py": ["h1", "s1", False], "lib/b.py": ["h2", "s2", False],
+        "tests/test_a.py": ["h3", "s3", False], "tests/test_b.py": ["h4", "s4", False],
+        "tests/test_c.py": ["h5", "s5", False],
+    }
+    outcomes = {"tests/test_a.py::test_1": "passed", "tests/test_b.py::test_2": "passed",
+                "tests/test_c.py::test_3": "passed"}
+    # test_b.py's collection imported lib/b.py first (not measured there: its record says so)
+    base = Base(1, files, "c", "p", outcomes, {}, collected={
+        "tests/test_a.py": ["lib/a.py"], "tests/test_b.py": ["lib/b.py"], "tests/test_c.py": [],
+    })
+    now = {**files, "lib/a.py": ["h1'", "s1", False], "lib/b.py": ["h2'", "s2", False]}
+    touched = {"lib/a.py": {"tests/test_a.py::test_1|run", "collect:tests/test_c.py"}, "lib/b.py": set()}
+    chosen = select(base, Tree(now, "c", "p"), touched, set(files))
+    assert isinstance(chosen, Selection)
+    # test_c.py's collection ran lib/a.py, test_a.py's and test_b.py's imported the changed
+    # files first: all three run whole
+    assert chosen.test_files == ["tests/test_a.py", "tests/test_b.py", "tests/test_c.py"]
+    assert chosen.tests == []
+    assert chosen.replaced == set(outcomes)
+    assert collection(base, Tree(now, "c", "p"), chosen, touched).modules == {
+        "tests/test_a.py", "tests/test_b.py", "tests/test_c.py"
+    }
+    one = {**files, "lib/a.py": ["h1'", "s1", False]}
+    chosen = select(base, Tree(one, "c", "p"), {"lib/a.py": {"tests/test_a.py::test_1|run"}}, set(files))
+    assert collection(base, Tree(one, "c", "p"), chosen, {}).modules == {"tests/test_a.py"}
+    at_start = {"lib/a.py": {"tests/test_a.py::test_1|run", ""}}
+    assert collection(base, Tree(one, "c", "p"), chosen, at_start).why == (
+        "lib/a.py ran at pytest's start, outside any test module's collection"
+    )
+    new = {**one, "lib/d.py": ["h6", "s6", False]}
+    chosen = select(base, Tree(new, "c", "p"), {}, set(files))
+    assert collection(base, Tree(new, "c", "p"), chosen, {}).why == (
+        "lib/d.py is new (any module's collection may import it)"
+    )
+    older = Base(1, files, "c", "p", outcomes, {})
+    chosen = select(older, Tree(one, "c", "p"), {}, set(files))
+    assert collection(older, Tree(one, "c", "p"), chosen, {}).every
+
+
+def test_a_collections_context_reads_as_import() -> None:
+    from covtui.domain.contexts import LineTests, collected_module, has_tests, split_context
+
+    assert split_context("collect:tests/test_x.py") == ("", "import")
+    assert collected_module("collect:tests/test_x.py") == "tests/test_x.py"
+    assert collected_module("tests/test_x.py::test_a|run") is None
+    assert not has_tests(["", "collect:tests/test_x.py"])
+    tests = LineTests.of({1: ["collect:tests/test_x.py"], 2: ["", "collect:tests/test_y.py"],
+                          3: ["tests/test_x.py::test_a|setup"]})
+    assert tests.tests_of(1) == tests.tests_of(2) == [] and tests.all_tests() == {"tests/test_x.py::test_a"}
+    assert tests.only_outside_tests(1) and tests.only_outside_tests(3)

@@ -72,6 +72,9 @@ def test_who_lists_exactly_the_contexts_coverage_py_gives(project: Project) -> N
     assert checked >= 8
     # The def lines ran at import only; the fixture's line only in test_add's setup.
     assert _who(project, "pkg/calc.py:2")["only_outside_tests"] is True
+    # ...in test_calc.py's collection (covtui's scan names it), which is import
+    assert _who(project, "pkg/calc.py:2")["contexts"] == ["collect:tests/test_calc.py"]
+    assert _who(project, "pkg/calc.py:2")["at_import"] is True
     body = _who(project, "pkg/calc.py:3")
     assert body["tests"] == [{"name": "tests/test_calc.py::test_add", "phases": ["setup"]}]
     assert body["only_outside_tests"] is True

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from covtui.domain.contexts import FAILING, split_context
+from covtui.domain.contexts import FAILING, IMPORT, collected_module, split_context
 from covtui.domain.model import TestFailure, TestOutcomes
 
 #: How a scan was run ("full" or "incremental"): the snapshot's `scope`.
@@ -93,6 +93,10 @@ class Base:
     full_at: float = 0.0  # when the last full scan ran
     #: Files the tests themselves write (their content changed during the run): not tracked.
     volatile: list[str] = field(default_factory=list)
+    #: Each test module collected (node id) → the files (as in `files`) its collection imported
+    #: first; None when the run did not record it (its collections have no context of their
+    #: own, or an older covtui kept the base): an incremental run then collects every module.
+    collected: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -157,6 +161,7 @@ def select(
     test_files = {test_file_of(t) for t in base.outcomes}
     rerun: set[str] = set()
     whole: list[str] = []
+    collecting: set[str] = set()  # test modules whose collection ran or imported a changed file
     measured_changed = False
     for path in changed:
         name = path.rsplit("/", 1)[-1]
@@ -167,7 +172,14 @@ def select(
             return FullRun(f"{path} changed (not Python: covtui can't tell which tests read it)")
         if path in measured:
             measured_changed = True
-            rerun.update(t for t, _ in map(split_context, touched.get(path, ())) if t)
+            for context in touched.get(path, ()):
+                module = collected_module(context)
+                if module is not None:
+                    # Its collection ran the file (an import, parametrize arguments): the
+                    # module's tests and their ids may differ now; it runs whole.
+                    collecting.add(module)
+                elif (test := split_context(context)[0]):
+                    rerun.add(test)
         if path in test_files or (old is None and new is not None):
             # A test module (or a new file: it may hold new tests) runs whole.
             if new is not None:
@@ -187,12 +199,79 @@ def select(
                 f"{path}: code outside its functions changed (tests that never ran a line of "
                 "it may read what it computes at import)"
             )
-    replaced = set(rerun) | {t for t in base.outcomes if test_file_of(t) in changed}
+    changed_set = set(changed)
+    collecting |= {m for m, files in (base.collected or {}).items() if changed_set.intersection(files)}
+    whole += sorted(m for m in collecting if m in tree.files and m not in whole)
+    replaced = set(rerun) | {
+        t for t in base.outcomes if test_file_of(t) in changed_set or test_file_of(t) in collecting
+    }
     # Tests that failed last time run again: their failure may have hidden coverage.
     rerun |= {t for t, outcome in base.outcomes.items() if outcome in FAILING}
     replaced |= rerun
     tests = sorted(t for t in rerun if test_file_of(t) not in whole)
-    return Selection(tests, sorted(whole), replaced, changed, measured_changed)
+    return Selection(tests, sorted(set(whole)), replaced, changed, measured_changed)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Which test modules an incremental run collects.
+
+    `modules`: the modules to collect (None: every one, `why` says why in one line). A module
+    is collected again when a test of it reruns, when it changed, or when its collection ran a
+    line of a changed file or imported it; the others keep their collection's coverage from
+    the kept data (its `collect:` context), since nothing their import ran has changed.
+    """
+
+    modules: frozenset[str] | None
+    why: str = ""
+
+    @property
+    def every(self) -> bool:
+        return self.modules is None
+
+
+def collection(
+    base: Base, tree: Tree, selection: Selection, touched: Mapping[str, Iterable[str]],
+) -> Collection:
+    """The test modules an incremental run must collect for its data to merge exactly.
+
+    `touched`: changed file → the contexts that ran any of its lines in the base data.
+    """
+    if base.collected is None:
+        return Collection(None, "the kept per-test coverage does not say what each test "
+                                "module's collection ran (kept by an older covtui)")
+    for path in selection.changed:
+        if path.endswith(".py") and (path not in base.files or path not in tree.files):
+            what = "is new" if path not in base.files else "was removed"
+            return Collection(None, f"{path} {what} (any module's collection may import it)")
+    for path in selection.changed:
+        if IMPORT in touched.get(path, ()):
+            return Collection(None, f"{path} ran at pytest's start, outside any test "
+                                    "module's collection")
+    # `select` made every module whose collection ran or imported a changed file run whole.
+    modules = {test_file_of(t) for t in selection.tests} | set(selection.test_files)
+    return Collection(frozenset(modules))
+
+
+def collection_kept(
+    base: Base, modules: Iterable[str], rerun: Mapping[str, Iterable[str]], changed: Iterable[str],
+) -> str:
+    """Why the collections the rerun did not repeat can't be kept ("" : they can).
+
+    A module is imported once, by the first collection that imports it: when a collected
+    module no longer imports a file it imported first last time, a module collected later
+    imports it now, and that one's kept record would lack the file's import-time lines.
+    `rerun`: each module the rerun collected → the files its collection imported first.
+    """
+    assert base.collected is not None
+    now = {f for files in rerun.values() for f in files}
+    changed = set(changed)
+    for module in sorted(modules):
+        for path in base.collected.get(module, ()):
+            if path not in changed and path not in now:
+                return (f"{module}'s collection no longer imports {path}, which a module "
+                        "collected after it may import now")
+    return ""
 
 
 def merge_outcomes(

@@ -4,6 +4,10 @@ Context names are pytest-cov's (`--cov-context=test`), which covtui's own pytest
 writes too: `tests/test_x.py::test_y|run`, `…|setup`, `…|teardown`. The empty context ""
 is code run before the first test: module import at collection, conftest, session start
 (code run between two tests counts as the earlier one's teardown, as in pytest-cov).
+
+covtui's scan also names each test module's collection `collect:<module node id>` (its imports,
+parametrize arguments), so that an affected rescan can collect only the modules it needs.
+Such a context is import, as the empty one is: no test ran the line.
 """
 
 from __future__ import annotations
@@ -15,14 +19,28 @@ from dataclasses import dataclass, field
 PHASES = ("setup", "run", "teardown")
 #: What covered a line when no test was running (the empty context).
 IMPORT = ""
+#: The prefix of the context covtui's scan gives each test module's collection.
+COLLECT = "collect:"
+
+
+def collected_module(context: str) -> str | None:
+    """"collect:tests/test_x.py" → "tests/test_x.py" (the module whose collection it names);
+    None for any other context."""
+    return context[len(COLLECT):] if context.startswith(COLLECT) else None
+
+
+def is_import(context: str) -> bool:
+    """Whether a context is code run outside any test: the empty one or a collection's."""
+    return context == IMPORT or context.startswith(COLLECT)
 
 
 def split_context(context: str) -> tuple[str, str]:
-    """"tests/t.py::test_a|run" → ("tests/t.py::test_a", "run"); "" → ("", "import").
+    """"tests/t.py::test_a|run" → ("tests/t.py::test_a", "run"); "" (or a collection's
+    context) → ("", "import").
 
     A name without a phase suffix (`dynamic_context = test_function`) is its own test, "run".
     """
-    if context == IMPORT:
+    if is_import(context):
         return "", "import"
     test, sep, phase = context.rpartition("|")
     if sep and phase in PHASES:
@@ -80,7 +98,7 @@ class LineTests:
 
 def has_tests(contexts: Iterable[str]) -> bool:
     """Whether measured data names any context but the empty one (per-test data was taken)."""
-    return any(c != IMPORT for c in contexts)
+    return any(not is_import(c) for c in contexts)
 
 
 #: A test's outcome in a run: "passed", "failed", "error", "skipped".

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from covtui.domain.contexts import LineTests, split_context
+from covtui.domain.contexts import LineTests, is_import, split_context
 from covtui.errors import CovtuiError
 from covtui.store import Store
 
@@ -28,7 +28,7 @@ class LineAnswer:
     #: The context names coverage.py gives for the line (`contexts_by_lineno`), sorted.
     contexts: tuple[str, ...] = ()
     tests: tuple[TestOfLine, ...] = ()
-    at_import: bool = False  # ran outside any test (the empty context)
+    at_import: bool = False  # ran outside any test (the empty context, a module's collection)
     missed: bool | None = None  # a statement that did not run; None when not known
     only_outside_tests: bool = False  # ran, but in no test's body: import or fixtures only
     n_tests: int = field(init=False, default=0)
@@ -52,7 +52,7 @@ def answer_line(
         ran=line in tests.lines,
         contexts=contexts,
         tests=tuple(TestOfLine(t, tuple(sorted(p))) for t, p in sorted(phases.items())),
-        at_import="" in contexts,
+        at_import=any(is_import(c) for c in contexts),
         missed=None if missing is None else line in missing,
         only_outside_tests=tests.only_outside_tests(line),
     )

@@ -23,7 +23,7 @@ from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.readers import read_coverage, read_tests
 from covtui.record import count_exclusions, record_expired_runs, record_snapshot
-from covtui.scan.affected import Keeper
+from covtui.scan.affected import COLLECTED_ENV, Keeper
 from covtui.scan.git_lines import file_diffs
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import PYTEST_NO_TESTS, pytest_failure
@@ -53,6 +53,7 @@ class _Plan:
     work_dir: Path | None = None  # emptied before the run
     env: dict[str, str] = field(default_factory=dict)  # on top of the source's own
     outcomes: Path | None = None  # each test's outcome, written by covtui's pytest plugin
+    collected: Path | None = None  # the test modules collected, written by the plugin
 
 
 async def run_scan(
@@ -282,7 +283,12 @@ async def _run_source(
             message=f"the command exited with {metrics.exit_code}",
         )
     if keeper is not None and keeper.keeps:
+        await asyncio.to_thread(keeper.read_collected, plan.collected, started)
         if incremental:
+            why = await asyncio.to_thread(keeper.collection_problem, reports)
+            if why:
+                keeper.failed_why = why
+                return SourceResult(source.name, RunStatus.FAILED, run=metrics, message=why)
             try:
                 reports = [await asyncio.to_thread(keeper.merge, reports, plan.work_dir)]
             except Exception as exc:  # noqa: BLE001 - any merge failure: a full run is exact
@@ -304,7 +310,10 @@ async def _run_source(
         outcomes, merged = await asyncio.to_thread(keeper.kept_tests, outcomes, plan.junit)
         if merged is not None:
             tests = merged
-            keeper.note = f"incremental: {keeper.n_tests_run} of {merged.n_tests} tests"
+            keeper.note = (
+                f"incremental: {keeper.n_tests_run} of {merged.n_tests} tests"
+                f"{keeper.collection_note()}"
+            )
     return SourceResult(source.name, RunStatus.OK, report, tests, metrics, outcomes=outcomes)
 
 
@@ -359,7 +368,7 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
             "give 'report' with the file the command writes"
         )
     env: dict[str, str] = {}
-    outcomes = None
+    outcomes = collected = None
     if is_pytest:
         module_args = argv[3:] if _is_python(argv[0]) else argv[1:]
         # covtui's pytest11 plugin records the runs people make themselves: not the scan's
@@ -370,11 +379,13 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
             command.append(f"--junitxml={junit}")
         if contexts_on(source, previous_files):
             outcomes = work / "outcomes.json"
+            collected = work / "collected.json"
             command[len(coverage_run) + 2:len(coverage_run) + 2] = ["-p", PLUGIN_NAME]
             path = source.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
             env = {
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_DIR), path])),
                 OUTCOMES_ENV: str(outcomes),
+                COLLECTED_ENV: str(collected),
             }
     elif len(argv) >= 3 and _is_python(argv[0]) and argv[1] == "-m":
         command = [*coverage_run, "-m", *argv[2:]]
@@ -392,7 +403,7 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
         # Parallel mode and subprocess measurement leave `.coverage.*` shards beside it.
         return sorted(p for p in work.glob(".coverage*") if p.is_file())
 
-    return _Plan(command, data_files, junit, is_pytest, work, env, outcomes)
+    return _Plan(command, data_files, junit, is_pytest, work, env, outcomes, collected)
 
 
 def _fresh_folder(path: Path) -> None:

@@ -4,10 +4,12 @@ project's content hashes, and the exact merge of a rerun into the kept data.
 After every scan of pytest under coverage.py with per-test contexts, the run's coverage data
 (one file: every test's lines and arcs under its contexts) is kept as `base.coverage` with
 `base.json` (the tree's content hashes, settings, installed packages, each test's outcome).
-An incremental scan reruns the tests `covtui.domain.affected.select` picks and merges:
-the kept data minus every context of the rerun tests and minus the import context (the
-rerun collects every test module, so it measures import-time lines again), plus the rerun's
-data. coverage.py then reads the merged file as it reads any run's: the figures are its own.
+An incremental scan reruns the tests `covtui.domain.affected.select` picks and collects
+only the test modules `covtui.domain.affected.collection` picks (each module's collection is
+its own context, `collect:<module>`), then merges: the kept data minus every context of the
+rerun tests and of the modules collected again, plus the rerun's data. When it collects every
+module, the import context goes too (the rerun measures it again). coverage.py then reads the
+merged file as it reads any run's: the figures are its own.
 """
 
 from __future__ import annotations
@@ -27,14 +29,24 @@ from pathlib import Path
 import tomllib
 
 from covtui.config import Config, SourceConfig
-from covtui.domain.affected import Base, Tree, content_digest, mentions_fixtures, module_skeleton
-from covtui.domain.contexts import IMPORT, split_context
+from covtui.domain.affected import (
+    Base,
+    Collection,
+    Tree,
+    content_digest,
+    mentions_fixtures,
+    module_skeleton,
+    test_file_of,
+)
+from covtui.domain.contexts import IMPORT, collected_module, has_tests, split_context
 from covtui.folder import covtui_files
 
 #: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
 COVERAGE_SCHEMA = 7
 #: The variable naming the selection file for covtui's pytest plugin (its SELECT_ENV).
 SELECT_ENV = "COVTUI_SELECT"
+#: The variable naming the file where the plugin writes the modules collected (COLLECTED_ENV).
+COLLECTED_ENV = "COVTUI_COLLECTED"
 _SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "target",
               "htmlcov"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
@@ -244,7 +256,7 @@ def data_problem(path: Path) -> str | None:
         return f"{path}: not readable coverage data ({exc})"
     if version != COVERAGE_SCHEMA:
         return f"coverage.py data schema {version} (covtui merges schema {COVERAGE_SCHEMA})"
-    if not any(c != IMPORT for c in contexts):
+    if not has_tests(contexts):
         return "the run recorded no per-test contexts"
     return None
 
@@ -290,9 +302,78 @@ def contexts_touching(path: Path, files: Iterable[str]) -> dict[str, set[str]]:
     return found
 
 
-def merge_data(base: Path, run: list[Path], out: Path, replaced: set[str]) -> None:
-    """Write to `out` the base data without the `replaced` tests' contexts and the import
-    context, combined with the rerun's data files (as `coverage combine` would, no aliases)."""
+def _gone(context: str, replaced: set[str], collected: frozenset[str] | None) -> bool:
+    """Whether a kept context leaves the merge: a rerun test's, or a collection (or the import
+    context) measured again (`collected`: the modules collected again; None: all of them)."""
+    module = collected_module(context)
+    if module is not None:
+        return collected is None or module in collected
+    if context == IMPORT:
+        return collected is None
+    return split_context(context)[0] in replaced
+
+
+def collection_lines_lost(
+    base: Path, run: list[Path], modules: Iterable[str], changed: Iterable[str],
+) -> str | None:
+    """A data path whose line or arc the `modules`' collections ran in the base data and no
+    context of the rerun ran (None: none). Files in `changed` (data paths) are left out: their
+    lines come from the rerun only. Such a line was run first by that collection (an import,
+    a cache filled), so a module collected later may run it now in a full run."""
+    from coverage.numbits import numbits_to_nums
+
+    names = [f"collect:{m}" for m in modules]
+    if not names:
+        return None
+    skip = set(changed)
+
+    def lines(path: Path, contexts: list[str] | None) -> tuple[dict, dict]:
+        con = _connect(path)
+        try:
+            where, args = "", []
+            if contexts is not None:
+                where = f" WHERE c.context IN ({','.join('?' * len(contexts))})"
+                args = contexts
+            found: dict[str, set[int]] = {}
+            for file_path, bits in con.execute(
+                "SELECT f.path, t.numbits FROM line_bits t JOIN file f ON f.id = t.file_id "
+                f"JOIN context c ON c.id = t.context_id{where}", args,
+            ):
+                found.setdefault(file_path, set()).update(numbits_to_nums(bits))
+            arcs: dict[str, set[tuple[int, int]]] = {}
+            for file_path, a, b in con.execute(
+                "SELECT f.path, t.fromno, t.tono FROM arc t JOIN file f ON f.id = t.file_id "
+                f"JOIN context c ON c.id = t.context_id{where}", args,
+            ):
+                arcs.setdefault(file_path, set()).add((a, b))
+            return found, arcs
+        finally:
+            con.close()
+
+    before_lines, before_arcs = lines(base, names)
+    now_lines: dict[str, set] = {}
+    now_arcs: dict[str, set] = {}
+    for path in run:
+        got_lines, got_arcs = lines(path, None)
+        for k, v in got_lines.items():
+            now_lines.setdefault(k, set()).update(v)
+        for k, v in got_arcs.items():
+            now_arcs.setdefault(k, set()).update(v)
+    for before, now in ((before_lines, now_lines), (before_arcs, now_arcs)):
+        for file_path, had in sorted(before.items()):
+            if file_path not in skip and not had <= now.get(file_path, set()):
+                return file_path
+    return None
+
+
+def merge_data(
+    base: Path, run: list[Path], out: Path, replaced: set[str],
+    collected: frozenset[str] | None = None,
+) -> None:
+    """Write to `out` the base data without the `replaced` tests' contexts and the contexts of
+    the collections measured again (`collected`: those modules'; None: every module's and the
+    import context), combined with the rerun's data files (as `coverage combine` would, no
+    aliases)."""
     from coverage import CoverageData
 
     partial = out.with_name(out.name + ".merging")
@@ -301,7 +382,7 @@ def merge_data(base: Path, run: list[Path], out: Path, replaced: set[str]) -> No
     try:
         gone = [
             context_id for context_id, context in con.execute("SELECT id, context FROM context")
-            if context == IMPORT or split_context(context)[0] in replaced
+            if _gone(context, replaced, collected)
         ]
         con.execute("CREATE TEMP TABLE gone (id INTEGER PRIMARY KEY)")
         con.executemany("INSERT INTO gone (id) VALUES (?)", [(i,) for i in gone])
@@ -362,6 +443,11 @@ class Keeper:
         self.verify = ""
         #: The incremental chain differed from the full scan (an `incremental_drift` alert).
         self.drift = None
+        #: Which test modules the incremental run collects (a domain Collection).
+        self.collection: Collection | None = None
+        #: Each module the run collected → the files its collection imported first (tree keys).
+        self.run_collected: dict[str, list[str]] | None = None
+        self._data_paths: dict[str, str] = {}  # tree key → path in the kept data
 
     @property
     def incremental(self) -> bool:
@@ -378,7 +464,7 @@ class Keeper:
                 self.note = f"full scan: the kept per-test coverage is not readable ({exc})"
 
     def _decide(self) -> None:
-        from covtui.domain.affected import FullRun, full_scan_due, select
+        from covtui.domain.affected import FullRun, collection, full_scan_due, select
 
         base, why = load_base(self.folder)
         self.base = base
@@ -400,16 +486,17 @@ class Keeper:
         due = full_scan_due(base, self.every, self.now)
         data = self.folder / "base.coverage"
         keys = measured_files(data, self.config.root)
+        self._data_paths = keys
         changed = [p for p in keys if (base.files.get(p) or [None])[0]
                    != (self.tree.files.get(p) or [None])[0]]
         touched = contexts_touching(data, [keys[p] for p in changed])
-        chosen = select(
-            base, self.tree, {p: touched.get(keys[p], set()) for p in changed}, set(keys)
-        )
+        touching = {p: touched.get(keys[p], set()) for p in changed}
+        chosen = select(base, self.tree, touching, set(keys))
         if isinstance(chosen, FullRun):
             self.note = f"full scan: {chosen.reason}"
             return
         self.selection = chosen
+        self.collection = collection(base, self.tree, chosen, touching)
         if due is not None:
             # The incremental run goes first, then a full one to check it against.
             self.verify = f"{due} (checks the incremental figures)"
@@ -417,6 +504,7 @@ class Keeper:
     def fall_back(self, why: str) -> None:
         """The incremental run can't be merged exactly: the scan runs in full."""
         self.selection = None
+        self.collection = None
         self.failed_why = ""
         self.n_tests_run = None
         self._new_base = None
@@ -429,20 +517,84 @@ class Keeper:
         assert self.selection is not None and self.base is not None
         path = work / "select.json"
         root = self.config.root
+        skip: list[str] = []
+        if self.collection is not None and self.collection.modules is not None:
+            known = set(self.base.collected or ()) | {test_file_of(t) for t in self.base.outcomes}
+            skip = sorted(
+                os.path.realpath(root / m) for m in known - self.collection.modules
+            )
         path.write_text(json.dumps({
             "tests": self.selection.tests,
             "files": [os.path.realpath(root / p) for p in self.selection.test_files],
             "known": sorted(self.base.outcomes),
+            "skip": skip,
         }), encoding="utf-8")
         return {SELECT_ENV: str(path)}
+
+    def read_collected(self, path: Path | None, started: float) -> None:
+        """The modules the run collected, as covtui's plugin wrote them (None: not written)."""
+        self.run_collected = None
+        if path is None:
+            return
+        try:
+            if path.stat().st_mtime < started - 1:
+                return
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if not isinstance(raw, dict):
+            return
+        real_root = os.path.realpath(self.config.root)
+        outside = {p for p in (self.tree.files if self.tree else {}) if os.path.isabs(p)}
+        collected: dict[str, list[str]] = {}
+        for module, files in raw.items():
+            keys = set()
+            for real in files if isinstance(files, list) else ():
+                real = str(real)
+                if real.startswith(real_root + os.sep):
+                    keys.add(os.path.relpath(real, real_root).replace(os.sep, "/"))
+                elif real in outside:
+                    keys.add(real)
+            collected[str(module)] = sorted(keys)
+        self.run_collected = collected
+
+    def collection_problem(self, run: list[Path]) -> str:
+        """Why the collections the incremental run skipped can't be kept ("" : they can)."""
+        from covtui.domain.affected import collection_kept
+
+        if self.collection is None or self.collection.modules is None:
+            return ""
+        assert self.base is not None and self.selection is not None
+        if self.run_collected is None:
+            return "the incremental run did not record which test modules it collected"
+        modules = set(self.run_collected)
+        why = collection_kept(self.base, modules, self.run_collected, self.selection.changed)
+        if why:
+            return why
+        changed = [self._data_paths[p] for p in self.selection.changed if p in self._data_paths]
+        lost = collection_lines_lost(self.folder / "base.coverage", run, modules, changed)
+        if lost is not None:
+            shown = os.path.relpath(lost, self.config.root) if os.path.isabs(lost) else lost
+            return (f"{shown}: lines the recollected test modules' collection ran last time did "
+                    "not run again (a module collected later may run them now)")
+        return ""
 
     def merge(self, run: list[Path], work: Path) -> Path:
         """The base merged with the rerun's data: the file coverage.py reads for the figures."""
         assert self.selection is not None
         out = work / "merged" / ".coverage"
         out.parent.mkdir(exist_ok=True)
-        merge_data(self.folder / "base.coverage", run, out, self.selection.replaced)
+        selective = self.collection is not None and self.collection.modules is not None
+        collected = frozenset(self.run_collected or ()) if selective else None
+        merge_data(self.folder / "base.coverage", run, out, self.selection.replaced, collected)
         return out
+
+    def collection_note(self) -> str:
+        """How the incremental run collected: "" when only the modules it needed, else why
+        every one."""
+        if self.collection is not None and self.collection.modules is None:
+            return f"; every test module collected: {self.collection.why}"
+        return ""
 
     def kept_tests(self, outcomes: dict[str, str] | None, junit: Path | None):
         """After the run: the outcomes and JUnit counts to store (merged when incremental),
@@ -452,7 +604,6 @@ class Keeper:
             merge_junit,
             merge_outcomes,
             outcomes_from,
-            test_file_of,
         )
         from covtui.readers.junit import read_junit_cases
 
@@ -492,8 +643,20 @@ class Keeper:
                 n_incremental=(self.base.n_incremental + 1) if self.incremental and self.base else 0,
                 full_at=(self.base.full_at if self.incremental and self.base else self.now),
                 volatile=list(self.base.volatile) if self.base else [],
+                collected=self._collected_to_keep(),
             )
         return outcomes, tests
+
+    def _collected_to_keep(self) -> dict[str, list[str]] | None:
+        """Each test module's collection record for the new base: the run's, with the kept
+        record of the modules an incremental run did not collect."""
+        if self.run_collected is None:
+            return None
+        if self.collection is not None and self.collection.modules is not None:
+            assert self.base is not None and self.base.collected is not None
+            kept = {m: f for m, f in self.base.collected.items() if m not in self.run_collected}
+            return {**kept, **self.run_collected}
+        return dict(self.run_collected)
 
     def data_to_keep(self, data: list[Path]) -> None:
         """The coverage data the snapshot's figures come from (one file, with contexts)."""

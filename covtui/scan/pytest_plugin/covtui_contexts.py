@@ -2,22 +2,30 @@
 
 It names each test's coverage the way pytest-cov's `--cov-context=test` does
 (`nodeid|setup`, `nodeid|run`, `nodeid|teardown`; "" before the first test), and writes each test's
-outcome as JSON to $COVTUI_TEST_OUTCOMES. With $COVTUI_SELECT (a JSON file: `tests`, `files`,
-`known`), it runs only the tests named, every test in the files named and every test not
-`known` (new ones), deselecting the rest after collecting them all (an incremental scan: the
-import-time coverage of every module is measured as in a full run). Standard library, pytest and coverage.py only:
-it runs inside the project's test process, measured.
+outcome as JSON to $COVTUI_TEST_OUTCOMES. Each test module's collection (its import, its
+parametrize arguments) is named `collect:<module node id>`, and with $COVTUI_COLLECTED the
+modules collected, each with the files its collection imported first, are written as JSON.
+
+With $COVTUI_SELECT (a JSON file: `tests`, `files`, `known`, `skip`), it runs only the tests
+named, every test in the files named and every test not `known` (new ones), deselecting the
+rest; the test module files in `skip` are not collected at all (an incremental scan keeps
+their collection's coverage from the last run). Standard library, pytest and coverage.py
+only: it runs inside the project's test process, measured.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 import pytest
 
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
 SELECT_ENV = "COVTUI_SELECT"
+COLLECTED_ENV = "COVTUI_COLLECTED"
+#: covtui.domain.contexts.COLLECT (this plugin imports nothing of covtui's).
+COLLECT = "collect:"
 
 
 class _Contexts:
@@ -26,6 +34,18 @@ class _Contexts:
 
     def _switch(self, context: str) -> None:
         self.cov.switch_context(context)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector):
+        module = _module_of(collector)
+        if module is None:
+            yield
+            return
+        self._switch(f"{COLLECT}{module.nodeid}")
+        try:
+            yield
+        finally:
+            self._switch("")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item) -> None:
@@ -61,6 +81,45 @@ class _Outcomes:
             pass  # the scan then has no outcomes, as without this plugin
 
 
+def _module_of(collector):
+    """The test module a collector belongs to (itself, a class in it), or None."""
+    try:
+        return collector.getparent(pytest.Module)
+    except Exception:  # noqa: BLE001 - a plugin's own collector: counted as no module
+        return None
+
+
+class _Collected:
+    """Writes every test module collected, with the files its collection imported first."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.modules: dict[str, list[str]] = {}
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector):
+        if not isinstance(collector, pytest.Module):
+            yield
+            return
+        before = set(sys.modules)
+        try:
+            yield
+        finally:
+            files = set()
+            for name in set(sys.modules) - before:
+                path = getattr(sys.modules.get(name), "__file__", None)
+                if isinstance(path, str):
+                    files.add(os.path.realpath(path))
+            self.modules.setdefault(collector.nodeid, []).extend(sorted(files))
+
+    def pytest_sessionfinish(self) -> None:
+        try:
+            with open(self.path, "w", encoding="utf-8") as f:
+                json.dump(self.modules, f)
+        except OSError:
+            pass  # the scan then knows no module's collection: it collects them all next time
+
+
 class _Select:
     def __init__(self, path: str) -> None:
         with open(path, encoding="utf-8") as f:
@@ -68,6 +127,12 @@ class _Select:
         self.tests = set(chosen["tests"])
         self.files = {os.path.normcase(p) for p in chosen["files"]}
         self.known = set(chosen["known"])
+        self.skip = {os.path.normcase(p) for p in chosen.get("skip", ())}
+
+    def pytest_ignore_collect(self, collection_path, config):
+        if self.skip and os.path.normcase(os.path.realpath(collection_path)) in self.skip:
+            return True
+        return None
 
     def _wanted(self, item) -> bool:
         return (
@@ -108,3 +173,6 @@ def pytest_configure(config) -> None:
     cov = _measuring()
     if cov is not None:
         config.pluginmanager.register(_Contexts(cov), "covtui-contexts")
+        # Only where each module's collection has its context: the scan's record of them.
+        if os.environ.get(COLLECTED_ENV):
+            config.pluginmanager.register(_Collected(os.environ[COLLECTED_ENV]), "covtui-collected")
