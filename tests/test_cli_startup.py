@@ -80,3 +80,37 @@ def test_ingest_starts_its_read_before_importing_what_storing_needs(tmp_path) ->
     for module in ("coverage", "asyncio", "aiosqlite", "rich", "covtui.store", "covtui.record"):
         assert module not in at_start
     assert "isn't a coverage data file" in proc.stderr
+
+
+def test_a_scan_starts_its_read_server_while_the_tests_run(tmp_path) -> None:
+    # The read after the run forks from a server started with the run, not one it starts then
+    # (Python and coverage.py imported first: most of a second after the tests).
+    (tmp_path / "test_one.py").write_text("def test_one():\n    assert True\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.covtui]\nsources = [{ name = "python", command = "pytest -q -p no:cacheprovider" }]\n'
+    )
+    code = (
+        "import sys\n"
+        "from multiprocessing import forkserver\n"
+        "import covtui.readers.worker as worker\n"
+        "events = []\n"
+        "ensure, start = forkserver.ensure_running, worker.PendingRead.__init__\n"
+        "def spy_ensure():\n"
+        "    events.append('server')\n"
+        "    ensure()\n"
+        "def spy_start(self, *args, **kwargs):\n"
+        "    events.append('read')\n"
+        "    start(self, *args, **kwargs)\n"
+        "forkserver.ensure_running, worker.PendingRead.__init__ = spy_ensure, spy_start\n"
+        "from covtui.cli import cli\n"
+        "try:\n"
+        f"    cli(['--project', {str(tmp_path)!r}, 'scan', '-q'], prog_name='covtui')\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code, file=sys.stderr)\n"
+        "print(' '.join(events), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
+                          text=True, check=True, cwd=tmp_path)
+    assert "exit 0" in proc.stderr, proc.stdout + proc.stderr
+    events = proc.stderr.splitlines()[-1].split()
+    assert events[0] == "server" and "read" in events, events

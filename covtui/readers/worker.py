@@ -126,7 +126,7 @@ class PendingCoverageRead:
         census: bool = False,
     ) -> None:
         # Named, not imported: importing coverage_data would import coverage.py here.
-        reader = "covtui.readers.coverage_data"
+        reader = COVERAGE_READER
         self._read = PendingRead(
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
             list(sys.path), tuple(leave_out), census, preload=reader,
@@ -140,6 +140,20 @@ class PendingCoverageRead:
 
         report, encoded, stats = rest
         return with_encoded_files(report, encoded), stats
+
+
+#: The module a coverage.py read imports in its worker (coverage.py with it).
+COVERAGE_READER = "covtui.readers.coverage_data"
+
+
+def prestart(preload: str = COVERAGE_READER) -> None:
+    """Start the fork server now, with `preload` imported in it, so that a read started later
+    forks from it in milliseconds instead of starting Python and coverage.py first (most of a
+    second). A scan calls it (in a thread) as its tests start: the server starts on the
+    other core meanwhile. Nothing when reads would fork this process directly."""
+    ctx = worker_context(preload)
+    if ctx.get_start_method() == "forkserver":
+        forkserver.ensure_running()
 
 
 def _call(target: str, *args: Any) -> Any:

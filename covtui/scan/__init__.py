@@ -7,6 +7,7 @@ all call it. It is a `Scanner` (covtui.scan.scanner), as the demo's pretend scan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -90,6 +91,25 @@ async def run_scan(
 
 
 async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool = False) -> ScanOutcome:
+    # The reads after the run fork from a server started now, while the tests run.
+    readers = asyncio.ensure_future(asyncio.to_thread(_prestart_readers))
+    try:
+        return await _scan_sources(config, chosen, trigger, on_output, store, affected)
+    finally:
+        # A short thread (it starts one process): waited for, so that no task is left behind.
+        await asyncio.wait([readers])
+
+
+def _prestart_readers() -> None:
+    from covtui.readers.worker import prestart
+
+    with contextlib.suppress(Exception):  # reads then start their own server, as before
+        prestart()
+
+
+async def _scan_sources(
+    config, chosen, trigger, on_output, store: Store, affected: bool = False
+) -> ScanOutcome:
     await record_expired_runs(store, config)  # CI runs that waited too long for shards: failed
     created_at = time.time()
     git = await git_info(config.root)
