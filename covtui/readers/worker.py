@@ -28,6 +28,10 @@ from covtui.errors import InputError
 #: The first bytes of an SQLite database: what a coverage.py data file starts with.
 SQLITE_HEADER = b"SQLite format 3\x00"
 
+#: The module a coverage.py read imports in its worker (coverage.py with it).
+COVERAGE_READER = "covtui.readers.coverage_data"
+
+
 #: A worker started ahead of its read (`start_early`): (the module it imported, its pool).
 _early: tuple[str, concurrent.futures.ProcessPoolExecutor] | None = None
 
@@ -140,10 +144,6 @@ class PendingCoverageRead:
 
         report, encoded, stats = rest
         return with_encoded_files(report, encoded), stats
-
-
-#: The module a coverage.py read imports in its worker (coverage.py with it).
-COVERAGE_READER = "covtui.readers.coverage_data"
 
 
 def prestart(preload: str = COVERAGE_READER) -> None:
