@@ -90,6 +90,30 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
 
+KEYS = ["covered_lines", "num_statements", "missing_lines", "num_branches",
+        "covered_branches", "missing_branches", "num_partial_branches", "percent_covered"]
+
+
+def assert_equals_coverage_combine(project: Project, data_files: list[Path]) -> dict:
+    """The stored snapshot's figures, total and per file, are what `coverage combine` +
+    `coverage json` say of the same data files in the project; returns coverage.py's report."""
+    combine_dir = project.root / "combined"
+    combine_dir.mkdir()
+    copies = [str(shutil.copy(data, combine_dir / f".coverage.shard{k}"))
+              for k, data in enumerate(data_files, 1)]
+    subprocess.run([sys.executable, "-m", "coverage", "combine", "--keep", *copies],
+                   cwd=project.root, env=clean_env(), check=True, capture_output=True)
+    expected = project.coverage_json(project.root / ".coverage")
+    status = status_json(project)
+    assert status["snapshot"]["status"] == "ok"
+    assert {k: status["totals"][k] for k in KEYS} == {k: expected["totals"][k] for k in KEYS}
+    files = status["files"]["python"]
+    assert set(files) == set(expected["files"]) == {"pkg/__init__.py", "pkg/calc.py", "pkg/more.py"}
+    for path, data in expected["files"].items():
+        assert {k: files[path]["summary"][k] for k in KEYS} == {k: data["summary"][k] for k in KEYS}, path
+    return expected
+
+
 def test_shards_in_any_order_equal_one_coverage_combine(shards) -> None:
     project, uploads = shards
     order = [1, 2, 3]
@@ -100,23 +124,8 @@ def test_shards_in_any_order_equal_one_coverage_combine(shards) -> None:
         proc = project.covtui("ingest", "--run", "4242", "--shard", f"{k}/3", str(data), str(junit),
                               check=True)
     assert "snapshot" not in proc.stdout or "#1" in proc.stdout
-    # What `coverage combine` + `coverage json` say of the same files, in the project.
-    combine_dir = project.root / "combined"
-    combine_dir.mkdir()
-    copies = [str(shutil.copy(data, combine_dir / f".coverage.shard{k}"))
-              for k, (data, _) in enumerate(uploads, 1)]
-    subprocess.run([sys.executable, "-m", "coverage", "combine", "--keep", *copies],
-                   cwd=project.root, env=clean_env(), check=True, capture_output=True)
-    expected = project.coverage_json(project.root / ".coverage")
+    expected = assert_equals_coverage_combine(project, [data for data, _ in uploads])
     status = status_json(project)
-    assert status["snapshot"]["status"] == "ok"
-    keys = ["covered_lines", "num_statements", "missing_lines", "num_branches",
-            "covered_branches", "missing_branches", "num_partial_branches", "percent_covered"]
-    assert {k: status["totals"][k] for k in keys} == {k: expected["totals"][k] for k in keys}
-    files = status["files"]["python"]
-    assert set(files) == set(expected["files"]) == {"pkg/__init__.py", "pkg/calc.py", "pkg/more.py"}
-    for path, data in expected["files"].items():
-        assert {k: files[path]["summary"][k] for k in keys} == {k: data["summary"][k] for k in keys}, path
     # Every function ran in some shard; more.py in none.
     assert expected["files"]["pkg/calc.py"]["summary"]["percent_covered"] == 100.0
     # JUnit outcomes summed over the shards: one test, one, and one.
@@ -349,21 +358,6 @@ def test_a_run_of_one_shard_is_remapped_as_coverage_combine_would(shards) -> Non
     project, uploads = shards
     data, junit = uploads[1]
     project.covtui("ingest", "--run", "solo", "--shard", "1/1", str(data), str(junit), check=True)
-    combine_dir = project.root / "combined"
-    combine_dir.mkdir()
-    copy = shutil.copy(data, combine_dir / ".coverage.solo")
-    subprocess.run([sys.executable, "-m", "coverage", "combine", "--keep", str(copy)],
-                   cwd=project.root, env=clean_env(), check=True, capture_output=True)
-    expected = project.coverage_json(project.root / ".coverage")
-    status = status_json(project)
-    assert status["snapshot"]["status"] == "ok"
-    keys = ["covered_lines", "num_statements", "missing_lines", "num_branches",
-            "covered_branches", "missing_branches", "num_partial_branches", "percent_covered"]
-    assert {k: status["totals"][k] for k in keys} == {k: expected["totals"][k] for k in keys}
-    assert set(status["files"]["python"]) == set(expected["files"]) == {
-        "pkg/__init__.py", "pkg/calc.py", "pkg/more.py"}
-    for path, data in expected["files"].items():
-        got = status["files"]["python"][path]["summary"]
-        assert {k: got[k] for k in keys} == {k: data["summary"][k] for k in keys}, path
+    expected = assert_equals_coverage_combine(project, [data])
     # test_neg ran classify's negative branch only.
     assert 0 < expected["files"]["pkg/calc.py"]["summary"]["percent_covered"] < 100
