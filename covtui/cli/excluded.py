@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from covtui.cli.console import console
+from covtui.cli.console import console, titled_table
 from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.display import printable
 from covtui.present.text import exclusions_compared, local_time, plural
@@ -63,18 +63,15 @@ def _reasons_table(audit) -> Table:
     last = audit.history[-1] if audit.history else None
     if audit.reasons is None:
         where = f"not recorded at snapshot #{last.snapshot_id}" if last else "no snapshot yet"
-        table = Table(title=f"By reason (on disk now; {where})", title_justify="left")
-        table.add_column("reason")
-        table.add_column("count", justify="right")
+        table = titled_table(f"By reason (on disk now; {where})", ["reason", "count"], {"count"})
         for reason, n in audit.counts().items():
             table.add_row(Text(printable(reason)), f"{n:,}")
         return table
     against = exclusions_compared(audit.previous_id, audit.previous_recorded)
-    table = Table(title=f"By reason at snapshot #{last.snapshot_id} ({against})", title_justify="left")
-    table.add_column("reason")
-    table.add_column("lines", justify="right")
-    table.add_column("files", justify="right")
-    table.add_column("change", justify="right")
+    figures = ["lines", "files", "change"]
+    table = titled_table(
+        f"By reason at snapshot #{last.snapshot_id} ({against})", ["reason", *figures], figures
+    )
     for c in audit.reasons:
         if not audit.previous_recorded:
             change = "not recorded" if audit.previous_id is not None else ""

@@ -6,10 +6,9 @@ import json
 import time
 
 import click
-from rich.table import Table
 from rich.text import Text
 
-from covtui.cli.console import console
+from covtui.cli.console import console, titled_table
 from covtui.cli.context import Context, pass_ctx, project_options
 from covtui.cli.render import print_alerts, tests_text, total_tests
 from covtui.display import printable
@@ -110,11 +109,10 @@ def status(obj: Context, as_json: bool) -> None:
     if parts is not None and has_components(parts):
         _print_components(parts, config)
     if state.critical_files:
-        table = Table(title=f"Top {len(state.critical_files)} critical files", title_justify="left")
-        table.add_column("file")
-        table.add_column("cover", justify="right")
-        table.add_column("missed", justify="right")
-        table.add_column("change", justify="right")
+        figures = ["cover", "missed", "change"]
+        table = titled_table(
+            f"Top {len(state.critical_files)} critical files", ["file", *figures], figures
+        )
         for f in state.critical_files:
             n = f.numbers
             change = f.pc_change
@@ -136,11 +134,12 @@ def _print_components(parts: ComponentState, config) -> None:
     if rows:
         has_change = parts.previous_snapshot_id is not None
         since = f" (change since #{parts.previous_snapshot_id})" if has_change else ""
-        table = Table(title=f"Components{since}", title_justify="left")
-        columns = [("component", "left"), ("cover", "right"), ("change", "right"), ("phase", "left"),
-                   ("lines", "right"), ("files", "right"), ("gate", "left")]
-        for name, justify in columns if has_change else [c for c in columns if c[0] != "change"]:
-            table.add_column(name, justify=justify)
+        columns = ["component", "cover", "change", "phase", "lines", "files", "gate"]
+        table = titled_table(
+            f"Components{since}",
+            [c for c in columns if has_change or c != "change"],
+            right={"cover", "change", "lines", "files"},
+        )
         for row in rows:
             change = "" if row.pc_change is None else f"{row.pc_change:+.{precision}f}"
             cells = [Text(printable(row.name)), row.cover, change, row.phase.split(": ", 1)[-1],
