@@ -121,13 +121,18 @@ def decode_outcomes(blob: bytes) -> dict[str, str]:
     return json.loads(zlib.decompress(blob))
 
 
+#: A file's counts in the order `encode_file_result()` stores them.
+FILE_COUNTS = (
+    "n_statements", "n_excluded", "n_missing", "n_branches", "n_partial_branches",
+    "n_missing_branches",
+)
+
+
 def encode_file_result(f: FileCoverage) -> str:
     """One file's result as text (its path aside): what the analysis cache keeps and what a
     reader's worker process hands back (text crosses a process boundary far faster than
     the objects)."""
-    n = f.numbers
-    counts = [n.n_statements, n.n_excluded, n.n_missing, n.n_branches, n.n_partial_branches,
-              n.n_missing_branches]
+    counts = [getattr(f.numbers, name) for name in FILE_COUNTS]
     functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
                  for g in f.functions]
     return json.dumps(
@@ -139,15 +144,7 @@ def encode_file_result(f: FileCoverage) -> str:
 def decode_file_result(text: str, path: str) -> FileCoverage:
     """`encode_file_result()` undone, for the file at `path`."""
     counts, missing_lines, missing_arcs, functions, statements = json.loads(text)
-    n_statements, n_excluded, n_missing, n_branches, n_partial, n_missing_branches = counts
-    numbers = Numbers.of_file(
-        n_statements=n_statements,
-        n_excluded=n_excluded,
-        n_missing=n_missing,
-        n_branches=n_branches,
-        n_partial_branches=n_partial,
-        n_missing_branches=n_missing_branches,
-    )
+    numbers = Numbers.of_file(**dict(zip(FILE_COUNTS, counts, strict=True)))
     return FileCoverage(
         path=path,
         numbers=numbers,
