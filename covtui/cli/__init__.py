@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from covtui import __version__
+from covtui import __version__, collector
 from covtui.cli.context import Context, project_options
 from covtui.cli.group import CommandGroup
 
@@ -34,4 +34,8 @@ def cli(ctx: click.Context) -> None:
 
 
 def main() -> None:
-    cli(standalone_mode=True)
+    collector.for_batch_work()
+    try:
+        cli(standalone_mode=True)
+    finally:
+        collector.before_exit()

@@ -23,6 +23,7 @@ from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import Any
 
+from covtui import collector
 from covtui.errors import InputError
 
 #: The first bytes of an SQLite database: what a coverage.py data file starts with.
@@ -158,6 +159,7 @@ def prestart(preload: str = COVERAGE_READER) -> None:
 
 def _call(target: str, *args: Any) -> Any:
     """In the worker: import `module:function` and call it."""
+    collector.for_batch_work()
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)(*args)
 

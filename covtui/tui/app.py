@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
+from covtui import collector
 from covtui.config import Config
 from covtui.display import printable
 from covtui.domain.model import Alert, Severity
@@ -441,6 +442,7 @@ def run_dashboard(
     """Open the dashboard on `db_path` until the user quits; when a stop signal (a closed
     terminal's SIGHUP, SIGTERM) ended it, exit 128 + the signal. `fill`: the demo's history
     filling in behind it."""
+    collector.for_interactive_work()
     app = CovtuiApp(config, db_path, scanner=scanner, demo=demo, fill=fill)
     app.handle_stop_signals = True
     app.run()
