@@ -49,14 +49,18 @@ def read_coverage(
     root: Path,
     cache_dir: Path | None = None,
     leave_out: Sequence[Path] = (),
+    census: bool = False,
 ) -> CoverageReport:
     """Read one coverage report, or several coverage.py data files combined.
 
     `root` is the project directory: paths inside it are stored relative to it.
     `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
     Files under a `leave_out` folder are not reported, as if never measured.
+    `census`: as `start_reading()`'s.
     """
-    return start_reading(paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out)()
+    return start_reading(
+        paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out, census=census
+    )()
 
 
 def start_reading(

@@ -322,6 +322,9 @@ async def _run_source(
             # Our own plugin ran with the tests: without `source`, an editable install's
             # copy would be measured as if it were the project's code.
             leave_out=(PLUGIN_DIR,) if plan.outcomes is not None else (),
+            # The exclusions census in the same worker: the snapshot records it without a
+            # worker of its own (record.count_exclusions).
+            census=True,
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))

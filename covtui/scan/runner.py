@@ -49,8 +49,10 @@ async def run_command(
     started = time.perf_counter()
     try:
         process = await asyncio.create_subprocess_exec(
-            # By path, not `-m covtui.scan.measure`: the wrapper needs only the standard library.
-            sys.executable, str(MEASURE), measure_out, "--", *argv,
+            # By path, not `-m covtui.scan.measure`: the wrapper needs only the standard
+            # library, so it starts isolated and without site-packages (-I -S), 50 ms sooner.
+            # Its command gets the environment as given.
+            sys.executable, "-I", "-S", str(MEASURE), measure_out, "--", *argv,
             cwd=cwd,
             env={**os.environ, **(env or {})},
             stdin=asyncio.subprocess.DEVNULL,
