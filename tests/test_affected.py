@@ -336,6 +336,28 @@ def test_a_changed_fixture_module_runs_every_test(lib: Project) -> None:
     assert outcome.notes == ["full scan: lib/fixtures.py changed and defines pytest fixtures"]
 
 
+def test_the_packages_digest_follows_installs_upgrades_and_reinstalls(tmp_path, monkeypatch) -> None:
+    import os
+    import sys
+
+    from covtui.scan.affected import packages
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    before = packages()
+    (site / "demo_dist-1.0.dist-info").mkdir()
+    (site / "demo_dist-1.0.dist-info" / "METADATA").write_text("Name: demo-dist\nVersion: 1.0\n")
+    installed = packages()
+    (site / "demo_dist-1.0.dist-info").rename(site / "demo_dist-1.1.dist-info")
+    upgraded = packages()
+    metadata = site / "demo_dist-1.1.dist-info" / "METADATA"
+    os.utime(metadata, ns=(1, 1))
+    reinstalled = packages()
+    assert len({before, installed, upgraded, reinstalled}) == 4
+    assert packages() == reinstalled
+
+
 def test_changed_packages_run_every_test(lib: Project, monkeypatch) -> None:
     scan(lib)
     monkeypatch.setattr("covtui.scan.affected.packages", lambda: "another set")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import dataclasses
-import importlib.metadata
 import json
 import os
 import shutil
@@ -163,11 +162,30 @@ def _narrowing(run: dict) -> bool:
 
 
 def packages() -> str:
-    """A digest of the installed distributions and their versions (what `pip freeze` says)."""
-    names = sorted(
-        f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
-    )
-    return content_digest("\n".join(names).encode())
+    """A digest of the installed distributions (what `pip freeze` says, and more): the
+    metadata folders on the import path where importlib.metadata finds them, by name
+    (`NAME-VERSION.dist-info`) and the time their metadata file was written (a reinstall,
+    or a `NAME.egg-info` whose name holds no version). Parsing every distribution's metadata
+    instead took a fifth of a second, on every rescan."""
+    found: list[str] = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                folder = os.path.join(entry or ".", name)
+                written = [_mtime(os.path.join(folder, meta)) for meta in ("METADATA", "PKG-INFO")]
+                found.append(f"{folder} {written}")
+    return content_digest("\n".join(sorted(found)).encode())
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def current_tree(
