@@ -467,11 +467,13 @@ def _check_components(config: Config, where: str, prefix: str) -> None:
 
 
 def _check_globs(globs: list[str], where: str, key: str, *, empty_ok: bool = False) -> None:
+    if not globs and not empty_ok:
+        raise ConfigError(f"{where}: {key!r} should name at least one glob")
+    if not globs:
+        return  # coverage.py is not imported for nothing: a scan starts its tests sooner
     from covtui.coverage_compat import ConfigError as CoverageConfigError
     from covtui.coverage_compat import GlobMatcher
 
-    if not globs and not empty_ok:
-        raise ConfigError(f"{where}: {key!r} should name at least one glob")
     for i, glob in enumerate(globs):
         if not glob or has_control(glob):
             raise ConfigError(f"{where}: {f'{key}[{i}]'!r} should be a glob, not '{printable(glob)}'")

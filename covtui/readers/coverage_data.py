@@ -54,7 +54,7 @@ from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
-from covtui.readers.worker import start_coverage_read, worker_context
+from covtui.readers.worker import ReadStats, start_coverage_read, worker_context
 
 #: Parse in worker processes only when at least this many files (and bytes) miss the cache.
 POOL_MIN_FILES = 24
@@ -62,20 +62,6 @@ POOL_MIN_BYTES = 256 * 1024
 POOL_WORKERS = 2
 
 _CWD_LOCK = threading.RLock()
-
-
-@dataclass
-class ReadStats:
-    """What a read cost: how many files came from the cache and how many were parsed."""
-
-    n_files: int = 0
-    n_cached: int = 0  # static analysis from the cache (or the whole result, see n_results)
-    n_results: int = 0  # finished results from the cache: same source, same measured data
-    n_parsed: int = 0
-    n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
-    used_pool: bool = False
-    cache_rebuilt: bool = False
-    public_api: str | None = None  # why the public API read the data (slower), if it did
 
 
 def read_coverage_data(

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,22 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: The module a coverage.py read imports in its worker (coverage.py with it).
 COVERAGE_READER = "covtui.readers.coverage_data"
+
+
+@dataclass
+class ReadStats:
+    """What a coverage.py read cost: how many files came from the cache and how many were
+    parsed. Defined here, not beside the read: unpickling it in the caller must not import
+    the reader (and coverage.py with it)."""
+
+    n_files: int = 0
+    n_cached: int = 0  # static analysis from the cache (or the whole result, see n_results)
+    n_results: int = 0  # finished results from the cache: same source, same measured data
+    n_parsed: int = 0
+    n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
+    used_pool: bool = False
+    cache_rebuilt: bool = False
+    public_api: str | None = None  # why the public API read the data (slower), if it did
 
 
 #: A worker started ahead of its read (`start_early`): (the module it imported, its pool).

@@ -230,6 +230,17 @@ async def scan_source(
     return result
 
 
+def _import_what_follows() -> None:
+    """Import what reading, checking and storing a run's results needs (coverage.py's
+    globs and numbers above all, about 0.1 s), so that none of it waits for the tests."""
+    with contextlib.suppress(Exception):  # imported again where needed, and failing there
+        import covtui.coverage_compat  # noqa: F401
+        import covtui.domain.components  # noqa: F401
+        import covtui.domain.diffcov  # noqa: F401
+        import covtui.readers.heads  # noqa: F401
+        import covtui.scan.git_diff  # noqa: F401
+
+
 async def _run_source(
     config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None,
     keeper: Keeper | None,
@@ -247,10 +258,15 @@ async def _run_source(
         if on_output is not None:
             on_output(source.name, line)
 
-    result = await run_command(
-        plan.argv, cwd=config.root, env={**source.env, **plan.env, SCANNING_ENV: "1"}, timeout=source.timeout,
-        on_line=on_line,
-    )
+    # This process only waits while the tests run: it imports what comes after them meanwhile.
+    warming = asyncio.ensure_future(asyncio.to_thread(_import_what_follows))
+    try:
+        result = await run_command(
+            plan.argv, cwd=config.root, env={**source.env, **plan.env, SCANNING_ENV: "1"},
+            timeout=source.timeout, on_line=on_line,
+        )
+    finally:
+        await asyncio.wait([warming])  # a short thread, never left behind
     metrics = result.metrics
     if result.not_found:
         return SourceResult(
