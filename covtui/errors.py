@@ -16,6 +16,11 @@ class InputError(CovtuiError):
         self.problem = problem
 
 
+class WorkerDied(CovtuiError):
+    """A worker process (a coverage.py read) ended without answering: killed, out of memory,
+    or covtui replaced on disk while it ran (its answer no longer unpickles)."""
+
+
 class StoreError(CovtuiError):
     """The monitoring database cannot be used (unreadable, newer schema, locked too long)."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from covtui import collector
-from covtui.errors import InputError
+from covtui.errors import InputError, WorkerDied
 
 #: The first bytes of an SQLite database: what a coverage.py data file starts with.
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -126,6 +126,12 @@ class PendingRead:
     def result(self) -> Any:
         try:
             return self._future.result()
+        except concurrent.futures.BrokenExecutor:  # BrokenProcessPool: the worker died
+            # One line, and the scan records a failed run: never a traceback after the tests.
+            raise WorkerDied(
+                "covtui's reader process ended without an answer (killed, out of memory, or "
+                "covtui changed on disk while it ran); nothing was read"
+            ) from None
         finally:
             self._executor.shutdown(wait=True)
 

@@ -135,3 +135,14 @@ def test_unreadable_coverage_data_is_one_line(measured: Project, sql: str, probl
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and problem in lines[0], proc.stderr
     assert _stored(measured) == before
+
+
+def test_a_reader_process_that_dies_is_one_line_not_a_traceback() -> None:
+    """A worker killed mid-read (out of memory, a signal, covtui replaced on disk so that its
+    answer no longer unpickles) ends the read with one line, which a scan records as a failed
+    run, instead of concurrent.futures' BrokenProcessPool."""
+    from covtui.errors import CovtuiError
+    from covtui.readers.worker import PendingRead
+
+    with pytest.raises(CovtuiError, match="reader process ended without an answer"):
+        PendingRead("os:_exit", 3).result()
