@@ -30,7 +30,7 @@ def start_watch(project: Project, *args: str) -> subprocess.Popen[str]:
 def query(db: Path, sql: str) -> list[tuple]:
     if not db.exists():
         return []
-    with sqlite3.connect(db, timeout=10) as conn:
+    with sqlite3.connect(db) as conn:
         try:
             return conn.execute(sql).fetchall()
         except sqlite3.OperationalError:

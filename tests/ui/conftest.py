@@ -72,13 +72,16 @@ def make_app(config: Config, db_path: Path, *, clock=lambda: NOW, scanner=run_sc
     return CovtuiApp(config, db_path, scanner=scanner, clock=clock)
 
 
-async def wait_for(pilot, predicate, timeout: float = 10.0, step: float = 0.02) -> None:
-    """Let the app run until `predicate()` holds (polls are asynchronous); the bound is for a
-    loaded 2-core CI machine, not a target."""
+async def wait_for(pilot, predicate, timeout: float = 30.0, step: float = 0.02) -> None:
+    """Let the app run until `predicate()` holds (polls are asynchronous). The bound is for a
+    2-core CI machine whose other test worker runs the fault suite's SIGKILLs and two-writer
+    contention (one first load took over 10 s there; 1.1 s alone), not a target."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            poller = getattr(pilot.app, "poller", None)
+            status = getattr(poller, "status", None)
+            raise AssertionError(f"condition not reached in {timeout:g} s (poll status: {status})")
         await pilot.pause(step)
 
 

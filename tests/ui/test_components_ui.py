@@ -95,7 +95,7 @@ async def test_excluded_screen_lists_counts(comp_config: Config) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("x")
-        await wait_for(pilot, lambda: " left out" in screen_text(app), timeout=10)
+        await wait_for(pilot, lambda: " left out" in screen_text(app))
         async with await Store.open(comp_config.database_path, read_only=True) as store:
             stored = sum(f.numbers.n_excluded for f in await store.files())
         assert f"{stored:,} excluded line{'' if stored == 1 else 's'} in" in screen_text(app)
@@ -244,7 +244,7 @@ async def test_excluded_screen_shows_counts_per_reason_and_their_change(tmp_path
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("x")
-        await wait_for(pilot, lambda: "By reason at snapshot #2" in screen_text(app), timeout=10)
+        await wait_for(pilot, lambda: "By reason at snapshot #2" in screen_text(app))
         text = screen_text(app)
         assert "(change since #1)" in text
         row = next(line for line in text.splitlines() if line.strip().endswith(
@@ -257,7 +257,7 @@ async def test_excluded_screen_says_not_recorded_for_old_snapshots(comp_config: 
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(pilot)
         await pilot.press("x")
-        await wait_for(pilot, lambda: "By reason" in screen_text(app), timeout=10)
+        await wait_for(pilot, lambda: "By reason" in screen_text(app))
         assert "By reason: on disk now (not recorded at snapshot #2)" in screen_text(app)
 
 

@@ -23,7 +23,7 @@ async def test_the_file_view_counts_the_tests_of_each_line(project: Project) -> 
         app.open_file("python", "pkg/calc.py")
         view = app.screen
         assert isinstance(view, FileViewScreen)
-        await wait_for(pilot, lambda: view.gaps, timeout=10)
+        await wait_for(pilot, lambda: view.gaps)
         await pilot.pause()
         tests = view.query_one(SourceView).model.tests
         assert tests is not None
@@ -46,7 +46,7 @@ def _contexts_by_line(config: Config, path: str) -> dict[int, set[str]]:
 
 
 async def _panel_at(pilot, panel: LineTestsPanel, line: int) -> None:
-    await wait_for(pilot, lambda: panel.shown_line == line, timeout=10)
+    await wait_for(pilot, lambda: panel.shown_line == line)
 
 
 async def test_the_tests_panel_lists_the_tests_coverage_py_names_for_the_selected_line(
@@ -60,7 +60,7 @@ async def test_the_tests_panel_lists_the_tests_coverage_py_names_for_the_selecte
         view = app.screen
         assert isinstance(view, FileViewScreen)
         # The latest scan kept per-test coverage: the panel opens by itself.
-        await wait_for(pilot, lambda: view.has_class("-line-tests"), timeout=10)
+        await wait_for(pilot, lambda: view.has_class("-line-tests"))
         source = view.query_one(SourceView)
         panel = view.query_one(LineTestsPanel)
         await pilot.press("home")
@@ -112,7 +112,7 @@ async def test_the_tests_panel_says_a_missed_line_ran_in_no_test(why_config: Con
         await loaded(pilot)
         app.open_file("python", "shop/pricing.py")
         view = app.screen
-        await wait_for(pilot, lambda: view.has_class("-line-tests"), timeout=10)
+        await wait_for(pilot, lambda: view.has_class("-line-tests"))
         panel = view.query_one(LineTestsPanel)
         # `n` to the first missed run: the lines only the deleted test ran.
         missed = next(i for i, g in enumerate(view.gaps) if g.kind == "missed")
@@ -137,7 +137,7 @@ async def test_without_per_test_coverage_the_panel_says_there_is_no_data(project
         await loaded(pilot)
         app.open_file("python", "pkg/calc.py")
         view = app.screen
-        await wait_for(pilot, lambda: view.gaps, timeout=10)
+        await wait_for(pilot, lambda: view.gaps)
         await pilot.pause()
         panel = view.query_one(LineTestsPanel)
         assert not panel.display  # no per-test coverage: not opened by itself

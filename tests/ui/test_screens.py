@@ -64,7 +64,7 @@ async def test_the_footer_leaves_out_whole_keys_at_80_columns(config, db):
         for key, screen_type in (("a", AlertsScreen), ("f", FilesScreen)):
             await pilot.press(key)
             await wait_for(
-                pilot, lambda t=screen_type: isinstance(app.screen, t) and app.screen.loaded, timeout=10
+                pilot, lambda t=screen_type: isinstance(app.screen, t) and app.screen.loaded
             )
             await pilot.pause(0.1)
             footer_line = screen_text(app).splitlines()[-1]
@@ -114,7 +114,7 @@ async def test_the_file_view_opens_at_the_first_gap_with_whole_notes(config, db)
         app.open_file("python", "src/pkg/client.py")
         view = app.screen
         assert isinstance(view, FileViewScreen)
-        await wait_for(pilot, lambda: view.gaps and view.file_gaps is not None, timeout=10)
+        await wait_for(pilot, lambda: view.gaps and view.file_gaps is not None)
         await pilot.pause()
         assert view.gap_index == 0
         source = view.query_one(SourceView)
@@ -157,7 +157,7 @@ async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
         await pilot.press("a")
-        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False), timeout=10)
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
         await pilot.press("question_mark")
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
@@ -170,7 +170,7 @@ async def test_help_lists_the_keys_of_the_screen_it_was_opened_on(config, db):
         assert "filter box" not in text
         await pilot.press("escape")
         await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, FilesScreen) and app.screen.loaded, timeout=10)
+        await wait_for(pilot, lambda: isinstance(app.screen, FilesScreen) and app.screen.loaded)
         await pilot.press("question_mark")  # types into the filter: help says so
         assert isinstance(app.screen, FilesScreen)
         assert app.screen.query_one(Input).value == "?"
@@ -211,10 +211,10 @@ async def test_the_file_view_scrolls_to_a_first_gap_far_down(config, db):
         await loaded(pilot)
         app.open_file("python", "src/pkg/client.py")
         view = app.screen
-        await wait_for(pilot, lambda: view.gaps, timeout=10)
+        await wait_for(pilot, lambda: view.gaps)
         source_view = view.query_one(SourceView)
         # The scroll is made again once the new source is laid out: wait for it (or fail).
-        await wait_for(pilot, lambda: source_view.scroll_y > 150, timeout=10)
+        await wait_for(pilot, lambda: source_view.scroll_y > 150)
         assert view.gap_index == 0 and view.gaps[0].start == 200
         assert "x_200 = 200" in screen_text(app)
 
@@ -225,7 +225,7 @@ async def test_alerts_at_80_columns_give_the_source_columns_room_to_the_message(
         await loaded(pilot)
         await pilot.press("a")
         screen = app.screen
-        await wait_for(pilot, lambda: getattr(screen, "loaded", False), timeout=10)
+        await wait_for(pilot, lambda: getattr(screen, "loaded", False))
         await pilot.pause()
         table = screen.query_one(AlertsTable)
         assert [c.value for c in table.columns] == ["ack", "id", "when", "severity", "rule", "message"]
@@ -234,7 +234,7 @@ async def test_alerts_at_80_columns_give_the_source_columns_room_to_the_message(
         await pilot.press("down")
         selected = table.cursor_key
         await pilot.resize_terminal(120, 30)
-        await wait_for(pilot, lambda: "source" in [c.value for c in table.columns], timeout=10)
+        await wait_for(pilot, lambda: "source" in [c.value for c in table.columns])
         await pilot.pause()
         assert "Source" in screen_text(app)
         assert table.cursor_key == selected  # the same alert stays selected

@@ -88,7 +88,7 @@ def test_alert_detail_screen(snap_compare, snap_config, size):
         await pilot.press("a")
         await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: getattr(pilot.app.screen, "context", None) is not None, timeout=10)
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "context", None) is not None)
         await pilot.pause()
 
     assert snap_compare(app_for(snap_config), terminal_size=size, run_before=run_before)
@@ -114,8 +114,8 @@ def test_file_view(snap_compare, snap_config, size):
     async def run_before(pilot) -> None:
         await loaded(pilot)
         pilot.app.open_file("python", "src/pkg/client.py")
-        await wait_for(pilot, lambda: getattr(pilot.app.screen, "gaps", None), timeout=10)
-        await wait_for(pilot, lambda: pilot.app.screen.file_gaps is not None, timeout=10)
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "gaps", None))
+        await wait_for(pilot, lambda: pilot.app.screen.file_gaps is not None)
         await pilot.pause()
         # It opens at the first gap.
         assert pilot.app.screen.query_one(SourceView).current_gap == pilot.app.screen.gaps[0]
