@@ -48,9 +48,9 @@ def read_reports(
 
 def start_reports(
     config: Config, paths: Sequence[Path], *, source: str | None = None, fmt: str | None = None
-) -> Callable[[], SourceResult]:
-    """`read_reports()` begun: a coverage.py read starts in its worker process now; the
-    function returned waits for it and gives the result."""
+) -> PendingReports:
+    """`read_reports()` begun: a coverage.py read starts in its worker process now; calling
+    what is returned waits for it and gives the result."""
     for path in paths:
         if not path.exists():
             raise InputError(path, "no such file")
@@ -67,17 +67,35 @@ def start_reports(
             coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache", census=True
         )
 
+    def name() -> str:
+        if source:
+            return source
+        if coverage_paths:
+            return _default_source(config, fmt_used)
+        return _junit_source(config, paths)
+
     def result() -> SourceResult:
         read = report() if report is not None else None
-        if source:
-            name = source
-        elif coverage_paths:
-            name = _default_source(config, fmt_used)
-        else:
-            name = _junit_source(config, paths)
-        return SourceResult(name, RunStatus.OK, read, tests)
+        return SourceResult(name(), RunStatus.OK, read, tests)
 
-    return result
+    with contextlib.suppress(InputError):  # said by result(), in its turn
+        return PendingReports(result, name() if coverage_paths else None)
+    return PendingReports(result, None)
+
+
+@dataclass
+class PendingReports:
+    """Reports being read: calling it waits for the result. `coverage_of`: the source whose
+    coverage it brings, when known before the read ends (None: no coverage, or unknown)."""
+
+    read: Callable[[], SourceResult]
+    coverage_of: str | None
+    _result: SourceResult | None = None
+
+    def __call__(self) -> SourceResult:
+        if self._result is None:
+            self._result = self.read()
+        return self._result
 
 
 def store_modules() -> None:
@@ -90,7 +108,7 @@ def store_modules() -> None:
 async def record_ingest(
     config: Config,
     db_path: Path | PostgresTarget,
-    result: SourceResult,
+    result: SourceResult | PendingReports,
     *,
     label: str = "",
     trigger: str = "ingest",
@@ -100,8 +118,10 @@ async def record_ingest(
     """Store `result` as a snapshot in `db_path`: (its id, the alerts it raised, after those
     of CI runs that timed out meanwhile, recorded as failed first).
 
-    `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin); `scope` and
-    `n_tests_run` as on `SnapshotDraft`.
+    A result still being read (`PendingReports`) is waited for while the store opens and
+    reads what the snapshot is compared with; bad input still stops before anything is
+    written. `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin);
+    `scope` and `n_tests_run` as on `SnapshotDraft`.
     """
     # Imported here, not above: `covtui ingest` imports these while its read is running.
     import asyncio
@@ -109,19 +129,21 @@ async def record_ingest(
     from covtui.record import count_exclusions, record_expired_runs, record_snapshot
     from covtui.scan import git_info
     from covtui.scan.git_lines import file_diffs
-    from covtui.store import Store
 
     git = asyncio.ensure_future(git_info(config.root))  # git runs while the store opens
     try:
-        async with await Store.open(db_path) as store:
+        store, prefetched, result = await _open_while_reading(config, db_path, result)
+        async with store:
             expired = [a for _, _, alerts in await record_expired_runs(store, config) for a in alerts]
+            if expired:
+                prefetched = None  # this connection wrote since
             draft = SnapshotDraft(
                 trigger, [result], label=label, git=await git, scope=scope,
                 n_tests_run=n_tests_run,
             )
-            draft.exclusions = await count_exclusions(store, draft, config)
+            draft.exclusions = await count_exclusions(store, draft, config, prefetched)
             snapshot_id, alerts = await record_snapshot(
-                store, draft, config, functools.partial(file_diffs, config.root)
+                store, draft, config, functools.partial(file_diffs, config.root), prefetched
             )
             return snapshot_id, expired + alerts
     finally:
@@ -129,6 +151,43 @@ async def record_ingest(
             git.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await git
+
+
+async def _open_while_reading(
+    config: Config, db_path: Path | PostgresTarget, result: SourceResult | PendingReports
+):
+    """(the store, what was prefetched or None, the result). A pending read is waited for in a
+    thread while an existing database opens and its source's files are read; if that fails,
+    the store opens after the read, as it would have, and says why there."""
+    import asyncio
+    import sqlite3
+
+    from covtui.record import prefetch
+    from covtui.store import Store
+
+    if isinstance(result, SourceResult):
+        return await Store.open(db_path), None, result
+    reading = asyncio.ensure_future(asyncio.to_thread(result))
+    store = prefetched = None
+    try:
+        if result.coverage_of is not None and (
+            isinstance(db_path, PostgresTarget) or db_path.is_file()
+        ):
+            try:
+                store = await Store.open(db_path, create=False)
+                prefetched = await prefetch(store, config, result.coverage_of)
+            except (CovtuiError, OSError, ValueError, sqlite3.Error):
+                prefetched = None  # opened again below, after the read, to say why
+        read = await reading
+    except BaseException:
+        if store is not None:
+            await store.close()
+        raise
+    if prefetched is None:
+        if store is not None:
+            await store.close()
+        store = await Store.open(db_path)
+    return store, prefetched, read
 
 
 def _junit_source(config: Config, paths: Sequence[Path]) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from covtui.config import Config
 from covtui.domain.exclusions import ReasonCount
 from covtui.domain.explain import DiffReader, FileDiff
 from covtui.domain.flaky import Measured, Score
+from covtui.domain.generated import GeneratedFile
 from covtui.domain.model import Alert, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
@@ -21,13 +23,45 @@ from covtui.store import Store
 FilesMemo = dict[str, dict[str, FileState]]
 
 
+@dataclass
+class Prefetched:
+    """What recording a source's result reads, read while the result itself was still being
+    read (`covtui ingest`: its reader's worker works on the other core). The files are used
+    only if nothing committed since (`version`, checked inside the write transaction); the
+    generated files are those among the files checked, their heads read during the read."""
+
+    version: tuple[int, int]  # (data version, schema version) before anything was read
+    files: FilesMemo
+    heads_read: frozenset[str]
+    generated: list[GeneratedFile]
+
+
+async def prefetch(store: Store, config: Config, source: str) -> Prefetched:
+    """Read `source`'s current files and which of them are generated, ahead of its result."""
+    version = (await store.data_version(), await store.schema_version())
+    files = await store.current_files(source)
+    generated: list[GeneratedFile] = []
+    if config.generated.leave_out:
+        from covtui.readers.heads import find_generated_files
+
+        generated = await asyncio.to_thread(find_generated_files, config, sorted(files))
+    return Prefetched(version, {source: files}, frozenset(files), generated)
+
+
 async def record_snapshot(
-    store: Store, draft: SnapshotDraft, config: Config, diffs: DiffReader | None = None
+    store: Store, draft: SnapshotDraft, config: Config, diffs: DiffReader | None = None,
+    prefetched: Prefetched | None = None,
 ) -> tuple[int, list[Alert]]:
     """Store `draft` and the alerts it raises, all in one transaction. With `diffs` (git, at
-    the project root), a drop alert's cause follows moved lines as `covtui explain` does."""
+    the project root), a drop alert's cause follows moved lines as `covtui explain` does.
+    `prefetched` files stand in for the store's when no other writer committed since."""
     async with store.transaction():
-        return await _record(store, draft, config, None, diffs)
+        memo = None
+        if prefetched is not None and prefetched.version == (
+            await store.data_version(), await store.schema_version()
+        ):
+            memo = dict(prefetched.files)
+        return await _record(store, draft, config, memo, diffs)
 
 
 async def record_in_transaction(
@@ -99,7 +133,7 @@ async def _record(
 
 
 async def count_exclusions(
-    store: Store, draft: SnapshotDraft, config: Config
+    store: Store, draft: SnapshotDraft, config: Config, prefetched: Prefetched | None = None
 ) -> tuple[ReasonCount, ...] | None:
     """What `draft` leaves out per reason (the exclusions audit's counts), for it to store:
     the files of every source as they will be after it (its reports, and the latest files of
@@ -107,7 +141,7 @@ async def count_exclusions(
     scan's read parsed come from its analysis cache), before the write transaction. None for a run that did not complete (never compared), or when
     coverage.py's config can't be read (not recorded, rather than wrong). When the census
     the read's worker took (`CoverageReport.exclusions`) counted exactly these files, it is
-    used: no worker of its own."""
+    used: no worker of its own. `prefetched` heads are not read again."""
     from covtui.domain.exclusions import census_counts
     from covtui.readers.heads import find_generated_files
 
@@ -121,8 +155,11 @@ async def count_exclusions(
     try:
         generated = []
         if config.generated.leave_out:
-            found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
-            generated = [(g.path, g.why) for g in found]
+            known = prefetched.heads_read if prefetched else frozenset()
+            found = await asyncio.to_thread(find_generated_files, config, sorted(paths - known))
+            if prefetched:
+                found += [g for g in prefetched.generated if g.path in paths]
+            generated = [(g.path, g.why) for g in sorted(found, key=lambda g: g.path)]
         census = [r.exclusions for r in reported.values()]
         if len(census) == 1 and census[0] is not None and census[0].paths == paths:
             return census_counts(census[0], generated)

@@ -54,8 +54,8 @@ def _ingest(
     if run_id is not None:
         _ingest_shard(obj, paths, source, fmt, label, run_id, shard)
         return
-    # Read everything first: bad input stops here, before the database is touched. The read
-    # runs in a process of its own; what storing and printing need is imported meanwhile.
+    # The read runs in a process of its own; what storing and printing need is imported
+    # meanwhile, and the store reads the history. Bad input stops before anything is written.
     result = start_reports(config, paths, source=source, fmt=fmt)
     from rich.text import Text
 
@@ -67,9 +67,8 @@ def _ingest(
     store_modules()
     import covtui.coverage_compat  # noqa: F401  (the percentages printed use coverage.py's rule)
 
-    result = result()
     snapshot_id, alerts = run(record_ingest(config, obj.db_path, result, label=label))
-    print_source_result(result, config)
+    print_source_result(result(), config)
     print_alerts(alerts)
     notify(config, alerts)
     console.print(Text(printable(f"snapshot #{snapshot_id} stored in {obj.db_path}")))
