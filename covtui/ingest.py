@@ -64,7 +64,8 @@ def start_reports(
         with contextlib.suppress(OSError):  # opening the database reports it in one line
             make_database_folder(config.work_dir / "cache")  # before the analysis cache goes in it
         report = start_reading(
-            coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache", census=True
+            coverage_paths, fmt, root=config.root, cache_dir=config.work_dir / "cache", census=True,
+            generated=config.generated if config.generated.leave_out else None,
         )
 
     def name() -> str:
@@ -141,7 +142,7 @@ async def record_ingest(
                 trigger, [result], label=label, git=await git, scope=scope,
                 n_tests_run=n_tests_run,
             )
-            draft.exclusions = await count_exclusions(store, draft, config, prefetched)
+            draft.exclusions = await count_exclusions(store, draft, config)
             snapshot_id, alerts = await record_snapshot(
                 store, draft, config, functools.partial(file_diffs, config.root), prefetched
             )
@@ -175,7 +176,7 @@ async def _open_while_reading(
         ):
             try:
                 store = await Store.open(db_path, create=False)
-                prefetched = await prefetch(store, config, result.coverage_of)
+                prefetched = await prefetch(store, result.coverage_of)
             except (CovtuiError, OSError, ValueError, sqlite3.Error):
                 prefetched = None  # opened again below, after the read, to say why
         read = await reading

@@ -11,7 +11,6 @@ from covtui.config import Config
 from covtui.domain.exclusions import ReasonCount
 from covtui.domain.explain import DiffReader, FileDiff
 from covtui.domain.flaky import Measured, Score
-from covtui.domain.generated import GeneratedFile
 from covtui.domain.model import Alert, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
@@ -25,27 +24,18 @@ FilesMemo = dict[str, dict[str, FileState]]
 
 @dataclass
 class Prefetched:
-    """What recording a source's result reads, read while the result itself was still being
-    read (`covtui ingest`: its reader's worker works on the other core). The files are used
-    only if nothing committed since (`version`, checked inside the write transaction); the
-    generated files are those among the files checked, their heads read during the read."""
+    """A source's current files, read while its result was still being read (`covtui
+    ingest`: its reader's worker works on the other core); used only if nothing committed
+    since (`version`, checked inside the write transaction)."""
 
-    version: tuple[int, int]  # (data version, schema version) before anything was read
+    version: tuple[int, int]  # (data version, schema version) before the files were read
     files: FilesMemo
-    heads_read: frozenset[str]
-    generated: list[GeneratedFile]
 
 
-async def prefetch(store: Store, config: Config, source: str) -> Prefetched:
-    """Read `source`'s current files and which of them are generated, ahead of its result."""
+async def prefetch(store: Store, source: str) -> Prefetched:
+    """Read `source`'s current files ahead of its result."""
     version = (await store.data_version(), await store.schema_version())
-    files = await store.current_files(source)
-    generated: list[GeneratedFile] = []
-    if config.generated.leave_out:
-        from covtui.readers.heads import find_generated_files
-
-        generated = await asyncio.to_thread(find_generated_files, config, sorted(files))
-    return Prefetched(version, {source: files}, frozenset(files), generated)
+    return Prefetched(version, {source: await store.current_files(source)})
 
 
 async def record_snapshot(
@@ -133,15 +123,16 @@ async def _record(
 
 
 async def count_exclusions(
-    store: Store, draft: SnapshotDraft, config: Config, prefetched: Prefetched | None = None
+    store: Store, draft: SnapshotDraft, config: Config
 ) -> tuple[ReasonCount, ...] | None:
     """What `draft` leaves out per reason (the exclusions audit's counts), for it to store:
     the files of every source as they will be after it (its reports, and the latest files of
     sources it did not measure), read by coverage.py in a worker process (the files the
-    scan's read parsed come from its analysis cache), before the write transaction. None for a run that did not complete (never compared), or when
-    coverage.py's config can't be read (not recorded, rather than wrong). When the census
-    the read's worker took (`CoverageReport.exclusions`) counted exactly these files, it is
-    used: no worker of its own. `prefetched` heads are not read again."""
+    scan's read parsed come from its analysis cache), before the write transaction. None for
+    a run that did not complete (never compared), or when coverage.py's config can't be read
+    (not recorded, rather than wrong). When the census the read's worker took
+    (`CoverageReport.exclusions`) counted exactly these files, it is used: no worker of its
+    own, and no file read again if it found the generated files too."""
     from covtui.domain.exclusions import census_counts
     from covtui.readers.heads import find_generated_files
 
@@ -153,16 +144,17 @@ async def count_exclusions(
         if name not in reported:
             paths |= {path for path, state in (await store.current_files(name)).items() if state.coverage}
     try:
-        generated = []
-        if config.generated.leave_out:
-            known = prefetched.heads_read if prefetched else frozenset()
-            found = await asyncio.to_thread(find_generated_files, config, sorted(paths - known))
-            if prefetched:
-                found += [g for g in prefetched.generated if g.path in paths]
-            generated = [(g.path, g.why) for g in sorted(found, key=lambda g: g.path)]
         census = [r.exclusions for r in reported.values()]
-        if len(census) == 1 and census[0] is not None and census[0].paths == paths:
-            return census_counts(census[0], generated)
+        # The read's own census, when it counted exactly these files.
+        whole = census[0] if len(census) == 1 and census[0] and census[0].paths == paths else None
+        generated: list[tuple[str, str]] = []
+        if config.generated.leave_out and whole is not None and whole.generated is not None:
+            generated = list(whole.generated)
+        elif config.generated.leave_out:
+            found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
+            generated = [(g.path, g.why) for g in found]
+        if whole is not None:
+            return census_counts(whole, generated)
         from covtui.readers.exclusions import start_counting_exclusions
 
         counting = start_counting_exclusions(

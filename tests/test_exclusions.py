@@ -383,7 +383,7 @@ def test_ingest_counts_from_its_reads_census(counted: Project, monkeypatch: pyte
 
     from covtui.domain.model import SnapshotDraft
     from covtui.ingest import start_reports
-    from covtui.readers import exclusions
+    from covtui.readers import exclusions, heads
     from covtui.record import count_exclusions
     from covtui.store import Store
 
@@ -392,11 +392,18 @@ def test_ingest_counts_from_its_reads_census(counted: Project, monkeypatch: pyte
     result = start_reports(p.config, [data_file])()
     assert result.report is not None and result.report.exclusions is not None
     assert result.report.exclusions.paths == {f.path for f in result.report.files}
+    # The generated files, found in the worker from the bytes it read: as the parent finds them.
+    found = heads.find_generated_files(p.config, result.report.exclusions.paths)
+    assert found and result.report.exclusions.generated == tuple((g.path, g.why) for g in found)
 
     def no_worker(*args, **kwargs):
         raise AssertionError("a census worker started although the read took the census")
 
+    def no_heads(*args, **kwargs):
+        raise AssertionError("the files' heads were read again although the read found the generated files")
+
     monkeypatch.setattr(exclusions, "start_counting_exclusions", no_worker)
+    monkeypatch.setattr(heads, "find_generated_files", no_heads)
 
     async def counts():
         async with await Store.open(p.db) as store:

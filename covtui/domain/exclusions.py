@@ -112,6 +112,8 @@ class ExclusionCensus:
     omitted: tuple[tuple[str, str], ...]
     #: The files it counted (the read's files).
     paths: frozenset[str]
+    #: The generated files among them, (path, why); None when not looked for.
+    generated: tuple[tuple[str, str], ...] | None = None
 
 
 def omitted_left_out(omitted: Iterable[tuple[str, str]]) -> list[LeftOutFile]:

@@ -36,12 +36,15 @@ class GeneratedFinder:
 
     def __init__(self, config: GeneratedConfig, root) -> None:
         self.globs = [(glob, PathGlobs([glob], root)) for glob in config.all_paths]
+        self._any_glob = PathGlobs(config.all_paths, root)  # one match for most paths
         self.marker = re.compile(
             "|".join(f"(?:{m})" for m in (*DEFAULT_MARKERS, *config.markers)), re.IGNORECASE
         )
 
     def by_path(self, path: str) -> str | None:
         """The glob that names `path` generated, or None."""
+        if not self._any_glob.matches(path):
+            return None
         return next((glob for glob, matcher in self.globs if matcher.matches(path)), None)
 
     def by_head(self, head: str | None) -> str | None:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from covtui.domain.model import CoverageReport, TestOutcomes
 from covtui.errors import InputError
+
+if TYPE_CHECKING:
+    from covtui.config import GeneratedConfig
 
 FORMATS = ("coverage.py", "coverage.json", "lcov", "cobertura", "junit")
 
@@ -50,16 +54,18 @@ def read_coverage(
     cache_dir: Path | None = None,
     leave_out: Sequence[Path] = (),
     census: bool = False,
+    generated: GeneratedConfig | None = None,
 ) -> CoverageReport:
     """Read one coverage report, or several coverage.py data files combined.
 
     `root` is the project directory: paths inside it are stored relative to it.
     `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
     Files under a `leave_out` folder are not reported, as if never measured.
-    `census`: as `start_reading()`'s.
+    `census` and `generated`: as `start_reading()`'s.
     """
     return start_reading(
-        paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out, census=census
+        paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out, census=census,
+        generated=generated,
     )()
 
 
@@ -72,13 +78,15 @@ def start_reading(
     leave_out: Sequence[Path] = (),
     merge: bool = False,
     census: bool = False,
+    generated: GeneratedConfig | None = None,
 ) -> Callable[[], CoverageReport]:
     """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
     the caller can get on with its own start-up; the function returned waits for the report.
 
     `merge`: several lcov or Cobertura files (a CI run's shards) are merged into one report.
     `census`: coverage.py data's read counts what its exclusions leave out of the report's
-    files too, in its worker (the report's `exclusions`, which a snapshot records).
+    files too, in its worker (the report's `exclusions`, which a snapshot records), and with
+    `generated` which of them those rules call generated (from the bytes the read hashed).
     """
     if not paths:
         raise InputError("(no files)", "nothing to read")
@@ -94,7 +102,7 @@ def start_reading(
 
         pending = start_coverage_read(
             [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
-            cache_dir=cache_dir, leave_out=leave_out, census=census,
+            cache_dir=cache_dir, leave_out=leave_out, census=census, generated=generated,
         )
         return lambda: _checked(paths[0], pending.result()[0])
     if len(paths) > 1 and merge and kind in ("lcov", "cobertura"):

@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from covtui import coverage_compat as compat
 from covtui.coverage_compat import (
@@ -55,6 +56,9 @@ from covtui.errors import InputError
 from covtui.readers import analysis_cache as ac
 from covtui.readers import relative_path
 from covtui.readers.worker import ReadStats, start_coverage_read, worker_context
+
+if TYPE_CHECKING:
+    from covtui.config import GeneratedConfig
 
 #: Parse in worker processes only when at least this many files (and bytes) miss the cache.
 POOL_MIN_FILES = 24
@@ -105,17 +109,20 @@ def _read_in_worker(
     path: list[str],
     leave_out: Sequence[Path] = (),
     census: bool = False,
+    generated: GeneratedConfig | None = None,
 ) -> tuple:
     """The worker's side: ("ok", report, encoded, stats) or ("error", path, problem). The
     report's files travel as text in `encoded` when it is not None (see `read_encoded`);
     `census`: the report carries its files' exclusion census too (None if coverage.py's
-    config can't say)."""
+    config can't say), with the generated files among them by the `generated` rules. Both
+    work from the bytes the read hashed (read once)."""
     # The caller's environment and import path now, not as when the forkserver started.
     os.environ.clear()
     os.environ.update(environ)
     sys.path[:] = path
+    sources: dict[str, bytes] = {}
     try:
-        report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out)
+        report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out, sources)
     except InputError as exc:
         return ("error", exc.path, exc.problem)
     if census:
@@ -123,7 +130,9 @@ def _read_in_worker(
 
         names = [p for p, _ in encoded] if encoded is not None else [f.path for f in report.files]
         with contextlib.suppress(InputError):
-            report = dataclasses.replace(report, exclusions=take_census(root, names, cache_dir))
+            report = dataclasses.replace(report, exclusions=take_census(
+                root, names, cache_dir, sources=sources, generated=generated
+            ))
     return ("ok", report, encoded, stats)
 
 
@@ -136,11 +145,14 @@ def _read_here(
 
 
 def read_encoded(
-    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
+    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
+    sources: dict[str, bytes] | None = None,
 ) -> tuple[CoverageReport, list[tuple[str, str]] | None, ReadStats]:
     """`_read_here()` with the fast path's files left as text: (report without its files,
     [(path, `encode_file_result()` text)], stats); the public API's report keeps its files
-    (encoded None). A finished result from the cache is handed on as it is stored."""
+    (encoded None). A finished result from the cache is handed on as it is stored. The
+    fast path fills `sources` with the bytes it read of each Python file inside `root`
+    (really inside: coverage.py's file names are resolved), by report path."""
     for path in paths:
         _check_data_file(path)
     if compat.FAST_READER_PROBLEM is not None:
@@ -150,11 +162,11 @@ def read_encoded(
             ReadStats(public_api=compat.FAST_READER_PROBLEM),
         )
     if compat.HAS_READ_ONLY:
-        return _read_fast(paths, root, cache_dir, leave_out)
+        return _read_fast(paths, root, cache_dir, leave_out, sources)
     with tempfile.TemporaryDirectory(prefix="covtui-data-") as tmp:
         copies = compat.private_copies(paths, Path(tmp))
         try:
-            return _read_fast(copies, root, cache_dir, leave_out)
+            return _read_fast(copies, root, cache_dir, leave_out, sources)
         except InputError as exc:
             original = dict(zip(map(str, copies), map(str, paths), strict=True))
             raise InputError(original.get(exc.path, exc.path), exc.problem) from None
@@ -417,7 +429,8 @@ def _file_coverage(
 
 
 def _read_fast(
-    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = ()
+    paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
+    sources: dict[str, bytes] | None = None,
 ) -> tuple[CoverageReport, list[tuple[str, str]], ReadStats]:
     """Read through coverage.py's reporting internals, with the analysis cache."""
     started = time.perf_counter()
@@ -429,6 +442,12 @@ def _read_fast(
             with compat.keep_db_open(data):
                 encoded = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
                 line_tests = _line_tests(data, items, encoded, root)
+            if sources is not None:
+                inside = os.path.realpath(root)
+                sources.update(
+                    (relative_path(i.json_name, root), i.raw) for i in items
+                    if i.raw is not None and Path(i.abs_path).is_relative_to(inside)
+                )
         finally:
             for d in to_close:
                 d.close()

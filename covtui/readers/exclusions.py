@@ -10,9 +10,10 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from covtui.coverage_compat import (
     Coverage,
@@ -43,6 +44,9 @@ from covtui.readers.analysis_cache import (
 )
 from covtui.readers.coverage_data import _CWD_LOCK, _in_directory
 from covtui.readers.worker import PendingRead
+
+if TYPE_CHECKING:
+    from covtui.config import GeneratedConfig
 
 
 @dataclass(frozen=True)
@@ -226,28 +230,51 @@ def count_exclusions(
     return census_counts(take_census(root, paths, cache_dir), generated)
 
 
-def take_census(root: Path, paths: Iterable[str], cache_dir: Path | None = None) -> ExclusionCensus:
+def take_census(
+    root: Path, paths: Iterable[str], cache_dir: Path | None = None, *,
+    sources: Mapping[str, bytes] | None = None, generated: GeneratedConfig | None = None,
+) -> ExclusionCensus:
     """Each of `paths`' excluded lines per reason (as `audit_files` finds them) and the files
     `omit` leaves out, with the project's coverage.py config. A file whose bytes were counted
     under the same settings before is served from the analysis cache's `exclusions` table
-    (then from its parse in the `analysis` table, then parsed). It changes directory: run it
-    in a worker process."""
+    (then from its parse in the `analysis` table, then parsed). `sources`: bytes read
+    already, by path (files inside the project only); the rest are read here. With
+    `generated`, the generated files among `paths` too, as `heads.find_generated_files`
+    finds them. It changes directory: run it in a worker process."""
     settings = exclusion_settings(root)
+    sources = sources or {}
     store = AnalysisCache(cache_dir) if cache_dir is not None and caching_supported() else None
+    paths = set(paths)
     try:
-        lines = _reason_lines(root, settings, set(paths), store)
+        lines = _reason_lines(root, settings, paths, store, sources)
     finally:
         if store is not None:
             store.close()
-    return ExclusionCensus(lines, tuple(omitted_files(root, settings)), frozenset(paths))
+    found = None
+    if generated is not None:
+        from covtui.domain.generated import GeneratedFinder, find_generated
+        from covtui.readers.heads import HEAD_BYTES, read_head
+
+        finder = GeneratedFinder(generated, root)
+        resolved = root.resolve()
+        heads = (
+            (p, sources[p][:HEAD_BYTES].decode("utf-8", "replace") if p in sources
+             else read_head(resolved, p))
+            for p in sorted(paths)
+        )
+        found = tuple((g.path, g.why) for g in find_generated(finder, heads))
+    return ExclusionCensus(lines, tuple(omitted_files(root, settings)), frozenset(paths), found)
 
 
 def _reason_lines(
-    root: Path, settings: ExclusionSettings, paths: set[str], store: AnalysisCache | None
+    root: Path, settings: ExclusionSettings, paths: set[str], store: AnalysisCache | None,
+    sources: Mapping[str, bytes],
 ) -> dict[str, dict[str, int]]:
     raws: dict[str, bytes] = {}
     for path in sorted(paths):
-        if path.endswith((".py", ".pyw")):
+        if path.endswith((".py", ".pyw")) and path in sources:
+            raws[path] = sources[path]
+        elif path.endswith((".py", ".pyw")):
             # A file it can't read counts nothing, as `file_exclusions` says.
             with contextlib.suppress(OSError):
                 raws[path] = (Path(path) if os.path.isabs(path) else root / path).read_bytes()

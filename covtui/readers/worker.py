@@ -138,12 +138,13 @@ class PendingRead:
 
 def start_coverage_read(
     paths: list[Path], *, root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
-    census: bool = False,
+    census: bool = False, generated: Any = None,
 ) -> PendingCoverageRead:
     """Start `coverage_data`'s read of `paths` (absolute) in its worker now. `census`: the
     worker then counts what the exclusions leave out of the report's files too (the
-    report's `exclusions`)."""
-    return PendingCoverageRead(paths, root, cache_dir, leave_out, census)
+    report's `exclusions`), and with `generated` (a `GeneratedConfig`) finds the generated
+    files among them."""
+    return PendingCoverageRead(paths, root, cache_dir, leave_out, census, generated)
 
 
 class PendingCoverageRead:
@@ -151,13 +152,13 @@ class PendingCoverageRead:
 
     def __init__(
         self, paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path],
-        census: bool = False,
+        census: bool = False, generated: Any = None,
     ) -> None:
         # Named, not imported: importing coverage_data would import coverage.py here.
         reader = COVERAGE_READER
         self._read = PendingRead(
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
-            list(sys.path), tuple(leave_out), census, preload=reader,
+            list(sys.path), tuple(leave_out), census, generated, preload=reader,
         )
 
     def result(self) -> tuple[Any, Any]:

@@ -340,7 +340,7 @@ async def _run_source(
             leave_out=(PLUGIN_DIR,) if plan.outcomes is not None else (),
             # The exclusions census in the same worker: the snapshot records it without a
             # worker of its own (record.count_exclusions).
-            census=True,
+            census=True, generated=config.generated if config.generated.leave_out else None,
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
