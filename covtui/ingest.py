@@ -99,13 +99,6 @@ class PendingReports:
         return self._result
 
 
-def store_modules() -> None:
-    """Import what `record_ingest` needs (for `covtui ingest` to do it while its read runs)."""
-    import covtui.record
-    import covtui.scan
-    import covtui.store  # noqa: F401
-
-
 async def record_ingest(
     config: Config,
     db_path: Path | PostgresTarget,
@@ -115,25 +108,27 @@ async def record_ingest(
     trigger: str = "ingest",
     scope: str = "full",
     n_tests_run: int | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[int, list[Alert]]:
     """Store `result` as a snapshot in `db_path`: (its id, the alerts it raised, after those
     of CI runs that timed out meanwhile, recorded as failed first).
 
     A result still being read (`PendingReports`) is waited for while the store opens and
-    reads what the snapshot is compared with; bad input still stops before anything is
-    written. `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin);
-    `scope` and `n_tests_run` as on `SnapshotDraft`.
+    reads what the snapshot is compared with, then `meanwhile` is called (`covtui ingest`
+    imports what it prints with); bad input still stops before anything is written.
+    `trigger`: what recorded it ("ingest", or "pytest" for covtui's pytest plugin); `scope`
+    and `n_tests_run` as on `SnapshotDraft`.
     """
     # Imported here, not above: `covtui ingest` imports these while its read is running.
     import asyncio
 
+    from covtui.git import git_info
+    from covtui.git.lines import file_diffs
     from covtui.record import count_exclusions, record_expired_runs, record_snapshot
-    from covtui.scan import git_info
-    from covtui.scan.git_lines import file_diffs
 
     git = asyncio.ensure_future(git_info(config.root))  # git runs while the store opens
     try:
-        store, prefetched, result = await _open_while_reading(config, db_path, result)
+        store, prefetched, result = await _open_while_reading(config, db_path, result, meanwhile)
         async with store:
             expired = [a for _, _, alerts in await record_expired_runs(store, config) for a in alerts]
             if expired:
@@ -155,7 +150,8 @@ async def record_ingest(
 
 
 async def _open_while_reading(
-    config: Config, db_path: Path | PostgresTarget, result: SourceResult | PendingReports
+    config: Config, db_path: Path | PostgresTarget, result: SourceResult | PendingReports,
+    meanwhile: Callable[[], object] | None = None,
 ):
     """(the store, what was prefetched or None, the result). A pending read is waited for in a
     thread while an existing database opens and its source's files are read; if that fails,
@@ -167,6 +163,8 @@ async def _open_while_reading(
     from covtui.store import Store
 
     if isinstance(result, SourceResult):
+        if meanwhile is not None:
+            meanwhile()
         return await Store.open(db_path), None, result
     reading = asyncio.ensure_future(asyncio.to_thread(result))
     store = prefetched = None
@@ -179,6 +177,8 @@ async def _open_while_reading(
                 prefetched = await prefetch(store, result.coverage_of)
             except (CovtuiError, OSError, ValueError, sqlite3.Error):
                 prefetched = None  # opened again below, after the read, to say why
+        if meanwhile is not None:
+            meanwhile()
         read = await reading
     except BaseException:
         if store is not None:
@@ -260,8 +260,8 @@ async def record_shard(
     hosts are stored one after the other, and exactly one of them finds the run complete.
     """
     from covtui.domain.shards import is_repeat, shard_conflict
+    from covtui.git import git_info
     from covtui.record import record_expired_runs
-    from covtui.scan import git_info
     from covtui.store import Store
 
     digest = inputs_digest(inputs)
@@ -299,8 +299,8 @@ async def _assemble(store, config: Config, run: CiRun, git, label: str, expired)
     transaction). Inputs that cannot be combined make a failed snapshot saying why."""
     import asyncio  # here: `covtui ingest` imports asyncio only while its read runs
 
+    from covtui.git.lines import file_diffs
     from covtui.record import ci_label, count_exclusions, record_in_transaction
-    from covtui.scan.git_lines import file_diffs
 
     files = await store.ci_shard_files(run.run_id, run.source)
     try:

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from covtui.coverage_compat import CoverageData
 from covtui.domain.contexts import LineTests
 from covtui.domain.explain import CAUSES, Ends, FileDiff, FileSide, explain, line_mapper
+from covtui.git.lines import parse_diff
 from covtui.report.markdown import md_escape
-from covtui.scan.git_lines import parse_diff
 
 from .conftest import Project
 

@@ -27,7 +27,7 @@ LISTED = 8
 def explain(obj: Context, from_id: int | None, to_id: int | None, as_json: bool) -> None:
     """Why coverage moved from snapshot FROM to TO (default: the latest against the good
     snapshot before it): every changed line given one cause, with the tests named."""
-    from covtui.scan.git_lines import file_diffs
+    from covtui.git.lines import file_diffs
 
     diffs = functools.partial(file_diffs, obj.config.root)
 

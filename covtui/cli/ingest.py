@@ -54,24 +54,32 @@ def _ingest(
     if run_id is not None:
         _ingest_shard(obj, paths, source, fmt, label, run_id, shard)
         return
-    # The read runs in a process of its own; what storing and printing need is imported
-    # meanwhile, and the store reads the history. Bad input stops before anything is written.
+    # The read runs in a process of its own; meanwhile this process imports what storing
+    # needs, opens the store and reads the history, then imports what printing needs. Bad
+    # input stops before anything is written.
     result = start_reports(config, paths, source=source, fmt=fmt)
+    from covtui.ingest import record_ingest
+
+    snapshot_id, alerts = run(
+        record_ingest(config, obj.db_path, result, label=label, meanwhile=_printing_modules)
+    )
     from rich.text import Text
 
     from covtui.cli.console import console
     from covtui.cli.render import notify, print_alerts, print_source_result
     from covtui.display import printable
-    from covtui.ingest import record_ingest, store_modules
 
-    store_modules()
-    import covtui.coverage_compat  # noqa: F401  (the percentages printed use coverage.py's rule)
-
-    snapshot_id, alerts = run(record_ingest(config, obj.db_path, result, label=label))
     print_source_result(result(), config)
     print_alerts(alerts)
     notify(config, alerts)
     console.print(Text(printable(f"snapshot #{snapshot_id} stored in {obj.db_path}")))
+
+
+def _printing_modules() -> None:
+    import rich.text  # noqa: F401
+
+    import covtui.cli.render
+    import covtui.coverage_compat  # noqa: F401  (the percentages printed use coverage.py's rule)
 
 
 def _ingest_shard(

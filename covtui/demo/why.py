@@ -145,7 +145,8 @@ def _commit(root: Path, message: str, when: float) -> None:
 async def scan_twice(root: Path, end: float) -> tuple[Config, list[tuple[SourceResult, GitInfo]]]:
     """Write the project into `root` (a git repository), scan it, delete a test and add code,
     commit, scan it again: each scan's result and the commit it measured."""
-    from covtui.scan import git_info, scan_source
+    from covtui.git import git_info
+    from covtui.scan import scan_source
 
     results = []
     for second in (False, True):

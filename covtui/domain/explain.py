@@ -39,8 +39,8 @@ class FileDiff:
     hunks: tuple[Hunk, ...] = ()
 
 
-#: (commit FROM, commit TO) → how files changed between them (None: can't tell). The scan
-#: layer's `git_lines.file_diffs`, bound to the project root, where git may be asked.
+#: (commit FROM, commit TO) → how files changed between them (None: can't tell): the
+#: `covtui.git.lines.file_diffs`, bound to the project root, where git may be asked.
 DiffReader = Callable[[str, str], Awaitable[Mapping[str, FileDiff] | None]]
 
 

@@ -553,9 +553,16 @@ def _analyse_all(
     done: dict[str, str] = {}  # result key -> result served from the cache (as stored)
     try:
         keyed = [i for i in items if i.key is not None]
+        arcs = (
+            compat.arcs_of_files(data, [i.data_name for i in keyed])
+            if has_arcs and cache_dir is not None else None
+        )
         for i in keyed if cache_dir is not None else []:
             assert i.key is not None
-            measured = data.arcs(i.data_name) if has_arcs else data.lines(i.data_name)
+            if arcs is not None:
+                measured = arcs.get(i.data_name)
+            else:
+                measured = data.arcs(i.data_name) if has_arcs else data.lines(i.data_name)
             i.result_key = ac.result_key(i.key, has_arcs, measured or [])
         result_keys = [i.result_key for i in keyed if i.result_key is not None]
         for rkey, text in cache.get_many(result_keys, "result").items():

@@ -208,7 +208,7 @@ async def build_report(
     parts = await component_state(store, config)
     why = None
     if previous is not None:
-        from covtui.scan.git_lines import file_diffs
+        from covtui.git.lines import file_diffs
 
         why = await explanation(
             store, previous.id, latest.id, functools.partial(file_diffs, config.root),

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covtui.config import Config, ConfigError, SourceConfig
-from covtui.domain.model import GitInfo, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.model import RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
+from covtui.git import git_info
+from covtui.git.lines import file_diffs
 from covtui.readers import read_coverage, read_tests
 from covtui.record import count_exclusions, record_expired_runs, record_snapshot
 from covtui.scan.affected import COLLECTED_ENV, Keeper
-from covtui.scan.git_lines import file_diffs
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import PYTEST_NO_TESTS, pytest_failure
 from covtui.scan.runner import run_command
@@ -171,7 +172,7 @@ def cancelled_result(source: str) -> SourceResult:
 async def measure_diff(config: Config, results: list[SourceResult]):
     """Diff coverage over the sources that measured well; None outside git."""
     from covtui.domain.diffcov import diff_coverage
-    from covtui.scan.git_diff import changed_lines
+    from covtui.git.diff import changed_lines
 
     changed = await changed_lines(config.root, config.diff_base)
     if changed is None:
@@ -237,8 +238,8 @@ def _import_what_follows() -> None:
         import covtui.coverage_compat  # noqa: F401
         import covtui.domain.components  # noqa: F401
         import covtui.domain.diffcov  # noqa: F401
+        import covtui.git.diff  # noqa: F401
         import covtui.readers.heads  # noqa: F401
-        import covtui.scan.git_diff  # noqa: F401
 
 
 async def _run_source(
@@ -459,26 +460,3 @@ def _is_pytest(argv: list[str]) -> bool:
     if Path(argv[0]).name in ("pytest", "py.test"):
         return True
     return len(argv) >= 3 and _is_python(argv[0]) and argv[1] == "-m" and argv[2] == "pytest"
-
-
-async def git_info(root: Path) -> GitInfo:
-    """Commit, branch and dirty flag when `root` is in a git work tree; empty otherwise."""
-
-    async def git(*args: str) -> str | None:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                "git", *args, cwd=root,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-            out, _ = await asyncio.wait_for(process.communicate(), 10)
-        except (OSError, asyncio.TimeoutError):
-            return None
-        return out.decode(errors="replace").strip() if process.returncode == 0 else None
-
-    commit = await git("rev-parse", "HEAD")
-    if commit is None:
-        return GitInfo()
-    branch = await git("rev-parse", "--abbrev-ref", "HEAD")
-    status = await git("status", "--porcelain", "--untracked-files=no")
-    return GitInfo(commit, branch, bool(status) if status is not None else None)

@@ -100,7 +100,7 @@ class CovtuiApp(App):
         #: The questions the screens ask; the poller watches for changes and keeps it connected.
         self.queries = Queries(self.db_path, config, clock=clock)
         if not demo:  # explanations follow code through git (the demo's project has none)
-            from covtui.scan.git_lines import file_diffs
+            from covtui.git.lines import file_diffs
 
             self.queries.diffs = functools.partial(file_diffs, config.root)
         self.poller = Poller(self, self.queries, clock=clock)

@@ -78,3 +78,39 @@ def test_a_parser_restored_differently_turns_caching_off(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(analysis_cache, "restore_parser", forgetful)
     assert not analysis_cache.check_restore()
+
+
+@pytest.mark.parametrize("contexts", [None, ["test_a"]])
+def test_the_arcs_of_all_files_in_one_query_are_what_arcs_gives_file_by_file(
+    tmp_path: Path, contexts: list[str] | None
+) -> None:
+    write_files(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/one.py": "def f(x):\n    if x:\n        return 1\n    return 2\n",
+        "pkg/two.py": "def g(x):\n    for i in range(x):\n        x += i\n    return x\n",
+        "pkg/never.py": "def h():\n    return 3\n",
+        "test_it.py": (
+            "from pkg.one import f\nfrom pkg.two import g\n\n"
+            "def test_a():\n    assert f(1) == 1\n\n"
+            "def test_b():\n    assert f(0) == 2 and g(3) == 6\n"
+        ),
+    })
+    # Per-test contexts from coverage.py itself: dynamic_context = test_function.
+    write_files(tmp_path, {".coveragerc": "[run]\ndynamic_context = test_function\n"})
+    coverage(tmp_path, "run", "--branch", "--source=pkg", "-m", "pytest", "-q",
+             "-p", "no:cacheprovider", "test_it.py")
+    data = compat.open_data(tmp_path / ".coverage")
+    data.read()
+    if contexts is not None:
+        data.set_query_contexts(contexts)
+    names = sorted(data.measured_files()) + [str(tmp_path / "not_measured.py")]
+    bulk = compat.arcs_of_files(data, names)
+    assert bulk is not None
+    by_file = {name: data.arcs(name) for name in names}
+    assert {n: sorted(a) for n, a in bulk.items()} == {
+        n: sorted(a) for n, a in by_file.items() if a is not None
+    }
+    assert any(by_file.values()) and by_file[names[-1]] is None
+    if contexts is not None:  # test_a ran f(1) only: fewer arcs than both tests together
+        data.set_query_contexts(None)
+        assert sum(map(len, bulk.values())) < sum(map(len, compat.arcs_of_files(data, names).values()))

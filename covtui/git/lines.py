@@ -8,7 +8,7 @@ import os
 import re
 
 from covtui.domain.explain import FileDiff, Hunk
-from covtui.scan.git_diff import _git
+from covtui.git.diff import _git
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
