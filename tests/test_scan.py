@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from covtui.scan import run_scan
 from covtui.scan.lock import ScanLock
 from covtui.store import Store
 
-from .conftest import Project
+from .conftest import Project, clean_env
 
 
 def test_scan_numbers_equal_coverage_json(project: Project) -> None:
@@ -541,3 +542,30 @@ def test_covtuis_own_pytest_plugin_is_never_in_the_figures(project: Project) -> 
     for key in ("num_statements", "covered_lines", "num_branches", "covered_branches",
                 "percent_covered"):
         assert status["totals"][key] == expected["totals"][key], key
+
+
+def test_the_snapshot_names_the_commit_branch_and_dirt_of_what_was_tested(project: Project) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project.root, check=True, capture_output=True, text=True,
+            env={**clean_env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                 "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"},
+        ).stdout.strip()
+
+    git("init", "-q", "-b", "trunk")
+    (project.root / ".gitignore").write_text(".covtui/\n.coverage*\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    project.covtui("scan", "-q", check=True)
+    calc = project.root / "pkg" / "calc.py"
+    calc.write_text(calc.read_text() + "\n\ndef more():\n    return 1\n")
+    project.covtui("scan", "-q", check=True)
+
+    async def rows():
+        async with await Store.open(project.db, read_only=True) as store:
+            return [await store.snapshot(i) for i in (1, 2)]
+
+    clean, dirty = asyncio.run(rows())
+    head = git("rev-parse", "HEAD")
+    assert (clean.git_commit, clean.git_branch, clean.git_dirty) == (head, "trunk", False)
+    assert (dirty.git_commit, dirty.git_branch, dirty.git_dirty) == (head, "trunk", True)

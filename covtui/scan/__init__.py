@@ -113,7 +113,20 @@ async def _scan_sources(
 ) -> ScanOutcome:
     await record_expired_runs(store, config)  # CI runs that waited too long for shards: failed
     created_at = time.time()
-    git = await git_info(config.root)
+    # What was tested: asked as the tests start, answered while they run (`git status` of a
+    # large tree takes a while).
+    git = asyncio.ensure_future(git_info(config.root))
+    try:
+        return await _scan_with_git(config, chosen, trigger, on_output, store, affected, created_at, git)
+    finally:
+        with contextlib.suppress(Exception):
+            await git  # a few milliseconds: no git process is left behind
+
+
+async def _scan_with_git(
+    config, chosen, trigger, on_output, store: Store, affected: bool, created_at: float,
+    git: asyncio.Future,
+) -> ScanOutcome:
     last_good = await store.last_good_numbers()
     results: list[SourceResult] = []
     keepers: dict[str, Keeper] = {}
@@ -138,7 +151,7 @@ async def _scan_sources(
             results.append(cancelled_result(source.name))
     incremental = [k for k in keepers.values() if k.incremental]
     draft = SnapshotDraft(
-        trigger, results, created_at=created_at, git=git,
+        trigger, results, created_at=created_at, git=await git,
         scope="incremental" if incremental else "full",
         n_tests_run=sum(k.n_tests_run or 0 for k in incremental) if incremental else None,
         scan_alerts=[k.drift for k in keepers.values() if k.drift is not None],
