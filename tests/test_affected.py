@@ -8,6 +8,8 @@ import asyncio
 import json
 import signal
 import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
@@ -609,3 +611,72 @@ def test_a_collections_context_reads_as_import() -> None:
                           3: ["tests/test_x.py::test_a|setup"]})
     assert tests.tests_of(1) == tests.tests_of(2) == [] and tests.all_tests() == {"tests/test_x.py::test_a"}
     assert tests.only_outside_tests(1) and tests.only_outside_tests(3)
+
+
+def test_the_tests_start_while_covtui_decides_and_still_equal_a_full_scan(
+    lib: Project, tmp_path, monkeypatch
+) -> None:
+    # The project's conftest notes when pytest has started (it loads before covtui's plugin
+    # waits for the selection); the decision waits, up to a bound, to see it.
+    mark = tmp_path / "pytest-started"
+    lib.write("tests/conftest.py", "import os, pathlib\n\n"
+              "if os.environ.get('COVTUI_TEST_MARK'):\n"
+              "    pathlib.Path(os.environ['COVTUI_TEST_MARK']).write_text('started')\n")
+    monkeypatch.setenv("COVTUI_TEST_MARK", str(mark))  # every run alike: exactness needs it
+    scan(lib)
+    mark.unlink()
+    from covtui.scan.affected import Keeper
+
+    decide, seen = Keeper.decide, []
+
+    def decide_after_pytest_started(self):
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(mark.exists())
+        return decide(self)
+
+    monkeypatch.setattr(Keeper, "decide", decide_after_pytest_started)
+    lib.write("lib/words.py", WORDS.replace("text.upper()", "text.upper() + ''"))
+    outcome = scan(lib, affected=True)
+    assert seen == [True]
+    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 2  # of 4
+    monkeypatch.setattr(Keeper, "decide", decide)
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def _waiting_processes() -> list[int]:
+    """Processes whose environment says they wait for a test selection."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"COVTUI_SELECT_WAIT=1" in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_tests_started_before_a_full_run_was_decided_are_ended(lib: Project) -> None:
+    scan(lib)
+    lib.write("tests/conftest.py", "import pytest\n")  # conftest changed: every test runs
+    before = set(_waiting_processes())
+    outcome = scan(lib, affected=True)
+    assert outcome.draft.scope == "full" and outcome.draft.sources[0].tests.n_tests == 4
+    assert set(_waiting_processes()) - before == set()
+
+
+def test_the_plugin_waits_for_its_selection_and_gives_up_in_one_line(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from covtui.scan.pytest_plugin import covtui_contexts as plugin
+
+    path = tmp_path / "select.json"
+    threading.Timer(0.2, lambda: path.write_text("{}")).start()
+    started = time.monotonic()
+    plugin._wait_for(str(path))
+    assert path.exists() and time.monotonic() - started >= 0.15
+    monkeypatch.setattr(plugin, "SELECT_WAIT_S", 0.05)
+    with pytest.raises(pytest.UsageError, match="no test selection at .*never.json after 0.05s"):
+        plugin._wait_for(str(tmp_path / "never.json"))

@@ -207,6 +207,7 @@ async def scan_source(
     `keeper`: the source's affected-rescan state (keeps per-test data; reruns only the
     affected tests when asked and exact)."""
     plan = plan_source(config, source, previous_files)
+    early = None
     if keeper is not None:
         if plan.outcomes is None or plan.work_dir is None:
             if keeper.affected:
@@ -216,11 +217,34 @@ async def scan_source(
                 )
             keeper.keeps = False
         else:
-            await asyncio.to_thread(keeper.decide)
+            if keeper.affected and plan.is_pytest:
+                # The tests start while covtui decides which of them to run: Python's,
+                # coverage.py's and pytest's start-up overlap the decision.
+                early = await _start_waiting(config, source, plan, on_output)
+            try:
+                await asyncio.to_thread(keeper.decide)
+            except BaseException:
+                await _stop(early)
+                raise
+            if early is not None and not keeper.incremental:
+                await _stop(early)  # a full run after all: started afresh, without a selection
+                early = None
+                plan = plan_source(config, source, previous_files)
         if keeper.note and on_output is not None:
             on_output(source.name, f"covtui: {keeper.note}")
-    result = await _run_source(config, source, plan, on_output, keeper)
-    if keeper is not None and keeper.incremental and keeper.verify and not keeper.failed_why:
+    result = await _run_source(config, source, plan, on_output, keeper, early)
+    if keeper is None:
+        return result
+    return await _after_incremental(config, source, previous_files, on_output, keeper, result)
+
+
+async def _after_incremental(
+    config: Config, source: SourceConfig, previous_files: int | None, on_output: OnOutput | None,
+    keeper: Keeper, result: SourceResult,
+) -> SourceResult:
+    """An incremental run checked against a full one when due, or replaced by one when it
+    could not be exact."""
+    if keeper.incremental and keeper.verify and not keeper.failed_why:
         from covtui.domain.affected import drift_alert
 
         chain = result
@@ -234,7 +258,7 @@ async def scan_source(
                 source.name, chain.report.files, result.report.files, config.precision
             )
         return result
-    if keeper is not None and keeper.incremental and keeper.failed_why:
+    if keeper.incremental and keeper.failed_why:
         # A selected test errored in collection, or the merge failed: run every test.
         keeper.fall_back(keeper.failed_why)
         if on_output is not None:
@@ -255,30 +279,74 @@ def _import_what_follows() -> None:
         import covtui.readers.heads  # noqa: F401
 
 
-async def _run_source(
-    config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None,
-    keeper: Keeper | None,
-) -> SourceResult:
-    incremental = keeper is not None and keeper.incremental
-    if plan.work_dir is not None:
-        # The last run's data (parallel runs leave a shard per process) is removed in a thread:
-        # on the dashboard's event loop it would freeze the screen.
-        await asyncio.to_thread(_fresh_folder, plan.work_dir)
-    if incremental:
-        plan.env.update(keeper.select_env(plan.work_dir))
-    started = time.time()
+@dataclass
+class _Early:
+    """A source's test process started before the affected tests were known: covtui's plugin
+    waits in it, after Python's, coverage.py's and pytest's start-up, for the selection."""
 
+    running: asyncio.Task
+    started: float
+
+
+async def _start_waiting(
+    config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None
+) -> _Early | None:
+    """Start the source's tests now, to wait for their selection (None: no run folder)."""
+    if plan.work_dir is None:
+        return None
+    await asyncio.to_thread(_fresh_folder, plan.work_dir)
+    plan.env.update(Keeper.waiting_env(plan.work_dir))
+    started = time.time()
+    return _Early(asyncio.ensure_future(_command(config, source, plan, on_output)), started)
+
+
+async def _stop(early: _Early | None) -> None:
+    """End a waiting test process (its process group is killed) before it ran anything."""
+    if early is None:
+        return
+    early.running.cancel()
+    await asyncio.wait([early.running])  # its kill done; our own cancellation still comes through
+
+
+def _command(config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None):
     def on_line(line: str) -> None:
         if on_output is not None:
             on_output(source.name, line)
 
+    return run_command(
+        plan.argv, cwd=config.root, env={**source.env, **plan.env, SCANNING_ENV: "1"},
+        timeout=source.timeout, on_line=on_line,
+    )
+
+
+async def _run_source(
+    config: Config, source: SourceConfig, plan: _Plan, on_output: OnOutput | None,
+    keeper: Keeper | None, early: _Early | None = None,
+) -> SourceResult:
+    incremental = keeper is not None and keeper.incremental
+    if early is not None:
+        # Its process waits for the selection: written whole, it goes on.
+        started = early.started
+        try:
+            await asyncio.to_thread(keeper.write_selection, plan.work_dir)
+        except BaseException:
+            await _stop(early)
+            raise
+        running = early.running
+    else:
+        if plan.work_dir is not None:
+            # The last run's data (parallel runs leave a shard per process) is removed in a
+            # thread: on the dashboard's event loop it would freeze the screen.
+            await asyncio.to_thread(_fresh_folder, plan.work_dir)
+        if incremental:
+            plan.env.update(keeper.select_env(plan.work_dir))
+        started = time.time()
+        running = asyncio.ensure_future(_command(config, source, plan, on_output))
+
     # This process only waits while the tests run: it imports what comes after them meanwhile.
     warming = asyncio.ensure_future(asyncio.to_thread(_import_what_follows))
     try:
-        result = await run_command(
-            plan.argv, cwd=config.root, env={**source.env, **plan.env, SCANNING_ENV: "1"},
-            timeout=source.timeout, on_line=on_line,
-        )
+        result = await running
     finally:
         await asyncio.wait([warming])  # a short thread, never left behind
     metrics = result.metrics

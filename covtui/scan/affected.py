@@ -44,6 +44,10 @@ from covtui.folder import covtui_files
 COVERAGE_SCHEMA = 7
 #: The variable naming the selection file for covtui's pytest plugin (its SELECT_ENV).
 SELECT_ENV = "COVTUI_SELECT"
+#: Set: the plugin waits for the selection file to appear (its SELECT_WAIT_ENV).
+SELECT_WAIT_ENV = "COVTUI_SELECT_WAIT"
+#: The selection's file in the run's folder.
+SELECTION_FILE = "select.json"
 #: The variable naming the file where the plugin writes the modules collected (COLLECTED_ENV).
 COLLECTED_ENV = "COVTUI_COLLECTED"
 _SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "target",
@@ -531,9 +535,21 @@ class Keeper:
         self.note = f"full scan: {why}"
 
     def select_env(self, work: Path) -> dict[str, str]:
-        """The environment that makes covtui's pytest plugin run only the selection."""
+        """The environment that makes covtui's pytest plugin run only the selection (written)."""
+        self.write_selection(work)
+        return {SELECT_ENV: str(work / SELECTION_FILE)}
+
+    @staticmethod
+    def waiting_env(work: Path) -> dict[str, str]:
+        """The environment of a test process started before the selection is known: covtui's
+        plugin waits in it, after pytest's start-up, for `write_selection` to write it."""
+        return {SELECT_ENV: str(work / SELECTION_FILE), SELECT_WAIT_ENV: "1"}
+
+    def write_selection(self, work: Path) -> None:
+        """Write the selection where `select_env` says, whole or not at all (a waiting
+        plugin reads it as soon as it exists)."""
         assert self.selection is not None and self.base is not None
-        path = work / "select.json"
+        path = work / SELECTION_FILE
         root = self.config.root
         skip: list[str] = []
         if self.collection is not None and self.collection.modules is not None:
@@ -541,13 +557,14 @@ class Keeper:
             skip = sorted(
                 os.path.realpath(root / m) for m in known - self.collection.modules
             )
-        path.write_text(json.dumps({
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps({
             "tests": self.selection.tests,
             "files": [os.path.realpath(root / p) for p in self.selection.test_files],
             "known": sorted(self.base.outcomes),
             "skip": skip,
         }), encoding="utf-8")
-        return {SELECT_ENV: str(path)}
+        os.replace(partial, path)
 
     def read_collected(self, path: Path | None, started: float) -> None:
         """The modules the run collected, as covtui's plugin wrote them (None: not written)."""

@@ -6,10 +6,11 @@ outcome as JSON to $COVTUI_TEST_OUTCOMES. Each test module's collection (its imp
 parametrize arguments) is named `collect:<module node id>`, and with $COVTUI_COLLECTED the
 modules collected, each with the files its collection imported first, are written as JSON.
 
-With $COVTUI_SELECT (a JSON file: `tests`, `files`, `known`, `skip`), it runs only the tests
-named, every test in the files named and every test not `known` (new ones), deselecting the
-rest; the test module files in `skip` are not collected at all (an incremental scan keeps
-their collection's coverage from the last run). Standard library, pytest and coverage.py
+With $COVTUI_SELECT (a JSON file: `tests`, `files`, `known`, `skip`; with $COVTUI_SELECT_WAIT
+set, waited for: covtui writes it once it knows), it runs only the tests named, every test in
+the files named and every test not `known` (new ones), deselecting the rest; the test module
+files in `skip` are not collected at all (an incremental scan keeps their collection's
+coverage from the last run). Standard library, pytest and coverage.py
 only: it runs inside the project's test process, measured.
 """
 
@@ -23,6 +24,11 @@ import pytest
 
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
 SELECT_ENV = "COVTUI_SELECT"
+#: Set: the selection file is written after this process started; wait for it.
+SELECT_WAIT_ENV = "COVTUI_SELECT_WAIT"
+#: How long to wait for it (covtui decides in well under a second; it kills this process
+#: group when it decides on a full run instead).
+SELECT_WAIT_S = 300.0
 COLLECTED_ENV = "COVTUI_COLLECTED"
 #: covtui.domain.contexts.COLLECT (this plugin imports nothing of covtui's).
 COLLECT = "collect:"
@@ -120,8 +126,22 @@ class _Collected:
             pass  # the scan then knows no module's collection: it collects them all next time
 
 
+def _wait_for(path: str) -> None:
+    """Until `path` exists: covtui started this process before it knew which tests to run,
+    so that Python's, coverage.py's and pytest's start-up overlap its decision."""
+    import time
+
+    deadline = time.monotonic() + SELECT_WAIT_S
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise pytest.UsageError(f"covtui: no test selection at {path} after {SELECT_WAIT_S:g}s")
+        time.sleep(0.002)
+
+
 class _Select:
     def __init__(self, path: str) -> None:
+        if os.environ.get(SELECT_WAIT_ENV):
+            _wait_for(path)
         with open(path, encoding="utf-8") as f:
             chosen = json.load(f)
         self.tests = set(chosen["tests"])
