@@ -79,9 +79,9 @@ def start_reports(
         read = report() if report is not None else None
         return SourceResult(name(), RunStatus.OK, read, tests)
 
-    with contextlib.suppress(InputError):  # said by result(), in its turn
-        return PendingReports(result, name() if coverage_paths else None)
-    return PendingReports(result, None)
+    # Known before the read ends for coverage (the JUnit-only source may be an error, said by
+    # result() in its turn).
+    return PendingReports(result, name() if coverage_paths else None)
 
 
 @dataclass
