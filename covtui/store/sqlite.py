@@ -133,14 +133,17 @@ def _probed(conn: sqlite3.Connection) -> sqlite3.Connection:
 
 async def _checked_version(conn: aiosqlite.Connection, path: Path, *, create: bool) -> int:
     await conn.execute("PRAGMA busy_timeout = 30000")
-    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+    # One statement, one snapshot: read apart, another process creating the database could
+    # commit in between (version 0, then its tables) and it would look like someone else's.
+    version, n_tables = await (await conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+    )).fetchone()
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer covtui (schema {version}; this one reads up to "
             f"{SCHEMA_VERSION}): upgrade covtui"
         )
     if version == 0:
-        n_tables = (await (await conn.execute("SELECT count(*) FROM sqlite_master")).fetchone())[0]
         if n_tables:
             raise StoreError(f"{path}: an SQLite database, but not covtui's")
         if not create:

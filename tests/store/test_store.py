@@ -557,3 +557,32 @@ async def test_prune_forgets_finished_ci_runs_with_their_snapshots_and_keeps_wai
         waiting = await store.ci_run("waiting", "python")
         assert waiting.state == PENDING and waiting.shards == {1: "w"}
         assert await store.ci_shard_files("waiting", "python") == [(1, "c", "coverage.py", b"y")]
+
+
+async def test_a_database_another_process_creates_meanwhile_is_not_called_someone_elses(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Two processes create the same new database: the second must not read the first's
+    schema version before its commit and its tables after it (and refuse the file)."""
+    import aiosqlite
+
+    from covtui.store import sqlite as backend
+
+    path = tmp_path / "covtui.db"
+    real_execute = aiosqlite.Connection.execute
+    calls = {"n": 0}
+
+    async def execute(self, sql, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # after busy_timeout and one read: the other process commits now
+            monkeypatch.setattr(aiosqlite.Connection, "execute", real_execute)
+            await (await backend.connect(path, create=True)).close()
+        return await real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", execute)
+    conn = await backend.connect(path, create=True)
+    try:
+        version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+        assert version == SCHEMA_VERSION
+    finally:
+        await conn.close()
