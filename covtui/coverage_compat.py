@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import shutil
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +123,11 @@ def open_data(path: Path) -> CoverageData:
     return CoverageData(str(path))
 
 
-def arcs_of_files(data: CoverageData, names: list[str]) -> dict[str, list] | None:
-    """`data.arcs(name)` for every one of `names` (measured ones only), in one query instead
-    of one per file; None where coverage.py's data internals are not as expected (then ask
-    `data.arcs()` file by file). The arcs come in no particular order, as `arcs()` says."""
+def arc_texts_of_files(data: CoverageData, names: list[str]) -> dict[str, str] | None:
+    """Each of `names`' measured arcs (those `data.arcs(name)` gives) as one canonical text,
+    `arcs_text()`'s, made by SQLite: the key of a finished result without a Python object
+    per arc. A file with no arcs has "" and a name not measured none; None where coverage.py's
+    data internals are not as expected (then build the texts from `data.arcs()`)."""
     file_map = getattr(data, "_file_map", None)
     connect = getattr(data, "_connect", None)
     start = getattr(data, "_start_using", None)
@@ -133,22 +135,41 @@ def arcs_of_files(data: CoverageData, names: list[str]) -> dict[str, list] | Non
         return None
     start()
     contexts = getattr(data, "_query_context_ids", None)
-    query = "SELECT DISTINCT file_id, fromno, tono FROM arc"
+    where = "file_id = ?"
     params: list[int] = []
     if contexts is not None:
-        query += " WHERE context_id IN (" + ", ".join("?" * len(contexts)) + ")"
+        where += " AND context_id IN (" + ", ".join("?" * len(contexts)) + ")"
         params = list(contexts)
-    wanted = {file_map[name]: name for name in names if name in file_map}
-    out: dict[str, list] = {name: [] for name in wanted.values()}
+    # One query per file and no GROUP BY: the aggregate takes the rows in the ordered
+    # subquery's order. Were SQLite ever to take them otherwise, the text would differ from
+    # `arcs_text()`'s and only miss the cache: the same text is always the same arcs.
+    query = (
+        "SELECT group_concat(a, ';') FROM (SELECT DISTINCT fromno || ',' || tono AS a, fromno, "
+        f"tono FROM arc WHERE {where} ORDER BY fromno, tono)"
+    )
+    out: dict[str, str] = {}
     try:
-        with connect() as con, con.execute(query, params) as cur:
-            for file_id, fromno, tono in cur:
-                name = wanted.get(file_id)
-                if name is not None:
-                    out[name].append((fromno, tono))
+        with connect() as db:
+            # The sqlite3 connection itself where it is at hand: a query per file through
+            # coverage.py's wrapper costs twice the query.
+            con = db.con if isinstance(getattr(db, "con", None), sqlite3.Connection) else None
+            for name in names:
+                file_id = file_map.get(name)
+                if file_id is None:
+                    continue
+                if con is not None:
+                    row = con.execute(query, [file_id, *params]).fetchone()
+                else:
+                    row = db.execute_one(query, [file_id, *params])
+                out[name] = (row[0] if row else None) or ""
     except (AttributeError, TypeError):
         return None
     return out
+
+
+def arcs_text(arcs: Iterable[tuple[int, int]]) -> str:
+    """Arcs as `arc_texts_of_files()` writes them: distinct, sorted, "a,b;c,d"."""
+    return ";".join(f"{a},{b}" for a, b in sorted(set(arcs)))
 
 
 def keep_db_open(data: CoverageData) -> contextlib.AbstractContextManager[object]:

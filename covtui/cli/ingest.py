@@ -27,12 +27,17 @@ def ingest(
     """Record a snapshot from existing reports (coverage.py data, coverage.json, lcov,
     Cobertura XML; JUnit XML for test outcomes). With --run and --shard, one shard of a CI
     run: the snapshot is recorded when all the run's shards have arrived."""
-    from covtui.readers.worker import end_early, looks_like_coverage_data, start_early
+    from covtui.readers.worker import (
+        COVERAGE_READER,
+        end_early,
+        looks_like_coverage_data,
+        start_early,
+    )
 
     # coverage.py data: its reader's worker starts first, importing coverage.py on the other
     # core while this process reads its config and imports what storing needs.
     if fmt == "coverage.py" or (fmt is None and any(map(looks_like_coverage_data, paths))):
-        start_early("covtui.readers.coverage_data")
+        start_early(COVERAGE_READER)
     try:
         _ingest(obj, paths, source, fmt, label, run_id, shard)
     finally:

@@ -4,10 +4,11 @@ coverage (as stored)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from covtui.domain.contexts import LineTests
 from covtui.domain.model import Arc, CoverageReport, FileCoverage, FunctionCoverage
@@ -149,10 +150,44 @@ def decode_file_result(text: str, path: str) -> FileCoverage:
         path=path,
         numbers=numbers,
         missing_lines=tuple(missing_lines),
-        missing_arcs=tuple((a, b) for a, b in missing_arcs),
-        functions=tuple(FunctionCoverage(*g) for g in functions),
-        statements=decode_lines(statements),
+        missing_arcs=tuple(map(tuple, missing_arcs)),
+        functions=tuple(itertools.starmap(FunctionCoverage, functions)),
+        statements=EncodedLines(statements),
     )
+
+
+class EncodedLines(Sequence[int]):
+    """`decode_lines(text)`, decoded when first used: every file a read brings carries its
+    statements (for diff coverage), and only the changed files' are ever looked at."""
+
+    __slots__ = ("_text", "_lines")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._lines: tuple[int, ...] | None = None
+
+    def _decoded(self) -> tuple[int, ...]:
+        if self._lines is None:
+            self._lines = decode_lines(self._text)
+        return self._lines
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._decoded())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._decoded()
+
+    def __reduce__(self):
+        return (EncodedLines, (self._text,))
+
+    def __repr__(self) -> str:
+        return f"EncodedLines({self._text!r})"
 
 
 def with_encoded_files(report: CoverageReport, encoded: list[tuple[str, str]] | None) -> CoverageReport:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import os
 import sqlite3
@@ -96,19 +95,22 @@ def content_key(raw: bytes, settings: str) -> str:
     return f"{hashlib.sha256(raw).hexdigest()}:{settings}"
 
 
-def result_key(analysis_key: str, has_arcs: bool, measured: Iterable[object]) -> str:
-    """Key for a finished per-file result: the static analysis plus the file's measured data.
+def result_key(analysis_key: str, has_arcs: bool, measured: Iterable[object] | str) -> str:
+    """Key for a finished per-file result: the static analysis plus the file's measured data
+    (arcs as `coverage_compat.arcs_text()`'s text, or lines).
 
     `analysis_from_file_reporter()` is a function of exactly these, so a stored result is
     the one coverage.py would compute again.
     """
-    # Sorted and flattened into 64-bit integers: hashed without a text form (`repr`) of it.
-    flat = itertools.chain.from_iterable(sorted(measured)) if has_arcs else sorted(measured)
-    digest = hashlib.sha256(b"arcs:" if has_arcs else b"lines:")
+    if has_arcs:
+        text = measured if isinstance(measured, str) else compat.arcs_text(measured)  # type: ignore[arg-type]
+        return f"{analysis_key}:{hashlib.sha256(b'arcs:' + text.encode()).hexdigest()}"
+    # Sorted lines as 64-bit integers: hashed without a text form (`repr`) of them.
+    digest = hashlib.sha256(b"lines:")
     try:
-        digest.update(array("q", flat).tobytes())  # type: ignore[arg-type]
+        digest.update(array("q", sorted(measured)).tobytes())  # type: ignore[arg-type]
     except OverflowError:  # a number no source line has: hashed as text
-        digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode())
+        digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode())  # type: ignore[arg-type]
     return f"{analysis_key}:{digest.hexdigest()}"
 
 

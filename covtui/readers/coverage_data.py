@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -554,11 +554,12 @@ def _analyse_all(
     try:
         keyed = [i for i in items if i.key is not None]
         arcs = (
-            compat.arcs_of_files(data, [i.data_name for i in keyed])
+            compat.arc_texts_of_files(data, [i.data_name for i in keyed])
             if has_arcs and cache_dir is not None else None
         )
         for i in keyed if cache_dir is not None else []:
             assert i.key is not None
+            measured: Iterable[object] | str | None
             if arcs is not None:
                 measured = arcs.get(i.data_name)
             else:

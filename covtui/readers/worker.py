@@ -59,8 +59,11 @@ def start_early(preload: str) -> None:
     `PendingRead` of that module to run in. A command that knows it will read starts the
     worker before its own start-up (config, the store's modules), so the reader's imports
     (coverage.py's) run on the other core meanwhile. `end_early()` ends it if it is unused.
+    Nothing if such a worker is already waiting (`covtui`'s entry point may have started it).
     """
     global _early
+    if _early is not None and _early[0] == preload:
+        return
     end_early()
     executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=worker_context(preload))
     try:

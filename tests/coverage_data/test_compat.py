@@ -81,7 +81,7 @@ def test_a_parser_restored_differently_turns_caching_off(monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("contexts", [None, ["test_a"]])
-def test_the_arcs_of_all_files_in_one_query_are_what_arcs_gives_file_by_file(
+def test_the_arc_texts_made_by_sqlite_are_arcs_text_of_what_arcs_gives(
     tmp_path: Path, contexts: list[str] | None
 ) -> None:
     write_files(tmp_path, {
@@ -95,7 +95,8 @@ def test_the_arcs_of_all_files_in_one_query_are_what_arcs_gives_file_by_file(
             "def test_b():\n    assert f(0) == 2 and g(3) == 6\n"
         ),
     })
-    # Per-test contexts from coverage.py itself: dynamic_context = test_function.
+    # Per-test contexts from coverage.py itself: dynamic_context = test_function, so the same
+    # arc is stored once per test that ran it (the text has it once, as arcs() does).
     write_files(tmp_path, {".coveragerc": "[run]\ndynamic_context = test_function\n"})
     coverage(tmp_path, "run", "--branch", "--source=pkg", "-m", "pytest", "-q",
              "-p", "no:cacheprovider", "test_it.py")
@@ -104,13 +105,19 @@ def test_the_arcs_of_all_files_in_one_query_are_what_arcs_gives_file_by_file(
     if contexts is not None:
         data.set_query_contexts(contexts)
     names = sorted(data.measured_files()) + [str(tmp_path / "not_measured.py")]
-    bulk = compat.arcs_of_files(data, names)
-    assert bulk is not None
+    texts = compat.arc_texts_of_files(data, names)
+    assert texts is not None
     by_file = {name: data.arcs(name) for name in names}
-    assert {n: sorted(a) for n, a in bulk.items()} == {
-        n: sorted(a) for n, a in by_file.items() if a is not None
-    }
+    assert texts == {n: compat.arcs_text(a) for n, a in by_file.items() if a is not None}
     assert any(by_file.values()) and by_file[names[-1]] is None
+    # Negative line numbers (entries and exits) sort as numbers, as Python sorts them.
+    assert any(",-" in t for t in texts.values())
     if contexts is not None:  # test_a ran f(1) only: fewer arcs than both tests together
         data.set_query_contexts(None)
-        assert sum(map(len, bulk.values())) < sum(map(len, compat.arcs_of_files(data, names).values()))
+        everything = compat.arc_texts_of_files(data, names)
+        assert sum(map(len, texts.values())) < sum(map(len, everything.values()))
+
+
+def test_arcs_text_is_one_text_for_one_set_of_arcs() -> None:
+    assert compat.arcs_text([(3, -1), (-1, 2), (2, 3), (2, 3)]) == "-1,2;2,3;3,-1"
+    assert compat.arcs_text([]) == ""
