@@ -39,3 +39,27 @@ def test_malformed_arc_texts_still_fail(text: str) -> None:
         _decode_arcs_part_by_part(text)
     with pytest.raises(ValueError):
         decode_arcs(text)
+
+
+def test_a_file_result_decodes_to_the_file_it_encodes_its_statements_when_first_used() -> None:
+    import pickle
+
+    from covtui.domain.codec import EncodedLines, decode_file_result, encode_file_result
+    from covtui.domain.model import FileCoverage, FunctionCoverage
+    from covtui.domain.numbers import Numbers
+
+    f = FileCoverage(
+        "pkg/a.py", Numbers.of_file(n_statements=9, n_missing=2, n_branches=4, n_partial_branches=1,
+                                    n_missing_branches=1),
+        missing_lines=(4, 9), missing_arcs=((3, -1),),
+        functions=(FunctionCoverage("f", "function", 1, 5, 4, 1),),
+        statements=(1, 2, 3, 4, 6, 7, 8, 9, 12),
+    )
+    back = decode_file_result(encode_file_result(f), f.path)
+    assert back == f
+    assert isinstance(back.statements, EncodedLines)
+    assert back.statements._lines is None  # not decoded until asked
+    assert list(back.statements) == list(f.statements) and len(back.statements) == 9
+    assert back.statements[-1] == 12 and 6 in back.statements and 5 not in back.statements
+    again = pickle.loads(pickle.dumps(back))
+    assert again == f and tuple(again.statements) == f.statements
