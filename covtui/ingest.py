@@ -18,7 +18,7 @@ import functools
 import hashlib
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from covtui.config import Config
 from covtui.domain.model import (
     Alert,
     CoverageReport,
+    FileCoverage,
     RunStatus,
     SnapshotDraft,
     SourceResult,
@@ -81,7 +82,9 @@ def start_reports(
 
     # Known before the read ends for coverage (the JUnit-only source may be an error, said by
     # result() in its turn).
-    return PendingReports(result, name() if coverage_paths else None)
+    return PendingReports(
+        result, name() if coverage_paths else None, getattr(report, "reuse", None)
+    )
 
 
 @dataclass
@@ -91,6 +94,8 @@ class PendingReports:
 
     read: Callable[[], SourceResult]
     coverage_of: str | None
+    #: Hands the read files known already (the source's current ones), if it can use them.
+    reuse: Callable[[Iterable[FileCoverage]], None] | None = None
     _result: SourceResult | None = None
 
     def __call__(self) -> SourceResult:
@@ -177,6 +182,9 @@ async def _open_while_reading(
                 prefetched = await prefetch(store, result.coverage_of)
             except (CovtuiError, OSError, ValueError, sqlite3.Error):
                 prefetched = None  # opened again below, after the read, to say why
+            if prefetched is not None and result.reuse is not None:
+                states = prefetched.files[result.coverage_of].values()
+                result.reuse(s.coverage for s in states if s.coverage is not None)
         if meanwhile is not None:
             meanwhile()
         read = await reading

@@ -134,7 +134,6 @@ async def count_exclusions(
     (`CoverageReport.exclusions`) counted exactly these files, it is used: no worker of its
     own, and no file read again if it found the generated files too."""
     from covtui.domain.exclusions import census_counts
-    from covtui.readers.heads import find_generated_files
 
     if draft.status is not RunStatus.OK:
         return None
@@ -151,6 +150,10 @@ async def count_exclusions(
         if config.generated.leave_out and whole is not None and whole.generated is not None:
             generated = list(whole.generated)
         elif config.generated.leave_out:
+            # Imported only here: it imports coverage.py (its glob rules), a tenth of a
+            # warm ingest, which the read's own census spares.
+            from covtui.readers.heads import find_generated_files
+
             found = await asyncio.to_thread(find_generated_files, config, sorted(paths))
             generated = [(g.path, g.why) for g in found]
         if whole is not None:

@@ -63,3 +63,33 @@ def test_a_file_result_decodes_to_the_file_it_encodes_its_statements_when_first_
     assert back.statements[-1] == 12 and 6 in back.statements and 5 not in back.statements
     again = pickle.loads(pickle.dumps(back))
     assert again == f and tuple(again.statements) == f.statements
+
+
+def test_known_results_match_only_the_text_of_the_same_file() -> None:
+    import dataclasses
+
+    from covtui.domain.codec import KnownResults, encode_file_result
+    from covtui.domain.model import FileCoverage, FunctionCoverage
+    from covtui.domain.numbers import Numbers
+
+    f = FileCoverage(
+        "a.py", Numbers.of_file(n_statements=5, n_missing=1, n_branches=2, n_missing_branches=1,
+                                n_partial_branches=1),
+        missing_lines=(4,), missing_arcs=((2, 4),),
+        functions=(FunctionCoverage("f", "function", 1, 5, 5, 1),), statements=(1, 2, 3, 4, 5),
+    )
+    stored = dataclasses.replace(f, statements=())  # the store keeps no statements
+    known = KnownResults([stored])
+    back = known.match("a.py", encode_file_result(f))
+    assert back == f and tuple(back.statements) == (1, 2, 3, 4, 5)
+    assert known.match("b.py", encode_file_result(f)) is None
+    for other in (
+        dataclasses.replace(f, missing_lines=(4, 5)),
+        dataclasses.replace(f, missing_arcs=((2, 4), (3, -1))),
+        dataclasses.replace(f, functions=f.functions + (FunctionCoverage("g", "function", 6, 7, 1, 0),)),
+        dataclasses.replace(f, numbers=Numbers.of_file(n_statements=5, n_missing=2)),
+    ):
+        assert known.match("a.py", encode_file_result(other)) is None
+    # Counts that are not one file's own (n_files 2) are not taken as known.
+    odd = dataclasses.replace(stored, numbers=dataclasses.replace(stored.numbers, n_files=2))
+    assert KnownResults([odd]).match("a.py", encode_file_result(f)) is None

@@ -128,3 +128,39 @@ def test_bad_input_during_the_history_read_changes_nothing(project, measured, ne
 
     assert asyncio.run(count()) == 1
     assert _current(db, "pkg/calc.py") == before
+
+
+def test_the_files_the_store_holds_already_are_reused_not_decoded(
+    project, measured, new_db, monkeypatch
+):
+    less, more = measured
+    config, db = project.config, new_db()
+    asyncio.run(record_ingest(config, db, read_reports(config, [less])))
+    before = {f.path: f for f in read_reports(config, [less]).report.files}
+    expected = read_reports(config, [more]).report.files
+    import covtui.domain.codec as codec
+    import covtui.readers.worker as worker
+
+    decoded = []
+    real_decode = codec.decode_file_result
+
+    def decode(text, path):
+        decoded.append(path)
+        return real_decode(text, path)
+
+    monkeypatch.setattr(codec, "decode_file_result", decode)
+    # As if the worker were still reading when the history has been read (in a real ingest,
+    # most of the time): the known files are handed to the read.
+    monkeypatch.setattr(worker.PendingRead, "answered", lambda self: False)
+    pending = start_reports(config, [more])
+    asyncio.run(record_ingest(config, db, pending))
+    got = pending().report.files
+    assert got == expected
+    assert [tuple(f.statements) for f in got] == [tuple(f.statements) for f in expected]
+    # Only the files whose result changed were decoded; the rest are the stored ones.
+    changed = [f.path for f in expected if before.get(f.path) != f]
+    assert changed and len(changed) < len(expected)
+    assert decoded == changed
+    assert _current(db, "pkg/calc.py").missing_lines == next(
+        f for f in expected if f.path == "pkg/calc.py"
+    ).missing_lines

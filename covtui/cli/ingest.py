@@ -83,8 +83,7 @@ def _ingest(
 def _printing_modules() -> None:
     import rich.text  # noqa: F401
 
-    import covtui.cli.render
-    import covtui.coverage_compat  # noqa: F401  (the percentages printed use coverage.py's rule)
+    import covtui.cli.render  # noqa: F401
 
 
 def _ingest_shard(

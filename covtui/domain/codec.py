@@ -190,8 +190,47 @@ class EncodedLines(Sequence[int]):
         return f"EncodedLines({self._text!r})"
 
 
-def with_encoded_files(report: CoverageReport, encoded: list[tuple[str, str]] | None) -> CoverageReport:
-    """`report` with its files decoded from `encoded` [(path, text)]; as it is when None."""
+#: How `encode_file_result()` ends when the file has no statements: `,""]`.
+_NO_STATEMENTS_END = len(',""]')
+
+
+class KnownResults:
+    """Files already decoded (a source's current files, read from the store) by the text
+    `encode_file_result()` gives them up to their statements, which the store does not keep:
+    a read's file whose text starts so is that file, with its statements, and is not
+    decoded again. Only files the text describes exactly are kept (their counts are a
+    file's own, as `Numbers.of_file()` makes them)."""
+
+    def __init__(self, files: Iterable[FileCoverage]) -> None:
+        self._by_path: dict[str, tuple[str, FileCoverage]] = {}
+        for f in files:
+            counts = {name: getattr(f.numbers, name) for name in FILE_COUNTS}
+            if f.numbers == Numbers.of_file(**counts):
+                no_statements = dataclasses.replace(f, statements=())
+                text = encode_file_result(no_statements)[:-_NO_STATEMENTS_END]
+                self._by_path[f.path] = (text, no_statements)
+
+    def match(self, path: str, text: str) -> FileCoverage | None:
+        """The known file `text` describes at `path`, with its statements; None if none."""
+        known = self._by_path.get(path)
+        if known is None:
+            return None
+        prefix, f = known
+        n = len(prefix)
+        if not (text.startswith(prefix) and text.startswith(',"', n) and text.endswith('"]')):
+            return None
+        return dataclasses.replace(f, statements=EncodedLines(text[n + 2:-2]))
+
+
+def with_encoded_files(
+    report: CoverageReport, encoded: list[tuple[str, str]] | None, known: KnownResults | None = None
+) -> CoverageReport:
+    """`report` with its files decoded from `encoded` [(path, text)], the `known` ones
+    reused; as it is when None."""
     if encoded is None:
         return report
-    return dataclasses.replace(report, files=[decode_file_result(text, path) for path, text in encoded])
+    files = []
+    for path, text in encoded:
+        f = known.match(path, text) if known is not None else None
+        files.append(f if f is not None else decode_file_result(text, path))
+    return dataclasses.replace(report, files=files)

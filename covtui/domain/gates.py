@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from covtui.config import Config, RatchetConfig
-from covtui.domain.numbers import Numbers
+from covtui.domain.numbers import Numbers, display_covered
 
 COMPONENT = "components"
 GATE = "gates"
@@ -66,8 +66,6 @@ class GateResult:
 
 def check(floor: Floor, numbers: Numbers | None, precision: int) -> GateResult:
     """Whether `numbers` keep above the floor; a gate over no measured file fails ("no data")."""
-    from covtui.coverage_compat import display_covered
-
     if numbers is None or not numbers.has_data:
         return GateResult(floor, numbers, (f"{floor.label}: no data (its globs match no measured file)",))
     failures = []

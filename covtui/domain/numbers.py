@@ -130,8 +130,21 @@ def pc_str(pc: float | None, precision: int = 2) -> str:
 
 
 def _display(pc: float, precision: int) -> str:
-    # coverage.py's own rule, imported on first use: a command that prints no percentage (or
-    # prints it later, as `covtui ingest` does while its read runs) starts without coverage.py.
-    from covtui.coverage_compat import display_covered
-
     return display_covered(pc, precision)
+
+
+def display_covered(pc: float, precision: int) -> str:
+    """coverage.py's percentage display (`coverage.results.display_covered`): "0" and "100"
+    only when exactly 0 and 100. Its rule, kept here: importing coverage.py to print a
+    figure cost a command a tenth of its time; tests/test_numbers.py holds it to
+    coverage.py's own function."""
+    if precision < 0:
+        raise ValueError(f"precision={precision} is invalid. Must not be negative.")
+    near0 = 1.0 / 10**precision
+    if 0 < pc < near0:
+        pc = near0
+    elif (100.0 - near0) < pc < 100:
+        pc = 100.0 - near0
+    else:
+        pc = round(pc, precision)
+    return f"{pc:.{precision}f}"

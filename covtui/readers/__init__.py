@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from covtui.domain.model import CoverageReport, TestOutcomes
+from covtui.domain.model import CoverageReport, FileCoverage, TestOutcomes
 from covtui.errors import InputError
 
 if TYPE_CHECKING:
     from covtui.config import GeneratedConfig
+    from covtui.readers.worker import PendingCoverageRead
 
 FORMATS = ("coverage.py", "coverage.json", "lcov", "cobertura", "junit")
 
@@ -104,7 +105,7 @@ def start_reading(
             [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
             cache_dir=cache_dir, leave_out=leave_out, census=census, generated=generated,
         )
-        return lambda: _checked(paths[0], pending.result()[0])
+        return _PendingCoverage(paths[0], pending)
     if len(paths) > 1 and merge and kind in ("lcov", "cobertura"):
         return lambda: _read_merged(paths, kind, root)
     if len(paths) > 1:
@@ -170,3 +171,17 @@ def relative_path(path: str, root: Path) -> str:
         return p.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return p.as_posix()
+
+
+class _PendingCoverage:
+    """A coverage.py read under way: calling it waits for the report; `reuse()` hands it
+    files known already (see `PendingCoverageRead.reuse`)."""
+
+    def __init__(self, first: Path, pending: PendingCoverageRead) -> None:
+        self._first, self._pending = first, pending
+
+    def reuse(self, files: Iterable[FileCoverage]) -> None:
+        self._pending.reuse(files)
+
+    def __call__(self) -> CoverageReport:
+        return _checked(self._first, self._pending.result()[0])

@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
@@ -126,6 +126,9 @@ class PendingRead:
             self._executor.shutdown(wait=False, cancel_futures=True)
             raise
 
+    def answered(self) -> bool:
+        return self._future.done()
+
     def result(self) -> Any:
         try:
             return self._future.result()
@@ -163,6 +166,16 @@ class PendingCoverageRead:
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
             list(sys.path), tuple(leave_out), census, generated, preload=reader,
         )
+        self._known: Any = None
+
+    def reuse(self, files: Iterable[Any]) -> None:
+        """Files known already (`FileCoverage`, the store's current ones): those the answer
+        describes exactly are taken as they are, not decoded again (`codec.KnownResults`).
+        Worth it only while the worker still works: this process has time then."""
+        if not self._read.answered():
+            from covtui.domain.codec import KnownResults
+
+            self._known = KnownResults(files)
 
     def result(self) -> tuple[Any, Any]:
         kind, *rest = self._read.result()
@@ -171,7 +184,7 @@ class PendingCoverageRead:
         from covtui.domain.codec import with_encoded_files
 
         report, encoded, stats = rest
-        return with_encoded_files(report, encoded), stats
+        return with_encoded_files(report, encoded, self._known), stats
 
 
 def prestart(preload: str = COVERAGE_READER) -> None:
