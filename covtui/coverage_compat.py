@@ -135,24 +135,30 @@ def arc_texts_of_files(data: CoverageData, names: list[str]) -> dict[str, str] |
         return None
     start()
     contexts = getattr(data, "_query_context_ids", None)
-    where = "file_id = ?"
-    params: list[int] = []
-    if contexts is not None:
-        where += " AND context_id IN (" + ", ".join("?" * len(contexts)) + ")"
-        params = list(contexts)
-    # One query per file and no GROUP BY: the aggregate takes the rows in the ordered
-    # subquery's order. Were SQLite ever to take them otherwise, the text would differ from
-    # `arcs_text()`'s and only miss the cache: the same text is always the same arcs.
-    query = (
-        "SELECT group_concat(a, ';') FROM (SELECT DISTINCT fromno || ',' || tono AS a, fromno, "
-        f"tono FROM arc WHERE {where} ORDER BY fromno, tono)"
-    )
     out: dict[str, str] = {}
     try:
         with connect() as db:
             # The sqlite3 connection itself where it is at hand: a query per file through
             # coverage.py's wrapper costs twice the query.
             con = db.con if isinstance(getattr(db, "con", None), sqlite3.Connection) else None
+            if contexts is None:
+                contexts = [row[0] for row in _rows(db, con, "SELECT id FROM context")]
+            # One query per file and no GROUP BY: the aggregate takes the rows in the ordered
+            # subquery's order. Were SQLite ever to take them otherwise, the text would differ
+            # from `arcs_text()`'s and only miss the cache: the same text is the same arcs.
+            if len(contexts) == 1:
+                # One context: the arcs are distinct and come sorted from the table's index.
+                query = (
+                    "SELECT group_concat(fromno || ',' || tono, ';') FROM (SELECT fromno, tono "
+                    "FROM arc WHERE file_id = ? AND context_id = ? ORDER BY fromno, tono)"
+                )
+            else:  # an arc run by several tests is stored once for each
+                query = (
+                    "SELECT group_concat(a, ';') FROM (SELECT DISTINCT fromno || ',' || tono "
+                    "AS a, fromno, tono FROM arc WHERE file_id = ? AND context_id IN ("
+                    + ", ".join("?" * len(contexts)) + ") ORDER BY fromno, tono)"
+                )
+            params = list(contexts)
             for name in names:
                 file_id = file_map.get(name)
                 if file_id is None:
@@ -165,6 +171,13 @@ def arc_texts_of_files(data: CoverageData, names: list[str]) -> dict[str, str] |
     except (AttributeError, TypeError):
         return None
     return out
+
+
+def _rows(db: Any, con: sqlite3.Connection | None, query: str) -> list[tuple]:
+    if con is not None:
+        return con.execute(query).fetchall()
+    with db.execute(query) as cursor:
+        return list(cursor)
 
 
 def arcs_text(arcs: Iterable[tuple[int, int]]) -> str:

@@ -21,6 +21,7 @@ import os
 import sqlite3
 import sys
 import time
+import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ CACHE_FILENAME = "analysis-v1.sqlite"
 #: Static analyses, finished per-file results, per-file exclusion counts.
 TABLES = ("analysis", "result", "exclusions")
 #: Bumped whenever the stored JSON layout changes.
-LAYOUT_VERSION = 2  # 2: results carry the statement lines (diff coverage)
+LAYOUT_VERSION = 3  # 2: results carry the statement lines (diff coverage); 3: results sealed
 #: Keep at most this many entries; the least recently written go first.
 MAX_ENTRIES = 50_000
 
@@ -112,6 +113,22 @@ def result_key(analysis_key: str, has_arcs: bool, measured: Iterable[object] | s
     except OverflowError:  # a number no source line has: hashed as text
         digest = hashlib.sha256(repr((has_arcs, sorted(measured))).encode())  # type: ignore[arg-type]
     return f"{analysis_key}:{digest.hexdigest()}"
+
+
+def seal(text: str) -> str:
+    """A finished result as the cache stores it: behind a checksum of its text, so that a
+    damaged or altered entry is a miss (`unseal`), never text the caller fails to decode.
+    Checking it costs a fraction of parsing the text to check its shape."""
+    return f"{zlib.crc32(text.encode()):08x}{text}"
+
+
+def unseal(value: str) -> str | None:
+    """The text `seal()` stored; None if it is not what was stored."""
+    text = value[8:]
+    try:
+        return text if int(value[:8], 16) == zlib.crc32(text.encode()) else None
+    except (ValueError, UnicodeEncodeError):
+        return None
 
 
 def decode_source(raw: bytes) -> str:

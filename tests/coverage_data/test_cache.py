@@ -120,6 +120,34 @@ def test_bad_entry_is_a_miss(project: Path, tmp_path: Path) -> None:
     assert_agrees(report, coverage_json(project), project)
 
 
+def test_a_result_altered_in_the_cache_is_a_miss_not_a_wrong_answer(
+    project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    _read(project, cache)
+    import sqlite3
+
+    con = sqlite3.connect(cache / analysis_cache.CACHE_FILENAME)
+    # One result's text changed and kept well-formed JSON (a count edited), one cut short.
+    (n_results,) = con.execute("SELECT count(*) FROM result").fetchone()
+    keys = [k for (k,) in con.execute("SELECT key FROM result ORDER BY key LIMIT 2")]
+    con.execute("UPDATE result SET value = replace(value, '[[', '[[1') WHERE key = ?", keys[:1])
+    con.execute("UPDATE result SET value = substr(value, 1, 30) WHERE key = ?", keys[1:])
+    con.commit()
+    con.close()
+    report, stats = _read(project, cache)
+    assert stats.n_results == n_results - 2
+    assert_agrees(report, coverage_json(project), project)
+
+
+def test_sealed_text_unseals_to_itself_and_nothing_else_does() -> None:
+    text = '[[3,0,1,0,0,0],[2],[],[],"1-3"]'
+    assert analysis_cache.unseal(analysis_cache.seal(text)) == text
+    sealed = analysis_cache.seal(text)
+    for bad in (sealed[:-1], sealed.replace("1-3", "1-4"), "zzzzzzzz" + text, "", "é" * 9):
+        assert analysis_cache.unseal(bad) is None
+
+
 def test_line_data_entries_gain_arcs_for_branch_data(project: Path, tmp_path: Path) -> None:
     """An entry stored for statement data lacks arcs; branch data re-analyses the file."""
     cache = tmp_path / "cache"

@@ -80,9 +80,9 @@ def test_a_parser_restored_differently_turns_caching_off(monkeypatch: pytest.Mon
     assert not analysis_cache.check_restore()
 
 
-@pytest.mark.parametrize("contexts", [None, ["test_a"]])
+@pytest.mark.parametrize(("per_test", "contexts"), [(True, None), (True, ["test_a"]), (False, None)])
 def test_the_arc_texts_made_by_sqlite_are_arcs_text_of_what_arcs_gives(
-    tmp_path: Path, contexts: list[str] | None
+    tmp_path: Path, per_test: bool, contexts: list[str] | None
 ) -> None:
     write_files(tmp_path, {
         "pkg/__init__.py": "",
@@ -97,7 +97,8 @@ def test_the_arc_texts_made_by_sqlite_are_arcs_text_of_what_arcs_gives(
     })
     # Per-test contexts from coverage.py itself: dynamic_context = test_function, so the same
     # arc is stored once per test that ran it (the text has it once, as arcs() does).
-    write_files(tmp_path, {".coveragerc": "[run]\ndynamic_context = test_function\n"})
+    if per_test:
+        write_files(tmp_path, {".coveragerc": "[run]\ndynamic_context = test_function\n"})
     coverage(tmp_path, "run", "--branch", "--source=pkg", "-m", "pytest", "-q",
              "-p", "no:cacheprovider", "test_it.py")
     data = compat.open_data(tmp_path / ".coverage")
