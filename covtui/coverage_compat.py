@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -138,9 +137,9 @@ def arc_texts_of_files(data: CoverageData, names: list[str]) -> dict[str, str] |
     out: dict[str, str] = {}
     try:
         with connect() as db:
-            # The sqlite3 connection itself where it is at hand: a query per file through
-            # coverage.py's wrapper costs twice the query.
-            con = db.con if isinstance(getattr(db, "con", None), sqlite3.Connection) else None
+            # The sqlite3 connection itself (`SqliteDb.con`) where it is at hand: a query per
+            # file through coverage.py's wrapper costs twice the query.
+            con = getattr(db, "con", None)
             if contexts is None:
                 contexts = [row[0] for row in _rows(db, con, "SELECT id FROM context")]
             # One query per file and no GROUP BY: the aggregate takes the rows in the ordered
@@ -173,7 +172,7 @@ def arc_texts_of_files(data: CoverageData, names: list[str]) -> dict[str, str] |
     return out
 
 
-def _rows(db: Any, con: sqlite3.Connection | None, query: str) -> list[tuple]:
+def _rows(db: Any, con: Any, query: str) -> list[tuple]:
     if con is not None:
         return con.execute(query).fetchall()
     with db.execute(query) as cursor:

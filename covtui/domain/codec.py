@@ -65,16 +65,14 @@ def decode_arcs(text: str) -> tuple[Arc, ...]:
 
 
 def encode_functions(functions: Iterable[FunctionCoverage]) -> str:
-    rows = [
-        [f.name, f.kind, f.start_line, f.end_line, f.n_statements, f.n_missing] for f in functions
-    ]
+    rows = list(functions)  # each a tuple: a JSON array of its six fields
     return json.dumps(rows, separators=(",", ":")) if rows else ""
 
 
 def decode_functions(text: str) -> tuple[FunctionCoverage, ...]:
     if not text:
         return ()
-    return tuple(FunctionCoverage(*row) for row in json.loads(text))
+    return tuple(itertools.starmap(FunctionCoverage, json.loads(text)))
 
 
 def encode_names(names: Iterable[str]) -> bytes:
@@ -134,10 +132,8 @@ def encode_file_result(f: FileCoverage) -> str:
     reader's worker process hands back (text crosses a process boundary far faster than
     the objects)."""
     counts = [getattr(f.numbers, name) for name in FILE_COUNTS]
-    functions = [[g.name, g.kind, g.start_line, g.end_line, g.n_statements, g.n_missing]
-                 for g in f.functions]
-    return json.dumps(
-        [counts, f.missing_lines, f.missing_arcs, functions, encode_lines(f.statements)],
+    return json.dumps(  # a function is a tuple: a JSON array of its six fields
+        [counts, f.missing_lines, f.missing_arcs, f.functions, encode_lines(f.statements)],
         separators=(",", ":"),
     )
 

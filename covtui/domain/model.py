@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from covtui.domain.contexts import LineTests
 from covtui.domain.numbers import Numbers
@@ -56,9 +56,10 @@ class AlertRule(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True)
-class FunctionCoverage:
-    """A function, method or class and how much of it ran (for gap analysis)."""
+class FunctionCoverage(NamedTuple):
+    """A function, method or class and how much of it ran (for gap analysis). A named tuple:
+    a report holds thousands, read back at every snapshot, and a tuple is made three times
+    faster than a frozen dataclass."""
 
     name: str
     kind: str  # "function", "method", "class", "async function", …
