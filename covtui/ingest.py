@@ -95,7 +95,7 @@ class PendingReports:
     read: Callable[[], SourceResult]
     coverage_of: str | None
     #: Hands the read files known already (the source's current ones), if it can use them.
-    reuse: Callable[[Iterable[FileCoverage]], None] | None = None
+    reuse: Callable[[Iterable[tuple[FileCoverage, tuple[str, str, str]]]], None] | None = None
     _result: SourceResult | None = None
 
     def __call__(self) -> SourceResult:
@@ -183,8 +183,7 @@ async def _open_while_reading(
             except (CovtuiError, OSError, ValueError, sqlite3.Error):
                 prefetched = None  # opened again below, after the read, to say why
             if prefetched is not None and result.reuse is not None:
-                states = prefetched.files[result.coverage_of].values()
-                result.reuse(s.coverage for s in states if s.coverage is not None)
+                result.reuse(prefetched.stored)
         if meanwhile is not None:
             meanwhile()
         read = await reading

@@ -11,7 +11,7 @@ from covtui.config import Config
 from covtui.domain.exclusions import ReasonCount
 from covtui.domain.explain import DiffReader, FileDiff
 from covtui.domain.flaky import Measured, Score
-from covtui.domain.model import Alert, RunStatus, SnapshotDraft, SourceResult
+from covtui.domain.model import Alert, FileCoverage, RunStatus, SnapshotDraft, SourceResult
 from covtui.domain.plan import file_sources, plan_snapshot, sources_key
 from covtui.domain.recording import FileState, SnapshotHistory, SnapshotPlan
 from covtui.domain.shards import FAILED, CiRun, is_overdue, timed_out_message
@@ -30,12 +30,17 @@ class Prefetched:
 
     version: tuple[int, int]  # (data version, schema version) before the files were read
     files: FilesMemo
+    #: The source's files as the store keeps them: (FileCoverage, its stored texts) each.
+    stored: list[tuple[FileCoverage, tuple[str, str, str]]]
 
 
 async def prefetch(store: Store, source: str) -> Prefetched:
     """Read `source`'s current files ahead of its result."""
     version = (await store.data_version(), await store.schema_version())
-    return Prefetched(version, {source: await store.current_files(source)})
+    files, stored = await store.current_files_as_stored(source)
+    pairs = [(state.coverage, stored[path]) for path, state in files.items()
+             if state.coverage is not None]
+    return Prefetched(version, {source: files}, pairs)
 
 
 async def record_snapshot(

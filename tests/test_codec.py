@@ -68,7 +68,13 @@ def test_a_file_result_decodes_to_the_file_it_encodes_its_statements_when_first_
 def test_known_results_match_only_the_text_of_the_same_file() -> None:
     import dataclasses
 
-    from covtui.domain.codec import KnownResults, encode_file_result
+    from covtui.domain.codec import (
+        KnownResults,
+        encode_arcs,
+        encode_file_result,
+        encode_functions,
+        encode_lines,
+    )
     from covtui.domain.model import FileCoverage, FunctionCoverage
     from covtui.domain.numbers import Numbers
 
@@ -78,8 +84,14 @@ def test_known_results_match_only_the_text_of_the_same_file() -> None:
         missing_lines=(4,), missing_arcs=((2, 4),),
         functions=(FunctionCoverage("f", "function", 1, 5, 5, 1),), statements=(1, 2, 3, 4, 5),
     )
-    stored = dataclasses.replace(f, statements=())  # the store keeps no statements
-    known = KnownResults([stored])
+
+    def as_stored(g: FileCoverage):
+        """As the store keeps it: no statements; lines, arcs and functions as texts."""
+        texts = (encode_lines(g.missing_lines), encode_arcs(g.missing_arcs),
+                 encode_functions(g.functions))
+        return dataclasses.replace(g, statements=()), texts
+
+    known = KnownResults([as_stored(f)])
     back = known.match("a.py", encode_file_result(f))
     assert back == f and tuple(back.statements) == (1, 2, 3, 4, 5)
     assert known.match("b.py", encode_file_result(f)) is None
@@ -90,6 +102,10 @@ def test_known_results_match_only_the_text_of_the_same_file() -> None:
         dataclasses.replace(f, numbers=Numbers.of_file(n_statements=5, n_missing=2)),
     ):
         assert known.match("a.py", encode_file_result(other)) is None
+    # No functions: stored as "", a JSON array in the read's text.
+    bare = dataclasses.replace(f, functions=())
+    assert KnownResults([as_stored(bare)]).match("a.py", encode_file_result(bare)) == bare
     # Counts that are not one file's own (n_files 2) are not taken as known.
+    stored, texts = as_stored(f)
     odd = dataclasses.replace(stored, numbers=dataclasses.replace(stored.numbers, n_files=2))
-    assert KnownResults([odd]).match("a.py", encode_file_result(f)) is None
+    assert KnownResults([(odd, texts)]).match("a.py", encode_file_result(f)) is None

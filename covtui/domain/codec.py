@@ -132,8 +132,11 @@ def encode_file_result(f: FileCoverage) -> str:
     reader's worker process hands back (text crosses a process boundary far faster than
     the objects)."""
     counts = [getattr(f.numbers, name) for name in FILE_COUNTS]
-    return json.dumps(  # a function is a tuple: a JSON array of its six fields
-        [counts, f.missing_lines, f.missing_arcs, f.functions, encode_lines(f.statements)],
+    # Missed lines, arcs and functions as the store keeps them (`KnownResults` compares a
+    # read's files with the store's as text); a function is a tuple: a JSON array.
+    return json.dumps(
+        [counts, encode_lines(f.missing_lines), encode_arcs(f.missing_arcs), f.functions,
+         encode_lines(f.statements)],
         separators=(",", ":"),
     )
 
@@ -145,8 +148,8 @@ def decode_file_result(text: str, path: str) -> FileCoverage:
     return FileCoverage(
         path=path,
         numbers=numbers,
-        missing_lines=tuple(missing_lines),
-        missing_arcs=tuple(map(tuple, missing_arcs)),
+        missing_lines=decode_lines(missing_lines),
+        missing_arcs=decode_arcs(missing_arcs),
         functions=tuple(itertools.starmap(FunctionCoverage, functions)),
         statements=EncodedLines(statements),
     )
@@ -186,25 +189,23 @@ class EncodedLines(Sequence[int]):
         return f"EncodedLines({self._text!r})"
 
 
-#: How `encode_file_result()` ends when the file has no statements: `,""]`.
-_NO_STATEMENTS_END = len(',""]')
-
-
 class KnownResults:
     """Files already decoded (a source's current files, read from the store) by the text
-    `encode_file_result()` gives them up to their statements, which the store does not keep:
-    a read's file whose text starts so is that file, with its statements, and is not
-    decoded again. Only files the text describes exactly are kept (their counts are a
-    file's own, as `Numbers.of_file()` makes them)."""
+    `encode_file_result()` gives them up to their statements, made from the texts the store
+    keeps (missed lines, arcs, functions: the same encodings): a read's file whose text
+    starts so is that file, with its statements, and is not decoded again. Only files the
+    text describes exactly are kept (their counts are a file's own, as `Numbers.of_file()`
+    makes them)."""
 
-    def __init__(self, files: Iterable[FileCoverage]) -> None:
+    def __init__(self, files: Iterable[tuple[FileCoverage, tuple[str, str, str]]]) -> None:
         self._by_path: dict[str, tuple[str, FileCoverage]] = {}
-        for f in files:
-            counts = {name: getattr(f.numbers, name) for name in FILE_COUNTS}
-            if f.numbers == Numbers.of_file(**counts):
-                no_statements = dataclasses.replace(f, statements=())
-                text = encode_file_result(no_statements)[:-_NO_STATEMENTS_END]
-                self._by_path[f.path] = (text, no_statements)
+        for f, (missing_lines, missing_arcs, functions) in files:
+            counts = [getattr(f.numbers, name) for name in FILE_COUNTS]
+            if f.numbers != Numbers.of_file(**dict(zip(FILE_COUNTS, counts, strict=True))):
+                continue
+            head = json.dumps([counts, missing_lines, missing_arcs], separators=(",", ":"))
+            prefix = f"{head[:-1]},{functions or '[]'}"
+            self._by_path[f.path] = (prefix, f)
 
     def match(self, path: str, text: str) -> FileCoverage | None:
         """The known file `text` describes at `path`, with its statements; None if none."""

@@ -180,7 +180,7 @@ class _PendingCoverage:
     def __init__(self, first: Path, pending: PendingCoverageRead) -> None:
         self._first, self._pending = first, pending
 
-    def reuse(self, files: Iterable[FileCoverage]) -> None:
+    def reuse(self, files: Iterable[tuple[FileCoverage, tuple[str, str, str]]]) -> None:
         self._pending.reuse(files)
 
     def __call__(self) -> CoverageReport:

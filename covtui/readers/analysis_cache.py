@@ -35,7 +35,9 @@ CACHE_FILENAME = "analysis-v1.sqlite"
 #: Static analyses, finished per-file results, per-file exclusion counts.
 TABLES = ("analysis", "result", "exclusions")
 #: Bumped whenever the stored JSON layout changes.
-LAYOUT_VERSION = 3  # 2: results carry the statement lines (diff coverage); 3: results sealed
+#: 2: results carry the statement lines (diff coverage); 3: results sealed; 4: results keep
+#: missed lines and arcs in the store's encodings.
+LAYOUT_VERSION = 4
 #: Keep at most this many entries; the least recently written go first.
 MAX_ENTRIES = 50_000
 

@@ -169,8 +169,9 @@ class PendingCoverageRead:
         self._known: Any = None
 
     def reuse(self, files: Iterable[Any]) -> None:
-        """Files known already (`FileCoverage`, the store's current ones): those the answer
-        describes exactly are taken as they are, not decoded again (`codec.KnownResults`).
+        """Files known already (the store's current ones: `FileCoverage` and its stored
+        texts): those the answer describes exactly are taken as they are, not decoded again
+        (`codec.KnownResults`).
         Worth it only while the worker still works: this process has time then."""
         if not self._read.answered():
             from covtui.domain.codec import KnownResults

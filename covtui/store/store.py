@@ -64,6 +64,7 @@ from covtui.store.rows import (
     SOURCE_COLUMNS,
     SOURCE_KEY,
     STATE_AT_SQL,
+    STATE_DETAIL,
     STATE_FIELDS,
     alert_row,
     file_coverage_of,
@@ -207,11 +208,23 @@ class Store(ShardStore):
 
     async def current_files(self, source: str) -> dict[str, FileState]:
         """Every file the source has reported, by path, at its latest state."""
+        return (await self.current_files_as_stored(source))[0]
+
+    async def current_files_as_stored(
+        self, source: str
+    ) -> tuple[dict[str, FileState], dict[str, tuple[str, str, str]]]:
+        """`current_files()`, and each stored state's texts as kept (missed lines, arcs,
+        functions: `codec`'s encodings), by path."""
         files: dict[str, FileState] = {}
+        stored: dict[str, tuple[str, str, str]] = {}
         for row in await self._all(STATE_AT_SQL, {"source": source, "sid": LATEST}):
             file_id, path, state_id = STATE_FIELDS(row)
-            files[path] = FileState(file_id, None if state_id is None else file_coverage_of(path, row))
-        return files
+            if state_id is None:
+                files[path] = FileState(file_id, None)
+                continue
+            files[path] = FileState(file_id, file_coverage_of(path, row))
+            stored[path] = STATE_DETAIL(row)
+        return files, stored
 
     async def insert_snapshot(self, plan: SnapshotPlan) -> int:
         """Write a planned snapshot (inside `transaction()`); return its id.
