@@ -150,8 +150,21 @@ def test_the_files_the_store_holds_already_are_reused_not_decoded(
 
     monkeypatch.setattr(codec, "decode_file_result", decode)
     # As if the worker were still reading when the history has been read (in a real ingest,
-    # most of the time): the known files are handed to the read.
+    # most of the time): the known files are handed to the read before its answer is used.
+    handed = threading.Event()
+    real_reuse, real_result = worker.PendingCoverageRead.reuse, worker.PendingRead.result
+
+    def reuse(self, files):
+        real_reuse(self, files)
+        handed.set()
+
+    def result(self):
+        assert handed.wait(60)
+        return real_result(self)
+
     monkeypatch.setattr(worker.PendingRead, "answered", lambda self: False)
+    monkeypatch.setattr(worker.PendingCoverageRead, "reuse", reuse)
+    monkeypatch.setattr(worker.PendingRead, "result", result)
     pending = start_reports(config, [more])
     asyncio.run(record_ingest(config, db, pending))
     got = pending().report.files
