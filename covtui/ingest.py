@@ -57,6 +57,8 @@ def start_reports(
             raise InputError(path, "no such file")
         if path.is_dir():
             raise InputError(path, "is a directory")
+        if not path.is_file():  # opened to read its format, a pipe would wait for a writer
+            raise InputError(path, "not a regular file (a pipe or a device): save it to a file first")
     coverage_paths, tests, fmt_used = _coverage_and_tests(
         [(path, fmt or detect_format(path)) for path in paths]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -93,6 +94,22 @@ def test_missing_paths_and_database(project: Project) -> None:
     assert proc.returncode == 2 and "nope.info: no such file" in proc.stderr
     proc = project.covtui("status")
     assert proc.returncode == 2 and "no monitoring database yet" in proc.stderr
+    assert not project.db.exists()
+
+
+def test_a_pipe_is_refused_in_one_line_not_waited_on(project: Project) -> None:
+    # A named pipe with no writer: opening it to look at its first bytes would wait forever
+    # (before the command line is even parsed: the entry point looks for coverage.py data).
+    fifo = project.root / "report.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.run(
+        [sys.executable, "-m", "covtui", "ingest", str(fifo)],
+        cwd=project.root, env=clean_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"covtui: error: {fifo}: not a regular file (a pipe or a device): save it to a file first"
+    ]
     assert not project.db.exists()
 
 

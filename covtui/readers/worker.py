@@ -104,7 +104,10 @@ def _drop_result(future: concurrent.futures.Future) -> None:
 
 
 def looks_like_coverage_data(path: Path) -> bool:
-    """Whether `path` starts as an SQLite database does (`readers.detect_format`'s rule)."""
+    """Whether `path` starts as an SQLite database does (`readers.detect_format`'s rule).
+    Only a regular file is opened: a pipe would wait for a writer, or lose what is read."""
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
