@@ -48,7 +48,7 @@ async def run_command(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     started = time.perf_counter()
     try:
-        process = await asyncio.create_subprocess_exec(
+        process = await _start(
             # By path, not `-m covtui.scan.measure`: the wrapper needs only the standard
             # library, so it starts isolated and without site-packages (-I -S), 50 ms sooner.
             # Its command gets the environment as given.
@@ -90,6 +90,28 @@ async def run_command(
             os.unlink(measure_out)
         except OSError:
             pass
+
+
+async def _start(*args, **kwargs) -> asyncio.subprocess.Process:
+    """`asyncio.create_subprocess_exec`, but a cancel that comes while the process starts
+    kills its whole group once it has started. asyncio's own answer to that cancel kills the
+    wrapper alone, then waits for the pipes its command still holds: an orphaned test run,
+    and a scan that hangs until it ends."""
+    starting = asyncio.ensure_future(asyncio.create_subprocess_exec(*args, **kwargs))
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        while not starting.done():
+            try:
+                await asyncio.wait([starting])
+            except asyncio.CancelledError:
+                pass  # a second cancel must not stop the kill
+        if not starting.cancelled() and starting.exception() is None:
+            process = starting.result()
+            await _kill_group(process)
+            signal_group(process.pid, signal.SIGKILL)
+            let_go(process)
+        raise
 
 
 async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) -> None:

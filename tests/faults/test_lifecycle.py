@@ -77,6 +77,35 @@ async def test_a_hook_running_when_covtui_is_stopped_goes_with_it(tmp_path: Path
     assert not alive(int(pids.read_text()))
 
 
+async def test_a_cancel_while_the_command_starts_ends_its_whole_group(tmp_path: Path, monkeypatch) -> None:
+    # asyncio, cancelled while it connects a new process's pipes, kills that process alone
+    # (the measuring wrapper) and then waits for pipes the wrapper's command still holds.
+    from asyncio import base_subprocess
+
+    from covtui.scan.runner import run_command
+
+    started = tmp_path / "command.pid"
+    connect = base_subprocess.BaseSubprocessTransport._connect_pipes
+
+    async def slow_connect(self, waiter):
+        while not started.exists():  # the wrapper has started its command by now
+            await asyncio.sleep(0.01)
+        await connect(self, waiter)
+
+    monkeypatch.setattr(base_subprocess.BaseSubprocessTransport, "_connect_pipes", slow_connect)
+    script = f"import os, time; open({str(started)!r}, 'w').write(str(os.getpid())); time.sleep(100)"
+    task = asyncio.create_task(run_command([sys.executable, "-c", script], cwd=tmp_path, timeout=60))
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    assert started.exists()
+    task.cancel()  # a key, a signal, or a full run decided on after an early start
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 20)
+    pid = int(started.read_text())
+    wait_until(lambda: not alive(pid), timeout=10)
+
+
 SLOW_TEST = """
     import os, time
 
