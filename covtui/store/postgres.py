@@ -177,7 +177,13 @@ class PostgresConnection:
         return version
 
     async def _version_or_none(self) -> int | None:
-        (exists,) = (await self.fetchall(f"SELECT to_regclass('{META}') IS NOT NULL"))[0]
+        # A query of the catalog, not to_regclass(): that answers from the session's cache,
+        # which still says "no such table" after waiting for a lock while another writer
+        # created it (the cache is refreshed as a transaction starts, not as a lock is won).
+        (exists,) = (await self.fetchall(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = ?)", (META,)
+        ))[0]
         return await self.schema_version() if exists else None
 
     async def _refuse_foreign(self) -> None:

@@ -300,6 +300,37 @@ async def test_a_schema_committed_between_two_checks_is_not_taken_for_a_foreign_
         postgres.drop_database(name)
 
 
+async def test_a_schema_committed_while_a_migration_waits_for_the_lock_is_seen() -> None:
+    """Two writers open an empty team database at once: the second waits for the write lock
+    while the first creates the schema. Once it has the lock it must see that schema (not the
+    table list its session cached before it waited) and not create it again."""
+    import psycopg
+
+    from covtui.store.postgres import META, WRITE_LOCK, open_postgres
+    from tests import postgres
+
+    postgres.require_server()
+    name = postgres.create_database()
+    try:
+        target = PostgresTarget.parse(postgres.url_of(name))
+        conn = await open_postgres(target, create=True, migrate=False)
+        try:
+            assert await conn.checked_version(create=True) == 0  # looked: no schema yet
+            with psycopg.connect(postgres.url_of(name)) as other:  # holds the lock, creates
+                other.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                migrating = asyncio.ensure_future(conn.migrate())
+                await asyncio.sleep(0.5)
+                assert not migrating.done()  # waiting for the lock
+                other.execute(f"CREATE TABLE {META} (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+                other.execute(f"INSERT INTO {META} VALUES ('schema_version', 0), ('data_version', 0)")
+            await asyncio.wait_for(migrating, 30)
+            assert await conn.schema_version() == SCHEMA_VERSION
+        finally:
+            await conn.close()
+    finally:
+        postgres.drop_database(name)
+
+
 async def test_an_empty_postgresql_database_is_not_created_by_readers(new_db, backend) -> None:
     if backend != "postgres":
         pytest.skip("SQLite: test_garbage_and_foreign_databases_are_refused")
