@@ -83,4 +83,6 @@ async def test_q_during_a_rescan_ends_the_command_and_records_the_cancel(
     assert not alive(pid), "the test command outlived the dashboard"
     latest, _ = await latest_and_alerts(project)
     assert latest.status == "cancelled"
-    assert not list(temp.iterdir())
+    # multiprocessing's own folder (the read server's socket, when this test process started
+    # it) goes when the process exits; nothing of the scan's may be left.
+    assert [p.name for p in temp.iterdir() if not p.name.startswith("pymp-")] == []
