@@ -21,6 +21,7 @@ import coverage
 from coverage import Coverage, CoverageData
 from coverage.exceptions import ConfigError, CoverageException, NoDataError, NotPython
 from coverage.plugin import FileReporter
+from coverage.results import display_covered
 
 __all__ = [
     "Analysis", "ConfigError", "Coverage", "CoverageData", "CoverageException",
@@ -216,24 +217,6 @@ def data_file_classifier() -> Callable[[str], str]:
     except ImportError:
         return lambda path: "combine"
     return DataFileClassifier().classify
-
-
-try:
-    from coverage.results import display_covered
-except ImportError:
-
-    def display_covered(pc: float, precision: int) -> str:
-        """coverage.py's percentage display: "0" and "100" only when exactly 0 and 100."""
-        if precision < 0:
-            raise ConfigError(f"precision={precision} is invalid. Must not be negative.")
-        near0 = 1.0 / 10**precision
-        if 0 < pc < near0:
-            pc = near0
-        elif (100.0 - near0) < pc < 100:
-            pc = 100.0 - near0
-        else:
-            pc = round(pc, precision)
-        return f"{pc:.{precision}f}"
 
 
 def coverage_omit(config_file: Path) -> list[str]:
