@@ -2,8 +2,9 @@
 
 `covtui ingest` of coverage.py data starts its reader's worker here, before click and the
 command line are imported: the worker imports coverage.py and reads on the other core
-while this process starts up (about a tenth of a warm ingest). Nothing else is imported
-here, so every other command starts as it would without it.
+while this process starts up (about a tenth of a warm ingest). `covtui scan --affected`
+starts its tests here likewise (covtui.scan.early). Nothing else is imported here, so every
+other command starts as it would without it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ _GROUP_OPTIONS = ("--db", "--project")
 
 def main() -> None:
     early = _reads_coverage_data(sys.argv[1:])
+    tests = not early and _scans_affected(sys.argv[1:])
     if early:
         from covtui.readers.worker import COVERAGE_READER, start_early
 
         start_early(COVERAGE_READER)
+    elif tests:
+        from covtui.scan import early as early_tests
+
+        early_tests.start()
     try:
         from covtui.cli import main as run_command_line
 
@@ -29,6 +35,21 @@ def main() -> None:
             from covtui.readers.worker import end_early
 
             end_early()  # if the command never took it (--help, a usage error)
+        elif tests:
+            early_tests.discard()  # likewise
+
+
+#: What `covtui scan --affected` may be given for its tests to start here.
+_SCAN_FLAGS = {"--affected", "-q", "--quiet", "--fail-on-alert"}
+
+
+def _scans_affected(args: list[str]) -> bool:
+    """Whether `args` are `scan --affected` (with only flags that leave the project, the
+    database and the sources as the config says): its tests can start here."""
+    return (
+        len(args) >= 2 and args[0] == "scan" and "--affected" in args
+        and all(arg in _SCAN_FLAGS for arg in args[1:])
+    )
 
 
 def _reads_coverage_data(args: list[str]) -> bool:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 from covtui.scan import run_scan
 from covtui.store import Store
 
-from .conftest import Project
+from .conftest import Project, clean_env
 
 SHAPES = '''
 import math
@@ -675,8 +678,100 @@ def test_the_plugin_waits_for_its_selection_and_gives_up_in_one_line(tmp_path, m
     path = tmp_path / "select.json"
     threading.Timer(0.2, lambda: path.write_text("{}")).start()
     started = time.monotonic()
-    plugin._wait_for(str(path))
+    plugin._wait_for(str(path), os.getpid())
     assert path.exists() and time.monotonic() - started >= 0.15
     monkeypatch.setattr(plugin, "SELECT_WAIT_S", 0.05)
     with pytest.raises(pytest.UsageError, match="no test selection at .*never.json after 0.05s"):
-        plugin._wait_for(str(tmp_path / "never.json"))
+        plugin._wait_for(str(tmp_path / "never.json"), None)
+
+
+# -- the tests `covtui scan --affected` starts from its entry point -----------------------
+
+
+def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(lib: Project) -> None:
+    lib.covtui("scan", "-q", check=True)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    code = (
+        "import sys\n"
+        "from covtui.scan import early\n"
+        "start, take = early._start, early.take\n"
+        "def spy_start():\n"
+        "    started = start()\n"
+        "    print('start', 'click' in sys.modules, started is not None, file=sys.stderr)\n"
+        "    return started\n"
+        "def spy_take(*args):\n"
+        "    taken = take(*args)\n"
+        "    print('take', taken is not None, file=sys.stderr)\n"
+        "    return taken\n"
+        "early._start, early.take = spy_start, spy_take\n"
+        "from covtui.__main__ import main\n"
+        "sys.argv = ['covtui', 'scan', '-q', '--affected']\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('left', early._started, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=lib.root, env=clean_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    events = [line for line in proc.stderr.splitlines() if line.startswith(("start", "take", "left"))]
+    assert events == ["start False True", "take True", "left None"]
+    assert "incremental: 2 of 4 tests" in proc.stdout
+    assert_same_as_full(lib, latest_id(lib))
+
+
+def latest_id(project: Project) -> int:
+    with sqlite3.connect(project.db) as conn:
+        return conn.execute("SELECT MAX(id) FROM snapshots").fetchone()[0]
+
+
+def test_tests_started_for_another_command_are_ended_and_the_lock_let_go(
+    lib: Project, monkeypatch
+) -> None:
+    from covtui.scan import early
+    from covtui.scan.lock import ScanLock
+
+    lib.covtui("scan", "-q", check=True)
+    monkeypatch.chdir(lib.root)
+    early.start()
+    started = early._started
+    assert started is not None and started.process.poll() is None
+    config = lib.config
+    assert early.take_lock(config.lock_base.with_name("elsewhere.db")) is None
+    assert early.take("python", [*started.argv, "-x"], started.env, started.cwd) is None
+    assert started.process.poll() is not None  # ended (its group killed)
+    assert early._started is None and not Path(started.measure_out).exists()
+    with ScanLock(config.lock_base):  # free again
+        pass
+
+
+def test_a_waiting_test_process_ends_when_the_covtui_that_started_it_is_gone(lib: Project) -> None:
+    from covtui.scan.plan import PLUGIN_DIR, SELECT_ENV, SELECT_WAIT_ENV
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    env = {**clean_env(), "PYTHONPATH": str(PLUGIN_DIR), SELECT_ENV: str(lib.root / "never.json"),
+           SELECT_WAIT_ENV: gone.stdout.strip()}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "covtui_contexts", "-q"],
+                          cwd=lib.root, env=env, capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 30  # not the 300 s a selection is waited for
+    assert proc.returncode != 0
+    assert f"the scan that started these tests (pid {gone.stdout.strip()}) ended" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("args", "starts"), [
+    (["scan", "--affected"], True),
+    (["scan", "-q", "--affected", "--fail-on-alert"], True),
+    (["scan"], False),
+    (["scan", "--affected", "--source", "python"], False),
+    (["--project", ".", "scan", "--affected"], False),
+    (["scan", "--affected", "--db", "x.db"], False),
+    (["watch", "--affected"], False),
+    (["scan", "--affected", "--help"], False),
+    ([], False),
+])
+def test_the_entry_point_guesses_an_affected_scan(args, starts) -> None:
+    from covtui.__main__ import _scans_affected
+
+    assert _scans_affected(args) is starts

@@ -220,7 +220,7 @@ async def test_the_last_runs_data_is_removed_off_the_event_loop(
     event loop would freeze it, so the scan does it in a thread."""
     import shutil
 
-    import covtui.scan as scan
+    import covtui.scan.run as scan
     from covtui.domain.model import RunMetrics
     from covtui.scan.runner import CommandResult
 

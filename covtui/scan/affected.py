@@ -39,24 +39,13 @@ from covtui.domain.affected import (
 )
 from covtui.domain.contexts import IMPORT, collected_module, has_tests, split_context
 from covtui.folder import covtui_files
+from covtui.scan.plan import SELECT_ENV, SELECTION_FILE, base_folder
 
 #: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
 COVERAGE_SCHEMA = 7
-#: The variable naming the selection file for covtui's pytest plugin (its SELECT_ENV).
-SELECT_ENV = "COVTUI_SELECT"
-#: Set: the plugin waits for the selection file to appear (its SELECT_WAIT_ENV).
-SELECT_WAIT_ENV = "COVTUI_SELECT_WAIT"
-#: The selection's file in the run's folder.
-SELECTION_FILE = "select.json"
-#: The variable naming the file where the plugin writes the modules collected (COLLECTED_ENV).
-COLLECTED_ENV = "COVTUI_COLLECTED"
 _SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "target",
               "htmlcov"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
-
-
-def base_folder(config: Config, source: SourceConfig) -> Path:
-    return config.work_dir / "affected" / source.name
 
 
 # -- the project's state --------------------------------------------------------------------
@@ -538,12 +527,6 @@ class Keeper:
         """The environment that makes covtui's pytest plugin run only the selection (written)."""
         self.write_selection(work)
         return {SELECT_ENV: str(work / SELECTION_FILE)}
-
-    @staticmethod
-    def waiting_env(work: Path) -> dict[str, str]:
-        """The environment of a test process started before the selection is known: covtui's
-        plugin waits in it, after pytest's start-up, for `write_selection` to write it."""
-        return {SELECT_ENV: str(work / SELECTION_FILE), SELECT_WAIT_ENV: "1"}
 
     def write_selection(self, work: Path) -> None:
         """Write the selection where `select_env` says, whole or not at all (a waiting

@@ -11,18 +11,23 @@ import asyncio
 import json
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from covtui.domain.model import RunMetrics
 from covtui.processes import exited, let_go, signal_group
+from covtui.scan.plan import measured
 
-MEASURE = Path(__file__).with_name("measure.py")
+if TYPE_CHECKING:
+    import subprocess
+
+    from covtui.scan.early import Started
+
 TAIL_LINES = 400
 MAX_LINE = 4096  # longer lines are cut (a line of 100 MB is still one line)
 
@@ -41,26 +46,31 @@ async def run_command(
     env: dict[str, str] | None = None,
     timeout: float,
     on_line: Callable[[str], None] | None = None,
+    adopted: Started | None = None,
 ) -> CommandResult:
-    """Run `argv`; cancelling the awaiting task kills the process group and re-raises."""
-    fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
-    os.close(fd)
+    """Run `argv`; cancelling the awaiting task kills the process group and re-raises.
+    `adopted`: that command, started already by the entry point (covtui.scan.early)."""
+    if adopted is not None:
+        measure_out, started = adopted.measure_out, adopted.started_perf
+    else:
+        fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
+        os.close(fd)
+        started = time.perf_counter()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    started = time.perf_counter()
     try:
-        process = await _start(
-            # By path, not `-m covtui.scan.measure`: the wrapper needs only the standard
-            # library, so it starts isolated and without site-packages (-I -S), 50 ms sooner.
-            # Its command gets the environment as given.
-            sys.executable, "-I", "-S", str(MEASURE), measure_out, "--", *argv,
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as one
-            limit=MAX_LINE * 4,
-        )
+        if adopted is not None:
+            process = await _adopt(adopted.process)
+        else:
+            process = await _start(
+                *measured(list(argv), measure_out),
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+                limit=MAX_LINE * 4,
+            )
         timed_out = False
         try:
             await asyncio.wait_for(_pump(process, tail, on_line), timeout)
@@ -76,11 +86,11 @@ async def run_command(
             let_go(process)
         wall = time.perf_counter() - started
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
-        measured = _read_measure(measure_out)
-        if measured:
-            metrics.cpu_s = measured.get("cpu_s")
-            metrics.peak_rss_kb = measured.get("peak_rss_kb")
-            metrics.exit_code = measured.get("exit_code", metrics.exit_code)
+        cost = _read_measure(measure_out)
+        if cost:
+            metrics.cpu_s = cost.get("cpu_s")
+            metrics.peak_rss_kb = cost.get("peak_rss_kb")
+            metrics.exit_code = cost.get("exit_code", metrics.exit_code)
         not_found = None
         if metrics.exit_code == 127 and tail and tail[-1].startswith("covtui: cannot run"):
             not_found = argv[0]
@@ -112,6 +122,51 @@ async def _start(*args, **kwargs) -> asyncio.subprocess.Process:
             signal_group(process.pid, signal.SIGKILL)
             let_go(process)
         raise
+
+
+async def _adopt(popen: subprocess.Popen) -> _Adopted:
+    """A process started with subprocess.Popen, its output read as asyncio reads it; killed
+    with its group if this fails or is cancelled."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_LINE * 4, loop=loop)
+    try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), popen.stdout
+        )
+    except BaseException:
+        signal_group(popen.pid, signal.SIGKILL)
+        popen.wait()
+        popen.stdout.close()
+        raise
+    return _Adopted(popen, reader, transport)
+
+
+class _Adopted:
+    """A process the entry point started (covtui.scan.early), seen as asyncio's own are by
+    the code here: `pid`, `returncode`, `stdout` and the pipe's transport."""
+
+    def __init__(self, popen: subprocess.Popen, stdout: asyncio.StreamReader, transport) -> None:
+        self.pid = popen.pid
+        self.stdout = stdout
+        self._popen = popen
+        self._transport = _PipeTransports(transport)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+
+class _PipeTransports:
+    """The part of asyncio's subprocess transport `let_go` and `_output_pipe` use."""
+
+    def __init__(self, stdout) -> None:
+        self._stdout = stdout
+
+    def get_pipe_transport(self, fd: int):
+        return self._stdout if fd == 1 else None
+
+    def close(self) -> None:
+        self._stdout.close()
 
 
 async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) -> None:

@@ -24,7 +24,8 @@ import pytest
 
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
 SELECT_ENV = "COVTUI_SELECT"
-#: Set: the selection file is written after this process started; wait for it.
+#: Set: the selection file is written after this process started; wait for it (the value:
+#: the pid of the covtui that will write it).
 SELECT_WAIT_ENV = "COVTUI_SELECT_WAIT"
 #: How long to wait for it (covtui decides in well under a second; it kills this process
 #: group when it decides on a full run instead).
@@ -126,22 +127,38 @@ class _Collected:
             pass  # the scan then knows no module's collection: it collects them all next time
 
 
-def _wait_for(path: str) -> None:
+def _wait_for(path: str, covtui_pid: int | None) -> None:
     """Until `path` exists: covtui started this process before it knew which tests to run,
-    so that Python's, coverage.py's and pytest's start-up overlap its decision."""
+    so that Python's, coverage.py's and pytest's start-up overlap its decision. Not once
+    covtui (`covtui_pid`) has ended: however it ended, nothing will write the file."""
     import time
 
     deadline = time.monotonic() + SELECT_WAIT_S
+    polls = 0
     while not os.path.exists(path):
         if time.monotonic() > deadline:
             raise pytest.UsageError(f"covtui: no test selection at {path} after {SELECT_WAIT_S:g}s")
+        polls += 1
+        if covtui_pid is not None and polls % 25 == 0 and not _alive(covtui_pid):
+            raise pytest.UsageError(f"covtui: the scan that started these tests (pid {covtui_pid}) ended")
         time.sleep(0.002)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # there, but not ours to signal
+    return True
 
 
 class _Select:
     def __init__(self, path: str) -> None:
-        if os.environ.get(SELECT_WAIT_ENV):
-            _wait_for(path)
+        waiting = os.environ.get(SELECT_WAIT_ENV)
+        if waiting:
+            _wait_for(path, int(waiting) if waiting.isdigit() else None)
         with open(path, encoding="utf-8") as f:
             chosen = json.load(f)
         self.tests = set(chosen["tests"])

@@ -1,0 +1,141 @@
+"""The tests of `covtui scan --affected`, started by `covtui`'s entry point before the command
+line and the scan are imported, so that Python's, coverage.py's and pytest's start-up run on
+the other core meanwhile (a start within the scan comes about 0.1 s later).
+
+They wait, as the scan's own early start does, for the selection (covtui's plugin, $COVTUI_SELECT_WAIT).
+The scan holds the lock they were started under (`take_lock`) and takes the process
+(`take`) only if it would have started exactly that command; anything else ends them
+(`discard`, also the entry point's last word), so a wrong guess costs a process start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from covtui.scan.lock import ScanLock
+
+
+@dataclass
+class Started:
+    """A source's test process, started and waiting for its selection."""
+
+    source: str
+    argv: list[str]
+    env: dict[str, str]  # on top of covtui's own environment
+    cwd: Path
+    process: subprocess.Popen
+    measure_out: str  # where the measuring wrapper writes what the run cost
+    started: float  # time.time() at the start
+    started_perf: float  # time.perf_counter() at the start
+    lock: ScanLock | None  # the scan lock, until the scan takes it
+
+
+_started: Started | None = None
+
+
+def start() -> None:
+    """Start the first source's tests for `covtui scan --affected` in the current directory,
+    if it is pytest under coverage.py with per-test data kept from the last scan. Nothing
+    (and no error: the scan reports it) when the config, the lock or the start fails."""
+    global _started
+    discard()
+    try:
+        _started = _start()
+    except Exception:  # noqa: BLE001 - the scan itself runs into it again, and says so
+        _started = None
+
+
+def _start() -> Started | None:
+    from covtui.config import load_config
+    from covtui.scan.plan import (
+        base_folder,
+        command_env,
+        fresh_folder,
+        measured,
+        plan_source,
+        waiting_env,
+    )
+
+    config = load_config(None)
+    if not config.sources:
+        return None
+    source = config.sources[0]
+    if not source.runs_under_coverage:
+        return None
+    plan = plan_source(config, source, None)
+    if not plan.is_pytest or plan.outcomes is None or plan.work_dir is None:
+        return None
+    if not (base_folder(config, source) / "base.coverage").is_file():
+        return None  # no per-test data: the scan runs every test
+    lock = ScanLock(config.lock_base)
+    lock.acquire()
+    try:
+        fresh_folder(plan.work_dir)
+        plan.env.update(waiting_env(plan.work_dir))
+        env = command_env(source, plan)
+        fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
+        os.close(fd)
+        try:
+            started, started_perf = time.time(), time.perf_counter()
+            process = subprocess.Popen(
+                measured(plan.argv, measure_out), cwd=config.root, env={**os.environ, **env},
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+            )
+        except BaseException:
+            os.unlink(measure_out)
+            raise
+    except BaseException:
+        lock.release()
+        raise
+    return Started(
+        source.name, plan.argv, env, config.root, process, measure_out, started, started_perf, lock
+    )
+
+
+def take_lock(base: Path) -> ScanLock | None:
+    """The scan lock the tests were started under, if it is the scan's (`ScanLock(base)`)."""
+    if _started is None or _started.lock is None or _started.lock.path != ScanLock(base).path:
+        return None
+    lock, _started.lock = _started.lock, None
+    return lock
+
+
+def take(source: str, argv: list[str], env: dict[str, str], cwd: Path) -> Started | None:
+    """The waiting tests, if they are exactly `source`'s command as the scan would start it
+    (ended otherwise). The caller owns the process from then on."""
+    global _started
+    if _started is None:
+        return None
+    if (_started.source, _started.argv, _started.env, _started.cwd) != (source, argv, env, cwd):
+        discard()
+        return None
+    taken, _started = _started, None
+    return taken
+
+
+def discard() -> None:
+    """End the tests started here if no scan took them (they have run nothing yet), and
+    release the lock if the scan did not take it either."""
+    global _started
+    left, _started = _started, None
+    if left is None:
+        return
+    try:
+        os.killpg(left.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    left.process.wait()
+    left.process.stdout.close()
+    try:
+        os.unlink(left.measure_out)
+    except OSError:
+        pass
+    if left.lock is not None:
+        left.lock.release()
