@@ -200,3 +200,26 @@ def test_contexts_default_follows_the_projects_size(project: Project) -> None:
     assert plugin(2000)
     source.contexts = False
     assert not plugin(1)
+
+
+def test_the_scans_plugin_leaves_the_finished_runs_objects_to_the_process_end(tmp_path) -> None:
+    # Python's last collections over pytest's and coverage.py's objects took ~20 ms of every
+    # scan's test process: the plugin freezes them once the run is over.
+    import subprocess
+    import sys
+
+    from covtui.scan.plan import PLUGIN_DIR
+
+    from .conftest import clean_env
+
+    seen = tmp_path / "frozen"
+    (tmp_path / "conftest.py").write_text(
+        "import atexit, gc\n"
+        f"atexit.register(lambda: open({str(seen)!r}, 'w').write(str(gc.get_freeze_count())))\n"
+    )
+    (tmp_path / "test_one.py").write_text("def test_one():\n    assert True\n")
+    env = {**clean_env(), "PYTHONPATH": str(PLUGIN_DIR)}
+    for plugin, frozen in ((["-p", "covtui_contexts"], True), ([], False)):
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin],
+                       cwd=tmp_path, env=env, check=True, capture_output=True)
+        assert (int(seen.read_text()) > 0) is frozen
