@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,38 @@ def file_reporters(cov: Coverage) -> list[tuple[FileReporter, Any]]:
 def data_name(cov: Coverage, filename: str) -> str:
     """A reporter's file name as the coverage data names it."""
     return cov._file_mapper(filename)
+
+
+@contextlib.contextmanager
+def realpaths_remembered() -> Iterator[None]:
+    """coverage.py's `os.path.realpath` remembered while it lasts: it resolves each measured
+    file three times in a read (`files.abs_file`: a reporter's name, its data name, its
+    relative name), an lstat() per path component each time. coverage.py works on its own
+    copy of `os` (`misc.isolate_module`), so only its calls are remembered; and only in a
+    process of its own that reads (the reader's worker): files do not move during a read."""
+    from coverage import files
+
+    module = getattr(getattr(files, "os", None), "path", None)
+    real = getattr(module, "realpath", None)
+    if module is None or module is os.path or real is None:
+        yield  # not coverage.py's own copy: leave the process's alone
+        return
+    known: dict = {}
+
+    def remembered(path, *args, **kwargs):
+        if args or kwargs or not isinstance(path, str):
+            return real(path, *args, **kwargs)
+        key = path if os.path.isabs(path) else (path, os.getcwd())
+        resolved = known.get(key)
+        if resolved is None:
+            known[key] = resolved = real(path)
+        return resolved
+
+    module.realpath = remembered
+    try:
+        yield
+    finally:
+        module.realpath = real
 
 
 def exclude_regex(cov: Coverage) -> str:

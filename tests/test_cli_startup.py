@@ -116,35 +116,45 @@ def test_a_scan_starts_its_read_server_while_the_tests_run(tmp_path) -> None:
     assert events[0] == "server" and "read" in events, events
 
 
-def test_the_covtui_command_starts_an_ingests_read_before_importing_click(tmp_path) -> None:
-    # Its entry point starts the reader's worker before click and the command line load; the
-    # command then takes that worker instead of starting another.
+def test_the_covtui_command_forks_an_ingests_reader_before_importing_anything(tmp_path) -> None:
+    # Its entry point forks the reader's worker before click, the command line and the reader
+    # module load; the command's own early start finds it waiting; the read takes it.
     data = tmp_path / ".coverage"
     data.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)  # not a real one: the read fails
     code = (
-        "import sys\n"
-        "import covtui.readers.worker as worker\n"
-        "start, take = worker.start_early, worker._take_early\n"
-        "def spy_start(preload):\n"
-        "    print('start', 'click' in sys.modules, worker._early is not None, file=sys.stderr)\n"
-        "    start(preload)\n"
-        "def spy_take(preload):\n"
-        "    taken = take(preload)\n"
-        "    print('take', taken is not None, file=sys.stderr)\n"
-        "    return taken\n"
-        "worker.start_early, worker._take_early = spy_start, spy_take\n"
+        "import sys, os\n"
+        "fork = os.fork\n"
+        "def spy_fork():\n"
+        "    loaded = [m for m in ('click', 'covtui.readers', 'covtui.cli') if m in sys.modules]\n"
+        "    pid = fork()\n"
+        "    if pid:\n"
+        "        print('fork', loaded, file=sys.stderr)\n"
+        "        spy_on_the_worker()\n"
+        "    return pid\n"
+        "def spy_on_the_worker():\n"
+        "    import covtui.readers.worker as worker\n"
+        "    start, take = worker.start_early, worker._take_early\n"
+        "    def spy_start(preload):\n"
+        "        print('start', worker._early is not None, file=sys.stderr)\n"
+        "        start(preload)\n"
+        "    def spy_take(preload):\n"
+        "        taken = take(preload)\n"
+        "        print('take', type(taken).__name__, file=sys.stderr)\n"
+        "        return taken\n"
+        "    worker.start_early, worker._take_early = spy_start, spy_take\n"
+        "os.fork = spy_fork\n"
         "from covtui.__main__ import main\n"
         f"sys.argv = ['covtui', '--project', {str(tmp_path)!r}, 'ingest', {str(data)!r}]\n"
         "try:\n"
         "    main()\n"
         "finally:\n"
-        "    print('left', worker._early, file=sys.stderr)\n"
+        "    print('left', sys.modules['covtui.readers.worker']._early, file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
                           text=True, cwd=tmp_path)
-    events = [line for line in proc.stderr.splitlines() if line.startswith(("start", "take", "left"))]
-    # Started before click; the command's own start finds it waiting; the read takes it.
-    assert events == ["start False False", "start True True", "take True", "left None"]
+    events = [line for line in proc.stderr.splitlines() if line.startswith(("fork", "start", "take", "left"))]
+    # Forked with nothing loaded; the command's start finds it; the read takes it.
+    assert events == ["fork []", "start True", "take _Forked", "left None"]
     assert proc.returncode == 2 and "isn't a coverage data file" in proc.stderr
 
 
@@ -169,25 +179,24 @@ def test_the_entry_point_guesses_an_ingest_of_coverage_data(tmp_path, monkeypatc
     assert _reads_coverage_data(args) is reads
 
 
-def test_an_ingest_that_only_asks_for_help_ends_the_reader_it_started(tmp_path) -> None:
+def test_an_ingest_that_only_asks_for_help_ends_the_reader_it_forked(tmp_path) -> None:
     data = tmp_path / ".coverage"
     data.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     code = (
-        "import sys\n"
-        "import covtui.readers.worker as worker\n"
+        "import sys, os\n"
         "from covtui.__main__ import main\n"
         f"sys.argv = ['covtui', 'ingest', {str(data)!r}, '--help']\n"
-        "started = worker.start_early\n"
-        "def spy(preload):\n"
-        "    started(preload)\n"
-        "    print('started', file=sys.stderr)\n"
-        "worker.start_early = spy\n"
         "try:\n"
         "    main()\n"
         "finally:\n"
+        "    import covtui.readers.worker as worker\n"
         "    print('left', worker._early, file=sys.stderr)\n"
+        "    try:\n"
+        "        os.wait()\n"
+        "    except ChildProcessError:\n"
+        "        print('no child', file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0 and "Record a snapshot" in proc.stdout
-    assert proc.stderr.split() == ["started", "left", "None"]
+    assert proc.stderr.split() == ["left", "None", "no", "child"]  # ended and reaped

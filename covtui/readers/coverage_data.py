@@ -120,18 +120,19 @@ def _read_in_worker(
     os.environ.update(environ)
     sys.path[:] = path
     sources: dict[str, bytes] = {}
-    try:
-        report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out, sources)
-    except InputError as exc:
-        return ("error", exc.path, exc.problem)
-    if census:
-        from covtui.readers.exclusions import take_census
+    with compat.realpaths_remembered():  # this process only reads
+        try:
+            report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out, sources)
+        except InputError as exc:
+            return ("error", exc.path, exc.problem)
+        if census:
+            from covtui.readers.exclusions import take_census
 
-        names = [p for p, _ in encoded] if encoded is not None else [f.path for f in report.files]
-        with contextlib.suppress(InputError):
-            report = dataclasses.replace(report, exclusions=take_census(
-                root, names, cache_dir, sources=sources, generated=generated
-            ))
+            names = [p for p, _ in encoded] if encoded is not None else [f.path for f in report.files]
+            with contextlib.suppress(InputError):
+                report = dataclasses.replace(report, exclusions=take_census(
+                    root, names, cache_dir, sources=sources, generated=generated
+                ))
     return ("ok", report, encoded, stats)
 
 

@@ -11,24 +11,26 @@ here: text crosses the process boundary several times faster than the objects wo
 
 from __future__ import annotations
 
-import concurrent.futures
 import importlib
 import io
-import multiprocessing
 import os
+import pickle
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from multiprocessing import forkserver, resource_tracker
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from covtui import collector
 from covtui.errors import InputError, WorkerDied
+from covtui.sniff import SQLITE_HEADER, looks_like_coverage_data  # noqa: F401 - theirs, from here
 
-#: The first bytes of an SQLite database: what a coverage.py data file starts with.
-SQLITE_HEADER = b"SQLite format 3\x00"
+# The pool and its start methods are imported where used: the caller of a worker the entry
+# point forked (`adopt_forked`) never needs them.
+if TYPE_CHECKING:
+    import concurrent.futures
+    import multiprocessing
 
 #: The module a coverage.py read imports in its worker (coverage.py with it).
 COVERAGE_READER = "covtui.readers.coverage_data"
@@ -57,8 +59,15 @@ _PRELOAD_WITH = {
     COVERAGE_READER: ("concurrent.futures.process", "covtui.readers.exclusions", "covtui.readers.heads"),
 }
 
-#: A worker started ahead of its read (`start_early`): (the module it imported, its pool).
-_early: tuple[str, concurrent.futures.ProcessPoolExecutor] | None = None
+#: What a read whose worker died says.
+_DIED = (
+    "covtui's reader process ended without an answer (killed, out of memory, or covtui "
+    "changed on disk while it ran); nothing was read"
+)
+
+#: A worker started ahead of its read (`start_early`, `adopt_forked`): (the module it
+#: imported, its pool or the process the entry point forked).
+_early: tuple[str, concurrent.futures.ProcessPoolExecutor | _Forked] | None = None
 
 
 def start_early(preload: str) -> None:
@@ -68,6 +77,8 @@ def start_early(preload: str) -> None:
     (coverage.py's) run on the other core meanwhile. `end_early()` ends it if it is unused.
     Nothing if such a worker is already waiting (`covtui`'s entry point may have started it).
     """
+    import concurrent.futures
+
     global _early
     if _early is not None and _early[0] == preload:
         return
@@ -92,7 +103,7 @@ def end_early() -> None:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _take_early(preload: str | None) -> concurrent.futures.ProcessPoolExecutor | None:
+def _take_early(preload: str | None) -> concurrent.futures.ProcessPoolExecutor | _Forked | None:
     global _early
     if _early is None or _early[0] != preload:
         return None
@@ -110,16 +121,96 @@ def _drop_result(future: concurrent.futures.Future) -> None:
     future.exception()  # an import that failed fails again, and says so, in the read
 
 
-def looks_like_coverage_data(path: Path) -> bool:
-    """Whether `path` starts as an SQLite database does (`readers.detect_format`'s rule).
-    Only a regular file is opened: a pipe would wait for a writer, or lose what is read."""
-    if not os.path.isfile(path):
-        return False
+def adopt_forked(preload: str, pid: int, requests: int, answers: int) -> None:
+    """Take the worker `covtui`'s entry point forked before anything was imported (it runs
+    `serve_forked`) as the early worker for `preload`: the next read of it goes there."""
+    global _early
+    end_early()
+    _early = (preload, _Forked(pid, requests, answers))
+
+
+def serve_forked(requests: int, answers: int, preload: str) -> None:
+    """In the process `covtui`'s entry point forked: import `preload`, then answer the one
+    request the parent sends (`_Forked.submit`); none (the pipe closed empty): return."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's, which ends this
     try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:
-        return False
+        importlib.import_module(preload)
+    except Exception:  # noqa: BLE001 - it fails again, and says so, in the call
+        pass
+    with os.fdopen(requests, "rb") as f:
+        request = f.read()
+    if not request:
+        return
+    target, args = pickle.loads(request)
+    try:
+        answer = ("ok", _call(target, *args))
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, as the pool does
+        answer = ("raise", exc)
+    try:
+        data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001
+        data = pickle.dumps(("raise", WorkerDied(f"covtui's reader could not send its answer ({exc})")))
+    with os.fdopen(answers, "wb") as f:
+        f.write(data)
+
+
+class _Forked:
+    """The parent's side of `serve_forked`: one request, one answer, over two pipes. It
+    stands where a pool and its future would (`submit`, `done`, `result`, `shutdown`)."""
+
+    def __init__(self, pid: int, requests: int, answers: int) -> None:
+        self.pid = pid
+        self._requests: int | None = requests
+        self._answers: int | None = answers
+        self._reaped = False
+
+    def submit(self, fn: Any, target: str, *args: Any) -> _Forked:
+        assert fn is _call
+        data = pickle.dumps((target, args), pickle.HIGHEST_PROTOCOL)
+        fd, self._requests = self._requests, None
+        with os.fdopen(fd, "wb") as f:  # closed: the worker reads to its end
+            f.write(data)
+        return self
+
+    def done(self) -> bool:
+        import select
+
+        return self._answers is None or bool(select.select([self._answers], [], [], 0)[0])
+
+    def result(self) -> Any:
+        chunks = []
+        if self._answers is not None:
+            while chunk := os.read(self._answers, 1 << 20):
+                chunks.append(chunk)
+        self._reap()
+        if not chunks:
+            raise WorkerDied(_DIED)
+        kind, value = pickle.loads(b"".join(chunks))
+        if kind == "raise":
+            raise value
+        return value
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Let the worker go: ended if it has not answered (nothing waits for it)."""
+        if not self._reaped:
+            import signal
+
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._reap()
+
+    def _reap(self) -> None:
+        for fd in (self._requests, self._answers):
+            if fd is not None:
+                os.close(fd)
+        self._requests = self._answers = None
+        if not self._reaped:
+            os.waitpid(self.pid, 0)
+            self._reaped = True
 
 
 class PendingRead:
@@ -127,9 +218,11 @@ class PendingRead:
 
     def __init__(self, target: str, *args: Any, preload: str | None = None) -> None:
         early = _take_early(preload)
-        self._executor = early or concurrent.futures.ProcessPoolExecutor(
-            1, mp_context=worker_context(preload)
-        )
+        if early is None:
+            import concurrent.futures
+
+            early = concurrent.futures.ProcessPoolExecutor(1, mp_context=worker_context(preload))
+        self._executor = early
         try:
             self._future = self._executor.submit(_call, target, *args)
         except BaseException:
@@ -141,13 +234,15 @@ class PendingRead:
 
     def result(self) -> Any:
         try:
-            return self._future.result()
-        except concurrent.futures.BrokenExecutor:  # BrokenProcessPool: the worker died
-            # One line, and the scan records a failed run: never a traceback after the tests.
-            raise WorkerDied(
-                "covtui's reader process ended without an answer (killed, out of memory, or "
-                "covtui changed on disk while it ran); nothing was read"
-            ) from None
+            if isinstance(self._executor, _Forked):
+                return self._future.result()  # a worker that died says so itself
+            import concurrent.futures
+
+            try:
+                return self._future.result()
+            except concurrent.futures.BrokenExecutor:  # BrokenProcessPool: the worker died
+                # One line, and the scan records a failed run: never a traceback after the tests.
+                raise WorkerDied(_DIED) from None
         finally:
             self._executor.shutdown(wait=True)
 
@@ -203,6 +298,8 @@ def prestart(preload: str = COVERAGE_READER) -> None:
     forks from it in milliseconds instead of starting Python and coverage.py first (most of a
     second). A scan calls it (in a thread) as its tests start: the server starts on the
     other core meanwhile. Nothing when reads would fork this process directly."""
+    from multiprocessing import forkserver
+
     ctx = worker_context(preload)
     if ctx.get_start_method() == "forkserver":
         forkserver.ensure_running()
@@ -221,6 +318,8 @@ def worker_context(preload: str | None = None) -> multiprocessing.context.BaseCo
 
     Not fork once there are threads (the dashboard, a scan): forking them is unsafe.
     """
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -251,6 +350,8 @@ def _start_helpers(ctx: multiprocessing.context.BaseContext) -> None:
             return
     except (AttributeError, OSError, ValueError):
         pass
+    from multiprocessing import forkserver, resource_tracker
+
     with _helpers_lock:
         saved, sys.stderr = sys.stderr, io.StringIO()
         try:

@@ -8,9 +8,8 @@ import tempfile
 from pathlib import Path
 
 from covtui.errors import CovtuiError
+from covtui.sniff import SQLITE_HEADER
 
-#: What a file starts with when it is an SQLite database.
-SQLITE_HEADER = b"SQLite format 3\x00"
 _KINDS = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
           stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from covtui.config import load_config
 from covtui.scan import run_scan
 
-from ..conftest import Project
+from ..conftest import Project, clean_env
 
 
 class _WatchedPath(list):
@@ -146,3 +147,87 @@ def test_a_reader_process_that_dies_is_one_line_not_a_traceback() -> None:
 
     with pytest.raises(CovtuiError, match="reader process ended without an answer"):
         PendingRead("os:_exit", 3).result()
+
+
+#: A worker forked as `covtui`'s entry point forks the reader's (in a process of its own:
+#: forking pytest's is not this test's business).
+FORKED = """
+import os, sys
+from covtui.readers import worker
+requests, to_worker = os.pipe()
+from_worker, answers = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(to_worker); os.close(from_worker)
+    worker.serve_forked(requests, answers, "json")
+    os._exit(0)
+os.close(requests); os.close(answers)
+worker.adopt_forked("json", pid, to_worker, from_worker)
+"""
+
+
+def run_forked(body: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", FORKED + body], env=clean_env(),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_forked_reader_answers_its_one_request_and_is_reaped() -> None:
+    proc = run_forked(
+        "read = worker.PendingRead('json:dumps', {'a': [1, 2]}, preload='json')\n"
+        "print(read.result())\n"
+        "print(worker._early)\n"
+        "os.waitpid(pid, os.WNOHANG)\n"  # reaped already: ChildProcessError
+    )
+    assert proc.stdout.splitlines()[:2] == ['{"a": [1, 2]}', "None"]
+    assert "ChildProcessError" in proc.stderr
+
+
+def test_a_forked_readers_exception_is_raised_in_the_caller() -> None:
+    proc = run_forked(
+        "try:\n"
+        "    worker.PendingRead('json:loads', '{bad', preload='json').result()\n"
+        "except ValueError as exc:\n"
+        "    print('raised', type(exc).__name__)\n"
+    )
+    assert proc.stdout.strip() == "raised JSONDecodeError", proc.stderr
+
+
+def test_a_forked_reader_that_dies_is_one_line_and_an_unused_one_is_ended() -> None:
+    proc = run_forked(
+        "import signal\n"
+        "os.kill(pid, signal.SIGKILL)\n"
+        "try:\n"
+        "    worker.PendingRead('json:dumps', 1, preload='json').result()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    assert proc.stdout.startswith("WorkerDied covtui's reader process ended without an answer"), proc.stderr
+    proc = run_forked("worker.end_early()\nprint(os.waitpid(pid, os.WNOHANG))\n")
+    assert "ChildProcessError" in proc.stderr  # ended and reaped: no process left behind
+
+
+def test_coverage_pys_realpath_is_remembered_only_while_a_read_lasts(tmp_path, monkeypatch) -> None:
+    from coverage import files
+
+    from covtui.coverage_compat import realpaths_remembered
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "m.py").write_text("")
+    (tmp_path / "b" / "m.py").write_text("")
+    real = files.os.path.realpath
+    calls = []
+    monkeypatch.setattr(files.os.path, "realpath", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    spied = files.os.path.realpath
+    path = str(tmp_path / "a" / "m.py")
+    with realpaths_remembered():
+        assert [files.abs_file(path) for _ in range(3)] == [real(path)] * 3
+        monkeypatch.chdir(tmp_path / "a")
+        here = files.abs_file("m.py")
+        monkeypatch.chdir(tmp_path / "b")
+        there = files.abs_file("m.py")  # another folder, another file
+        assert files.abs_file("m.py") == there
+        assert os.path.realpath is not files.os.path.realpath  # the process's own is not touched
+    assert calls == [path, "m.py", "m.py"]
+    assert here == real(path) and there == real(str(tmp_path / "b" / "m.py"))
+    assert files.os.path.realpath is spied  # restored
