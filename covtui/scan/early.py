@@ -28,6 +28,7 @@ class Started:
     source: str
     argv: list[str]
     env: dict[str, str]  # on top of covtui's own environment
+    environ: dict[str, str]  # covtui's own environment then
     cwd: Path
     process: subprocess.Popen
     measure_out: str  # where the measuring wrapper writes what the run cost
@@ -79,12 +80,13 @@ def _start() -> Started | None:
         fresh_folder(plan.work_dir)
         plan.env.update(waiting_env(plan.work_dir))
         env = command_env(source, plan)
+        environ = dict(os.environ)
         fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
         os.close(fd)
         try:
             started, started_perf = time.time(), time.perf_counter()
             process = subprocess.Popen(
-                measured(plan.argv, measure_out), cwd=config.root, env={**os.environ, **env},
+                measured(plan.argv, measure_out), cwd=config.root, env={**environ, **env},
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, killed as one
             )
@@ -95,7 +97,8 @@ def _start() -> Started | None:
         lock.release()
         raise
     return Started(
-        source.name, plan.argv, env, config.root, process, measure_out, started, started_perf, lock
+        source.name, plan.argv, env, environ, config.root, process, measure_out, started,
+        started_perf, lock,
     )
 
 
@@ -108,12 +111,14 @@ def take_lock(base: Path) -> ScanLock | None:
 
 
 def take(source: str, argv: list[str], env: dict[str, str], cwd: Path) -> Started | None:
-    """The waiting tests, if they are exactly `source`'s command as the scan would start it
-    (ended otherwise). The caller owns the process from then on."""
+    """The waiting tests, if they are exactly `source`'s command as the scan would start it,
+    in the same environment (ended otherwise). The caller owns the process from then on."""
     global _started
     if _started is None:
         return None
-    if (_started.source, _started.argv, _started.env, _started.cwd) != (source, argv, env, cwd):
+    if (_started.source, _started.argv, _started.env, _started.cwd, _started.environ) != (
+        source, argv, env, cwd, dict(os.environ)
+    ):
         discard()
         return None
     taken, _started = _started, None
