@@ -55,9 +55,15 @@ def _scans_affected(args: list[str]) -> bool:
 
 def _fork_reader() -> None:
     """Fork the reader's worker now, before anything is imported (the pool's worker would
-    start after 25 ms of imports here); it imports coverage.py and waits for its request."""
+    start after 25 ms of imports here); it imports coverage.py and waits for its request.
+    Where there is no fork, the pool's worker as before."""
     import os
 
+    if not hasattr(os, "fork"):
+        from covtui.readers.worker import COVERAGE_READER, start_early
+
+        start_early(COVERAGE_READER)
+        return
     requests, to_worker = os.pipe()
     from_worker, answers = os.pipe()
     pid = os.fork()

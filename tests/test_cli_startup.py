@@ -200,3 +200,23 @@ def test_an_ingest_that_only_asks_for_help_ends_the_reader_it_forked(tmp_path) -
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0 and "Record a snapshot" in proc.stdout
     assert proc.stderr.split() == ["left", "None", "no", "child"]  # ended and reaped
+
+
+def test_without_fork_the_entry_point_starts_the_pools_worker(tmp_path) -> None:
+    data = tmp_path / ".coverage"
+    data.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)  # not a real one: the read fails
+    code = (
+        "import os, sys\n"
+        "del os.fork\n"
+        "from covtui.__main__ import main\n"
+        f"sys.argv = ['covtui', 'ingest', {str(data)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    import covtui.readers.worker as worker\n"
+        "    print('left', worker._early, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "isn't a coverage data file" in proc.stderr
+    assert proc.stderr.split()[-2:] == ["left", "None"]
