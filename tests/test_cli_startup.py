@@ -206,8 +206,9 @@ def test_without_fork_the_entry_point_starts_the_pools_worker(tmp_path) -> None:
     data = tmp_path / ".coverage"
     data.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)  # not a real one: the read fails
     code = (
-        "import os, sys\n"
-        "del os.fork\n"
+        "import multiprocessing, os, sys\n"
+        "del os.fork\n"  # as where there is none: no fork start method either
+        "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"
         "from covtui.__main__ import main\n"
         f"sys.argv = ['covtui', 'ingest', {str(data)!r}]\n"
         "try:\n"
