@@ -19,11 +19,12 @@ def main() -> None:
     from covtui import collector
 
     collector.for_batch_work()  # from the first import on (the dashboard sets its own)
-    early = _reads_coverage_data(sys.argv[1:])
-    tests = not early and _scans_affected(sys.argv[1:])
+    tests = _scans_affected(sys.argv[1:])
+    # An affected rescan reads the tests' data when they end: its reader waits from now on too.
+    early = tests or _reads_coverage_data(sys.argv[1:])
     if early:
         _fork_reader()
-    elif tests:
+    if tests:
         from covtui.scan import early as early_tests
 
         early_tests.start()
@@ -32,12 +33,12 @@ def main() -> None:
 
         run_command_line()
     finally:
+        if tests:
+            early_tests.discard()  # if the scan never took them (--help, a usage error)
         if early:
             from covtui.readers.worker import end_early
 
-            end_early()  # if the command never took it (--help, a usage error)
-        elif tests:
-            early_tests.discard()  # likewise
+            end_early()  # likewise
 
 
 #: What `covtui scan --affected` may be given for its tests to start here.

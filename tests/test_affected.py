@@ -704,6 +704,17 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
         "    print('take', taken is not None, file=sys.stderr)\n"
         "    return taken\n"
         "early._start, early.take = spy_start, spy_take\n"
+        "from multiprocessing import forkserver\n"
+        "import covtui.readers.worker as worker\n"
+        "ensure, take_reader = forkserver.ensure_running, worker._take_early\n"
+        "def spy_server():\n"
+        "    print('server', file=sys.stderr)\n"
+        "    ensure()\n"
+        "def spy_reader(preload):\n"
+        "    taken = take_reader(preload)\n"
+        "    print('read', type(taken).__name__, file=sys.stderr)\n"
+        "    return taken\n"
+        "forkserver.ensure_running, worker._take_early = spy_server, spy_reader\n"
         "from covtui.__main__ import main\n"
         "sys.argv = ['covtui', 'scan', '-q', '--affected']\n"
         "try:\n"
@@ -714,8 +725,10 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
     proc = subprocess.run([sys.executable, "-c", code], cwd=lib.root, env=clean_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    events = [line for line in proc.stderr.splitlines() if line.startswith(("start", "take", "left"))]
-    assert events == ["start False True", "take True", "left None"]
+    events = [line for line in proc.stderr.splitlines()
+              if line.startswith(("start", "take", "left", "server", "read"))]
+    # The tests and the reader both wait from the entry point on; no read server is started.
+    assert events == ["start False True", "take True", "read _Forked", "left None"]
     assert "incremental: 2 of 4 tests" in proc.stdout
     assert_same_as_full(lib, latest_id(lib))
 

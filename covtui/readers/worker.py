@@ -94,6 +94,11 @@ def start_early(preload: str) -> None:
     _early = (preload, executor)
 
 
+def waiting(preload: str) -> bool:
+    """Whether a worker started ahead waits for the next read of `preload`."""
+    return _early is not None and _early[0] == preload
+
+
 def end_early() -> None:
     """End the worker `start_early()` started, if no read took it."""
     global _early
@@ -135,10 +140,11 @@ def serve_forked(requests: int, answers: int, preload: str) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's, which ends this
-    try:
-        importlib.import_module(preload)
-    except Exception:  # noqa: BLE001 - it fails again, and says so, in the call
-        pass
+    for module in (preload, *_PRELOAD_WITH.get(preload, ())):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - it fails again, and says so, in the call
+            pass
     with os.fdopen(requests, "rb") as f:
         request = f.read()
     if not request:

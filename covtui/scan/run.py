@@ -70,8 +70,9 @@ async def run_scan(
 
 
 async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool = False) -> ScanOutcome:
-    # The reads after the run fork from a server started now, while the tests run.
-    readers = asyncio.ensure_future(asyncio.to_thread(_prestart_readers))
+    # The reads after the run fork from a server started now, while the tests run; unless
+    # the one read is to go to the worker `covtui`'s entry point forked already.
+    readers = asyncio.ensure_future(asyncio.to_thread(_prestart_readers, len(chosen)))
     try:
         return await _scan_sources(config, chosen, trigger, on_output, store, affected)
     finally:
@@ -79,9 +80,11 @@ async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool
         await asyncio.wait([readers])
 
 
-def _prestart_readers() -> None:
-    from covtui.readers.worker import prestart
+def _prestart_readers(n_sources: int) -> None:
+    from covtui.readers.worker import COVERAGE_READER, prestart, waiting
 
+    if n_sources == 1 and waiting(COVERAGE_READER):
+        return
     with contextlib.suppress(Exception):  # reads then start their own server, as before
         prestart()
 
