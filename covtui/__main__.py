@@ -23,11 +23,15 @@ def main() -> None:
     # An affected rescan reads the tests' data when they end: its reader waits from now on too.
     early = tests or _reads_coverage_data(sys.argv[1:])
     if early:
-        _fork_reader()
+        # The reader is forked first (nothing loaded yet) but, for a scan, yields the CPU to
+        # the tests' start, and is adopted once they are started.
+        forked = _fork_reader(yielding=tests)
     if tests:
         from covtui.scan import early as early_tests
 
         early_tests.start()
+    if early:
+        _adopt_reader(*forked)
     try:
         from covtui.cli import main as run_command_line
 
@@ -54,17 +58,15 @@ def _scans_affected(args: list[str]) -> bool:
     )
 
 
-def _fork_reader() -> None:
+def _fork_reader(yielding: bool = False) -> tuple:
     """Fork the reader's worker now, before anything is imported (the pool's worker would
     start after 25 ms of imports here); it imports coverage.py and waits for its request.
-    Where there is no fork, the pool's worker as before."""
+    `yielding`: it runs at a lower priority (it has time until the tests end). Where there
+    is no fork, the pool's worker as before. What `_adopt_reader` takes."""
     import os
 
     if not hasattr(os, "fork"):
-        from covtui.readers.worker import COVERAGE_READER, start_early
-
-        start_early(COVERAGE_READER)
-        return
+        return ()
     requests, to_worker = os.pipe()
     from_worker, answers = os.pipe()
     pid = os.fork()
@@ -73,6 +75,8 @@ def _fork_reader() -> None:
         try:
             os.close(to_worker)
             os.close(from_worker)
+            if yielding:
+                os.nice(19)
             from covtui.readers.worker import COVERAGE_READER, serve_forked
 
             serve_forked(requests, answers, COVERAGE_READER)
@@ -81,9 +85,17 @@ def _fork_reader() -> None:
             os._exit(code)  # never the parent's exit handlers, nor its buffers, twice
     os.close(requests)
     os.close(answers)
-    from covtui.readers.worker import COVERAGE_READER, adopt_forked
+    return pid, to_worker, from_worker
 
-    adopt_forked(COVERAGE_READER, pid, to_worker, from_worker)
+
+def _adopt_reader(*forked: int) -> None:
+    """The forked reader is the next coverage.py read's worker (none forked: a pool's)."""
+    from covtui.readers.worker import COVERAGE_READER, adopt_forked, start_early
+
+    if forked:
+        adopt_forked(COVERAGE_READER, *forked)
+    else:
+        start_early(COVERAGE_READER)
 
 
 def _reads_coverage_data(args: list[str]) -> bool:
