@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,6 @@ class Started:
     environ: dict[str, str]  # covtui's own environment then
     cwd: Path
     process: subprocess.Popen
-    measure_out: str  # where the measuring wrapper writes what the run cost
     started: float  # time.time() at the start
     started_perf: float  # time.perf_counter() at the start
     lock: ScanLock | None  # the scan lock, until the scan takes it
@@ -58,7 +56,6 @@ def _start() -> Started | None:
         base_folder,
         command_env,
         fresh_folder,
-        measured,
         plan_source,
         waiting_env,
     )
@@ -81,24 +78,20 @@ def _start() -> Started | None:
         plan.env.update(waiting_env(plan.work_dir))
         env = command_env(source, plan)
         environ = dict(os.environ)
-        fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
-        os.close(fd)
-        try:
-            started, started_perf = time.time(), time.perf_counter()
-            process = subprocess.Popen(
-                measured(plan.argv, measure_out), cwd=config.root, env={**environ, **env},
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as one
-            )
-        except BaseException:
-            os.unlink(measure_out)
-            raise
+        started, started_perf = time.time(), time.perf_counter()
+        # Not through the measuring wrapper (a Python start on the tests' path): the scan
+        # reaps it itself with wait4(), which gives what the run cost (covtui.scan.runner).
+        process = subprocess.Popen(
+            plan.argv, cwd=config.root, env={**environ, **env},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed as one
+        )
     except BaseException:
         lock.release()
         raise
     return Started(
-        source.name, plan.argv, env, environ, config.root, process, measure_out, started,
-        started_perf, lock,
+        source.name, plan.argv, env, environ, config.root, process, started, started_perf,
+        lock,
     )
 
 
@@ -138,9 +131,5 @@ def discard() -> None:
         pass
     left.process.wait()
     left.process.stdout.close()
-    try:
-        os.unlink(left.measure_out)
-    except OSError:
-        pass
     if left.lock is not None:
         left.lock.release()

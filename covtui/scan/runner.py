@@ -50,8 +50,9 @@ async def run_command(
 ) -> CommandResult:
     """Run `argv`; cancelling the awaiting task kills the process group and re-raises.
     `adopted`: that command, started already by the entry point (covtui.scan.early)."""
+    measure_out: str | None = None  # the measuring wrapper's answer (an adopted run: wait4's)
     if adopted is not None:
-        measure_out, started = adopted.measure_out, adopted.started_perf
+        started = adopted.started_perf
     else:
         fd, measure_out = tempfile.mkstemp(prefix="covtui-run-", suffix=".json")
         os.close(fd)
@@ -86,7 +87,7 @@ async def run_command(
             let_go(process)
         wall = time.perf_counter() - started
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
-        cost = _read_measure(measure_out)
+        cost = _read_measure(measure_out) if measure_out else getattr(process, "cost", None)
         if cost:
             metrics.cpu_s = cost.get("cpu_s")
             metrics.peak_rss_kb = cost.get("peak_rss_kb")
@@ -96,10 +97,11 @@ async def run_command(
             not_found = argv[0]
         return CommandResult(metrics, timed_out=timed_out, not_found=not_found)
     finally:
-        try:
-            os.unlink(measure_out)
-        except OSError:
-            pass
+        if measure_out:
+            try:
+                os.unlink(measure_out)
+            except OSError:
+                pass
 
 
 async def _start(*args, **kwargs) -> asyncio.subprocess.Process:
@@ -143,17 +145,30 @@ async def _adopt(popen: subprocess.Popen) -> _Adopted:
 
 class _Adopted:
     """A process the entry point started (covtui.scan.early), seen as asyncio's own are by
-    the code here: `pid`, `returncode`, `stdout` and the pipe's transport."""
+    the code here: `pid`, `returncode`, `stdout` and the pipe's transport. It runs without
+    the measuring wrapper: reaped here with wait4(), whose resource usage is the wrapper's
+    RUSAGE_CHILDREN (the command and every descendant it waited for), as `cost`."""
 
     def __init__(self, popen: subprocess.Popen, stdout: asyncio.StreamReader, transport) -> None:
         self.pid = popen.pid
         self.stdout = stdout
+        self.cost: dict | None = None
         self._popen = popen
         self._transport = _PipeTransports(transport)
 
     @property
     def returncode(self) -> int | None:
-        return self._popen.poll()
+        if self._popen.returncode is None:
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+                self._popen.returncode = code
+                self.cost = {
+                    "cpu_s": usage.ru_utime + usage.ru_stime,
+                    "peak_rss_kb": usage.ru_maxrss,  # kilobytes on Linux
+                    "exit_code": code,
+                }
+        return self._popen.returncode
 
 
 class _PipeTransports:
