@@ -8,6 +8,7 @@ children the command left behind when it exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -184,14 +185,39 @@ class _PipeTransports:
         self._stdout.close()
 
 
+async def _exit_of(process) -> None:
+    """Until `process` has exited and been reaped: woken by its pidfd where Linux has one
+    (the scan goes on within a millisecond of the tests' end), else polled every 10 ms."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is None:
+        while process.returncode is None:
+            await asyncio.sleep(0.01)
+        return
+    loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
+    loop.add_reader(pidfd, ended.set)
+    try:
+        while process.returncode is None:
+            if ended.is_set():
+                await asyncio.sleep(0.001)  # exited: asyncio's child watcher reaps it now
+            else:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ended.wait(), 0.5)
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
 async def _pump(process: asyncio.subprocess.Process, tail: deque[str], on_line) -> None:
     """Stream output until the command exits; then drain briefly and kill what is left, since
     a child it left behind may hold the pipe open forever."""
     reading = asyncio.create_task(_read_lines(process.stdout, tail, on_line))
     try:
         # Not `process.wait()`: asyncio's also waits for the pipe to close.
-        while process.returncode is None:
-            await asyncio.sleep(0.01)
+        await _exit_of(process)
         try:
             await asyncio.wait_for(asyncio.shield(reading), 1.0)
         except asyncio.TimeoutError:
