@@ -221,3 +221,42 @@ def test_without_fork_the_entry_point_starts_the_pools_worker(tmp_path) -> None:
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and "isn't a coverage data file" in proc.stderr
     assert proc.stderr.split()[-2:] == ["left", "None"]
+
+
+@pytest.mark.parametrize(("ends", "status", "stderr"), [
+    ("pass", 0, ""),
+    ("sys.exit(3)", 3, ""),
+    ("sys.exit(-1)", 255, ""),
+    ("sys.exit('one line')", 1, "one line"),
+])
+def test_the_command_exits_as_python_would_less_the_teardown(ends: str, status: int, stderr: str) -> None:
+    code = (
+        "import atexit, sys, threading, time\n"
+        "import covtui.__main__ as entry\n"
+        "def main():\n"
+        "    atexit.register(lambda: print('exit handler ran', flush=False))\n"
+        "    print('buffered', end='')\n"
+        f"    {ends}\n"
+        "entry.main = main\n"
+        "entry.run()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=clean_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == status
+    assert proc.stdout == "bufferedexit handler ran\n"  # flushed, after the handlers
+    assert proc.stderr.strip() == stderr
+
+
+def test_the_command_waits_for_a_thread_python_would_wait_for(tmp_path) -> None:
+    done = tmp_path / "done"
+    code = (
+        "import threading, time\n"
+        "import covtui.__main__ as entry\n"
+        "def work():\n"
+        "    time.sleep(0.3)\n"
+        f"    open({str(done)!r}, 'w').write('finished')\n"
+        "entry.main = lambda: threading.Thread(target=work).start()\n"
+        "entry.run()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=clean_env(), check=True, timeout=60)
+    assert done.read_text() == "finished"
