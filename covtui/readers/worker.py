@@ -52,9 +52,9 @@ class ReadStats:
     public_api: str | None = None  # why the public API read the data (slower), if it did
 
 
-#: What a worker forked from the server imports besides the module it was started for: the
-#: executor's side of the pool, and a scan's read's exclusions census (about 15 ms of a
-#: read, otherwise imported after the tests).
+#: What a worker started ahead (by the fork server, or forked by the entry point) imports
+#: besides the module it was started for: the pool's side of the executor, and the read's
+#: exclusions census (about 15 ms of a scan's read, otherwise imported after the tests).
 _PRELOAD_WITH = {
     COVERAGE_READER: ("concurrent.futures.process", "covtui.readers.exclusions", "covtui.readers.heads"),
 }
