@@ -2,9 +2,10 @@
 
 `covtui ingest` of coverage.py data forks its reader's worker here, before anything else is
 imported: the worker imports coverage.py and reads on the other core while this process
-starts up (about a quarter of a warm ingest). `covtui scan --affected`
+starts up (about a quarter of a warm ingest). `covtui scan --affected` forks its reader and
 starts its tests here likewise (covtui.scan.early). Nothing else is imported here, so every
-other command starts as it would without it.
+other command starts as it would without it; every command ends without the interpreter's
+teardown (`run`).
 """
 
 from __future__ import annotations
