@@ -53,11 +53,13 @@ class ReadStats:
 
 
 #: What a worker started ahead (by the fork server, or forked by the entry point) imports
-#: besides the module it was started for: the pool's side of the executor, and the read's
-#: exclusions census (about 15 ms of a scan's read, otherwise imported after the tests).
+#: besides the module it was started for: the read's exclusions census (about 15 ms of a
+#: scan's read, otherwise imported after the tests). A pool's worker also imports the pool's
+#: side of the executor (`_POOL_SIDE`); the entry point's forked worker has no pool.
 _PRELOAD_WITH = {
-    COVERAGE_READER: ("concurrent.futures.process", "covtui.readers.exclusions", "covtui.readers.heads"),
+    COVERAGE_READER: ("covtui.readers.exclusions", "covtui.readers.heads"),
 }
+_POOL_SIDE = "concurrent.futures.process"
 
 #: What a read whose worker died says.
 _DIED = (
@@ -332,7 +334,7 @@ def worker_context(preload: str | None = None) -> multiprocessing.context.BaseCo
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         if preload:
-            ctx.set_forkserver_preload([preload, *_PRELOAD_WITH.get(preload, ())])
+            ctx.set_forkserver_preload([preload, _POOL_SIDE, *_PRELOAD_WITH.get(preload, ())])
     else:
         ctx = multiprocessing.get_context("spawn")
     _start_helpers(ctx)
