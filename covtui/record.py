@@ -206,6 +206,8 @@ async def _diffs_since_measured(
     if len(then) != 1 or now is None or None in then:
         return None
     (commit,) = then
+    if commit == now:
+        return {}  # what git's diff of a commit with itself says, without a git process
     return await diffs(commit, now)
 
 

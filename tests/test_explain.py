@@ -284,3 +284,33 @@ def test_causes_add_up_to_the_totals(before, after, hunks, outcomes) -> None:
     assert e.missed_lines_delta == total_missed
     assert sum(c.covered_lines_delta for c in e.causes) == total_covered
     assert sum(c.missed_lines_delta for c in e.causes) == total_missed
+
+
+def test_the_diff_from_a_commit_to_itself_asks_git_nothing() -> None:
+    """A rescan of the same commit (edits not committed yet, the usual case) compares with
+    per-test coverage measured at that commit: git's diff of a commit with itself is empty,
+    so no git process is started for it (it was on every rescan's way to its snapshot)."""
+    import asyncio
+
+    from covtui.domain.flaky import Measured
+    from covtui.domain.model import GitInfo, SnapshotDraft
+    from covtui.domain.recording import SnapshotHistory, SourceHistory
+    from covtui.record import _diffs_since_measured
+
+    asked: list[tuple[str, str]] = []
+
+    async def diffs(a: str, b: str) -> dict[str, FileDiff]:
+        asked.append((a, b))
+        return {"x.py": FileDiff("x.py", "x.py", ((1, 1, 1, 1),))}
+
+    def history(commit: str) -> SnapshotHistory:
+        return SnapshotHistory(sources={"py": SourceHistory(measured=Measured({}, {}, None, commit))})
+
+    draft = SnapshotDraft("scan", [], git=GitInfo(commit="c1"))
+    assert asyncio.run(_diffs_since_measured(history("c1"), draft, diffs)) == {}
+    assert asked == []
+    # Another commit: git is asked, and its answer is the diff.
+    assert asyncio.run(_diffs_since_measured(history("c0"), draft, diffs)) == {
+        "x.py": FileDiff("x.py", "x.py", ((1, 1, 1, 1),))
+    }
+    assert asked == [("c0", "c1")]
