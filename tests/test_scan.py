@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -569,3 +570,43 @@ def test_the_snapshot_names_the_commit_branch_and_dirt_of_what_was_tested(projec
     head = git("rev-parse", "HEAD")
     assert (clean.git_commit, clean.git_branch, clean.git_dirty) == (head, "trunk", False)
     assert (dirty.git_commit, dirty.git_branch, dirty.git_dirty) == (head, "trunk", True)
+
+
+AFTER_THE_RUN = """
+import asyncio, sys
+import covtui.scan.run as run
+from covtui.config import load_config
+
+late, over = [], []
+
+def hook(event, args):
+    if event == "import" and over and args[0] not in sys.modules:
+        late.append(args[0])
+
+sys.addaudithook(hook)
+command, warm, warmed = run.run_command, run._import_what_follows, []
+
+def import_what_follows():
+    warm()
+    warmed.append(True)
+
+async def run_command(*args, **kwargs):
+    result = await command(*args, **kwargs)
+    while not warmed:  # the scan waits for it too, before it reads the results
+        await asyncio.sleep(0.01)
+    over.append(True)
+    return result
+
+run.run_command, run._import_what_follows = run_command, import_what_follows
+asyncio.run(run.run_scan(load_config(run.Path('.'))))
+print(sorted({m for m in late if m.startswith(("covtui", "xml", "defusedxml"))}))
+"""
+
+
+def test_what_reads_a_runs_results_is_imported_while_the_tests_run(project: Project) -> None:
+    """Nothing of covtui's (the JUnit reader and its XML parsers above all) is imported
+    between the tests' end and the snapshot: the scan imports it while it waits."""
+    proc = subprocess.run([sys.executable, "-c", AFTER_THE_RUN], cwd=project.root,
+                          env=clean_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

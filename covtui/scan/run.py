@@ -260,6 +260,7 @@ def _import_what_follows() -> None:
         import covtui.domain.components  # noqa: F401
         import covtui.domain.diffcov  # noqa: F401
         import covtui.readers.heads  # noqa: F401
+        import covtui.readers.junit  # noqa: F401 - the XML parsers, 3 ms
 
 
 @dataclass
