@@ -644,7 +644,7 @@ class Keeper:
             self._why_not = "the run left no test outcomes or no JUnit XML"
         elif {junit_id(t) for t in outcomes} != set(cases):
             self._why_not = "the JUnit XML's test ids don't match pytest's node ids"
-        elif not all((self.config.root / test_file_of(t)).is_file() for t in outcomes):
+        elif not all((self.config.root / f).is_file() for f in {test_file_of(t) for t in outcomes}):
             self._why_not = (
                 "pytest's node ids are not paths from the project root (its rootdir is "
                 "elsewhere), so covtui can't tell which tests a changed file holds"
