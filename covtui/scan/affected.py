@@ -233,7 +233,9 @@ def save_base(folder: Path, base: Base | None, data: Path | None, why_not: str =
     partial = folder / "base.coverage.tmp"
     shutil.copyfile(data, partial)
     os.replace(partial, target)
-    _write_atomic(manifest, json.dumps({"base": dataclasses.asdict(base)}).encode())
+    # Its fields as they are (plain dicts and lists): `asdict()`'s deep copy took 2 ms.
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    _write_atomic(manifest, json.dumps({"base": fields}).encode())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
