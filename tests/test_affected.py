@@ -716,6 +716,8 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
         "    print('read', type(taken).__name__, file=sys.stderr)\n"
         "    return taken\n"
         "forkserver.ensure_running, worker._take_early = spy_server, spy_reader\n"
+        "import os\n"
+        "os.register_at_fork(before=lambda: print('fork', file=sys.stderr))\n"
         "from covtui.__main__ import main\n"
         "sys.argv = ['covtui', 'scan', '-q', '--affected']\n"
         "try:\n"
@@ -727,9 +729,10 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     events = [line for line in proc.stderr.splitlines()
-              if line.startswith(("start", "take", "left", "server", "read"))]
-    # The tests and the reader both wait from the entry point on; no read server is started.
-    assert events == ["start False True", "take True", "read _Forked", "left None"]
+              if line.startswith(("start", "take", "left", "server", "read", "fork"))]
+    # The tests and the reader both wait from the entry point on, the reader forked after the
+    # tests started (before, it slowed their start); no read server is started.
+    assert events == ["start False True", "fork", "take True", "read _Forked", "left None"]
     assert "incremental: 2 of 4 tests" in proc.stdout
     # Run without the measuring wrapper, reaped with wait4(): what it cost is still known.
     assert re.search(r"tests 4 passed.*; \d+\.\ds, peak [1-9]\d* MB", proc.stdout), proc.stdout
