@@ -178,8 +178,11 @@ class _Forked:
         assert fn is _call
         data = pickle.dumps((target, args), pickle.HIGHEST_PROTOCOL)
         fd, self._requests = self._requests, None
-        with os.fdopen(fd, "wb") as f:  # closed: the worker reads to its end
-            f.write(data)
+        try:
+            with os.fdopen(fd, "wb") as f:  # closed: the worker reads to its end
+                f.write(data)
+        except BrokenPipeError:
+            pass  # the worker is gone already: `result()` finds no answer and says so
         return self
 
     def done(self) -> bool:

@@ -194,8 +194,11 @@ def test_a_forked_readers_exception_is_raised_in_the_caller() -> None:
 
 def test_a_forked_reader_that_dies_is_one_line_and_an_unused_one_is_ended() -> None:
     proc = run_forked(
-        "import signal\n"
+        "import signal, time\n"
         "os.kill(pid, signal.SIGKILL)\n"
+        # Dead (a zombie: its end of the request pipe closed) before the request is written.
+        "while open(f'/proc/{pid}/stat').read().split(') ')[1][0] != 'Z':\n"
+        "    time.sleep(0.01)\n"
         "try:\n"
         "    worker.PendingRead('json:dumps', 1, preload='json').result()\n"
         "except Exception as exc:\n"
