@@ -63,6 +63,7 @@ class CriticalFiles(KeyedTable):
         if not self.columns:
             return
         files: list[FileRow] = state.critical_files if state is not None else []
+        self.border_subtitle = _empty_note(state) if not files else "enter: open"
         sources = {f.source for f in files}
         path_width = self._path_width()
         rows = []
@@ -87,3 +88,12 @@ class CriticalFiles(KeyedTable):
                 )
             )
         self.sync(rows)
+
+
+def _empty_note(state: DashboardState | None) -> str:
+    """What an empty list means: no data yet is not "nothing missed"."""
+    if state is None:
+        return ""
+    if state.latest is None or state.latest.numbers is None:
+        return "no data"
+    return "none: no line or branch missed"

@@ -58,6 +58,36 @@ async def test_empty_database_is_no_data(config, tmp_path):
         assert "no data" in text
         assert "no snapshots yet" in text
         assert app.screen.query_one(OverallPanel).has_class("-no-data")
+        assert app.screen.query_one(CriticalFiles).border_subtitle == "no data"
+
+
+async def test_an_empty_critical_list_says_nothing_is_missed(tmp_path):
+    """A project whose tests run every line and branch (measured for real): the list is
+    empty and says why, rather than showing an empty table."""
+    from covtui.config import load_config
+    from covtui.scan import run_scan
+
+    from ..conftest import Project
+
+    p = Project(tmp_path / "done")
+    p.write("pkg/__init__.py", "")
+    p.write("pkg/sign.py", "def sign(x):\n    if x < 0:\n        return -1\n    return 1\n")
+    p.write("tests/test_sign.py", (
+        "from pkg.sign import sign\n\n\ndef test_sign():\n    assert sign(-2) == -1\n"
+        "    assert sign(3) == 1\n"
+    ))
+    p.write("pyproject.toml", '[tool.coverage.run]\nsource = ["pkg"]\n')
+    config = load_config(p.root)
+    outcome = await run_scan(config)
+    assert outcome.draft.status.value == "ok"
+    app = make_app(config, config.database_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        assert app.state.latest.numbers.pc_covered == 100.0
+        critical = app.screen.query_one(CriticalFiles)
+        assert critical.row_count == 0
+        assert critical.border_subtitle == "none: no line or branch missed"
+        assert "none: no line or branch missed" in screen_text(app)
 
 
 async def test_narrow_terminal_hides_the_trend(config, db):
