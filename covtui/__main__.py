@@ -2,7 +2,7 @@
 
 `covtui ingest` of coverage.py data forks its reader's worker here, before anything else is
 imported: the worker imports coverage.py and reads on the other core while this process
-starts up (about a quarter of a warm ingest). `covtui scan --affected` starts its tests here
+starts up (about a quarter of a warm ingest). `covtui scan` starts its tests here
 (covtui.scan.early), then forks its reader likewise. Nothing else is imported here, so every
 other command starts as it would without it; every command ends without the interpreter's
 teardown (`run`).
@@ -21,8 +21,8 @@ def main() -> None:
     from covtui import collector
 
     collector.for_batch_work()  # from the first import on (the dashboard sets its own)
-    tests = _scans_affected(sys.argv[1:])
-    # An affected rescan reads the tests' data when they end: its reader waits from now on too.
+    tests = _scans(sys.argv[1:])
+    # A scan reads the tests' data when they end: its reader waits from now on too.
     early = tests or _reads_coverage_data(sys.argv[1:])
     if early and not tests:
         forked = _fork_reader()
@@ -49,17 +49,14 @@ def main() -> None:
             end_early()  # likewise
 
 
-#: What `covtui scan --affected` may be given for its tests to start here.
+#: What `covtui scan` may be given for its tests to start here.
 _SCAN_FLAGS = {"--affected", "-q", "--quiet", "--fail-on-alert"}
 
 
-def _scans_affected(args: list[str]) -> bool:
-    """Whether `args` are `scan --affected` (with only flags that leave the project, the
-    database and the sources as the config says): its tests can start here."""
-    return (
-        len(args) >= 2 and args[0] == "scan" and "--affected" in args
-        and all(arg in _SCAN_FLAGS for arg in args[1:])
-    )
+def _scans(args: list[str]) -> bool:
+    """Whether `args` are `scan` (with only flags that leave the project, the database and
+    the sources as the config says): its tests can start here."""
+    return bool(args) and args[0] == "scan" and all(arg in _SCAN_FLAGS for arg in args[1:])
 
 
 def _fork_reader(yielding: bool = False) -> tuple:

@@ -689,47 +689,57 @@ def test_the_plugin_waits_for_its_selection_and_gives_up_in_one_line(tmp_path, m
 # -- the tests `covtui scan --affected` starts from its entry point -----------------------
 
 
-def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(lib: Project) -> None:
-    lib.covtui("scan", "-q", check=True)
-    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
-    code = (
-        "import sys\n"
-        "from covtui.scan import early\n"
-        "start, take = early._start, early.take\n"
-        "def spy_start():\n"
-        "    started = start()\n"
-        "    print('start', 'click' in sys.modules, started is not None, file=sys.stderr)\n"
-        "    return started\n"
-        "def spy_take(*args):\n"
-        "    taken = take(*args)\n"
-        "    print('take', taken is not None, file=sys.stderr)\n"
-        "    return taken\n"
-        "early._start, early.take = spy_start, spy_take\n"
-        "from multiprocessing import forkserver\n"
-        "import covtui.readers.worker as worker\n"
-        "ensure, take_reader = forkserver.ensure_running, worker._take_early\n"
-        "def spy_server():\n"
-        "    print('server', file=sys.stderr)\n"
-        "    ensure()\n"
-        "def spy_reader(preload):\n"
-        "    taken = take_reader(preload)\n"
-        "    print('read', type(taken).__name__, file=sys.stderr)\n"
-        "    return taken\n"
-        "forkserver.ensure_running, worker._take_early = spy_server, spy_reader\n"
-        "import os\n"
-        "os.register_at_fork(before=lambda: print('fork', file=sys.stderr))\n"
-        "from covtui.__main__ import main\n"
-        "sys.argv = ['covtui', 'scan', '-q', '--affected']\n"
-        "try:\n"
-        "    main()\n"
-        "finally:\n"
-        "    print('left', early._started, file=sys.stderr)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=lib.root, env=clean_env(),
-                          capture_output=True, text=True, timeout=300)
+#: Runs `covtui scan ARGS…` as the entry point does, saying on stderr when the tests start
+#: (and whether click was imported by then), when something forks, whether the scan takes
+#: the tests and the forked reader, whether a read server starts, and what was left.
+ENTRY_POINT_SPY = (
+    "import sys\n"
+    "from covtui.scan import early\n"
+    "start, take = early._start, early.take\n"
+    "def spy_start():\n"
+    "    started = start()\n"
+    "    print('start', 'click' in sys.modules, started is not None, file=sys.stderr)\n"
+    "    return started\n"
+    "def spy_take(*args):\n"
+    "    taken = take(*args)\n"
+    "    print('take', taken is not None, file=sys.stderr)\n"
+    "    return taken\n"
+    "early._start, early.take = spy_start, spy_take\n"
+    "from multiprocessing import forkserver\n"
+    "import covtui.readers.worker as worker\n"
+    "ensure, take_reader = forkserver.ensure_running, worker._take_early\n"
+    "def spy_server():\n"
+    "    print('server', file=sys.stderr)\n"
+    "    ensure()\n"
+    "def spy_reader(preload):\n"
+    "    taken = take_reader(preload)\n"
+    "    print('read', type(taken).__name__, file=sys.stderr)\n"
+    "    return taken\n"
+    "forkserver.ensure_running, worker._take_early = spy_server, spy_reader\n"
+    "import os\n"
+    "os.register_at_fork(before=lambda: print('fork', file=sys.stderr))\n"
+    "from covtui.__main__ import main\n"
+    "sys.argv = ['covtui', *sys.argv[1:]]\n"
+    "try:\n"
+    "    main()\n"
+    "finally:\n"
+    "    print('left', early._started, file=sys.stderr)\n"
+)
+
+
+def run_entry_point(project: Project, *args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    proc = subprocess.run([sys.executable, "-c", ENTRY_POINT_SPY, *args], cwd=project.root,
+                          env=clean_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     events = [line for line in proc.stderr.splitlines()
               if line.startswith(("start", "take", "left", "server", "read", "fork"))]
+    return proc, events
+
+
+def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(lib: Project) -> None:
+    lib.covtui("scan", "-q", check=True)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    proc, events = run_entry_point(lib, "scan", "-q", "--affected")
     # The tests and the reader both wait from the entry point on, the reader forked after the
     # tests started (before, it slowed their start); no read server is started.
     assert events == ["start False True", "fork", "take True", "read _Forked", "left None"]
@@ -737,6 +747,55 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
     # Run without the measuring wrapper, reaped with wait4(): what it cost is still known.
     assert re.search(r"tests 4 passed.*; \d+\.\ds, peak [1-9]\d* MB", proc.stdout), proc.stdout
     assert_same_as_full(lib, latest_id(lib))
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_a_full_scan_runs_the_tests_the_entry_point_started(lib: Project, kept: bool) -> None:
+    """`covtui scan` (no per-test data kept yet, or some) starts its tests from the entry
+    point too; they run every test once covtui has hashed the tree."""
+    if kept:
+        lib.covtui("scan", "-q", check=True)
+    proc, events = run_entry_point(lib, "scan", "-q")
+    assert events == ["start False True", "fork", "take True", "read _Forked", "left None"]
+    assert re.search(r"tests 4 passed.*; \d+\.\ds, peak [1-9]\d* MB", proc.stdout), proc.stdout
+    row = stored(lib, latest_id(lib))[0]
+    assert row.scope == "full" and row.tests.n_tests == 4
+    # The same figures as coverage.py's own report of the run's data, over the project's
+    # files (coverage.py also measured covtui's plugin, outside the project: not reported).
+    report = lib.coverage_json(lib.db.parent / "run" / "python" / ".coverage")["files"]
+    inside = [f["summary"] for path, f in report.items() if not os.path.isabs(path)]
+    assert len(inside) == row.numbers.n_files
+    for mine, theirs in (("n_statements", "num_statements"), ("n_executed", "covered_lines"),
+                         ("n_branches", "num_branches"), ("n_missing_branches", "missing_branches")):
+        assert getattr(row.numbers, mine) == sum(s[theirs] for s in inside), mine
+
+
+def test_a_rescan_that_decides_on_every_test_runs_the_tests_it_started(lib: Project, monkeypatch) -> None:
+    """The tests start while covtui decides; when it decides on a full run (here: coverage.py's
+    settings changed), the process it started runs every test rather than being ended and
+    started again (a Python, coverage.py and pytest start-up saved)."""
+    import covtui.scan.run as run
+
+    scan(lib)
+    lib.write("pyproject.toml", "[tool.coverage.run]\nbranch = true\nomit = ['nowhere/*']\n")
+    commands = []
+    command = run._command
+
+    def spy(*args, **kwargs):
+        commands.append(args)
+        return command(*args, **kwargs)
+
+    monkeypatch.setattr(run, "_command", spy)
+    outcome = scan(lib, affected=True)
+    assert outcome.status.value == "ok"
+    assert any("settings" in note for note in outcome.notes), outcome.notes
+    assert len(commands) == 1
+    monkeypatch.undo()
+    after = stored(lib, outcome.snapshot_id)
+    assert after[0].scope == "full" and after[0].tests.n_tests == 4
+    full = scan(lib)
+    again = stored(lib, full.snapshot_id)
+    assert after[1:] == again[1:] and after[0].numbers == again[0].numbers
 
 
 def latest_id(project: Project) -> int:
@@ -782,7 +841,8 @@ def test_a_waiting_test_process_ends_when_the_covtui_that_started_it_is_gone(lib
 @pytest.mark.parametrize(("args", "starts"), [
     (["scan", "--affected"], True),
     (["scan", "-q", "--affected", "--fail-on-alert"], True),
-    (["scan"], False),
+    (["scan"], True),
+    (["scan", "-q"], True),
     (["scan", "--affected", "--source", "python"], False),
     (["--project", ".", "scan", "--affected"], False),
     (["scan", "--affected", "--db", "x.db"], False),
@@ -790,7 +850,7 @@ def test_a_waiting_test_process_ends_when_the_covtui_that_started_it_is_gone(lib
     (["scan", "--affected", "--help"], False),
     ([], False),
 ])
-def test_the_entry_point_guesses_an_affected_scan(args, starts) -> None:
-    from covtui.__main__ import _scans_affected
+def test_the_entry_point_guesses_a_scan(args, starts) -> None:
+    from covtui.__main__ import _scans
 
-    assert _scans_affected(args) is starts
+    assert _scans(args) is starts

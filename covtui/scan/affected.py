@@ -238,6 +238,12 @@ def save_base(folder: Path, base: Base | None, data: Path | None, why_not: str =
     _write_atomic(manifest, json.dumps({"base": fields}).encode())
 
 
+def _write_selection(path: Path, selection: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(selection), encoding="utf-8")
+    os.replace(partial, path)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     partial = path.with_name(path.name + ".tmp")
     with open(partial, "wb") as f:
@@ -532,9 +538,13 @@ class Keeper:
 
     def write_selection(self, work: Path) -> None:
         """Write the selection where `select_env` says, whole or not at all (a waiting
-        plugin reads it as soon as it exists)."""
-        assert self.selection is not None and self.base is not None
+        plugin reads it as soon as it exists). A full run's selection names nothing and
+        knows no test: every test is new to it, so every one runs, as without a selection."""
         path = work / SELECTION_FILE
+        if self.selection is None:
+            _write_selection(path, {"tests": [], "files": [], "known": [], "skip": []})
+            return
+        assert self.base is not None
         root = self.config.root
         skip: list[str] = []
         if self.collection is not None and self.collection.modules is not None:
@@ -542,14 +552,12 @@ class Keeper:
             skip = sorted(
                 os.path.realpath(root / m) for m in known - self.collection.modules
             )
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps({
+        _write_selection(path, {
             "tests": self.selection.tests,
             "files": [os.path.realpath(root / p) for p in self.selection.test_files],
             "known": sorted(self.base.outcomes),
             "skip": skip,
-        }), encoding="utf-8")
-        os.replace(partial, path)
+        })
 
     def read_collected(self, path: Path | None, started: float) -> None:
         """The modules the run collected, as covtui's plugin wrote them (None: not written)."""

@@ -1,8 +1,9 @@
-"""The tests of `covtui scan --affected`, started by `covtui`'s entry point before the command
-line and the scan are imported, so that Python's, coverage.py's and pytest's start-up run on
-the other core meanwhile (a start within the scan comes about 0.1 s later).
+"""The tests of `covtui scan` (`--affected` or not), started by `covtui`'s entry point before
+the command line and the scan are imported, so that Python's, coverage.py's and pytest's
+start-up run on the other core meanwhile (a start within the scan comes about 0.1 s later).
 
-They wait, as the scan's own early start does, for the selection (covtui's plugin, $COVTUI_SELECT_WAIT).
+They wait, as the scan's own early start does, for the selection (covtui's plugin,
+$COVTUI_SELECT_WAIT): the affected tests, or every test for a full run.
 The scan holds the lock they were started under (`take_lock`) and takes the process
 (`take`) only if it would have started exactly that command; anything else ends them
 (`discard`, also the entry point's last word), so a wrong guess costs a process start.
@@ -39,9 +40,9 @@ _started: Started | None = None
 
 
 def start() -> None:
-    """Start the first source's tests for `covtui scan --affected` in the current directory,
-    if it is pytest under coverage.py with per-test data kept from the last scan. Nothing
-    (and no error: the scan reports it) when the config, the lock or the start fails."""
+    """Start the first source's tests for `covtui scan` in the current directory, if it is
+    pytest under coverage.py with per-test contexts. Nothing (and no error: the scan
+    reports it) when the config, the lock or the start fails."""
     global _started
     discard()
     try:
@@ -52,13 +53,7 @@ def start() -> None:
 
 def _start() -> Started | None:
     from covtui.config import load_config
-    from covtui.scan.plan import (
-        base_folder,
-        command_env,
-        fresh_folder,
-        plan_source,
-        waiting_env,
-    )
+    from covtui.scan.plan import command_env, fresh_folder, plan_source, waiting_env
 
     config = load_config(None)
     if not config.sources:
@@ -69,8 +64,6 @@ def _start() -> Started | None:
     plan = plan_source(config, source, None)
     if not plan.is_pytest or plan.outcomes is None or plan.work_dir is None:
         return None
-    if not (base_folder(config, source) / "base.coverage").is_file():
-        return None  # no per-test data: the scan runs every test
     lock = ScanLock(config.lock_base)
     lock.acquire()
     try:

@@ -201,19 +201,16 @@ async def scan_source(
                 )
             keeper.keeps = False
         else:
-            if keeper.affected and plan.is_pytest:
-                # The tests start while covtui decides which of them to run: Python's,
-                # coverage.py's and pytest's start-up overlap the decision.
+            if plan.is_pytest:
+                # The tests start while covtui decides which of them to run (all of them,
+                # for a full scan): Python's, coverage.py's and pytest's start-up overlap
+                # the decision and the hashing of the tree.
                 early = await _start_waiting(config, source, plan, on_output)
             try:
                 await asyncio.to_thread(keeper.decide)
             except BaseException:
                 await _stop(early)
                 raise
-            if early is not None and not keeper.incremental:
-                await _stop(early)  # a full run after all: started afresh, without a selection
-                early = None
-                plan = plan_source(config, source, previous_files)
         if keeper.note and on_output is not None:
             on_output(source.name, f"covtui: {keeper.note}")
     result = await _run_source(config, source, plan, on_output, keeper, early)
@@ -265,8 +262,9 @@ def _import_what_follows() -> None:
 
 @dataclass
 class _Early:
-    """A source's test process started before the affected tests were known: covtui's plugin
-    waits in it, after Python's, coverage.py's and pytest's start-up, for the selection."""
+    """A source's test process started before covtui knew which tests to run: covtui's
+    plugin waits in it, after Python's, coverage.py's and pytest's start-up, for the
+    selection (every test, for a full run)."""
 
     running: asyncio.Task
     started: float
