@@ -24,24 +24,26 @@ def main() -> None:
     tests = _scans(sys.argv[1:])
     # A scan reads the tests' data when they end: its reader waits from now on too.
     early = tests or _reads_coverage_data(sys.argv[1:])
-    if early and not tests:
-        forked = _fork_reader()
-    if tests:
-        from covtui.scan import early as early_tests
-
-        early_tests.start()
-        # Forked once the tests are started, not before: forked first, it slowed this
-        # process's way to their start and their own start by 25-30 ms each (measured).
-        # It yields the CPU to their start, and has until they end.
-        forked = _fork_reader(yielding=True)
-    if early:
-        _adopt_reader(*forked)
     try:
+        if early and not tests:
+            forked = _fork_reader()
+        if tests:
+            from covtui.scan import early as early_tests
+
+            early_tests.start()
+            # Forked once the tests are started, not before: forked first, it slowed this
+            # process's way to their start and their own start by 25-30 ms each (measured).
+            # It yields the CPU to their start, and has until they end.
+            forked = _fork_reader(yielding=True)
+        if early:
+            _adopt_reader(*forked)
         from covtui.cli import main as run_command_line
 
         run_command_line()
-    finally:
+    finally:  # also when a Ctrl-C comes before the command line is up
         if tests:
+            from covtui.scan import early as early_tests
+
             early_tests.discard()  # if the scan never took them (--help, a usage error)
         if early:
             from covtui.readers.worker import end_early
@@ -129,6 +131,9 @@ def run() -> NoReturn:
         main()
     except SystemExit as exc:
         _exit(exc.code)
+    except KeyboardInterrupt:  # before the command line handles it: said alike, no traceback
+        print("covtui: interrupted", file=sys.stderr)
+        _exit(130)
     _exit(None)
 
 

@@ -770,6 +770,34 @@ def test_a_full_scan_runs_the_tests_the_entry_point_started(lib: Project, kept: 
         assert getattr(row.numbers, mine) == sum(s[theirs] for s in inside), mine
 
 
+INTERRUPTED_EARLY = """
+import os, signal, sys
+import covtui.__main__ as entry
+from covtui.scan import early
+fork = entry._fork_reader
+
+def interrupted(*args, **kwargs):
+    print('tests', early._started.process.pid, file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, before the command line is even imported
+    return fork(*args, **kwargs)
+
+entry._fork_reader = interrupted
+sys.argv = ['covtui', 'scan', '-q']
+entry.run()
+"""
+
+
+def test_a_ctrl_c_before_the_command_line_is_up_ends_the_started_tests_in_one_line(lib: Project) -> None:
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_EARLY], cwd=lib.root, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "covtui: interrupted"
+    pid = int(proc.stderr.split("tests ", 1)[1].split()[0])
+    with pytest.raises(ProcessLookupError):  # ended and reaped before covtui exited
+        os.kill(pid, 0)
+
+
 def test_a_rescan_that_decides_on_every_test_runs_the_tests_it_started(lib: Project, monkeypatch) -> None:
     """The tests start while covtui decides; when it decides on a full run (here: coverage.py's
     settings changed), the process it started runs every test rather than being ended and
