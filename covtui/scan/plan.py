@@ -18,6 +18,8 @@ from covtui.config import Config, ConfigError, SourceConfig
 #: covtui's pytest plugin: names each test's coverage context and records its outcome.
 PLUGIN_DIR = Path(__file__).with_name("pytest_plugin")
 PLUGIN_NAME = "covtui_contexts"
+#: `coverage run` with pytest imported first (where covtui's plugin is loaded to check it).
+LAUNCHER = PLUGIN_DIR / "covtui_launch.py"
 OUTCOMES_ENV = "COVTUI_TEST_OUTCOMES"
 #: Set for every command a scan runs: covtui's pytest11 plugin then leaves the recording to the
 #: scan (covtui.pytest_plugin.SCANNING_ENV, the same string).
@@ -98,6 +100,7 @@ def plan_source(config: Config, source: SourceConfig, previous_files: int | None
             outcomes = work / "outcomes.json"
             collected = work / "collected.json"
             command[len(coverage_run) + 2:len(coverage_run) + 2] = ["-p", PLUGIN_NAME]
+            command[:3] = [sys.executable, str(LAUNCHER)]  # `python -m coverage`, pytest first
             path = source.env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
             env = {
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGIN_DIR), path])),

@@ -12,6 +12,11 @@ the files named and every test not `known` (new ones), deselecting the rest; the
 files in `skip` are not collected at all (an incremental scan keeps their collection's
 coverage from the last run). Standard library, pytest and coverage.py
 only: it runs inside the project's test process, measured.
+
+Under covtui's launcher (covtui_launch), which imports pytest before coverage.py starts, it
+first checks that coverage.py would have measured none of what that import ran.
+
+PYTEST_DONT_REWRITE: it has no assert to rewrite (and the launcher may import it first).
 """
 
 from __future__ import annotations
@@ -185,6 +190,67 @@ class _Select:
         if left:
             config.hook.pytest_deselected(items=left)
             items[:] = kept
+
+
+#: What covtui's launcher imported before coverage.py started (covtui_launch), the plain
+#: command to start over with and its environment; None without the launcher.
+_launch: tuple[dict, list[str], dict[str, str]] | None = None
+
+
+def launched(imported: dict, plain: list[str], environ: dict[str, str]) -> None:
+    """Called by covtui's launcher: the modules it imported before coverage.py started,
+    and the plain `python -m coverage ...` command that imports them measured."""
+    global _launch
+    _launch = (imported, plain, environ)
+
+
+class _Frame:
+    """What coverage.py reads of a frame running a module's code: its globals."""
+
+    def __init__(self, module) -> None:
+        self.f_globals = vars(module)
+
+
+def measured_early(cov, imported: dict) -> list[str]:
+    """The files among `imported`'s modules that `cov` would measure: their import, which
+    ran unmeasured, is then missing from the data. When coverage.py can't say (its
+    internals changed), every module's file: the caller runs plainly then."""
+    should_trace = getattr(getattr(cov, "_inorout", None), "should_trace", None)
+    here = os.path.dirname(os.path.realpath(__file__))  # covtui's own: never reported
+    files = []
+    for module in imported.values():
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith((".py", ".pyc", ".pyw")):
+            continue  # no Python code of its own was run (a built-in, an extension)
+        if os.path.dirname(os.path.realpath(path)) == here:
+            continue
+        if should_trace is None:
+            files.append(path)
+            continue
+        try:
+            if should_trace(path, _Frame(module)).trace:
+                files.append(path)
+        except Exception:  # noqa: BLE001 - unknown: counted as measured
+            files.append(path)
+    return files
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # Before the first conftest and before pytest captures the output: a start over
+    # here has run nothing of the project's.
+    if _launch is not None:
+        import threading
+
+        import coverage
+
+        cov = coverage.Coverage.current()
+        imported, plain, environ = _launch
+        if cov is not None and (threading.active_count() > 1 or measured_early(cov, imported)):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execve(plain[0], plain, environ)
+    yield
 
 
 def _measuring():
