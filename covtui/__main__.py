@@ -41,6 +41,9 @@ def main() -> None:
 
         run_command_line()
     finally:  # also when a Ctrl-C comes before the command line is up
+        started = sys.modules.get("covtui.scan.early")
+        if started is not None:
+            started.discard_warm()  # the dashboard's and watch's next tests
         if tests:
             from covtui.scan import early as early_tests
 

@@ -24,6 +24,7 @@ from covtui.errors import ScanBusy, StoreError
 from covtui.folder import covtui_files as _covtui_files
 from covtui.hooks import run_alert_hook
 from covtui.present.text import coverage_text
+from covtui.scan import early as early_tests
 from covtui.scan import run_scan
 from covtui.signals import STOP_SIGNALS
 from covtui.store import Store
@@ -77,6 +78,8 @@ class Watcher:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.request_stop)
         store = await Store.open(self.config.database_target)
+        # Each scan finds its tests started up to the project's code (covtui.scan.early).
+        warming = asyncio.ensure_future(asyncio.to_thread(early_tests.prestart, self.config))
         started_at = time.time()
         helpers = [asyncio.create_task(self._beat(store, started_at))]
         if self.on_change:
@@ -102,6 +105,8 @@ class Watcher:
             with contextlib.suppress(StoreError, Exception):
                 await store.end_beat(self.name)
             await store.close()
+            await asyncio.wait([warming])
+            await asyncio.to_thread(early_tests.discard_warm)
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
         self.log("stopped")
@@ -132,7 +137,10 @@ class Watcher:
     async def _scan_once(self) -> None:
         self._set_state("scanning")
         self._scan_task = asyncio.create_task(
-            run_scan(self.config, sources=self.sources, trigger="watch", affected=self.affected)
+            run_scan(
+                self.config, sources=self.sources, trigger="watch", affected=self.affected,
+                keep_warm=True,
+            )
         )
         try:
             outcome = await self._scan_task

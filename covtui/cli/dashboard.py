@@ -12,8 +12,16 @@ from covtui.cli.context import Context, pass_ctx, project_options
 @pass_ctx
 def dashboard(obj: Context) -> None:
     """Open the live dashboard for this project."""
-    from covtui.scan import run_scan
+    import functools
+    import threading
+
+    from covtui.scan import early, run_scan
     from covtui.tui.app import run_dashboard
 
-    run_dashboard(obj.config, obj.db_path, scanner=run_scan)
+    # `r` finds its tests started up to the project's code (and after each scan, the next).
+    threading.Thread(target=early.prestart, args=(obj.config,), daemon=True).start()
+    try:
+        run_dashboard(obj.config, obj.db_path, scanner=functools.partial(run_scan, keep_warm=True))
+    finally:
+        early.discard_warm()
 

@@ -40,11 +40,14 @@ async def run_scan(
     on_output: OnOutput | None = None,
     store: Store | None = None,
     affected: bool = False,
+    keep_warm: bool = False,
 ) -> ScanOutcome:
     """Run the configured sources (or the named ones) and store the snapshot.
 
     `affected`: rerun only the tests a change affects where the merge is exact (an
     incremental snapshot), else every test, saying why in one line of the output.
+    `keep_warm`: for a covtui that stays open: once done, start the next scan's tests as far
+    as they go without the project (covtui.scan.early.prestart).
 
     Raises ScanBusy when another scan holds this database. Cancelling the task kills the
     running command's process group and records a cancelled snapshot before re-raising.
@@ -60,13 +63,16 @@ async def run_scan(
         if own_store:
             store = await Store.open(config.database_target)
         try:
-            return await _scan(config, chosen, trigger, on_output, store, affected)
+            outcome = await _scan(config, chosen, trigger, on_output, store, affected)
         finally:
             if own_store:
                 await store.close()
     finally:
         early_tests.discard()  # not taken: not this scan's command after all
         lock.release()
+    if keep_warm:
+        await asyncio.to_thread(early_tests.prestart, config)
+    return outcome
 
 
 async def _scan(config, chosen, trigger, on_output, store: Store, affected: bool = False) -> ScanOutcome:
@@ -284,6 +290,20 @@ async def _start_waiting(
             adopted.started,
         )
     await asyncio.to_thread(fresh_folder, plan.work_dir)
+    # Or by this covtui, which stays open, after its last scan: waiting at the launcher's gate.
+    taking = asyncio.ensure_future(asyncio.to_thread(
+        early_tests.take_warm, source.name, plan.argv, command_env(source, plan), config.root
+    ))
+    try:
+        warm = await asyncio.shield(taking)
+    except asyncio.CancelledError:
+        taking.add_done_callback(lambda done: early_tests.end(done.result()))
+        raise
+    if warm is not None:
+        early_tests.go(warm)
+        return _Early(
+            asyncio.ensure_future(_command(config, source, plan, on_output, warm)), warm.started
+        )
     started = time.time()
     return _Early(asyncio.ensure_future(_command(config, source, plan, on_output)), started)
 

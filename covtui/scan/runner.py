@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from covtui.domain.model import RunMetrics
 from covtui.processes import exited, let_go, signal_group
+from covtui.scan.early import waited as early_waited
 from covtui.scan.plan import measured
 
 if TYPE_CHECKING:
@@ -87,6 +88,8 @@ async def run_command(
             signal_group(process.pid, signal.SIGKILL)
             let_go(process)
         wall = time.perf_counter() - started
+        if adopted is not None:
+            wall -= early_waited(adopted)  # warm tests: not their wait at the launcher's gate
         metrics = RunMetrics(wall_s=wall, exit_code=process.returncode, output_tail="\n".join(tail))
         cost = _read_measure(measure_out) if measure_out else getattr(process, "cost", None)
         if cost:
