@@ -882,3 +882,69 @@ def test_the_entry_point_guesses_a_scan(args, starts) -> None:
     from covtui.__main__ import _scans
 
     assert _scans(args) is starts
+
+
+# -- the read after an affected run -------------------------------------------------------------
+
+
+@pytest.fixture
+def read_stats(monkeypatch) -> list:
+    """The stats of every coverage.py read the scans in this process make."""
+    from covtui.readers import worker
+
+    seen: list = []
+    result = worker.PendingCoverageRead.result
+
+    def recorded(self):
+        report, stats = result(self)
+        seen.append(stats)
+        return report, stats
+
+    monkeypatch.setattr(worker.PendingCoverageRead, "result", recorded)
+    return seen
+
+
+def test_the_read_after_an_affected_run_reuses_the_files_it_did_not_touch(
+    lib: Project, read_stats: list
+) -> None:
+    scan(lib)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    # lib/shapes.py and tests/test_shapes.py: neither their source nor their data changed;
+    # lib/words.py, tests/test_words.py and lib/__init__.py (its import now ran in
+    # test_words.py's collection) are read again
+    assert read_stats[-1].n_reused == 2 and read_stats[-1].n_files == 5
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_a_changed_source_no_test_ran_is_read_again(lib: Project, read_stats: list) -> None:
+    lib.write("pyproject.toml", '[tool.coverage.run]\nbranch = true\nsource = ["lib"]\n')
+    lib.write("lib/unused.py", "def never(x):\n    return x\n")
+    scan(lib)
+    lib.write("lib/unused.py", "def never(x):\n    if x:\n        return 1\n    return x\n")
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 0 of 4 tests"]
+    assert read_stats[-1].n_reused == 3  # not lib/unused.py, whose source changed
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_a_kept_read_that_is_unreadable_or_not_the_bases_is_not_used(
+    lib: Project, read_stats: list
+) -> None:
+    scan(lib)
+    kept = lib.db.parent / "affected" / "python"
+    (results,) = kept.glob("base.results.*.json")
+    results.write_text("{not json")
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+    first = scan(lib, affected=True)
+    assert read_stats[-1].n_reused == 0
+    assert_same_as_full(lib, first.snapshot_id)
+    # One kept for another snapshot (a crash between the data and the manifest) is not used.
+    (results,) = kept.glob("base.results.*.json")
+    results.rename(kept / "base.results.1.json")
+    lib.write("lib/words.py", WORDS)
+    second = scan(lib, affected=True)
+    assert second.notes == ["incremental: 2 of 4 tests"]
+    assert read_stats[-1].n_reused == 0
+    assert_same_as_full(lib, second.snapshot_id)

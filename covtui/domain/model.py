@@ -111,6 +111,10 @@ class CoverageReport:
     #: coverage.py data: what its exclusions leave out of these files, counted by the read's
     #: worker when asked (`record.count_exclusions` uses it instead of a census of its own).
     exclusions: ExclusionCensus | None = field(default=None, repr=False, compare=False)
+    #: coverage.py data: each Python file's source and analysis settings, as the read's
+    #: analysis cache keys them (what an affected rescan's read checks before it reuses a
+    #: file's last result).
+    source_keys: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def numbers(self) -> Numbers:

@@ -56,17 +56,18 @@ def read_coverage(
     leave_out: Sequence[Path] = (),
     census: bool = False,
     generated: GeneratedConfig | None = None,
+    reuse: tuple[frozenset[str], str] | None = None,
 ) -> CoverageReport:
     """Read one coverage report, or several coverage.py data files combined.
 
     `root` is the project directory: paths inside it are stored relative to it.
     `cache_dir` holds the static-analysis cache for coverage.py data (None: no cache).
     Files under a `leave_out` folder are not reported, as if never measured.
-    `census` and `generated`: as `start_reading()`'s.
+    `census`, `generated` and `reuse`: as `start_reading()`'s.
     """
     return start_reading(
         paths, fmt, root=root, cache_dir=cache_dir, leave_out=leave_out, census=census,
-        generated=generated,
+        generated=generated, reuse=reuse,
     )()
 
 
@@ -80,6 +81,7 @@ def start_reading(
     merge: bool = False,
     census: bool = False,
     generated: GeneratedConfig | None = None,
+    reuse: tuple[frozenset[str], str] | None = None,
 ) -> Callable[[], CoverageReport]:
     """`read_coverage()` begun: coverage.py data starts reading in its worker process now, so
     the caller can get on with its own start-up; the function returned waits for the report.
@@ -88,6 +90,9 @@ def start_reading(
     `census`: coverage.py data's read counts what its exclusions leave out of the report's
     files too, in its worker (the report's `exclusions`, which a snapshot records), and with
     `generated` which of them those rules call generated (from the bytes the read hashed).
+    `reuse`: coverage.py data only: (the data names whose lines, arcs or contexts may differ
+    from the last read's, where that read's results were kept): every other file whose
+    source is unchanged is taken from there (an affected rescan's merged data).
     """
     if not paths:
         raise InputError("(no files)", "nothing to read")
@@ -104,6 +109,7 @@ def start_reading(
         pending = start_coverage_read(
             [Path(os.path.abspath(p)) for p in paths], root=Path(os.path.abspath(root)),
             cache_dir=cache_dir, leave_out=leave_out, census=census, generated=generated,
+            reuse=reuse,
         )
         return _PendingCoverage(paths[0], pending)
     if len(paths) > 1 and merge and kind in ("lcov", "cobertura"):

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import json
 import os
 import sqlite3
 import sys
@@ -47,7 +48,12 @@ from covtui.coverage_compat import (
     join_regex,
     prep_patterns,
 )
-from covtui.domain.codec import decode_file_result, encode_file_result, with_encoded_files
+from covtui.domain.codec import (
+    decode_file_result,
+    decode_line_tests,
+    encode_file_result,
+    with_encoded_files,
+)
 from covtui.domain.contexts import LineTests, has_tests
 from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.domain.numbers import Numbers
@@ -109,6 +115,7 @@ def _read_in_worker(
     leave_out: Sequence[Path] = (),
     census: bool = False,
     generated: GeneratedConfig | None = None,
+    reuse: tuple[frozenset[str], str] | None = None,
 ) -> tuple:
     """The worker's side: ("ok", report, encoded, stats) or ("error", path, problem). The
     report's files travel as text in `encoded` when it is not None (see `read_encoded`);
@@ -122,7 +129,9 @@ def _read_in_worker(
     sources: dict[str, bytes] = {}
     with compat.realpaths_remembered():  # this process only reads
         try:
-            report, encoded, stats = read_encoded(paths, root, cache_dir, leave_out, sources)
+            report, encoded, stats = read_encoded(
+                paths, root, cache_dir, leave_out, sources, reuse=reuse
+            )
         except InputError as exc:
             return ("error", exc.path, exc.problem)
         if census:
@@ -146,13 +155,16 @@ def _read_here(
 
 def read_encoded(
     paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
-    sources: dict[str, bytes] | None = None,
+    sources: dict[str, bytes] | None = None, reuse: tuple[frozenset[str], str] | None = None,
 ) -> tuple[CoverageReport, list[tuple[str, str]] | None, ReadStats]:
     """`_read_here()` with the fast path's files left as text: (report without its files,
     [(path, `encode_file_result()` text)], stats); the public API's report keeps its files
     (encoded None). A finished result from the cache is handed on as it is stored. The
     fast path fills `sources` with the bytes it read of each Python file inside `root`
-    (really inside: coverage.py's file names are resolved), by report path."""
+    (really inside: coverage.py's file names are resolved), by report path.
+    `reuse`: (the data names whose data may differ from the last read's, the file where that
+    read's results are kept): every other file whose source is unchanged is taken from there
+    (`kept_results`), not analysed and queried again."""
     for path in paths:
         _check_data_file(path)
     if compat.FAST_READER_PROBLEM is not None:
@@ -162,11 +174,11 @@ def read_encoded(
             ReadStats(public_api=compat.FAST_READER_PROBLEM),
         )
     if compat.HAS_READ_ONLY:
-        return _read_fast(paths, root, cache_dir, leave_out, sources)
+        return _read_fast(paths, root, cache_dir, leave_out, sources, reuse)
     with tempfile.TemporaryDirectory(prefix="covtui-data-") as tmp:
         copies = compat.private_copies(paths, Path(tmp))
         try:
-            return _read_fast(copies, root, cache_dir, leave_out, sources)
+            return _read_fast(copies, root, cache_dir, leave_out, sources, reuse)
         except InputError as exc:
             original = dict(zip(map(str, copies), map(str, paths), strict=True))
             raise InputError(original.get(exc.path, exc.path), exc.problem) from None
@@ -317,6 +329,9 @@ class _Item:
     raw: bytes | None = None
     key: str | None = None
     result_key: str | None = None
+    #: (result text, line-tests blob) of the last read, when neither the file nor its data
+    #: changed since (`Reuse`).
+    reused: tuple[str, bytes | None] | None = None
 
 
 def _globs(folders: Sequence[Path]) -> list[str]:
@@ -431,7 +446,7 @@ def _file_coverage(
 
 def _read_fast(
     paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
-    sources: dict[str, bytes] | None = None,
+    sources: dict[str, bytes] | None = None, reuse: tuple[frozenset[str], str] | None = None,
 ) -> tuple[CoverageReport, list[tuple[str, str]], ReadStats]:
     """Read through coverage.py's reporting internals, with the analysis cache."""
     started = time.perf_counter()
@@ -441,7 +456,8 @@ def _read_fast(
         try:
             has_branches = data.has_arcs()
             with compat.keep_db_open(data):
-                encoded = _analyse_all(cov, data, items, paths, root, cache_dir, stats)
+                kept = _kept_for(cov, reuse)
+                encoded = _analyse_all(cov, data, items, paths, root, cache_dir, stats, kept)
                 line_tests = _line_tests(data, items, encoded, root)
             if sources is not None:
                 inside = os.path.realpath(root)
@@ -460,8 +476,36 @@ def _read_fast(
         # Without `source`, coverage.py only knows files some test imported.
         measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
         line_tests=line_tests,
+        source_keys={relative_path(i.json_name, root): i.key for i in items if i.key is not None},
     )
     return report, encoded, stats
+
+
+def _kept_for(cov: Coverage, reuse: tuple[frozenset[str], str] | None):
+    """(untouched data names' test: a function, the last read's results by path) to reuse, or
+    None: nothing to reuse, or `[paths]` remapping (the data's names are not the merge's)."""
+    if reuse is None or cov.config.paths:
+        return None
+    touched, results = reuse
+    kept = kept_results(Path(results))
+    if not kept:
+        return None
+    return touched, kept
+
+
+def kept_results(path: Path) -> dict[str, tuple[str, str, bytes | None]]:
+    """A read's results kept by `keep_results`: path → (source key, result text, line-tests
+    blob or None); {} when there are none or they can't be read."""
+    import base64
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            p: (key, text, base64.b64decode(blob) if blob is not None else None)
+            for p, (key, text, blob) in doc["files"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _line_tests(
@@ -477,6 +521,11 @@ def _line_tests(
         f = decode_file_result(text, path)
         item = by_path.get(f.path)
         if item is None:
+            continue
+        if item.reused is not None and item.reused[1] is not None:
+            raw = item.raw or b""
+            content = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
+            out[f.path] = decode_line_tests(item.reused[1], content)
             continue
         missing = set(f.missing_lines)
         executed = [n for n in f.statements if n not in missing]
@@ -529,9 +578,11 @@ def _analyse_all(
     root: Path,
     cache_dir: Path | None,
     stats: ReadStats,
+    kept: tuple[frozenset[str], dict] | None = None,
 ) -> list[tuple[str, str]]:
     """Analyse every file: cached ones from the cache, the rest parsed and then cached.
-    Each file's result as (path, `encode_file_result()` text), in coverage.py's order."""
+    Each file's result as (path, `encode_file_result()` text), in coverage.py's order.
+    `kept`: the last read's results, taken for files whose source and data are unchanged."""
     config = cov.config
     has_arcs = data.has_arcs()
     exclude = compat.exclude_regex(cov)
@@ -550,10 +601,19 @@ def _analyse_all(
             except OSError:
                 item.raw = None  # coverage.py reports it below, as it would
 
+    if kept is not None:
+        touched, last = kept
+        for item in items:
+            previous = last.get(relative_path(item.json_name, root))
+            if (
+                item.key is not None and previous is not None and previous[0] == item.key
+                and item.data_name not in touched
+            ):
+                item.reused = (previous[1], previous[2])
     cache = ac.AnalysisCache(cache_dir)
     done: dict[str, str] = {}  # result key -> result served from the cache (as stored)
     try:
-        keyed = [i for i in items if i.key is not None]
+        keyed = [i for i in items if i.key is not None and i.reused is None]
         arcs = (
             compat.arc_texts_of_files(data, [i.data_name for i in keyed])
             if has_arcs and cache_dir is not None else None
@@ -624,6 +684,10 @@ def _report_files(
     files: list[tuple[str, str]] = []
     results: dict[str, str] = {}
     for item in items:
+        if item.reused is not None:
+            stats.n_reused += 1
+            files.append((relative_path(item.json_name, root), item.reused[0]))
+            continue
         if item.result_key in done:
             stats.n_cached += 1
             stats.n_results += 1

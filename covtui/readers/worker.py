@@ -47,6 +47,7 @@ class ReadStats:
     n_results: int = 0  # finished results from the cache: same source, same measured data
     n_parsed: int = 0
     n_uncached: int = 0  # analysed by coverage.py directly (plugins, unreadable sources)
+    n_reused: int = 0  # the last read's result: the same source and the same data (`reuse`)
     used_pool: bool = False
     cache_rebuilt: bool = False
     public_api: str | None = None  # why the public API read the data (slower), if it did
@@ -260,13 +261,13 @@ class PendingRead:
 
 def start_coverage_read(
     paths: list[Path], *, root: Path, cache_dir: Path | None, leave_out: Sequence[Path] = (),
-    census: bool = False, generated: Any = None,
+    census: bool = False, generated: Any = None, reuse: Any = None,
 ) -> PendingCoverageRead:
     """Start `coverage_data`'s read of `paths` (absolute) in its worker now. `census`: the
     worker then counts what the exclusions leave out of the report's files too (the
     report's `exclusions`), and with `generated` (a `GeneratedConfig`) finds the generated
-    files among them."""
-    return PendingCoverageRead(paths, root, cache_dir, leave_out, census, generated)
+    files among them. `reuse`: as `coverage_data.read_encoded`'s."""
+    return PendingCoverageRead(paths, root, cache_dir, leave_out, census, generated, reuse)
 
 
 class PendingCoverageRead:
@@ -274,13 +275,13 @@ class PendingCoverageRead:
 
     def __init__(
         self, paths: list[Path], root: Path, cache_dir: Path | None, leave_out: Sequence[Path],
-        census: bool = False, generated: Any = None,
+        census: bool = False, generated: Any = None, reuse: Any = None,
     ) -> None:
         # Named, not imported: importing coverage_data would import coverage.py here.
         reader = COVERAGE_READER
         self._read = PendingRead(
             f"{reader}:_read_in_worker", paths, root, cache_dir, dict(os.environ),
-            list(sys.path), tuple(leave_out), census, generated, preload=reader,
+            list(sys.path), tuple(leave_out), census, generated, reuse, preload=reader,
         )
         self._known: Any = None
 

@@ -220,22 +220,63 @@ def load_base(folder: Path) -> tuple[Base | None, str]:
         return None, f"{manifest}: not readable ({exc})"
 
 
-def save_base(folder: Path, base: Base | None, data: Path | None, why_not: str = "") -> None:
+def save_base(
+    folder: Path, base: Base | None, data: Path | None, why_not: str = "",
+    results: bytes | None = None,
+) -> None:
     """Keep `data` and `base` (each replaced atomically; the manifest last, so a crash
     between leaves a manifest naming a snapshot the data may not match: the next scan then
-    checks the snapshot id and falls back)."""
+    checks the snapshot id and falls back), and the read of `data` (`results`), named by the
+    snapshot, so that only the manifest's is ever reused."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "base.json"
     if base is None or data is None:
         _write_atomic(manifest, json.dumps({"unusable": why_not}).encode())
+        _drop_results(folder, keep=None)
         return
     target = folder / "base.coverage"
     partial = folder / "base.coverage.tmp"
     shutil.copyfile(data, partial)
     os.replace(partial, target)
+    kept = _results_file(folder, base.snapshot_id)
+    if results is not None:
+        _write_atomic(kept, results)
     # Its fields as they are (plain dicts and lists): `asdict()`'s deep copy took 2 ms.
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
     _write_atomic(manifest, json.dumps({"base": fields}).encode())
+    _drop_results(folder, keep=kept if results is not None else None)
+
+
+def _results_file(folder: Path, snapshot_id: int) -> Path:
+    return folder / f"base.results.{snapshot_id}.json"
+
+
+def _drop_results(folder: Path, keep: Path | None) -> None:
+    for old in folder.glob("base.results.*.json"):
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+def _encoded_results(report) -> bytes | None:
+    """A read's results to keep beside its data (`coverage_data.kept_results` reads them):
+    each Python file's source key, result text and line-tests blob."""
+    if report is None or report.source_keys is None:
+        return None
+    import base64
+
+    from covtui.domain.codec import encode_file_result, encode_line_tests
+
+    line_tests = report.line_tests or {}
+    files = {}
+    for f in report.files:
+        key = report.source_keys.get(f.path)
+        if key is None:
+            continue
+        tests = line_tests.get(f.path)
+        blob = base64.b64encode(encode_line_tests(tests)).decode() if tests is not None else None
+        files[f.path] = [key, encode_file_result(f), blob]
+    return json.dumps({"files": files}).encode()
 
 
 def _write_selection(path: Path, selection: dict) -> None:
@@ -388,11 +429,12 @@ def collection_lines_lost(
 def merge_data(
     base: Path, run: list[Path], out: Path, replaced: set[str],
     collected: frozenset[str] | None = None,
-) -> None:
+) -> set[str]:
     """Write to `out` the base data without the `replaced` tests' contexts and the contexts of
     the collections measured again (`collected`: those modules'; None: every module's and the
     import context), combined with the rerun's data files (as `coverage combine` would, no
-    aliases)."""
+    aliases). Returns the data's names of the files whose lines, arcs or contexts may differ
+    from the base's: those the removed contexts ran and those the rerun measured."""
     from coverage import CoverageData
 
     partial = out.with_name(out.name + ".merging")
@@ -405,6 +447,14 @@ def merge_data(
         ]
         con.execute("CREATE TEMP TABLE gone (id INTEGER PRIMARY KEY)")
         con.executemany("INSERT INTO gone (id) VALUES (?)", [(i,) for i in gone])
+        base_files = {path for (path,) in con.execute("SELECT path FROM file")}
+        touched = {
+            path for (path,) in con.execute(
+                "SELECT f.path FROM file f WHERE f.id IN (SELECT file_id FROM line_bits "
+                "WHERE context_id IN (SELECT id FROM gone) UNION SELECT file_id FROM arc "
+                "WHERE context_id IN (SELECT id FROM gone))"
+            )
+        }
         for table in ("line_bits", "arc"):
             con.execute(f"DELETE FROM {table} WHERE context_id IN (SELECT id FROM gone)")
         con.execute("DELETE FROM context WHERE id IN (SELECT id FROM gone)")
@@ -420,10 +470,29 @@ def merge_data(
     for path in run:
         other = CoverageData(basename=str(path))
         other.read()
+        touched.update(_files_with_data(path))
         merged.update(other)
     merged.write()
+    # And the files that came or went (coverage.py lists the files of `source` it never
+    # ran, with no data, and the merge drops those of the base).
+    touched.update(base_files ^ set(merged.measured_files()))
     del merged
     os.replace(partial, out)
+    return touched
+
+
+def _files_with_data(path: Path) -> set[str]:
+    """The data names of the files with a line or an arc in a data file."""
+    con = _connect(path)
+    try:
+        return {
+            name for (name,) in con.execute(
+                "SELECT path FROM file WHERE id IN "
+                "(SELECT file_id FROM line_bits UNION SELECT file_id FROM arc)"
+            )
+        }
+    finally:
+        con.close()
 
 
 # -- one source's incremental scan -----------------------------------------------------------
@@ -454,6 +523,8 @@ class Keeper:
         self._new_base: Base | None = None
         self._data: Path | None = None
         self._why_not = ""
+        self._touched: set[str] | None = None  # data names the merge may have changed
+        self._report = None  # the read of `_data`, kept with it
         #: Whether this source keeps per-test data (pytest under coverage with contexts).
         self.keeps = True
         #: Why the incremental run can't be merged (it then runs in full); "" when it can.
@@ -529,6 +600,8 @@ class Keeper:
         self._new_base = None
         self._data = None
         self._why_not = ""
+        self._touched = None
+        self._report = None
         self.note = f"full scan: {why}"
 
     def select_env(self, work: Path) -> dict[str, str]:
@@ -614,8 +687,23 @@ class Keeper:
         out.parent.mkdir(exist_ok=True)
         selective = self.collection is not None and self.collection.modules is not None
         collected = frozenset(self.run_collected or ()) if selective else None
-        merge_data(self.folder / "base.coverage", run, out, self.selection.replaced, collected)
+        self._touched = merge_data(
+            self.folder / "base.coverage", run, out, self.selection.replaced, collected
+        )
         return out
+
+    def reuse(self) -> tuple[frozenset[str], str] | None:
+        """For the read of the merged data: the files it may find changed, and where the base's
+        read is kept (its results for every other file whose source is unchanged are taken
+        as they are); None when there is nothing to reuse."""
+        if self._touched is None or self.base is None:
+            return None
+        kept = _results_file(self.folder, self.base.snapshot_id)
+        return (frozenset(self._touched), str(kept)) if kept.is_file() else None
+
+    def results_to_keep(self, report) -> None:
+        """The read of the data to keep: its results are kept with it (`reuse`)."""
+        self._report = report
 
     def collection_note(self) -> str:
         """How the incremental run collected: "" when only the modules it needed, else why
@@ -728,4 +816,4 @@ class Keeper:
                 entry = _entry(key, key, base.files)
                 if entry is not None:
                     base.files[key] = entry
-        save_base(self.folder, base, self._data)
+        save_base(self.folder, base, self._data, results=_encoded_results(self._report))

@@ -434,9 +434,14 @@ async def _run_source(
             # The exclusions census in the same worker: the snapshot records it without a
             # worker of its own (record.count_exclusions).
             census=True, generated=config.generated if config.generated.leave_out else None,
+            # Merged data: the files neither the rerun nor the dropped tests touched, as read
+            # last time (unless their source changed).
+            reuse=keeper.reuse() if incremental else None,
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
+    if keeper is not None and keeper.keeps:
+        keeper.results_to_keep(report)
     outcomes = await asyncio.to_thread(_read_outcomes, plan.outcomes, started)
     if keeper is not None and keeper.keeps:
         outcomes, merged = await asyncio.to_thread(keeper.kept_tests, outcomes, plan.junit)
