@@ -167,3 +167,13 @@ async def test_a_warm_run_is_timed_from_its_start_less_its_wait_at_the_gate(
     assert warm.poll() is not None  # it ran the scan
     wall_s = outcome.draft.sources[0].run.wall_s
     assert 1.0 <= wall_s < 4.0, wall_s
+
+
+def test_a_stray_gate_variable_does_not_hold_a_scans_tests(project: Project) -> None:
+    env = {**clean_env(), early.GATE_ENV: "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "covtui", "scan"], cwd=project.root, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "snapshot #1 stored (ok)" in proc.stdout

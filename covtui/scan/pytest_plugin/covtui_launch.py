@@ -17,6 +17,7 @@ the seconds it waited.
 """
 
 import os
+import stat
 import sys
 
 GATE_ENV = "COVTUI_LAUNCH_GATE"
@@ -50,7 +51,7 @@ def main() -> None:
     )
     from coverage.cmdline import main as coverage_main
 
-    if gated:
+    if gated and stat.S_ISFIFO(os.fstat(0).st_mode):  # covtui's pipe, not a stray variable
         _wait_at_gate(int(gated) if gated.isdigit() else None)
     sys.exit(coverage_main(args))
 
