@@ -13,8 +13,9 @@ files in `skip` are not collected at all (an incremental scan keeps their collec
 coverage from the last run). Standard library, pytest and coverage.py
 only: it runs inside the project's test process, measured.
 
-Under covtui's launcher (covtui_launch), which imports pytest before coverage.py starts, it
-first checks that coverage.py would have measured none of what that import ran.
+Under covtui's launcher (covtui_launch), which imports pytest before coverage.py starts and
+pauses the measurement until pytest loads the first conftest, it first checks that
+coverage.py would have measured none of what ran unmeasured.
 
 PYTEST_DONT_REWRITE: it has no assert to rewrite (and the launcher may import it first).
 """
@@ -192,16 +193,39 @@ class _Select:
             items[:] = kept
 
 
-#: What covtui's launcher imported before coverage.py started (covtui_launch), the plain
-#: command to start over with and its environment; None without the launcher.
-_launch: tuple[dict, list[str], dict[str, str]] | None = None
+#: Under covtui's launcher (covtui_launch): the modules loaded before it imported pytest,
+#: the plain command to start over with and its environment; None without the launcher.
+_launch: tuple[frozenset[str], list[str], dict[str, str]] | None = None
+#: The measurement the launcher started paused (`pause_until_conftests`), until the hook below.
+_paused = None
 
 
-def launched(imported: dict, plain: list[str], environ: dict[str, str]) -> None:
-    """Called by covtui's launcher: the modules it imported before coverage.py started,
-    and the plain `python -m coverage ...` command that imports them measured."""
+def launched(before: frozenset[str], plain: list[str], environ: dict[str, str]) -> None:
+    """Called by covtui's launcher: the modules loaded before it imported pytest (every
+    other one, up to the first conftest, was imported unmeasured), and the plain `python -m
+    coverage ...` command that imports them measured."""
     global _launch
-    _launch = (imported, plain, environ)
+    _launch = (before, plain, environ)
+
+
+def pause_until_conftests(cov) -> bool:
+    """Pause `cov`, just started by `coverage run`, until pytest is about to load the first
+    conftest (`pytest_load_initial_conftests` below): pytest's start-up (its plugins, its
+    ini file, its options) then runs untraced, about 20 ms sooner. The hook checks, as for
+    the launcher's imports, that coverage.py would have measured nothing that ran meanwhile.
+    Only with coverage.py's C or Python tracer and plain threads (the pause is the
+    collector's own, as `Coverage.stop()` uses it); False: measuring from the start."""
+    global _paused
+    collector = getattr(cov, "_collector", None)
+    if (
+        collector is None or not hasattr(collector, "pause") or not hasattr(collector, "resume")
+        or collector.tracer_name() not in ("CTracer", "PyTracer")
+        or set(cov.config.concurrency) - {"thread"}
+    ):
+        return False
+    collector.pause()
+    _paused = cov
+    return True
 
 
 class _Frame:
@@ -239,17 +263,22 @@ def measured_early(cov, imported: dict) -> list[str]:
 def pytest_load_initial_conftests(early_config, parser, args):
     # Before the first conftest and before pytest captures the output: a start over
     # here has run nothing of the project's.
+    global _paused
     if _launch is not None:
         import threading
 
         import coverage
 
-        cov = coverage.Coverage.current()
-        imported, plain, environ = _launch
+        before, plain, environ = _launch
+        cov = _paused or coverage.Coverage.current()
+        imported = {name: sys.modules[name] for name in set(sys.modules) - before if name in sys.modules}
         if cov is not None and (threading.active_count() > 1 or measured_early(cov, imported)):
             sys.stdout.flush()
             sys.stderr.flush()
             os.execve(plain[0], plain, environ)
+        if _paused is not None:
+            _paused, cov = None, _paused
+            cov._collector.resume()
     yield
 
 

@@ -2,11 +2,14 @@
 starts measuring: `python covtui_launch.py run --branch ... -m pytest ...`.
 
 Imported untraced, pytest and its built-in plugins take about 20 ms less of every scan's
-start (coverage.py's tracer sees every call while they load). That changes no figure as long
-as coverage.py would measure none of the files that import ran: covtui's plugin asks
-coverage.py, once measuring, about each of them (`covtui_contexts.check_launch`), and when
-one would be measured (a project that measures pytest or pluggy), this process starts over as
-the plain `python -m coverage ARGS` before any test runs. Standard library, pytest and
+start (coverage.py's tracer sees every call while they load); coverage.py, once started,
+pauses until pytest is about to load the first conftest, so that pytest's own start-up
+(plugins, ini file, options) runs untraced too, about 20 ms more. That changes no figure as
+long as coverage.py would measure nothing that ran meanwhile: covtui's plugin asks
+coverage.py, at that first conftest, about every module imported since this started
+(`covtui_contexts.measured_early`), and when one would be measured (a project that measures
+pytest or pluggy, or its own pytest plugin), or a thread was started, this process starts
+over as the plain `python -m coverage ARGS` before any of the project's code runs. Standard library, pytest and
 coverage.py only, like the plugin: it runs inside the project's test process.
 
 With $COVTUI_LAUNCH_GATE set (a warm start: covtui.scan.early.prestart), it then waits for
@@ -45,11 +48,19 @@ def main() -> None:
     import covtui_contexts
 
     covtui_contexts.launched(
-        {name: sys.modules[name] for name in set(sys.modules) - before if name in sys.modules},
-        [sys.executable, "-m", "coverage", *args],
-        environ,
+        frozenset(before), [sys.executable, "-m", "coverage", *args], environ
     )
+    import coverage
     from coverage.cmdline import main as coverage_main
+
+    start = coverage.Coverage.start
+
+    def start_paused(cov) -> None:  # `coverage run` starts measuring once, then runs pytest
+        coverage.Coverage.start = start
+        start(cov)
+        covtui_contexts.pause_until_conftests(cov)
+
+    coverage.Coverage.start = start_paused
 
     if gated and stat.S_ISFIFO(os.fstat(0).st_mode):  # covtui's pipe, not a stray variable
         _wait_at_gate(int(gated) if gated.isdigit() else None)
