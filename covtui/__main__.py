@@ -22,6 +22,10 @@ def main() -> None:
 
     collector.for_batch_work()  # from the first import on (the dashboard sets its own)
     tests = _scans(sys.argv[1:])
+    if tests:
+        from covtui.scan import forked
+
+        forked.fork_ahead()  # the tests: in the forked child, this runs them and ends it
     # A scan reads the tests' data when they end: its reader waits from now on too.
     early = tests or _reads_coverage_data(sys.argv[1:])
     try:
@@ -133,6 +137,9 @@ def run() -> NoReturn:
     try:
         main()
     except SystemExit as exc:
+        forked = sys.modules.get("covtui.scan.forked")
+        if forked is not None and isinstance(exc, forked.TestsExit):
+            raise  # the forked tests end as Python ends, every step of it
         _exit(exc.code)
     except KeyboardInterrupt:  # before the command line handles it: said alike, no traceback
         print("covtui: interrupted", file=sys.stderr)

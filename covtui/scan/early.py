@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from covtui.scan import forked
 from covtui.scan.lock import ScanLock
 
 
@@ -53,14 +54,17 @@ def start() -> None:
     pytest under coverage.py with per-test contexts. Nothing (and no error: the scan
     reports it) when the config, the lock or the start fails."""
     global _started
+    child = forked.take()  # forked by the entry point, waiting for its command
     discard()
     try:
-        _started = _start()
+        _started = _start(child)
     except Exception:  # noqa: BLE001 - the scan itself runs into it again, and says so
         _started = None
+    finally:
+        forked.drop(child)  # if it was not given the command
 
 
-def _start() -> Started | None:
+def _start(child) -> Started | None:
     from covtui.config import load_config
     from covtui.scan.plan import fresh_folder
 
@@ -72,11 +76,31 @@ def _start() -> Started | None:
     lock.acquire()
     try:
         fresh_folder(first[1].work_dir)
-        started = _popen(config, *first, gated=False)
+        started = _send(config, *first, child) if child is not None else None
+        if started is None:
+            started = _popen(config, *first, gated=False)
     except BaseException:
         lock.release()
         raise
     started.lock = lock
+    return started
+
+
+def _send(config, source, plan, child) -> Started | None:
+    """Give the forked tests their command; None if they are gone."""
+    from covtui.scan.plan import command_env
+
+    env = command_env(source, plan)
+    environ = dict(os.environ)
+    process = forked.send(child, plan.argv, {**environ, **env}, str(config.root))
+    if process is None:
+        return None
+    # Timed from the fork, less the wait for the command (`waited`), as warm tests are.
+    started = Started(
+        source.name, plan.argv, env, environ, config.root, process, child.forked,
+        child.forked_perf, None, child.waited,
+    )
+    child.waited = -1
     return started
 
 
@@ -158,10 +182,12 @@ def take(source: str, argv: list[str], env: dict[str, str], cwd: Path) -> Starte
 
 def discard() -> None:
     """End the tests started here if no scan took them (they have run nothing yet), and
-    release the lock if the scan did not take it either."""
+    release the lock if the scan did not take it either; and the forked tests that were
+    never given a command."""
     global _started
     left, _started = _started, None
     end(left)
+    forked.drop()
 
 
 def end(left: Started | None) -> None:

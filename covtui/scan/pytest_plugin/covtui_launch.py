@@ -35,6 +35,16 @@ def main() -> None:
         # it): so that the same pytest is found.
         sys.path[0] = os.getcwd()
     before = set(sys.modules)
+    load()
+    launched(frozenset(before), args, environ)
+    if gated and stat.S_ISFIFO(os.fstat(0).st_mode):  # covtui's pipe, not a stray variable
+        _wait_at_gate(int(gated) if gated.isdigit() else None)
+    sys.exit(run(args))
+
+
+def load() -> None:
+    """Import pytest, its built-in plugins, covtui's plugin and coverage.py's command line:
+    all a run needs before the project's own code."""
     import importlib
 
     import pytest  # noqa: F401
@@ -45,12 +55,23 @@ def main() -> None:
             importlib.import_module(f"_pytest.{name}")
         except ImportError:
             pass  # imported (and reported) by pytest itself, measured, if it is needed
+    import coverage.cmdline  # noqa: F401
+    import covtui_contexts  # noqa: F401
+
+
+def launched(before: frozenset[str], args: list[str], environ: dict[str, str]) -> None:
+    """Tell covtui's plugin what was loaded before this (`before`: every other module was
+    imported unmeasured) and how to start over plainly: `python -m coverage ARGS` in
+    `environ`."""
     import covtui_contexts
 
-    covtui_contexts.launched(
-        frozenset(before), [sys.executable, "-m", "coverage", *args], environ
-    )
+    covtui_contexts.launched(before, [sys.executable, "-m", "coverage", *args], environ)
+
+
+def run(args: list[str]) -> int:
+    """`coverage run ARGS`, its measurement paused until pytest's first conftest; its status."""
     import coverage
+    import covtui_contexts
     from coverage.cmdline import main as coverage_main
 
     start = coverage.Coverage.start
@@ -61,10 +82,7 @@ def main() -> None:
         covtui_contexts.pause_until_conftests(cov)
 
     coverage.Coverage.start = start_paused
-
-    if gated and stat.S_ISFIFO(os.fstat(0).st_mode):  # covtui's pipe, not a stray variable
-        _wait_at_gate(int(gated) if gated.isdigit() else None)
-    sys.exit(coverage_main(args))
+    return coverage_main(args)
 
 
 def _wait_at_gate(tell: int | None) -> None:
