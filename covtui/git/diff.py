@@ -11,6 +11,7 @@ from pathlib import Path
 from covtui.domain.model import ChangedLines
 
 MAIN_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+_MAIN_REFS = tuple(f"refs/remotes/{b}" if b.startswith("origin/") else f"refs/heads/{b}" for b in MAIN_BRANCHES)
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -29,20 +30,25 @@ async def _git(root: Path, *args: str) -> bytes | None:
 async def changed_lines(root: Path, base_ref: str | None = None) -> ChangedLines | None:
     """Lines changed in the work tree since `base_ref` (default: merge base with main);
     None when `root` is not in a git work tree or the ref does not exist."""
-    if await _git(root, "rev-parse", "--is-inside-work-tree") is None:
-        return None
-    refs = [base_ref] if base_ref else list(MAIN_BRANCHES)
-    for ref in refs:
-        if await _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is not None:
-            break
+    if base_ref:
+        ref = base_ref
     else:
-        return None
-    merge_base = await _git(root, "merge-base", "HEAD", ref)
+        # Which of the main branches exist, in one git (outside a work tree: none).
+        listed = await _git(root, "for-each-ref", "--format=%(refname)", *_MAIN_REFS)
+        if listed is None:
+            return None
+        present = set(listed.decode(errors="replace").split())
+        ref = next((name for name, full in zip(MAIN_BRANCHES, _MAIN_REFS) if full in present), None)
+        if ref is None:
+            return None
+    merge_base = await _git(root, "merge-base", "HEAD", f"{ref}^{{commit}}")
     if merge_base is None:
         return None
     base = merge_base.decode().strip()
-    diff = await _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base, "--")
-    untracked = await _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    diff, untracked = await asyncio.gather(
+        _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base, "--"),
+        _git(root, "ls-files", "--others", "--exclude-standard", "-z"),
+    )
     if diff is None:
         return None
     lines: dict[str, frozenset[int] | None] = {}
