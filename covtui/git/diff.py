@@ -38,7 +38,7 @@ async def changed_lines(root: Path, base_ref: str | None = None) -> ChangedLines
         if listed is None:
             return None
         present = set(listed.decode(errors="replace").split())
-        ref = next((name for name, full in zip(MAIN_BRANCHES, _MAIN_REFS) if full in present), None)
+        ref = next((name for name, full in zip(MAIN_BRANCHES, _MAIN_REFS, strict=True) if full in present), None)
         if ref is None:
             return None
     merge_base = await _git(root, "merge-base", "HEAD", f"{ref}^{{commit}}")
