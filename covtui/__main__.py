@@ -18,6 +18,12 @@ _GROUP_OPTIONS = ("--db", "--project")
 
 
 def main() -> None:
+    import os
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # every path covtui (and coverage.py's import) resolves needs it
+        sys.exit("covtui: the current directory no longer exists (deleted or moved): cd into the project again")
     from covtui import collector
 
     collector.for_batch_work()  # from the first import on (the dashboard sets its own)

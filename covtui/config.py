@@ -344,7 +344,12 @@ class Config:
 
 def load_config(project: Path | None = None) -> Config:
     """Read the config for the project at `project` (default: the current directory)."""
-    root = (project or Path.cwd()).resolve()
+    try:
+        root = (project or Path.cwd()).resolve()
+    except FileNotFoundError:
+        raise ConfigError(
+            "the current directory no longer exists (deleted or moved): cd into the project again"
+        ) from None
     override = os.environ.get(CONFIG_ENV)
     candidates = [Path(override)] if override else [root / "covtui.toml", root / "pyproject.toml"]
     for path in candidates:

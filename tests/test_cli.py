@@ -439,3 +439,18 @@ def test_status_says_how_far_through_the_phase_in_words(project) -> None:
     out = project.covtui("status", check=True).stdout
     assert "progress to" not in out
     assert re.search(r": \d+\.\d% of the way from \d+% to \d+%", out)
+
+
+@pytest.mark.parametrize("command", [["scan"], ["status"]])
+def test_a_deleted_working_directory_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.run(
+        ["sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh", str(gone),
+         sys.executable, "-m", "covtui", *command],
+        env=clean_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "current directory" in lines[0], proc.stderr
