@@ -79,15 +79,21 @@ def fork_ahead() -> None:
     """Fork the scan's tests now, where they can be forked (see the module's docstring); in
     the child, this runs them and ends with `TestsExit`."""
     global _child
-    if not _can_fork():
+    fds: list[int] = []
+    try:
+        if not _can_fork():
+            return
+        for _ in range(3):
+            fds.extend(os.pipe())
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # else the child has a copy of what is buffered
+        forked, forked_perf = time.time(), time.perf_counter()
+        pid = os.fork()
+    except Exception:  # noqa: BLE001 - no fork (no cwd, no descriptors): the scan starts them
+        for fd in fds:
+            os.close(fd)
         return
-    command_r, command_w = os.pipe()
-    out_r, out_w = os.pipe()
-    waited_r, waited_w = os.pipe()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # else the child has a copy of what is buffered
-    forked, forked_perf = time.time(), time.perf_counter()
-    pid = os.fork()
+    command_r, command_w, out_r, out_w, waited_r, waited_w = fds
     if pid == 0:
         _become_tests(command_r, out_w, waited_w, (command_w, out_r, waited_r))
     for fd in (command_r, out_w, waited_w):

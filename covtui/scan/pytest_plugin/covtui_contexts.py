@@ -246,8 +246,8 @@ def measured_early(cov, imported: dict) -> list[str]:
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not path.endswith((".py", ".pyc", ".pyw")):
             continue  # no Python code of its own was run (a built-in, an extension)
-        if os.path.dirname(os.path.realpath(path)) == here:
-            continue
+        if os.path.basename(path).startswith("covtui_") and os.path.dirname(os.path.realpath(path)) == here:
+            continue  # resolved only for ours: a realpath() per module took 5 ms
         if should_trace is None:
             files.append(path)
             continue
