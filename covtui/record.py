@@ -244,7 +244,7 @@ async def component_alerts(
 async def _per_test_history(store: Store, source: str, past) -> None:
     """The source's newest per-test coverage and its flaky scores, for flaky lines."""
     for snapshot_id in await store.line_test_snapshots():
-        tests = await store.line_tests(snapshot_id, source=source)
+        tests = await store.line_tests(snapshot_id, source=source, deferred=True)
         if not tests:
             continue
         snapshot = await store.snapshot(snapshot_id)

@@ -87,7 +87,14 @@ def decode_names(blob: bytes) -> frozenset[str]:
 
 def encode_line_tests(tests: LineTests) -> bytes:
     """A file's line → contexts as one blob: its context table, then each context's lines as
-    ranges (a test runs runs of lines), JSON, zlib. Equal data gives equal bytes."""
+    ranges (a test runs runs of lines), JSON, zlib. Equal data gives equal bytes. Encoded
+    once: a file read from a blob, or encoded before, gives that blob."""
+    if tests.blob is None:
+        tests.blob = _encode_line_tests(tests)
+    return tests.blob
+
+
+def _encode_line_tests(tests: LineTests) -> bytes:
     by_context: list[list[int]] = [[] for _ in tests.contexts]
     for line, indexes in tests.lines.items():
         for i in indexes:
@@ -102,12 +109,17 @@ def encode_line_tests(tests: LineTests) -> bytes:
 
 
 def decode_line_tests(blob: bytes, content: str | None = None) -> LineTests:
+    """A file's `encode_line_tests()` blob, decoded when its lines are first asked for."""
+    return LineTests.encoded(blob, content, _line_tests_parts)
+
+
+def _line_tests_parts(blob: bytes) -> tuple[tuple[str, ...], dict[int, tuple[int, ...]]]:
     contexts, ranges, executed = json.loads(zlib.decompress(blob))
     lines: dict[int, list[int]] = {n: [] for n in decode_lines(executed)}
     for i, text in enumerate(ranges):
         for line in decode_lines(text):
             lines[line].append(i)
-    return LineTests(tuple(contexts), {n: tuple(v) for n, v in sorted(lines.items())}, content)
+    return tuple(contexts), {n: tuple(v) for n, v in sorted(lines.items())}
 
 
 def encode_outcomes(outcomes: Mapping[str, str]) -> bytes:

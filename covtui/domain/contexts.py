@@ -12,8 +12,7 @@ Such a context is import, as the empty one is: no test ran the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 
 #: The phases of a test, as the suffix of its context name says.
 PHASES = ("setup", "run", "teardown")
@@ -48,17 +47,75 @@ def split_context(context: str) -> tuple[str, str]:
     return context, "run"
 
 
-@dataclass(frozen=True)
 class LineTests:
     """One file's executed lines and the contexts that executed each.
 
     `contexts` is the file's table of context names; `lines` maps a line to indexes into it.
     `content` is a digest of the file's source when it was measured (None: not known).
+    `blob` is its encoded form (`covtui.domain.codec`) when it came from one, or once encoded:
+    such a file is decoded only when its lines are asked for, and written again as it is.
+    Immutable; equal when the lines and their contexts are (`content` aside).
     """
 
-    contexts: tuple[str, ...]
-    lines: Mapping[int, tuple[int, ...]]
-    content: str | None = field(default=None, compare=False)
+    __slots__ = ("_contexts", "_lines", "content", "blob", "_decode")
+
+    def __init__(
+        self,
+        contexts: tuple[str, ...],
+        lines: Mapping[int, tuple[int, ...]],
+        content: str | None = None,
+    ) -> None:
+        self._contexts: tuple[str, ...] | None = contexts
+        self._lines: Mapping[int, tuple[int, ...]] | None = lines
+        self.content = content
+        self.blob: bytes | None = None
+        self._decode: Callable[[bytes], tuple] | None = None
+
+    @classmethod
+    def encoded(
+        cls, blob: bytes, content: str | None, decode: Callable[[bytes], tuple]
+    ) -> LineTests:
+        """From its blob, decoded (`decode(blob)` gives contexts and lines) when first needed."""
+        tests = cls.__new__(cls)
+        tests._contexts = tests._lines = None
+        tests.content, tests.blob, tests._decode = content, blob, decode
+        return tests
+
+    @property
+    def contexts(self) -> tuple[str, ...]:
+        if self._decode is not None:
+            self._load()
+        return self._contexts  # type: ignore[return-value]
+
+    @property
+    def lines(self) -> Mapping[int, tuple[int, ...]]:
+        if self._decode is not None:
+            self._load()
+        return self._lines  # type: ignore[return-value]
+
+    def _load(self) -> None:
+        assert self._decode is not None and self.blob is not None
+        self._contexts, self._lines = self._decode(self.blob)
+        self._decode = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineTests):
+            return NotImplemented
+        if self.blob is not None and self.blob == other.blob:
+            return True  # equal data encodes to equal bytes
+        return self.contexts == other.contexts and dict(self.lines) == dict(other.lines)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self._decode is not None:
+            return f"LineTests(<{len(self.blob or b'')}-byte blob>, content={self.content!r})"
+        return f"LineTests({self._contexts!r}, {self._lines!r}, content={self.content!r})"
+
+    def __reduce__(self):
+        if self._decode is not None:  # across processes as its blob: decoded where needed
+            return (LineTests.encoded, (self.blob, self.content, self._decode))
+        return (LineTests, (self._contexts, self._lines, self.content))
 
     @classmethod
     def of(

@@ -245,6 +245,8 @@ def _file(causes, key_a, key_b, a: FileSide | None, b: FileSide | None, ends: En
             causes[kind].add(source, path, d_cov, d_miss, None)
         # Only counted by file; exact all the same where nothing moved.
         return not (d_cov or d_miss) and a.missing == b.missing
+    if key_a == key_b and a.content is not None and a.content == b.content and a.missing == b.missing and a.tests == b.tests:
+        return True  # the same lines, run by the same contexts: nothing moved (not decoded)
     covered_a, covered_b = set(a.tests.lines), set(b.tests.lines)
     statements_b = covered_b | b.missing
     new_line = _mapper(ends, a, b, key_a[1], key_b[1])

@@ -495,15 +495,19 @@ def _kept_for(cov: Coverage, reuse: tuple[frozenset[str], str] | None):
 
 def kept_results(path: Path) -> dict[str, tuple[str, str, bytes | None]]:
     """A read's results kept by `keep_results`: path → (source key, result text, line-tests
-    blob or None); {} when there are none or they can't be read."""
+    blob or None); {} when there are none or they can't be read. A blob is taken only
+    when its digest checks (it is stored as it is, decoded only if asked for)."""
     import base64
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            p: (key, text, base64.b64decode(blob) if blob is not None else None)
-            for p, (key, text, blob) in doc["files"].items()
-        }
+        kept = {}
+        for p, (key, text, blob, digest) in doc["files"].items():
+            data = base64.b64decode(blob) if blob is not None else None
+            if data is not None and hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
+                data = None  # read again from the data
+            kept[p] = (key, text, data)
+        return kept
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 

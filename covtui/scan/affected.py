@@ -17,6 +17,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -274,8 +275,10 @@ def _encoded_results(report) -> bytes | None:
         if key is None:
             continue
         tests = line_tests.get(f.path)
-        blob = base64.b64encode(encode_line_tests(tests)).decode() if tests is not None else None
-        files[f.path] = [key, encode_file_result(f), blob]
+        data = encode_line_tests(tests) if tests is not None else None
+        blob = base64.b64encode(data).decode() if data is not None else None
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest() if data is not None else None
+        files[f.path] = [key, encode_file_result(f), blob, digest]
     return json.dumps({"files": files}).encode()
 
 

@@ -449,9 +449,12 @@ class Store(ShardStore):
         return [r[0] for r in rows]
 
     async def line_tests(
-        self, snapshot_id: int, *, source: str | None = None, path: str | None = None
+        self, snapshot_id: int, *, source: str | None = None, path: str | None = None,
+        deferred: bool = False,
     ) -> dict[tuple[str, str], LineTests]:
-        """(source, path) → which contexts ran each line, at `snapshot_id` (empty: not kept)."""
+        """(source, path) → which contexts ran each line, at `snapshot_id` (empty: not kept).
+        `deferred`: each file is decoded when its lines are first asked for (a scan compares
+        most files by their blobs), not here."""
         sql = (
             "SELECT f.source, f.path, l.content, b.data FROM line_tests l "
             "JOIN files f ON f.id = l.file_id JOIN line_test_blobs b ON b.id = l.blob_id "
@@ -464,10 +467,14 @@ class Store(ShardStore):
         if path is not None:
             sql += " AND f.path = ?"
             params.append(path)
-        return {
+        found = {
             (src, p): decode_line_tests(data, content)
             for src, p, content, data in await self._all(sql, params)
         }
+        if not deferred:
+            for tests in found.values():
+                tests.lines  # noqa: B018 - decoded now: a bad blob fails the query, not a reader
+        return found
 
     async def test_outcomes(self, snapshot_id: int) -> dict[str, dict[str, str]]:
         """Source → test id → outcome at `snapshot_id` (sources that recorded them)."""
