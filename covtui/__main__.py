@@ -2,8 +2,9 @@
 
 `covtui ingest` of coverage.py data forks its reader's worker here, before anything else is
 imported: the worker imports coverage.py and reads on the other core while this process
-starts up (about a quarter of a warm ingest). `covtui scan` starts its tests here
-(covtui.scan.early), then forks its reader likewise. Nothing else is imported here, so every
+starts up (about a quarter of a warm ingest). `covtui scan` forks its tests here first
+(covtui.scan.forked), gives them their command once the config is read (covtui.scan.early),
+then forks its reader likewise. Nothing else is imported here, so every
 other command starts as it would without it; every command ends without the interpreter's
 teardown (`run`).
 """

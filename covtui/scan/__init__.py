@@ -2,7 +2,8 @@
 
 `run` holds the scan (`run_scan`: `covtui scan`, the dashboard's `r` key, `covtui watch`);
 `plan` how a source's command is run; `affected` the affected rescans; `runner` the process
-group a command runs in; `early` the tests `covtui`'s entry point starts ahead.
+group a command runs in; `early` the tests `covtui`'s entry point starts ahead, `forked`
+the process it forks for them.
 The package itself imports nothing, so that its light modules load without the scan's.
 """
 
