@@ -968,3 +968,41 @@ def test_a_kept_line_tests_blob_that_does_not_check_is_read_again(
     outcome = scan(lib, affected=True)
     assert outcome.notes == ["incremental: 2 of 4 tests"]
     assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_a_scan_cancelled_once_its_snapshot_is_recorded_finishes_and_says_so(
+    lib: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stop (watch's SIGTERM, the dashboard's cancel) that lands after the snapshot is
+    # stored must not report a cancelled scan: the snapshot stands, its base is kept, and
+    # the scan returns what it stored (watch then says "incremental: …", not "cancelled").
+    import threading
+
+    from covtui.scan.affected import Keeper
+
+    scan(lib)
+    committing, release = threading.Event(), threading.Event()
+    commit = Keeper.commit
+
+    def slow_commit(self, snapshot_id):
+        committing.set()
+        release.wait(10)
+        commit(self, snapshot_id)
+
+    monkeypatch.setattr(Keeper, "commit", slow_commit)
+    lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
+
+    async def cancelled_while_keeping():
+        task = asyncio.create_task(run_scan(lib.config, affected=True))
+        while not committing.is_set():
+            await asyncio.sleep(0.005)
+        task.cancel()
+        release.set()
+        return await task
+
+    outcome = asyncio.run(cancelled_while_keeping())
+    assert outcome.status.value == "ok" and outcome.notes == ["incremental: 2 of 4 tests"]
+    monkeypatch.setattr(Keeper, "commit", commit)
+    lib.write("lib/words.py", WORDS)
+    again = scan(lib, affected=True)  # the base was kept: the next rescan is incremental too
+    assert again.notes == ["incremental: 2 of 4 tests"]

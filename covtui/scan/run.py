@@ -150,10 +150,30 @@ async def _scan_with_git(
     if not cancelled:
         draft.diff = measure_diff(await diff, results)
         draft.exclusions = await count_exclusions(store, draft, config)
-    # Record the snapshot even when cancelled: shielded so a second cancel can't cut the write.
-    snapshot_id, alerts = await asyncio.shield(record_snapshot(
+    # Record the snapshot even when cancelled, and once recording has begun finish it (keep
+    # the base, prune: milliseconds): a cancel landing now can't cut the write, and the scan
+    # then says what it stored, not that it was cancelled.
+    finishing = asyncio.ensure_future(_record_and_keep(store, draft, config, results, keepers, cancelled))
+    try:
+        snapshot_id, alerts, pruned = await asyncio.shield(finishing)
+    except asyncio.CancelledError:
+        snapshot_id, alerts, pruned = await finishing
+        uncancel = getattr(asyncio.current_task(), "uncancel", None)  # Python 3.11+
+        if uncancel is not None:
+            uncancel()  # handled: an enclosing timeout or task group sees no cancel
+    notes = [k.note for k in keepers.values() if k.note]
+    outcome = ScanOutcome(snapshot_id, draft.status, alerts, draft, pruned, notes)
+    if cancelled:
+        raise asyncio.CancelledError()
+    return outcome
+
+
+async def _record_and_keep(store: Store, draft, config, results, keepers, cancelled: bool):
+    """Store the snapshot, then (unless the scan was cancelled) keep each source's base and
+    prune the history: (snapshot id, alerts, snapshots pruned)."""
+    snapshot_id, alerts = await record_snapshot(
         store, draft, config, functools.partial(file_diffs, config.root)
-    ))
+    )
     pruned = 0
     if not cancelled:
         for result in results:
@@ -161,11 +181,7 @@ async def _scan_with_git(
             if keeper is not None and keeper.keeps and result.status is RunStatus.OK:
                 await asyncio.to_thread(keeper.commit, snapshot_id)
         pruned = (await store.prune(config.retention_days)).n_snapshots
-    notes = [k.note for k in keepers.values() if k.note]
-    outcome = ScanOutcome(snapshot_id, draft.status, alerts, draft, pruned, notes)
-    if cancelled:
-        raise asyncio.CancelledError()
-    return outcome
+    return snapshot_id, alerts, pruned
 
 
 def cancelled_result(source: str) -> SourceResult:
