@@ -2,7 +2,8 @@
 
 The watcher beats into the database so the dashboard can tell it is alive and when it scans
 next. It never overlaps another scan (the scan lock), and SIGINT/SIGTERM/SIGHUP end it cleanly
-(exit 0: stopping is how a watcher ends): a scan in flight is cancelled and recorded as cancelled.
+(exit 0: stopping is how a watcher ends): a scan in flight is cancelled and recorded as cancelled
+(one already storing its snapshot finishes that first, and says what it stored).
 """
 
 from __future__ import annotations
