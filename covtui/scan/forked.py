@@ -11,8 +11,9 @@ sets up a child (its own session; stdin /dev/null; stdout and stderr one pipe; n
 open) and as Python sets up a new interpreter (standard streams, the garbage collector's
 thresholds, the import path of `python covtui_launch.py` in the new environment, a new
 random seed; the exit handlers Python's start registered are kept, as a new one has them).
-It forks only when nothing else can differ: no interpreter option, no thread, no tracer, no environment that Python's start would read differently (only
-covtui's own variables and the plugin's PYTHONPATH are added). When the command turns out
+It forks only when nothing else can differ: no interpreter option, no thread, no tracer,
+no environment that Python's start would read differently (only covtui's own variables and
+the plugin's PYTHONPATH are added). When the command turns out
 to be another one, it `exec`s it: the new process a `Popen` would have started. covtui's own
 modules stay loaded in it: covtui's plugin checks, as for pytest's import, that coverage.py
 would measure none of them, else the run starts over as plain `coverage run` (a project
