@@ -278,6 +278,9 @@ class Config:
     on_alert: str | None = None
     #: Seconds between scans in `covtui watch`.
     watch_interval: float = ranged(300.0, min=1, max=YEAR_S)
+    #: `covtui watch --on-change`: seconds without another change before it scans (an editor's
+    #: save and a formatter run on save land together; a checkout's burst of files is one scan).
+    watch_settle: float = ranged(0.5, min=0, max=3600)
     #: Every this many incremental rescans (`scan --affected`, `r`), a full scan instead, to
     #: check that the incremental figures still equal a full run's (also once a day).
     full_scan_every: int = ranged(20, min=1, max=100000)

@@ -31,7 +31,6 @@ from covtui.signals import STOP_SIGNALS
 from covtui.store import Store
 
 HEARTBEAT_S = 5.0
-QUIET_S = 2.0  # wait for this long without changes before an --on-change scan
 WATCHED_SUFFIXES = (
     ".py", ".pyi", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".js", ".ts", ".jsx", ".tsx",
     ".go", ".toml", ".cfg", ".ini",
@@ -50,8 +49,11 @@ class Watcher:
         sources: list[str] | None = None,
         log: Callable[[str], None] = print,
         affected: bool = False,
+        settle_s: float | None = None,
     ) -> None:
         self.config = config
+        #: Seconds without another change before an --on-change scan (config: watch_settle).
+        self.settle_s = config.watch_settle if settle_s is None else settle_s
         #: Rescan only the tests the changes affect where that is exact (`scan --affected`).
         self.affected = affected
         self.interval_s = interval_s
@@ -87,7 +89,7 @@ class Watcher:
             helpers.append(asyncio.create_task(self._watch_files()))
         self.log(
             f"watching {self.config.root}: a scan every {self.interval_s:g}s"
-            + (", and when files change" if self.on_change else "")
+            + (f", and when files change ({self.settle_s:g}s after the last)" if self.on_change else "")
         )
         try:
             while not self.stop.is_set():
@@ -128,7 +130,7 @@ class Watcher:
                 while True:
                     self.changed.clear()
                     try:
-                        await asyncio.wait_for(self.changed.wait(), QUIET_S)
+                        await asyncio.wait_for(self.changed.wait(), self.settle_s)
                     except asyncio.TimeoutError:
                         break
                 self.changed.clear()

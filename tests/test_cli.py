@@ -215,6 +215,8 @@ def test_prune_refuses_numbers_out_of_range(project: Project, two_snapshots: Pat
 def test_watch_refuses_numbers_out_of_range(project: Project) -> None:
     for interval in ("nan", "inf", "0", "-1", "1e300"):
         assert_one_line(project.covtui("watch", "--interval", interval), "--interval")
+    for settle in ("nan", "inf", "-0.1", "1e300"):
+        assert_one_line(project.covtui("watch", "--on-change", "--settle", settle), "--settle")
     assert not project.db.parent.exists()
 
 

@@ -163,3 +163,34 @@ def test_alert_hook_gets_json_and_a_failing_hook_is_not_fatal(project: Project, 
     proc = project.covtui("scan")
     assert proc.returncode == 0
     assert "on_alert: sh exited with 7" in proc.stderr
+
+
+def test_an_on_change_scan_waits_until_the_changes_settle(project: Project) -> None:
+    """A burst of changes (a save, then a formatter's rewrite) is one scan, started once no
+    change came for `watch_settle` seconds: never before, and not much after."""
+    import asyncio
+
+    from covtui.config import load_config
+    from covtui.watch import Watcher
+
+    project.write("covtui.toml", "watch_settle = 0.4\n")
+    watcher = Watcher(load_config(project.root), interval_s=3600, on_change=True, log=lambda _: None)
+    assert watcher.settle_s == 0.4
+    assert Watcher(load_config(project.root), interval_s=1, on_change=True, settle_s=0).settle_s == 0
+
+    async def burst() -> tuple[float, float]:
+        watcher.next_scan_at = time.time() + 3600
+        waiting = asyncio.ensure_future(watcher._wait_for_trigger())
+        last = 0.0
+        for _ in range(4):  # a change every 0.2 s: each restarts the wait
+            watcher.changed.set()
+            last = time.monotonic()
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+        await waiting
+        return last, time.monotonic()
+
+    last, triggered = asyncio.run(burst())
+    assert triggered - last >= 0.4
+    assert triggered - last < 10  # a generous bound: a loaded machine is slow, never early
+    assert not watcher.changed.is_set()  # the burst is consumed: one scan, not one per change
