@@ -7,6 +7,9 @@ function's body and times, as whole processes, `covtui scan -q --affected` and t
 `covtui scan -q` of the same tree. The two snapshots must store the same figures, per file
 and in total (asserted). Then the time from saving a file to the new snapshot stored by
 `covtui watch --on-change`, with and without `--affected`. Exits 1 when the ratio misses 0.3.
+Each round also times the floor: the tests the affected scan ran, alone, as `coverage run
+--branch -m pytest` and as plain `pytest` (nothing selected, merged or stored), the least a
+tool that starts a process per scan pays.
 
 `--bare-pytest`: the project's pytest loads no plugin from this environment's entry points
 (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1; covtui adds its own with -p), as in a project whose
@@ -89,6 +92,27 @@ def covtui(root: Path, *args: str) -> tuple[float, str]:
     if result.returncode != 0:
         raise RuntimeError(f"covtui {' '.join(args)} exited {result.returncode}:\n{result.stdout}")
     return elapsed, result.stdout
+
+
+def floor(root: Path, data_file: Path) -> tuple[float, float]:
+    """The least any tool that starts a process per scan pays for the tests the last
+    `--affected` scan ran (its selection file), as whole processes in the same tree and
+    environment: (`coverage run --branch -m pytest` on them, without per-test contexts and
+    recording nothing; `pytest` alone on them)."""
+    chosen = json.loads((root / ".covtui" / "run" / "python" / "select.json").read_text())
+    targets = [*chosen["files"], *chosen["tests"]]
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", *targets]
+    times = []
+    for argv in (
+        [sys.executable, "-m", "coverage", "run", "--branch", f"--data-file={data_file}", *pytest_args],
+        [sys.executable, *pytest_args],
+    ):
+        started = time.perf_counter()
+        result = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=ENV)
+        times.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}")
+    return times[0], times[1]
 
 
 def change_one_function(root: Path, round_: int) -> None:
@@ -217,11 +241,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n_tests} tests across {args.modules} modules; first full scan {first:.2f}s"
               + ("; pytest without this environment's plugins" if args.bare_pytest else ""))
         inc_times, full_times, notes = [], [], []
+        floor_cov_times, floor_pytest_times = [], []
         for r in range(args.rounds):
             change_one_function(root, r)
             inc_s, out = covtui(root, "scan", "-q", "--affected")
             inc_id = latest_id(db)
             notes.append(next((line for line in out.splitlines() if line.startswith(("incremental", "full scan"))), "?"))
+            floor_cov, floor_pytest = floor(root, Path(tmp) / "floor.coverage")
+            floor_cov_times.append(floor_cov)
+            floor_pytest_times.append(floor_pytest)
             full_s, _ = covtui(root, "scan", "-q")
             full_id = latest_id(db)
             inc_row, inc_files = stored(db, inc_id)
@@ -233,11 +261,17 @@ def main(argv: list[str] | None = None) -> int:
             inc_times.append(inc_s)
             full_times.append(full_s)
             print(f"round {r + 1}: --affected {inc_s:.2f}s ({notes[-1]}), full {full_s:.2f}s; "
-                  f"identical: {inc_row.numbers.pc_covered_str(2)}% both, {len(inc_files)} files")
+                  f"identical: {inc_row.numbers.pc_covered_str(2)}% both, {len(inc_files)} files; "
+                  f"the same tests under plain coverage run {floor_cov:.2f}s, pytest alone {floor_pytest:.2f}s")
         inc, full = statistics.median(inc_times), statistics.median(full_times)
         ratio = inc / full
         print(f"median: covtui scan --affected {inc:.2f}s, covtui scan {full:.2f}s: "
               f"{ratio:.2f}x (target <= {TARGET}x)")
+        floor_cov, floor_pytest = statistics.median(floor_cov_times), statistics.median(floor_pytest_times)
+        print(f"floor, the affected tests alone (nothing selected, merged or stored): "
+              f"coverage run --branch -m pytest {floor_cov:.2f}s = {floor_cov / full:.2f}x a full "
+              f"covtui scan, pytest alone {floor_pytest:.2f}s = {floor_pytest / full:.2f}x; "
+              f"covtui scan --affected = {inc / floor_cov:.2f}x the coverage run")
         open_ = staying_open(root, args.rounds, args.rounds + 2)
         for inc_id, full_id, inc_notes in open_["ids"]:
             inc_row, inc_files = stored(db, inc_id)
@@ -248,10 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the dashboard's r (affected, its tests started ahead) {r_s:.2f}s, R (full) "
               f"{big_r_s:.2f}s: r {r_s / full:.2f}x a full covtui scan, {r_s / big_r_s:.2f}x R; "
               f"identical figures in each of {args.rounds} rounds")
+        from covtui.config import load_config
+
         watch_inc = watch_latency(root, True, args.rounds)
         watch_full = watch_latency(root, False, args.rounds + 1)
         print(f"save -> snapshot stored by covtui watch --on-change: --affected {watch_inc:.2f}s, "
-              f"full {watch_full:.2f}s (both include watch's 2 s quiet wait and 0.8 s debounce)")
+              f"full {watch_full:.2f}s (both include watch's settle wait, watch_settle = "
+              f"{load_config(root).watch_settle:g} s, and watchfiles' 50 ms step)")
     return 0 if ratio <= TARGET else 1
 
 
