@@ -12,12 +12,12 @@ installed packages, data files) means a full run too, said in one line.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from covtui.domain.contexts import FAILING, IMPORT, collected_module, split_context
+from covtui.domain.digests import content_digest
 from covtui.domain.model import TestFailure, TestOutcomes
 
 #: How a scan was run ("full" or "incremental"): the snapshot's `scope`.
@@ -26,10 +26,6 @@ FULL, INCREMENTAL = "full", "incremental"
 FULL_SCAN_MAX_AGE_S = 86400.0
 
 _FIXTURE = re.compile(r"\bfixture\b")
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def module_skeleton(source: bytes) -> str | None:

@@ -115,6 +115,9 @@ class CoverageReport:
     #: analysis cache keys them (what an affected rescan's read checks before it reuses a
     #: file's last result).
     source_keys: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    #: coverage.py data: the content digest (`digests.content_digest`) of each Python file's
+    #: bytes as the read analysed them, checked against the tree the tests started with.
+    source_digests: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def numbers(self) -> Numbers:

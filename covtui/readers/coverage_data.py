@@ -55,6 +55,7 @@ from covtui.domain.codec import (
     with_encoded_files,
 )
 from covtui.domain.contexts import LineTests, has_tests
+from covtui.domain.digests import content_digest
 from covtui.domain.model import CoverageReport, FileCoverage, FunctionCoverage
 from covtui.domain.numbers import Numbers
 from covtui.errors import InputError
@@ -477,6 +478,9 @@ def _read_fast(
         measures_unimported=bool(cov.get_option("run:source") or cov.get_option("run:source_pkgs")),
         line_tests=line_tests,
         source_keys={relative_path(i.json_name, root): i.key for i in items if i.key is not None},
+        source_digests={
+            relative_path(i.json_name, root): content_digest(i.raw) for i in items if i.raw is not None
+        },
     )
     return report, encoded, stats
 

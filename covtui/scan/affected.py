@@ -23,7 +23,7 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import tomllib
@@ -33,12 +33,12 @@ from covtui.domain.affected import (
     Base,
     Collection,
     Tree,
-    content_digest,
     mentions_fixtures,
     module_skeleton,
     test_file_of,
 )
 from covtui.domain.contexts import IMPORT, collected_module, has_tests, split_context
+from covtui.domain.digests import content_digest
 from covtui.folder import covtui_files
 from covtui.scan.plan import SELECT_ENV, SELECTION_FILE, base_folder
 
@@ -61,8 +61,33 @@ def tree_files(
     module skeleton digest (Python), defines fixtures]. Skeletons of files whose content is
     unchanged since `previous` are taken from it."""
     previous = previous or {}
-    skipped = {os.path.realpath(p) for p in skip}
     files: dict[str, list] = {}
+    for full, rel in _project_files(root, skip):
+        entry = _entry(full, rel, previous)
+        if entry is not None:
+            files[rel] = entry
+    for path in outside:
+        entry = _entry(path, path, previous)
+        if entry is not None:
+            files[path] = entry
+    return files
+
+
+def python_digests(root: Path, skip: Iterable[Path] = ()) -> dict[str, str]:
+    """The content digest of every Python file of the project, by `tree_files`' keys: what
+    a run's report is checked against when covtui hashed no tree before it."""
+    digests: dict[str, str] = {}
+    for full, rel in _project_files(root, skip):
+        if rel.endswith(".py"):
+            with contextlib.suppress(OSError), open(full, "rb") as f:
+                digests[rel] = content_digest(f.read())
+    return digests
+
+
+def _project_files(root: Path, skip: Iterable[Path] = ()) -> Iterator[tuple[str, str]]:
+    """(path, key relative to the root) of every file of the project: hidden folders,
+    caches, build outputs, virtualenvs and `skip` left out."""
+    skipped = {os.path.realpath(p) for p in skip}
     root_text = str(root)
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(
@@ -77,15 +102,7 @@ def tree_files(
             full = os.path.join(folder, name)
             if skipped and os.path.realpath(full) in skipped:
                 continue
-            rel = os.path.relpath(full, root_text).replace(os.sep, "/")
-            entry = _entry(full, rel, previous)
-            if entry is not None:
-                files[rel] = entry
-    for path in outside:
-        entry = _entry(path, path, previous)
-        if entry is not None:
-            files[path] = entry
-    return files
+            yield full, os.path.relpath(full, root_text).replace(os.sep, "/")
 
 
 def _entry(full: str, key: str, previous: dict[str, list]) -> list | None:
@@ -190,6 +207,17 @@ def current_tree(
     digest, narrow = settings(config, source)
     files = tree_files(config.root, _own_files(config), previous, outside)
     return Tree(files, digest, packages()), narrow
+
+
+def digests_before(config: Config, tree: Tree | None = None) -> dict[str, str] | None:
+    """The project's Python files' digests as a run starts: from `tree` (hashed as it began)
+    when there is one, else hashed now; None when they can't be (the check is then skipped)."""
+    if tree is not None:
+        return {path: entry[0] for path, entry in tree.files.items()}
+    try:
+        return python_digests(config.root, _own_files(config))
+    except OSError:
+        return None
 
 
 def _own_files(config: Config) -> list[Path]:

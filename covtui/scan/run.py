@@ -23,7 +23,7 @@ from covtui.git.lines import file_diffs
 from covtui.readers import read_coverage, read_tests
 from covtui.record import count_exclusions, record_expired_runs, record_snapshot
 from covtui.scan import early as early_tests
-from covtui.scan.affected import Keeper
+from covtui.scan.affected import Keeper, digests_before
 from covtui.scan.lock import ScanLock
 from covtui.scan.outcome import PYTEST_NO_TESTS, pytest_failure
 from covtui.scan.plan import PLUGIN_DIR, Plan, command_env, fresh_folder, plan_source, waiting_env
@@ -351,6 +351,9 @@ async def _run_source(
     keeper: Keeper | None, early: _Early | None = None,
 ) -> SourceResult:
     incremental = keeper is not None and keeper.incremental
+    # The sources as the tests start, to check the report against (`source_saved_meanwhile`):
+    # the keeper's tree, hashed as the run began, else hashed now, beside the tests.
+    tree = keeper.tree if keeper is not None and early is not None else None
     if early is not None:
         # Its process waits for the selection: written whole, it goes on.
         started = early.started
@@ -368,6 +371,8 @@ async def _run_source(
         if incremental:
             plan.env.update(keeper.select_env(plan.work_dir))
         started = time.time()
+    before = asyncio.ensure_future(asyncio.to_thread(digests_before, config, tree))
+    if early is None:
         running = asyncio.ensure_future(_command(config, source, plan, on_output))
 
     # This process only waits while the tests run: it imports what comes after them meanwhile.
@@ -375,7 +380,7 @@ async def _run_source(
     try:
         result = await running
     finally:
-        await asyncio.wait([warming])  # a short thread, never left behind
+        await asyncio.wait([warming, before])  # short threads, never left behind
     metrics = result.metrics
     if result.not_found:
         return SourceResult(
@@ -456,6 +461,11 @@ async def _run_source(
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
+    saved = source_saved_meanwhile(before.result(), report.source_digests)
+    if saved:
+        # Not the figures of any tree: the run is void, as if cancelled (never compared, an
+        # info alert: a save during a scan is news, not an emergency; the next scan measures).
+        return SourceResult(source.name, RunStatus.CANCELLED, tests=tests, run=metrics, message=saved)
     if keeper is not None and keeper.keeps:
         keeper.results_to_keep(report)
     outcomes = await asyncio.to_thread(_read_outcomes, plan.outcomes, started)
@@ -468,6 +478,22 @@ async def _run_source(
                 f"{keeper.collection_note()}"
             )
     return SourceResult(source.name, RunStatus.OK, report, tests, metrics, outcomes=outcomes)
+
+
+def source_saved_meanwhile(before: dict[str, str] | None, read: dict[str, str] | None) -> str:
+    """One line when a file the report read changed after the tests started, else ""."""
+    from covtui.domain.digests import changed_during_run
+
+    if before is None or read is None:
+        return ""
+    changed = changed_during_run(before, read)
+    if not changed:
+        return ""
+    more = f" (and {len(changed) - 1:,} more)" if len(changed) > 1 else ""
+    return (
+        f"{changed[0]}{more} changed while the tests ran: their coverage data is of the code "
+        "before it, so the run is void (nothing of it stored or compared); scan again"
+    )
 
 
 def _read_outcomes(path: Path | None, started: float) -> dict[str, str] | None:
