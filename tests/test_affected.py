@@ -105,15 +105,16 @@ def scan(project: Project, *, affected: bool = False, every: int | None = None):
 
 
 def stored(project: Project, snapshot_id: int):
-    """A snapshot as stored: its row, each file's state, each file's executed lines, and
-    its tests' outcomes."""
+    """A snapshot as stored: its row, each file's state, each file's executed lines with the
+    contexts that ran each, and its tests' outcomes."""
 
     async def main():
         async with await Store.open(project.db, read_only=True) as store:
             row = await store.snapshot(snapshot_id)
             states = await store.states_at(snapshot_id)
+            # Each executed line and the contexts (tests, collections) that ran it.
             lines = {
-                path: frozenset(t.lines)
+                path: {n: frozenset(t.contexts[i] for i in ids) for n, ids in t.lines.items()}
                 for (_, path), t in (await store.line_tests(snapshot_id)).items()
             }
             outcomes = (await store.test_outcomes(snapshot_id)).get("python")
