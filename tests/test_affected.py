@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from covtui.domain.contexts import is_import
 from covtui.scan import run_scan
 from covtui.store import Store
 
@@ -106,15 +107,20 @@ def scan(project: Project, *, affected: bool = False, every: int | None = None):
 
 def stored(project: Project, snapshot_id: int):
     """A snapshot as stored: its row, each file's state, each file's executed lines with the
-    contexts that ran each, and its tests' outcomes."""
+    tests that ran each, and its tests' outcomes."""
 
     async def main():
         async with await Store.open(project.db, read_only=True) as store:
             row = await store.snapshot(snapshot_id)
             states = await store.states_at(snapshot_id)
-            # Each executed line and the contexts (tests, collections) that ran it.
+            # Each executed line and the tests that ran it ("import": code run outside any
+            # test; which module's collection imported a module first follows what was
+            # collected, the same code ran either way).
             lines = {
-                path: {n: frozenset(t.contexts[i] for i in ids) for n, ids in t.lines.items()}
+                path: {
+                    n: frozenset("import" if is_import(t.contexts[i]) else t.contexts[i] for i in ids)
+                    for n, ids in t.lines.items()
+                }
                 for (_, path), t in (await store.line_tests(snapshot_id)).items()
             }
             outcomes = (await store.test_outcomes(snapshot_id)).get("python")
@@ -150,23 +156,136 @@ def test_editing_a_function_reruns_its_tests_only_and_equals_a_full_scan(lib: Pr
     assert collected(lib) == ["tests/test_shapes.py", "tests/test_words.py"]
     lib.write("lib/words.py", WORDS.replace('return text.upper() + "!"', 'loud = text.upper()\n    return loud + "!"'))
     outcome = scan(lib, affected=True)
-    # both tests of words.py ran a line of it; test_shapes.py's did not
-    assert outcome.notes == ["incremental: 2 of 4 tests"]
-    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 2
+    # only test_shout ran a line of shout() (an edit inside a function: domain.edits)
+    assert outcome.notes == ["incremental: 1 of 4 tests"]
+    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 1
     # test_shapes.py is not even collected: its collection's lines are kept from the last run
     assert collected(lib) == ["tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
 
 
-def test_a_changed_module_first_imported_by_an_unselected_test_module(lib: Project) -> None:
-    """test_other.py's collection imports lib.words before test_words.py's does (its def lines
-    run there) but no test of it calls words: it is collected again, and runs whole."""
-    lib.write("tests/test_other.py", "from lib import words\n\n\ndef test_other():\n    assert words\n")
+CLASSY = '''
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+    def up(self, by=1):
+        self.n += by
+        return self.n
+
+    def down(self):
+        if self.n:
+            self.n -= 1
+        return self.n
+
+
+def make():
+    return Counter()
+'''
+
+TEST_CLASSY = '''
+from lib.classy import Counter, make
+
+
+def test_up():
+    assert Counter().up(2) == 2
+
+
+def test_down():
+    c = make()
+    c.up()
+    assert c.down() == 0
+
+
+def test_make():
+    assert make().n == 0
+'''
+
+
+@pytest.mark.parametrize(
+    "edit, rerun",
+    [
+        # area() grows by three lines: sides() and describe() below it move; their test's
+        # kept lines and arcs follow
+        (lambda src: src.replace(
+            '    if kind == "square":\n        return size * size\n',
+            '    if kind == "square":\n        side = size\n        if side < 0:\n'
+            '            side = -side\n        return side * side\n',
+        ), 1),
+        # area() shrinks by two lines (its branch gone: a line no test runs now)
+        (lambda src: src.replace(
+            '    if kind == "square":\n        return size * size\n', '', 1
+        ), 1),
+        # describe() (the last function) edited: test_describe reruns, test_square is kept
+        (lambda src: src.replace('return "unknown"', 'return "unknown shape"'), 1),
+        # sides(), which describe() calls: test_describe ran its line and reruns
+        (lambda src: src.replace("return SIDES.get(kind, 0)", "found = SIDES.get(kind)\n    return found or 0"), 1),
+    ],
+    ids=["grows", "shrinks", "last", "callee"],
+)
+def test_an_edit_inside_a_function_reruns_only_its_tests_and_moves_the_kept_lines(
+    lib: Project, edit, rerun: int
+) -> None:
     scan(lib)
+    lib.write("lib/shapes.py", edit(SHAPES))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == [f"incremental: {rerun} of 4 tests"]
+    assert collected(lib) == ["tests/test_shapes.py"]
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_an_edit_inside_a_method_keeps_the_other_methods_tests(lib: Project) -> None:
+    lib.write("lib/classy.py", CLASSY)
+    lib.write("tests/test_classy.py", TEST_CLASSY)
+    scan(lib)
+    # up() grows: down() and make() below it move; test_make ran neither up() nor down()
+    lib.write("lib/classy.py", CLASSY.replace(
+        "        self.n += by\n", "        if by < 0:\n            raise ValueError(by)\n        self.n += by\n"
+    ))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 2 of 7 tests"]  # test_up, test_down (it calls up())
+    assert_same_as_full(lib, outcome.snapshot_id)
+    # and a chain: make() edited next, from the base the last rescan kept
+    lib.write("lib/classy.py", (lib.root / "lib/classy.py").read_text().replace(
+        "    return Counter()\n", "    counter = Counter()\n    return counter\n"
+    ))
+    outcome = scan(lib, affected=True)
+    assert outcome.notes == ["incremental: 2 of 7 tests"]  # test_down, test_make
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+def test_without_the_kept_source_an_edit_reruns_every_test_of_the_file(lib: Project) -> None:
+    scan(lib)
+    for kept in (lib.db.parent / "affected" / "python" / "sources").iterdir():
+        kept.write_bytes(kept.read_bytes() + b"# altered\n")  # its digest no longer checks
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 3 of 5 tests"]
-    assert collected(lib) == ["tests/test_other.py", "tests/test_words.py"]
+    assert outcome.notes == ["incremental: 2 of 4 tests"]  # file granularity, as before
+    assert_same_as_full(lib, outcome.snapshot_id)
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["inside-a-function", "outside"])
+def test_a_changed_module_first_imported_by_an_unselected_test_module(
+    lib: Project, inside: bool
+) -> None:
+    """test_other.py's collection imports lib.words before test_words.py's does (its def lines
+    run there) but no test of it calls words. Changed outside its functions (a comment here:
+    the lines below it move), words.py's import is measured again: test_other.py is collected
+    again and runs whole, with both tests of words.py. Changed inside count() only, its import
+    runs the same code: only count()'s test reruns, and the kept lines follow the edit."""
+    lib.write("tests/test_other.py", "from lib import words\n\n\ndef test_other():\n    assert words\n")
+    scan(lib)
+    if inside:
+        lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1\n            total -= 0"))
+    else:
+        lib.write("lib/words.py", "# shouting and counting\n" + WORDS)
+    outcome = scan(lib, affected=True)
+    if inside:
+        assert outcome.notes == ["incremental: 1 of 5 tests"]
+        assert collected(lib) == ["tests/test_words.py"]
+    else:
+        assert outcome.notes == ["incremental: 3 of 5 tests"]
+        assert collected(lib) == ["tests/test_other.py", "tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
 
 
@@ -180,7 +299,7 @@ def test_import_time_code_calling_a_changed_module(lib: Project) -> None:
         'def shout(text):\n', 'def shout(text):\n    if not text:\n        return ""\n'
     ))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 3 of 5 tests"]  # test_banner and words.py's two
+    assert outcome.notes == ["incremental: 2 of 5 tests"]  # test_banner and test_shout
     assert collected(lib) == ["tests/test_banner.py", "tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
     _, states, _, _ = stored(lib, outcome.snapshot_id)
@@ -230,13 +349,13 @@ def test_a_base_kept_without_collection_records_collects_every_module(lib: Proje
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
     outcome = scan(lib, affected=True)
     assert outcome.notes == [
-        "incremental: 2 of 4 tests; every test module collected: the kept per-test coverage "
+        "incremental: 1 of 4 tests; every test module collected: the kept per-test coverage "
         "does not say what each test module's collection ran (kept by an older covtui)"
     ]
     assert collected(lib) == ["tests/test_shapes.py", "tests/test_words.py"]
     assert_same_as_full(lib, outcome.snapshot_id)
     lib.write("lib/words.py", WORDS)
-    assert scan(lib, affected=True).notes == ["incremental: 2 of 4 tests"]  # recorded again
+    assert scan(lib, affected=True).notes == ["incremental: 1 of 4 tests"]  # recorded again
 
 
 def test_adding_a_branch_equals_a_full_scan(lib: Project) -> None:
@@ -246,7 +365,7 @@ def test_adding_a_branch_equals_a_full_scan(lib: Project) -> None:
         '    if size < 0:\n        raise ValueError(size)\n    if kind == "square":\n',
     ))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 2 of 4 tests"]  # the tests that ran shapes.py
+    assert outcome.notes == ["incremental: 1 of 4 tests"]  # test_square: the one that ran area()
     assert_same_as_full(lib, outcome.snapshot_id)
     # the new branch is partial (never raised): the merged data has its arcs
     row, states, _, _ = stored(lib, outcome.snapshot_id)
@@ -301,7 +420,7 @@ def test_nothing_changed_runs_no_test(lib: Project) -> None:
 def test_a_chain_of_incremental_scans_stays_exact(lib: Project) -> None:
     scan(lib)
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
-    assert scan(lib, affected=True).notes == ["incremental: 2 of 4 tests"]
+    assert scan(lib, affected=True).notes == ["incremental: 1 of 4 tests"]
     lib.write("tests/test_shapes.py", TEST_SHAPES + "\n\ndef test_triangle():\n    assert area('triangle', 0) == 0\n")
     second = scan(lib, affected=True)
     assert second.notes == ["incremental: 3 of 5 tests"]
@@ -438,7 +557,7 @@ def test_cli_affected_prints_its_one_line(lib: Project) -> None:
     lib.covtui("scan", "-q", check=True)
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
     proc = lib.covtui("scan", "-q", "--affected", check=True)
-    assert "incremental: 2 of 4 tests" in proc.stdout
+    assert "incremental: 1 of 4 tests" in proc.stdout
     lib.write("tests/conftest.py", "")
     proc = lib.covtui("scan", "-q", "--affected", check=True)
     assert "full scan: tests/conftest.py changed (conftest.py)" in proc.stdout
@@ -485,6 +604,9 @@ def test_watch_on_change_affected_stores_incremental_snapshots(lib: Project) -> 
     watch = start_watch(lib, "--interval", "300", "--on-change", "--affected")
     try:
         wait_until(lambda: len(query(lib.db, "SELECT id FROM snapshots")) == 1)
+        # Idle again: the first scan has kept its base too (an edit while it keeps the
+        # sources would be seen, and the rescan would rerun every test of words.py).
+        wait_until(lambda: query(lib.db, "SELECT state FROM heartbeats") == [("idle",)])
         lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
         wait_until(lambda: len(query(lib.db, "SELECT id FROM snapshots")) == 2)
         watch.send_signal(signal.SIGTERM)
@@ -493,8 +615,8 @@ def test_watch_on_change_affected_stores_incremental_snapshots(lib: Project) -> 
         if watch.poll() is None:
             watch.kill()
     rows = query(lib.db, "SELECT scope, n_tests_run, n_tests FROM snapshots ORDER BY id")
-    assert rows == [("full", None, 4), ("incremental", 2, 4)], out
-    assert "incremental: 2 of 4 tests" in out
+    assert rows == [("full", None, 4), ("incremental", 1, 4)], out + "\n" + repr(rows)
+    assert "incremental: 1 of 4 tests" in out
 
 
 # -- the selection rules, as pure functions -------------------------------------------------
@@ -646,7 +768,7 @@ def test_the_tests_start_while_covtui_decides_and_still_equal_a_full_scan(
     lib.write("lib/words.py", WORDS.replace("text.upper()", "text.upper() + ''"))
     outcome = scan(lib, affected=True)
     assert seen == [True]
-    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 2  # of 4
+    assert outcome.draft.scope == "incremental" and outcome.draft.n_tests_run == 1  # of 4
     monkeypatch.setattr(Keeper, "decide", decide)
     assert_same_as_full(lib, outcome.snapshot_id)
 
@@ -745,7 +867,7 @@ def test_the_entry_point_starts_the_tests_before_click_and_the_scan_takes_them(l
     # The tests and the reader both wait from the entry point on, the reader forked after the
     # tests started (before, it slowed their start); no read server is started.
     assert events == ["start False True", "fork", "take True", "read _Forked", "left None"]
-    assert "incremental: 2 of 4 tests" in proc.stdout
+    assert "incremental: 1 of 4 tests" in proc.stdout
     # Run without the measuring wrapper, reaped with wait4(): what it cost is still known.
     assert re.search(r"tests 4 passed.*; \d+\.\ds, peak [1-9]\d* MB", proc.stdout), proc.stdout
     assert_same_as_full(lib, latest_id(lib))
@@ -912,7 +1034,7 @@ def test_the_read_after_an_affected_run_reuses_the_files_it_did_not_touch(
     scan(lib)
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    assert outcome.notes == ["incremental: 1 of 4 tests"]
     # lib/shapes.py and tests/test_shapes.py: neither their source nor their data changed;
     # lib/words.py, tests/test_words.py and lib/__init__.py (its import now ran in
     # test_words.py's collection) are read again
@@ -947,7 +1069,7 @@ def test_a_kept_read_that_is_unreadable_or_not_the_bases_is_not_used(
     results.rename(kept / "base.results.1.json")
     lib.write("lib/words.py", WORDS)
     second = scan(lib, affected=True)
-    assert second.notes == ["incremental: 2 of 4 tests"]
+    assert second.notes == ["incremental: 1 of 4 tests"]
     assert read_stats[-1].n_reused == 0
     assert_same_as_full(lib, second.snapshot_id)
 
@@ -967,7 +1089,7 @@ def test_a_kept_line_tests_blob_that_does_not_check_is_read_again(
     results.write_text(json.dumps(doc))
     lib.write("lib/words.py", WORDS.replace("total += 1", "total = total + 1"))
     outcome = scan(lib, affected=True)
-    assert outcome.notes == ["incremental: 2 of 4 tests"]
+    assert outcome.notes == ["incremental: 1 of 4 tests"]
     assert_same_as_full(lib, outcome.snapshot_id)
 
 
@@ -1002,8 +1124,40 @@ def test_a_scan_cancelled_once_its_snapshot_is_recorded_finishes_and_says_so(
         return await task
 
     outcome = asyncio.run(cancelled_while_keeping())
-    assert outcome.status.value == "ok" and outcome.notes == ["incremental: 2 of 4 tests"]
+    assert outcome.status.value == "ok" and outcome.notes == ["incremental: 1 of 4 tests"]
     monkeypatch.setattr(Keeper, "commit", commit)
     lib.write("lib/words.py", WORDS)
     again = scan(lib, affected=True)  # the base was kept: the next rescan is incremental too
-    assert again.notes == ["incremental: 2 of 4 tests"]
+    assert again.notes == ["incremental: 1 of 4 tests"]
+
+
+def test_function_edit_finds_the_functions_an_edit_changed_and_how_lines_moved() -> None:
+    from covtui.domain.edits import function_edit
+
+    src = SHAPES.encode()
+    grown = function_edit(src, SHAPES.replace("        return size * size\n", "        s = size\n        return s * s\n").encode())
+    assert grown is not None and grown.functions == ("area",)
+    area_first = SHAPES.splitlines().index('    if kind == "square":') + 1
+    assert grown.old_spans == ((area_first, area_first + 2),)  # its three lines
+    describe = SHAPES.splitlines().index("def describe(kind):") + 1
+    assert grown.line_map[describe] == describe + 1  # below the edit: one line down
+    assert grown.line_map[1] == 1 and area_first + 1 not in grown.line_map  # a changed body's lines: none
+    methods = CLASSY.replace("        if self.n:\n", "        if self.n > 0:\n").encode()
+    assert function_edit(CLASSY.encode(), methods).functions == ("Counter.down",)
+    nested = "def outer():\n    def inner():\n        return 1\n    return inner()\n"
+    assert function_edit(nested.encode(), nested.replace("return 1", "return 2").encode()).functions == ("outer",)
+    # Not confined to bodies: every test of the file reruns.
+    for changed in (
+        SHAPES.replace('"square": 4', '"square": 5'),  # module-level code
+        SHAPES.replace("def sides(kind):", "def sides(kind, default=0):"),  # a signature
+        SHAPES + "\n\ndef added():\n    return 1\n",  # a function added
+        SHAPES.replace("def sides", "def count_sides").replace("sides(kind)\n", "count_sides(kind)\n"),
+        "# a comment above everything\n" + SHAPES,
+        SHAPES.replace("import math", "import math  # for sqrt"),
+        "def broken(:\n",
+    ):
+        assert function_edit(src, changed.encode()) is None, changed
+    assert function_edit(src, src) is None  # nothing changed
+    decorated = "import functools\n\n\n@functools.cache\ndef f():\n    return 1\n"
+    assert function_edit(decorated.encode(), decorated.replace("cache", "lru_cache()").encode()) is None
+    assert function_edit(decorated.encode(), decorated.replace("return 1", "return 2").encode()).functions == ("f",)

@@ -141,12 +141,14 @@ def select(
     tree: Tree,
     touched: Mapping[str, Iterable[str]],
     measured: set[str],
+    within_functions: Iterable[str] = (),
 ) -> Selection | FullRun:
     """The tests to rerun for the changes between `base` and `tree`, or why only a full run
     is exact.
 
-    `touched`: changed file → the contexts that ran any of its lines in the base data.
-    `measured`: every file in the base's coverage data.
+    `touched`: changed file → the contexts that ran any of its lines in the base data (for a
+    file in `within_functions`, edited inside function bodies only: any line of a changed
+    function, `domain.edits`). `measured`: every file in the base's coverage data.
     """
     if tree.config != base.config:
         return FullRun("the coverage, pytest or covtui settings changed")
@@ -196,7 +198,11 @@ def select(
                 "it may read what it computes at import)"
             )
     changed_set = set(changed)
-    collecting |= {m for m, files in (base.collected or {}).items() if changed_set.intersection(files)}
+    # Importing a module edited inside its functions only runs the same code as before.
+    imported_changed = changed_set - set(within_functions)
+    collecting |= {
+        m for m, files in (base.collected or {}).items() if imported_changed.intersection(files)
+    }
     whole += sorted(m for m in collecting if m in tree.files and m not in whole)
     replaced = set(rerun) | {
         t for t in base.outcomes if test_file_of(t) in changed_set or test_file_of(t) in collecting

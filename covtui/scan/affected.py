@@ -23,8 +23,9 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomllib
 
@@ -41,6 +42,9 @@ from covtui.domain.contexts import IMPORT, collected_module, has_tests, split_co
 from covtui.domain.digests import content_digest
 from covtui.folder import covtui_files
 from covtui.scan.plan import SELECT_ENV, SELECTION_FILE, base_folder
+
+if TYPE_CHECKING:
+    from covtui.domain.edits import FunctionEdit
 
 #: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
 COVERAGE_SCHEMA = 7
@@ -276,6 +280,39 @@ def save_base(
     _drop_results(folder, keep=kept if results is not None else None)
 
 
+def _keep_sources(folder: Path, root: Path, files: dict[str, list], data: Path) -> None:
+    """Keep the source of each measured Python module of the base as its tests ran it (by
+    content digest, in `sources/`), so that the next rescan can tell which functions an edit
+    changed (`domain.edits`); sources no longer in the base are removed."""
+    kept = folder / "sources"
+    kept.mkdir(exist_ok=True)
+    wanted: set[str] = set()
+    for key in measured_files(data, root):
+        entry = files.get(key)
+        if os.path.isabs(key) or not key.endswith(".py") or entry is None:
+            continue
+        digest = entry[0]
+        wanted.add(digest)
+        if (kept / digest).is_file():
+            continue
+        source = (root / key).read_bytes()
+        if content_digest(source) == digest:  # as the tests ran it (else: not kept)
+            _write_atomic(kept / digest, source)
+    for old in os.listdir(kept):
+        if old not in wanted:
+            with contextlib.suppress(OSError):
+                os.remove(kept / old)
+
+
+def _kept_source(folder: Path, digest: str) -> bytes | None:
+    """A module's source kept with the base, by its digest; None if not kept (or altered)."""
+    try:
+        source = (folder / "sources" / digest).read_bytes()
+    except OSError:
+        return None
+    return source if content_digest(source) == digest else None
+
+
 def _results_file(folder: Path, snapshot_id: int) -> Path:
     return folder / f"base.results.{snapshot_id}.json"
 
@@ -371,23 +408,48 @@ def measured_files(path: Path, root: Path) -> dict[str, str]:
     return keys
 
 
-def contexts_touching(path: Path, files: Iterable[str]) -> dict[str, set[str]]:
-    """Data path → the contexts that ran any line (or arc) of it."""
+def contexts_touching(
+    path: Path, files: Iterable[str], lines: Mapping[str, set[int]] | None = None,
+) -> dict[str, set[str]]:
+    """Data path → the contexts that ran any line (or arc) of it; for a file in `lines`,
+    only those that ran one of those lines (an arc from or to one)."""
+    from coverage.numbits import nums_to_numbits, register_sqlite_functions
+
     wanted = list(files)
     if not wanted:
         return {}
+    lines = lines or {}
     con = _connect(path)
     try:
+        register_sqlite_functions(con)
         found: dict[str, set[str]] = {p: set() for p in wanted}
-        marks = ",".join("?" * len(wanted))
-        for table in ("line_bits", "arc"):
-            rows = con.execute(
-                f"SELECT DISTINCT f.path, c.context FROM {table} t JOIN file f ON f.id = t.file_id "
-                f"JOIN context c ON c.id = t.context_id WHERE f.path IN ({marks})",
-                wanted,
-            )
-            for file_path, context in rows:
+        whole = [p for p in wanted if p not in lines]
+        if whole:
+            marks = ",".join("?" * len(whole))
+            for table in ("line_bits", "arc"):
+                rows = con.execute(
+                    f"SELECT DISTINCT f.path, c.context FROM {table} t JOIN file f ON f.id = t.file_id "
+                    f"JOIN context c ON c.id = t.context_id WHERE f.path IN ({marks})",
+                    whole,
+                )
+                for file_path, context in rows:
+                    found[file_path].add(context)
+        for file_path, some in lines.items():
+            if file_path not in found or not some:
+                continue
+            for (context,) in con.execute(
+                "SELECT DISTINCT c.context FROM line_bits t JOIN file f ON f.id = t.file_id "
+                "JOIN context c ON c.id = t.context_id "
+                "WHERE f.path = ? AND numbits_any_intersection(t.numbits, ?)",
+                (file_path, nums_to_numbits(some)),
+            ):
                 found[file_path].add(context)
+            for context, a, b in con.execute(
+                "SELECT c.context, t.fromno, t.tono FROM arc t JOIN file f ON f.id = t.file_id "
+                "JOIN context c ON c.id = t.context_id WHERE f.path = ?", (file_path,),
+            ):
+                if abs(a) in some or abs(b) in some:
+                    found[file_path].add(context)
     finally:
         con.close()
     return found
@@ -459,13 +521,16 @@ def collection_lines_lost(
 
 def merge_data(
     base: Path, run: list[Path], out: Path, replaced: set[str],
-    collected: frozenset[str] | None = None,
+    collected: frozenset[str] | None = None, moved: Mapping[str, Mapping[int, int]] | None = None,
 ) -> set[str]:
     """Write to `out` the base data without the `replaced` tests' contexts and the contexts of
     the collections measured again (`collected`: those modules'; None: every module's and the
     import context), combined with the rerun's data files (as `coverage combine` would, no
-    aliases). Returns the data's names of the files whose lines, arcs or contexts may differ
-    from the base's: those the removed contexts ran and those the rerun measured."""
+    aliases). `moved`: data path → old line → new line, for the files edited inside function
+    bodies only: their kept lines and arcs take the new numbers (a kept line the map lacks is
+    an error: the merge would not be exact). Returns the data's names of the files whose
+    lines, arcs or contexts may differ from the base's: those the removed contexts ran and
+    those the rerun measured."""
     from coverage import CoverageData
 
     partial = out.with_name(out.name + ".merging")
@@ -489,6 +554,9 @@ def merge_data(
         for table in ("line_bits", "arc"):
             con.execute(f"DELETE FROM {table} WHERE context_id IN (SELECT id FROM gone)")
         con.execute("DELETE FROM context WHERE id IN (SELECT id FROM gone)")
+        for file_path, lines in (moved or {}).items():
+            _move_lines(con, file_path, lines)
+            touched.add(file_path)
         # Files no kept context ran are no longer measured (the rerun measures them if run).
         kept = "SELECT file_id FROM line_bits UNION SELECT file_id FROM arc"
         con.execute(f"DELETE FROM tracer WHERE file_id NOT IN ({kept})")
@@ -510,6 +578,38 @@ def merge_data(
     del merged
     os.replace(partial, out)
     return touched
+
+
+def _move_lines(con: sqlite3.Connection, file_path: str, lines: Mapping[int, int]) -> None:
+    """Give a file's recorded lines and arcs their new numbers (`lines`: old → new; an arc's
+    negative end, a code object's entry or exit, names its first line)."""
+    from coverage.numbits import numbits_to_nums, nums_to_numbits
+
+    def new(n: int) -> int:
+        try:
+            return lines[n] if n > 0 else -lines[-n]
+        except KeyError:
+            raise ValueError(
+                f"{file_path}: a kept record ran line {abs(n)}, which the edit changed"
+            ) from None
+
+    row = con.execute("SELECT id FROM file WHERE path = ?", (file_path,)).fetchone()
+    if row is None:
+        return
+    (file_id,) = row
+    bits = con.execute(
+        "SELECT context_id, numbits FROM line_bits WHERE file_id = ?", (file_id,)
+    ).fetchall()
+    arcs = con.execute(
+        "SELECT context_id, fromno, tono FROM arc WHERE file_id = ?", (file_id,)
+    ).fetchall()
+    moved_bits = [(nums_to_numbits([new(n) for n in numbits_to_nums(b)]), file_id, c) for c, b in bits]
+    moved_arcs = [(file_id, c, new(a), new(b)) for c, a, b in arcs]
+    con.executemany("UPDATE line_bits SET numbits = ? WHERE file_id = ? AND context_id = ?", moved_bits)
+    con.execute("DELETE FROM arc WHERE file_id = ?", (file_id,))  # unique keys: all at once
+    con.executemany(
+        "INSERT INTO arc (file_id, context_id, fromno, tono) VALUES (?, ?, ?, ?)", moved_arcs
+    )
 
 
 def _files_with_data(path: Path) -> set[str]:
@@ -569,6 +669,9 @@ class Keeper:
         #: Each module the run collected → the files its collection imported first (tree keys).
         self.run_collected: dict[str, list[str]] | None = None
         self._data_paths: dict[str, str] = {}  # tree key → path in the kept data
+        #: Data path → old line → new line, for the changed files edited inside function
+        #: bodies only (their kept records follow the edit in the merge).
+        self._moved: dict[str, dict[int, int]] = {}
 
     @property
     def incremental(self) -> bool:
@@ -610,17 +713,50 @@ class Keeper:
         self._data_paths = keys
         changed = [p for p in keys if (base.files.get(p) or [None])[0]
                    != (self.tree.files.get(p) or [None])[0]]
-        touched = contexts_touching(data, [keys[p] for p in changed])
+        edits = self._function_edits(base, changed)
+        touched = contexts_touching(
+            data, [keys[p] for p in changed],
+            lines={keys[p]: edit.old_lines() for p, edit in edits.items()},
+        )
         touching = {p: touched.get(keys[p], set()) for p in changed}
-        chosen = select(base, self.tree, touching, set(keys))
+        chosen = select(base, self.tree, touching, set(keys), within_functions=set(edits))
         if isinstance(chosen, FullRun):
             self.note = f"full scan: {chosen.reason}"
             return
         self.selection = chosen
+        self._moved = {keys[p]: edit.line_map for p, edit in edits.items()}
         self.collection = collection(base, self.tree, chosen, touching)
         if due is not None:
             # The incremental run goes first, then a full one to check it against.
             self.verify = f"{due} (checks the incremental figures)"
+
+    def _function_edits(self, base: Base, changed: list[str]) -> dict[str, FunctionEdit]:
+        """The changed modules (not test modules) edited inside function bodies only, by the
+        source kept with the base and the one hashed now: only the tests that ran a changed
+        function rerun for them (`domain.edits`)."""
+        from covtui.domain.edits import function_edit
+
+        assert self.tree is not None
+        test_files = {test_file_of(t) for t in base.outcomes}
+        edits: dict[str, FunctionEdit] = {}
+        for path in changed:
+            old_entry, new_entry = base.files.get(path), self.tree.files.get(path)
+            if (
+                os.path.isabs(path) or not path.endswith(".py") or path in test_files
+                or old_entry is None or new_entry is None
+            ):
+                continue
+            old = _kept_source(self.folder, old_entry[0])
+            try:
+                new = (self.config.root / path).read_bytes()
+            except OSError:
+                continue
+            if old is None or content_digest(new) != new_entry[0]:
+                continue  # no source kept for it, or it changed again since it was hashed
+            edit = function_edit(old, new)
+            if edit is not None:
+                edits[path] = edit
+        return edits
 
     def fall_back(self, why: str) -> None:
         """The incremental run can't be merged exactly: the scan runs in full."""
@@ -719,7 +855,8 @@ class Keeper:
         selective = self.collection is not None and self.collection.modules is not None
         collected = frozenset(self.run_collected or ()) if selective else None
         self._touched = merge_data(
-            self.folder / "base.coverage", run, out, self.selection.replaced, collected
+            self.folder / "base.coverage", run, out, self.selection.replaced, collected,
+            moved=self._moved,
         )
         return out
 
@@ -848,3 +985,5 @@ class Keeper:
                 if entry is not None:
                     base.files[key] = entry
         save_base(self.folder, base, self._data, results=_encoded_results(self._report))
+        with contextlib.suppress(OSError):  # without them the next rescan reruns whole files
+            _keep_sources(self.folder, self.config.root, base.files, self._data)
