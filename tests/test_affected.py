@@ -1161,3 +1161,32 @@ def test_function_edit_finds_the_functions_an_edit_changed_and_how_lines_moved()
     decorated = "import functools\n\n\n@functools.cache\ndef f():\n    return 1\n"
     assert function_edit(decorated.encode(), decorated.replace("cache", "lru_cache()").encode()) is None
     assert function_edit(decorated.encode(), decorated.replace("return 1", "return 2").encode()).functions == ("f",)
+
+
+def test_the_trimmed_diff_covers_both_versions_and_pairs_only_equal_lines() -> None:
+    import random
+
+    from covtui.domain.edits import _EXACT_DIFF_MAX, _opcodes
+
+    rng = random.Random(15)
+    for size in (0, 1, 5, 40, _EXACT_DIFF_MAX + 300):
+        for _ in range(20):
+            a = [rng.choice([b"", b"    return x", b"pass", b"x = 1", b"def f():"]) for _ in range(size)]
+            b = list(a)
+            for _ in range(rng.randint(0, 3)):  # a few insertions, deletions, replacements
+                at = rng.randint(0, len(b))
+                kind = rng.choice(["insert", "delete", "replace"])
+                if kind == "insert":
+                    b.insert(at, b"    new = 2")
+                elif b and at < len(b):
+                    if kind == "delete":
+                        del b[at]
+                    else:
+                        b[at] = b"    changed = 3"
+            i = j = 0  # the ops follow each other and cover both versions
+            for tag, i1, i2, j1, j2 in _opcodes(a, b):
+                assert (i1, j1) == (i, j)
+                if tag == "equal":
+                    assert a[i1:i2] == b[j1:j2]
+                i, j = i2, j2
+            assert (i, j) == (len(a), len(b))

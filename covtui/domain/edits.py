@@ -47,11 +47,15 @@ def function_edit(old: bytes, new: bytes) -> FunctionEdit | None:
         return None
     # Python numbers lines as bytes.splitlines() splits them (\n, \r\n, \r).
     old_lines, new_lines = old.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    old_owner, new_owner = _owners(old_functions, len(old_lines)), _owners(new_functions, len(new_lines))
     line_map: dict[int, int] = {}
     changed: set[int] = set()
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(old_lines, new_lines):
         if tag == "equal":
+            # Equal text is the same code only in the same place: outside every body on both
+            # sides, or in the same function's (a blank line or a `pass` could pair across).
+            if any(old_owner[i1 + k + 1] != new_owner[j1 + k + 1] for k in range(i2 - i1)):
+                return None
             line_map.update((i1 + k + 1, j1 + k + 1) for k in range(i2 - i1))
             continue
         k = _owner(old_functions, new_functions, (i1, i2), (j1, j2))
@@ -69,6 +73,35 @@ def function_edit(old: bytes, new: bytes) -> FunctionEdit | None:
     for n in edit.old_lines():  # unchanged lines of a changed body: no kept record has them
         line_map.pop(n, None)
     return edit
+
+
+#: Above this many lines between the first and the last difference, difflib's heuristic for
+#: frequent lines (blank lines, `return x`) keeps the diff fast; a worse alignment only makes
+#: the edit look less confined (file granularity), never a wrong map (see the owner check).
+_EXACT_DIFF_MAX = 1000
+
+
+def _opcodes(a: list[bytes], b: list[bytes]) -> list[tuple[str, int, int, int, int]]:
+    """difflib's opcodes from `a` to `b`, the common first and last lines taken out first (an
+    edit in one function leaves a few lines to diff in a module of thousands)."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    a_mid, b_mid = a[head:len(a) - tail], b[head:len(b) - tail]
+    ops = [("equal", 0, head, 0, head)] if head else []
+    matcher = difflib.SequenceMatcher(
+        None, a_mid, b_mid, autojunk=max(len(a_mid), len(b_mid)) > _EXACT_DIFF_MAX
+    )
+    ops += [
+        (tag, i1 + head, i2 + head, j1 + head, j2 + head)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+    ]
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def _owner(
@@ -91,6 +124,16 @@ def _inside(region: tuple[int, int], first: int, last: int) -> bool:
     if start == stop:
         return first - 1 <= start <= last
     return first <= start + 1 and stop <= last
+
+
+def _owners(functions: list[tuple[str, int, int]], n_lines: int) -> list[int]:
+    """For each 1-based line (index 0 unused): the index of the function whose body holds it,
+    or -1 outside every body."""
+    owner = [-1] * (n_lines + 2)
+    for k, (_, first, last) in enumerate(functions):
+        for n in range(first, min(last, n_lines) + 1):
+            owner[n] = k
+    return owner
 
 
 def _functions(source: bytes) -> list[tuple[str, int, int]]:
