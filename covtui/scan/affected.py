@@ -280,14 +280,14 @@ def save_base(
     _drop_results(folder, keep=kept if results is not None else None)
 
 
-def _keep_sources(folder: Path, root: Path, files: dict[str, list], data: Path) -> None:
+def _keep_sources(folder: Path, root: Path, files: dict[str, list], measured: Iterable[str]) -> None:
     """Keep the source of each measured Python module of the base as its tests ran it (by
     content digest, in `sources/`), so that the next rescan can tell which functions an edit
     changed (`domain.edits`); sources no longer in the base are removed."""
     kept = folder / "sources"
     kept.mkdir(exist_ok=True)
     wanted: set[str] = set()
-    for key in measured_files(data, root):
+    for key in measured:
         entry = files.get(key)
         if os.path.isabs(key) or not key.endswith(".py") or entry is None:
             continue
@@ -979,11 +979,12 @@ class Keeper:
             if not p.endswith(".py") and (base.files.get(p) or [None])[0] != entry[0]
         })
         # Files beyond the root that the tests ran (a sibling package installed editable).
-        for key in measured_files(self._data, self.config.root):
+        measured = measured_files(self._data, self.config.root)
+        for key in measured:
             if os.path.isabs(key):
                 entry = _entry(key, key, base.files)
                 if entry is not None:
                     base.files[key] = entry
         save_base(self.folder, base, self._data, results=_encoded_results(self._report))
         with contextlib.suppress(OSError):  # without them the next rescan reruns whole files
-            _keep_sources(self.folder, self.config.root, base.files, self._data)
+            _keep_sources(self.folder, self.config.root, base.files, measured)
