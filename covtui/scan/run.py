@@ -492,7 +492,7 @@ def source_saved_meanwhile(before: dict[str, str] | None, read: dict[str, str] |
     more = f" (and {len(changed) - 1:,} more)" if len(changed) > 1 else ""
     return (
         f"{changed[0]}{more} changed while the tests ran: their coverage data is of the code "
-        "before it, so the run is void (nothing of it stored or compared); scan again"
+        "before it, so its figures are void (not stored, not compared); scan again"
     )
 
 
