@@ -485,9 +485,30 @@ def test_the_packages_digest_follows_installs_upgrades_and_reinstalls(tmp_path, 
     assert packages() == reinstalled
 
 
+def test_the_packages_digest_is_the_tests_view_however_covtui_was_started(tmp_path, monkeypatch) -> None:
+    """`covtui` (its script's folder first on the path), `python -m covtui` (the working
+    directory) and `python -c` ("") see the same installed packages: the tests' own, whose
+    path starts at the project's root, where an `.egg-info` counts."""
+    import sys
+
+    from covtui.scan.affected import packages
+
+    root = tmp_path / "proj"
+    (root / "demo.egg-info").mkdir(parents=True)
+    (root / "demo.egg-info" / "PKG-INFO").write_text("Name: demo\nVersion: 1\n")
+    rest = sys.path[1:]
+    seen = set()
+    for first in (str(tmp_path / "venv" / "bin"), str(root), ""):
+        monkeypatch.setattr(sys, "path", [first, *rest])
+        seen.add(packages(root))
+    assert len(seen) == 1
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "venv" / "bin"), *rest])
+    assert packages() != packages(root)  # the egg-info in the root is part of the view
+
+
 def test_changed_packages_run_every_test(lib: Project, monkeypatch) -> None:
     scan(lib)
-    monkeypatch.setattr("covtui.scan.affected.packages", lambda: "another set")
+    monkeypatch.setattr("covtui.scan.affected.packages", lambda root=None: "another set")
     outcome = scan(lib, affected=True)
     assert outcome.notes == ["full scan: the installed packages changed"]
 

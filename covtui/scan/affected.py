@@ -176,14 +176,19 @@ def _narrowing(run: dict) -> bool:
     return any(run.get(key) for key in ("source", "source_pkgs", "include", "omit"))
 
 
-def packages() -> str:
+def packages(root: Path | None = None) -> str:
     """A digest of the installed distributions (what `pip freeze` says, and more): the
     metadata folders on the import path where importlib.metadata finds them, by name
     (`NAME-VERSION.dist-info`) and the time their metadata file was written (a reinstall,
     or a `NAME.egg-info` whose name holds no version). Parsing every distribution's metadata
-    instead took a fifth of a second, on every rescan."""
+    instead took a fifth of a second, on every rescan.
+
+    The import path is the tests' own: the project's `root` first (where `coverage run -m
+    pytest` starts), not the folder this process started from, which differs between
+    `covtui` (its script's folder), `python -m covtui` (the working directory) and the
+    pytest plugin."""
     found: list[str] = []
-    for entry in sys.path:
+    for entry in ([str(root), *sys.path[1:]] if root is not None else sys.path):
         try:
             names = os.listdir(entry or ".")
         except OSError:
@@ -210,7 +215,7 @@ def current_tree(
     """The project's state now, and whether coverage.py measures only part of it."""
     digest, narrow = settings(config, source)
     files = tree_files(config.root, _own_files(config), previous, outside)
-    return Tree(files, digest, packages()), narrow
+    return Tree(files, digest, packages(config.root)), narrow
 
 
 def digests_before(config: Config, tree: Tree | None = None) -> dict[str, str] | None:

@@ -237,7 +237,7 @@ def prestart(config) -> None:
                 return
             from covtui.scan.affected import packages
 
-            digest = packages()
+            digest = packages(config.root)
             _warm = _Warm(_popen(config, *first, gated=True), digest)
         except Exception:  # noqa: BLE001 - the next scan starts its own, and says what fails
             _warm = None
@@ -260,7 +260,7 @@ def take_warm(source: str, argv: list[str], env: dict[str, str], cwd: Path) -> S
         started.process.poll() is not None
         or (started.source, started.argv, started.env, started.cwd, started.environ)
         != (source, argv, env, cwd, dict(os.environ))
-        or warm.packages != packages()
+        or warm.packages != packages(cwd)
     ):
         end(started)
         return None
