@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from covtui import collector
 from covtui.config import Config
 from covtui.display import printable
-from covtui.domain.model import Alert, Severity
+from covtui.domain.model import Alert, RunStatus, Severity
 from covtui.errors import CovtuiError, ScanBusy
 from covtui.query.dashboard import DashboardState
 from covtui.query.queries import Queries
@@ -395,9 +395,15 @@ class CovtuiApp(App):
             )
             status = getattr(outcome.status, "value", str(outcome.status))
             n_alerts = len(outcome.alerts or [])
+            # Why a source measured nothing this time (a failure, a save during the run).
+            unmeasured = [
+                f"{source.name}: {source.message}"
+                for source in getattr(getattr(outcome, "draft", None), "sources", ())
+                if source.status is not RunStatus.OK and source.message
+            ]
             summary = f"scan {status}: snapshot #{outcome.snapshot_id}" + (
                 f", {n_alerts} alert{'s' if n_alerts != 1 else ''}" if n_alerts else ""
-            ) + "".join(f" · {note}" for note in getattr(outcome, "notes", ()))
+            ) + "".join(f" · {note}" for note in (*getattr(outcome, "notes", ()), *unmeasured))
         except asyncio.CancelledError:
             status, summary = "cancelled", "scan cancelled (recorded as a cancelled snapshot)"
             raise

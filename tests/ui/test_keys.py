@@ -80,6 +80,30 @@ async def test_r_rescans_the_affected_tests_and_shift_r_every_test(config, db):
     assert calls == [True, False]
 
 
+async def test_a_rescan_that_did_not_measure_says_why_in_its_summary(config, db):
+    """A source saved while the tests ran (or any source not ok): the rescan's own line says
+    why, not only "scan cancelled"."""
+    from covtui.domain.model import SourceResult
+
+    why = "lib/[b]x[/b].py changed while the tests ran: its figures are void; scan again"
+
+    async def voided_scan(cfg, *, sources=None, trigger="scan", on_output=None, affected=False):
+        draft = SimpleNamespace(sources=[
+            SourceResult("python", RunStatus.CANCELLED, message=why),
+            SourceResult("rust", RunStatus.OK),
+        ])
+        return SimpleNamespace(snapshot_id=7, status=RunStatus.CANCELLED, alerts=[], draft=draft)
+
+    app = make_app(config, db, scanner=voided_scan)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "scan cancelled: snapshot #7" in scan_log_text(app))
+        log = scan_log_text(app)
+        assert f"python: {why}" in log  # as written: a path is not markup
+        assert "rust:" not in log
+
+
 async def test_c_and_escape_cancel_the_scan(config, db):
     cancelled = []
 
