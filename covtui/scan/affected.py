@@ -302,7 +302,11 @@ def _keep_sources(folder: Path, root: Path, files: dict[str, list], measured: It
             continue
         source = (root / key).read_bytes()
         if content_digest(source) == digest:  # as the tests ran it (else: not kept)
-            _write_atomic(kept / digest, source)
+            # Renamed into place, not synced: a copy a crash cut short fails its digest when
+            # read (`_kept_source`), and that file's next rescan is file-granular.
+            partial = kept / f"{digest}.tmp"
+            partial.write_bytes(source)
+            os.replace(partial, kept / digest)
     for old in os.listdir(kept):
         if old not in wanted:
             with contextlib.suppress(OSError):
