@@ -1176,6 +1176,8 @@ def test_function_edit_finds_the_functions_an_edit_changed_and_how_lines_moved()
         "# a comment above everything\n" + SHAPES,
         SHAPES.replace("import math", "import math  # for sqrt"),
         "def broken(:\n",
+        "x = 1\0\n",  # a null byte: ast refuses it
+        "def f():\n    return " + "(" * 5000 + ")" * 5000 + "\n",  # nested past the parser's limit
     ):
         assert function_edit(src, changed.encode()) is None, changed
     assert function_edit(src, src) is None  # nothing changed

@@ -41,7 +41,7 @@ def function_edit(old: bytes, new: bytes) -> FunctionEdit | None:
     source that does not parse): then every test that ran the file reruns."""
     try:
         old_functions, new_functions = _functions(old), _functions(new)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python we can follow
         return None
     if [name for name, _, _ in old_functions] != [name for name, _, _ in new_functions]:
         return None
