@@ -1213,3 +1213,20 @@ def test_the_trimmed_diff_covers_both_versions_and_pairs_only_equal_lines() -> N
                     assert a[i1:i2] == b[j1:j2]
                 i, j = i2, j2
             assert (i, j) == (len(a), len(b))
+
+
+def test_a_module_too_deep_for_a_recursive_walk_is_scanned_and_followed_whole(lib: Project) -> None:
+    """A generated module with an 800-term expression compiles and imports, but a recursive
+    walk of its syntax tree exceeds Python's recursion limit: scans work, and any change to
+    it counts as a change outside its functions (a full run, said why)."""
+    deep = "TABLE = " + " + ".join(["1"] * 800) + "\n\n\ndef total():\n    return TABLE\n"
+    lib.write("lib/table.py", deep)
+    lib.write("tests/test_table.py", "from lib.table import total\n\n\ndef test_total():\n    assert total() == 800\n")
+    assert scan(lib).status.value == "ok"
+    lib.write("lib/table.py", deep.replace("return TABLE", "return TABLE + 0"))
+    outcome = scan(lib, affected=True)
+    assert outcome.status.value == "ok"
+    assert outcome.notes == [
+        "full scan: lib/table.py: code outside its functions changed (tests that never ran a "
+        "line of it may read what it computes at import)"
+    ]

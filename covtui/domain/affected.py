@@ -33,12 +33,16 @@ def module_skeleton(source: bytes) -> str | None:
 
     A plain `def` (no decorator) only binds a name: its body runs when called, and whoever
     calls it runs lines of this file. Decorated functions keep everything but their body
-    (decorators run at import). None when the source does not parse.
+    (decorators run at import). None when the source does not parse. A module nested too
+    deep for the walk (generated code: an expression of hundreds of terms compiles, but its
+    tree outgrows Python's recursion limit) is its whole content: any change to it counts.
     """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+    except (RecursionError, MemoryError):
+        return f"source:{content_digest(source)}"
 
     class Strip(ast.NodeTransformer):
         def visit_FunctionDef(self, node):
@@ -49,8 +53,11 @@ def module_skeleton(source: bytes) -> str | None:
 
         visit_AsyncFunctionDef = visit_FunctionDef
 
-    stripped = Strip().visit(tree)
-    return content_digest(ast.dump(stripped, include_attributes=False).encode())
+    try:
+        stripped = Strip().visit(tree)
+        return content_digest(ast.dump(stripped, include_attributes=False).encode())
+    except RecursionError:
+        return f"source:{content_digest(source)}"
 
 
 def test_file_of(nodeid: str) -> str:

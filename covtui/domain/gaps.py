@@ -146,7 +146,7 @@ def _is_python(path: str) -> bool:
 def _parse(text: str) -> ast.Module | None:
     try:
         return ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested past the parser's limit
         return None
 
 
