@@ -329,3 +329,28 @@ def test_a_run_started_in_a_subfolder_is_partial(tmp_path: Path) -> None:
     # No arguments: pytest collects the folder it was started in.
     sub = tmp_path / "tests" / "unit"
     assert _narrowing(tmp_path, [str(sub)], [], cwd=sub) == ["."]
+
+
+def test_a_source_saved_during_the_run_is_not_recorded(project: Project, tmp_path: Path) -> None:
+    """The run's data is of the code before the save, the report would read the code after:
+    nothing is recorded, one line says why, pytest's exit code stands."""
+    flag = tmp_path / "edit.flag"
+    project.write("tests/test_zz_edit.py", (
+        "import pathlib\n\n\n"
+        "def test_saved_meanwhile():\n"
+        f"    flag = pathlib.Path({str(flag)!r})\n"
+        "    if flag.exists():\n"
+        "        flag.unlink()\n"
+        "        src = pathlib.Path('pkg/calc.py')\n"
+        "        src.write_text('# saved\\n# meanwhile\\n' + src.read_text())\n"
+    ))
+    first = pytest_run(project, "-q", "--cov=pkg", "--cov-branch", "--covtui")
+    assert first.returncode == 0 and covtui_lines(first)[0].startswith("covtui: snapshot #1 recorded")
+    flag.write_text("")
+    proc = pytest_run(project, "-q", "--cov=pkg", "--cov-branch", "--covtui")
+    assert not flag.exists() and proc.returncode == 0, proc.stdout + proc.stderr
+    assert covtui_lines(proc) == [
+        "covtui: not recorded: pkg/calc.py changed while the tests ran: their coverage data is "
+        "of the code before it, so its figures are void; run the tests again"
+    ]
+    assert len(snapshots(project)) == 1 and alerts(project) == []

@@ -155,11 +155,20 @@ class Recorder:
         self.done = False
         self.problem: str | None = None  # covtui's config could not be read
         self._coverage = None  # the running `coverage run` measurement, when that is the mode
+        self.digests: dict[str, str] | None = None  # the project's Python files as the run began
 
     # -- what happened ---------------------------------------------------------------------
 
     def pytest_sessionstart(self) -> None:
         self.started = time.time()
+        # The sources as the tests start: a file saved while they run leaves data of the code
+        # before it, which the read would measure against the code after (not recorded then).
+        # Two small modules of covtui's (the walk and the digest), the standard library's only.
+        from covtui.domain.digests import content_digest
+        from covtui.folder import python_sources
+
+        root = Path(self.config.rootpath)
+        self.digests = {key: content_digest(data) for key, data in python_sources(root)}
         if not self._pytest_cov():
             coverage = sys.modules.get("coverage")  # not imported: nothing measures this run
             cov = coverage.Coverage.current() if coverage is not None else None
@@ -242,6 +251,7 @@ class Recorder:
             "wall_s": time.time() - self.started,
             "outcomes": self.outcomes,
             "failures": self.failures,
+            "digests": self.digests,
         }
         return _run_recorder(spec, Path(self.config.rootpath))
 

@@ -56,12 +56,17 @@ def source_result(read: SourceResult, run: dict) -> tuple[SourceResult, int | No
 def record(run: dict) -> str:
     """Store the run; the line that says what was stored."""
     from covtui.config import load_config
+    from covtui.domain.digests import saved_meanwhile
     from covtui.ingest import read_reports, record_ingest
     from covtui.present.text import partial_run, plural
     from covtui.signals import run_stoppable
 
     config = load_config(Path(run["root"]))
     read = read_reports(config, [Path(run["data_file"])], fmt="coverage.py")
+    if read.report is not None:
+        saved = saved_meanwhile(run.get("digests"), read.report.source_digests)
+        if saved:  # not the figures of any tree: nothing is stored
+            return f"covtui: not recorded: {saved}; run the tests again"
     result, n_tests_run = source_result(read, run)
     # Here a partial run could be merged exactly with the previous per-test coverage, as the
     # affected rescans merge, and stored 'incremental' (its outcomes are in run["outcomes"]).

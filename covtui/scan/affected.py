@@ -23,7 +23,7 @@ import os
 import shutil
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ from covtui.domain.affected import (
 )
 from covtui.domain.contexts import IMPORT, collected_module, has_tests, split_context
 from covtui.domain.digests import content_digest
-from covtui.folder import covtui_files
+from covtui.folder import covtui_files, project_files, python_sources
 from covtui.scan.plan import SELECT_ENV, SELECTION_FILE, base_folder
 
 if TYPE_CHECKING:
@@ -48,9 +48,6 @@ if TYPE_CHECKING:
 
 #: coverage.py data schema this merge reads and writes (coverage.py 5.x to 7.x).
 COVERAGE_SCHEMA = 7
-_SKIP_DIRS = {"__pycache__", "node_modules", "build", "dist", "site-packages", "venv", "target",
-              "htmlcov"}
-_SKIP_SUFFIXES = (".pyc", ".pyo", ".swp")
 
 
 # -- the project's state --------------------------------------------------------------------
@@ -66,7 +63,7 @@ def tree_files(
     unchanged since `previous` are taken from it."""
     previous = previous or {}
     files: dict[str, list] = {}
-    for full, rel in _project_files(root, skip):
+    for full, rel in project_files(root, skip):
         entry = _entry(full, rel, previous)
         if entry is not None:
             files[rel] = entry
@@ -80,33 +77,7 @@ def tree_files(
 def python_digests(root: Path, skip: Iterable[Path] = ()) -> dict[str, str]:
     """The content digest of every Python file of the project, by `tree_files`' keys: what
     a run's report is checked against when covtui hashed no tree before it."""
-    digests: dict[str, str] = {}
-    for full, rel in _project_files(root, skip):
-        if rel.endswith(".py"):
-            with contextlib.suppress(OSError), open(full, "rb") as f:
-                digests[rel] = content_digest(f.read())
-    return digests
-
-
-def _project_files(root: Path, skip: Iterable[Path] = ()) -> Iterator[tuple[str, str]]:
-    """(path, key relative to the root) of every file of the project: hidden folders,
-    caches, build outputs, virtualenvs and `skip` left out."""
-    skipped = {os.path.realpath(p) for p in skip}
-    root_text = str(root)
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(
-            d for d in dirs
-            if not d.startswith(".") and d not in _SKIP_DIRS and not d.endswith(".egg-info")
-            and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
-            and os.path.realpath(os.path.join(folder, d)) not in skipped
-        )
-        for name in names:
-            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
-                continue
-            full = os.path.join(folder, name)
-            if skipped and os.path.realpath(full) in skipped:
-                continue
-            yield full, os.path.relpath(full, root_text).replace(os.sep, "/")
+    return {key: content_digest(data) for key, data in python_sources(root, skip)}
 
 
 def _entry(full: str, key: str, previous: dict[str, list]) -> list | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from covtui.config import Config, SourceConfig
+from covtui.domain.digests import saved_meanwhile
 from covtui.domain.model import ChangedLines, RunStatus, SnapshotDraft, SourceResult
 from covtui.errors import CovtuiError
 from covtui.git import git_info
@@ -351,7 +352,7 @@ async def _run_source(
     keeper: Keeper | None, early: _Early | None = None,
 ) -> SourceResult:
     incremental = keeper is not None and keeper.incremental
-    # The sources as the tests start, to check the report against (`source_saved_meanwhile`):
+    # The sources as the tests start, to check the report against (`saved_meanwhile`):
     # the keeper's tree, hashed as the run began, else hashed now, beside the tests.
     tree = keeper.tree if keeper is not None and early is not None else None
     if early is not None:
@@ -461,11 +462,14 @@ async def _run_source(
         )
     except CovtuiError as exc:
         return SourceResult(source.name, RunStatus.FAILED, tests=tests, run=metrics, message=str(exc))
-    saved = source_saved_meanwhile(before.result(), report.source_digests)
+    saved = saved_meanwhile(before.result(), report.source_digests)
     if saved:
         # Not the figures of any tree: the run is void, as if cancelled (never compared, an
         # info alert: a save during a scan is news, not an emergency; the next scan measures).
-        return SourceResult(source.name, RunStatus.CANCELLED, tests=tests, run=metrics, message=saved)
+        return SourceResult(
+            source.name, RunStatus.CANCELLED, tests=tests, run=metrics,
+            message=f"{saved} (not stored, not compared); scan again",
+        )
     if keeper is not None and keeper.keeps:
         keeper.results_to_keep(report)
     outcomes = await asyncio.to_thread(_read_outcomes, plan.outcomes, started)
@@ -478,22 +482,6 @@ async def _run_source(
                 f"{keeper.collection_note()}"
             )
     return SourceResult(source.name, RunStatus.OK, report, tests, metrics, outcomes=outcomes)
-
-
-def source_saved_meanwhile(before: dict[str, str] | None, read: dict[str, str] | None) -> str:
-    """One line when a file the report read changed after the tests started, else ""."""
-    from covtui.domain.digests import changed_during_run
-
-    if before is None or read is None:
-        return ""
-    changed = changed_during_run(before, read)
-    if not changed:
-        return ""
-    more = f" (and {len(changed) - 1:,} more)" if len(changed) > 1 else ""
-    return (
-        f"{changed[0]}{more} changed while the tests ran: their coverage data is of the code "
-        "before it, so its figures are void (not stored, not compared); scan again"
-    )
 
 
 def _read_outcomes(path: Path | None, started: float) -> dict[str, str] | None:
